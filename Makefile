@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+# ECA: one GNU Makefile. `make check` and `make demo` install missing Debian packages first.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS := openssl libcurl json-c libconfig
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wvla
+# CI (and `make check`) turn warnings into errors; a plain `make` keeps going.
+ifneq ($(or $(CI),$(WERROR)),)
+WARN += -Werror
+endif
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT     ?= -O2 -g
+CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Icommon
+CFLAGS  += $(OPT) $(WARN) $(HARDEN) -MMD -MP
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+SAN     ?=
+CFLAGS  += $(SAN)
+LDFLAGS += $(SAN)
+
+COMMON_SRC := $(sort $(filter-out %_win.c,$(wildcard common/*.c)))
+ACME_SRC   := $(sort $(filter-out eca-acme/main.c,$(wildcard eca-acme/*.c)))
+EST_SRC    := $(sort $(filter-out eca-est/main.c,$(wildcard eca-est/*.c)))
+SUPPORT_SRC:= $(sort $(wildcard tests/support/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/check_*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBECA  := $(BUILD)/libeca.a
+LIBACME := $(BUILD)/libacme.a
+LIBEST  := $(BUILD)/libest.a
+LIBSUP  := $(BUILD)/libtestsupport.a
+BINS    := $(if $(wildcard eca-acme/main.c),$(BUILD)/eca-acme) $(if $(wildcard eca-est/main.c),$(BUILD)/eca-est)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
+
+.PHONY: all check check-run unit integration asan fuzz fuzz-run demo deps install clean \
+        format format-check lint-layers windows bench
+.DEFAULT_GOAL := all
+
+all: $(BINS) lint-layers
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS) -Itests/support -Ieca-acme -Ieca-est,) -Ieca-acme -Ieca-est $(CFLAGS) -c $< -o $@
+
+$(LIBECA): $(call obj,$(COMMON_SRC))
+$(LIBACME): $(call obj,$(ACME_SRC))
+$(LIBEST): $(call obj,$(EST_SRC))
+$(LIBSUP): $(call obj,$(SUPPORT_SRC))
+$(LIBECA) $(LIBACME) $(LIBEST) $(LIBSUP):
+	@mkdir -p $(@D)
+	rm -f $@
+	$(if $^,ar rcs $@ $^,ar rcs $@)
+
+$(BUILD)/eca-acme: $(call obj,eca-acme/main.c) $(LIBACME) $(LIBECA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/eca-est: $(call obj,eca-est/main.c) $(LIBEST) $(LIBECA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# A unit suite links the daemon library its name belongs to.
+testlibs = $(if $(filter check_acme_%,$(1)),$(LIBACME),)$(if $(filter check_est_%,$(1)),$(LIBEST),)
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(LIBECA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+# Fuzz targets double as regression tests: a replay driver feeds them every seed file.
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
+		$$(if $$(filter fuzz_acme_%,$$*),$(LIBACME),) $$(if $$(filter fuzz_est_%,$$*),$(LIBEST),) $(LIBECA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+lint-layers:
+	@! grep -nE '#include "(acme|est)_' common/*.[ch] || { echo "common/ includes daemon code" >&2; exit 1; }
+	@! grep -niwE 'acme|est|rfc ?8555|rfc ?7030' common/*.[ch] || { echo "protocol vocabulary in common/" >&2; exit 1; }
+	@! grep -n '#include "est_' eca-acme/*.[ch] 2>/dev/null || { echo "eca-acme includes eca-est" >&2; exit 1; }
+	@! grep -n '#include "acme_' eca-est/*.[ch] 2>/dev/null || { echo "eca-est includes eca-acme" >&2; exit 1; }
+
+deps:
+	./scripts/deps.sh
+
+check: deps
+	$(MAKE) WERROR=1 check-run
+
+check-run: all unit fuzz-replay integration
+
+unit: $(UNIT_BINS)
+	@./scripts/run-unit.sh $(UNIT_BINS)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@./scripts/run-fuzz-replay.sh $(BUILD) $(FUZZ_REPLAY)
+
+integration: $(BINS)
+	@BUILD=$(BUILD) ./scripts/run-integration.sh
+
+asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		HARDEN= WERROR=1 check-run
+
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+demo: deps all
+	./target-demo/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
+	if [ -d docs/man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man8 && \
+		install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/; fi
+
+FORMAT_FILES = $(wildcard common/*.[ch] eca-acme/*.[ch] eca-est/*.[ch] windows/*.[ch] tests/*/*.[ch])
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Windows cross-build (mingw + wine): targets `windows` and `windows-check`.
+ifneq ($(ECA_WINDOWS),)
+include windows/windows.mk
+endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* The "check" step: read the installed certificate and key into facts for the renewal decision. */
+#include "eca_certstate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "eca_key.h"
+#include "eca_x509.h"
+
+static void
+leaf_facts(X509 *leaf, struct eca_certstate *out)
+{
+    out->not_before = eca_x509_not_before(leaf);
+    out->not_after = eca_x509_not_after(leaf);
+    eca_x509_serial_hex(leaf, out->serial, sizeof out->serial);
+    eca_x509_subject(leaf, out->subject, sizeof out->subject);
+    eca_x509_issuer(leaf, out->issuer, sizeof out->issuer);
+    eca_x509_dns_names(leaf, out->dns, sizeof out->dns);
+}
+
+/* A file problem becomes a fact; only running out of memory is our failure. */
+static enum eca_rc
+as_fact(enum eca_rc rc, const char *what, const char *path, const struct eca_err *e,
+        struct eca_certstate *out, struct eca_err *err)
+{
+    if (rc == ECA_ENOMEM)
+        return eca_err_set(err, rc, "%s", e->msg);
+    if (out->problem[0] != '\0')
+        return ECA_OK; /* keep the first problem: the certificate's */
+    if (rc == ECA_ENOTFOUND)
+        snprintf(out->problem, sizeof out->problem, "%s file %s missing", what, path);
+    else
+        snprintf(out->problem, sizeof out->problem, "%s file unusable: %.400s", what, e->msg);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_certstate_read(const char *cert_path, const char *key_path, struct eca_certstate *out,
+                   struct eca_err *err)
+{
+    struct eca_chain *chain = NULL;
+    struct eca_key *key = NULL;
+    struct eca_err e = {0};
+    X509 *leaf = NULL;
+    enum eca_rc rc, crc, krc;
+
+    memset(out, 0, sizeof *out);
+    crc = eca_x509_chain_load(cert_path, &chain, &e);
+    if ((rc = crc == ECA_OK ? ECA_OK : as_fact(crc, "certificate", cert_path, &e, out, err)) !=
+        ECA_OK)
+        goto out;
+    if (crc == ECA_OK) {
+        leaf = eca_x509_chain_get(chain, 0);
+        leaf_facts(leaf, out);
+    }
+    eca_err_clear(&e);
+    krc = eca_key_load(key_path, &key, &e);
+    if ((rc = krc == ECA_OK ? ECA_OK : as_fact(krc, "key", key_path, &e, out, err)) != ECA_OK)
+        goto out;
+    if (crc != ECA_OK || krc != ECA_OK)
+        goto out;
+    out->present = 1;
+    out->matches = eca_x509_matches_key(leaf, key);
+    if (!out->matches)
+        snprintf(out->problem, sizeof out->problem, "key %s does not match certificate %s",
+                 key_path, cert_path);
+out:
+    eca_key_free(key);
+    eca_x509_chain_free(chain);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* File-system primitives: atomic replace with fsync, private files created private. */
+#ifndef ECA_FS_H
+#define ECA_FS_H
+
+#include <stddef.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+
+#define ECA_FS_MODE_PRIVATE 0600u
+#define ECA_FS_MODE_PUBLIC  0644u
+
+/*
+ * Write data to path atomically: a temporary file in the same directory is created with
+ * `mode` from the first byte (O_EXCL, the mode given to open, not chmod afterwards),
+ * written, fsynced, renamed over path, and the directory is fsynced.
+ */
+enum eca_rc eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                                struct eca_err *err);
+
+/* Create path (must not exist) with mode from the first byte, write, fsync. No rename. */
+enum eca_rc eca_fs_write_new(const char *path, const void *data, size_t len, unsigned mode,
+                             struct eca_err *err);
+
+/* Read a whole file, at most max bytes (ECA_ETOOBIG beyond); ECA_ENOTFOUND if absent. */
+enum eca_rc eca_fs_read(const char *path, size_t max, struct eca_buf *out, struct eca_err *err);
+
+/* Rename (replacing the target) and fsync the target's directory. */
+enum eca_rc eca_fs_rename(const char *from, const char *to, struct eca_err *err);
+
+/* Remove a file; a missing file is not an error. */
+enum eca_rc eca_fs_remove(const char *path, struct eca_err *err);
+
+/* Create a directory and its parents with mode (existing ones are left as they are). */
+enum eca_rc eca_fs_mkdir_p(const char *path, unsigned mode, struct eca_err *err);
+
+/* fsync a directory so renames inside it are durable. */
+enum eca_rc eca_fs_sync_dir(const char *dir, struct eca_err *err);
+
+/* fsync the directory that contains path (after a rename or create inside it). */
+enum eca_rc eca_fs_sync_dir_of(const char *path, struct eca_err *err);
+
+/* 1 if path exists (any type), 0 otherwise. */
+int eca_fs_exists(const char *path);
+
+/* ECA_EINVAL naming the path if a private file is readable or writable by group or others. */
+enum eca_rc eca_fs_check_private(const char *path, struct eca_err *err);
+
+/* Directory part of path into out ("." when none). */
+void eca_fs_dirname(const char *path, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the OS half of eca_fs (eca_fs_posix.c, later eca_fs_win.c), one call per primitive. */
+#ifndef ECA_FS_OS_H
+#define ECA_FS_OS_H
+
+#include <stddef.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+
+/* An open file being written; opaque so the Windows half can hold a HANDLE. */
+struct eca_fs_os_file;
+
+/* Create path exclusively (fails if it exists, never follows a link) with mode from birth. */
+enum eca_rc eca_fs_os_create(const char *path, unsigned mode, struct eca_fs_os_file **out,
+                             struct eca_err *err);
+
+/* Write all bytes (retrying short writes and interruptions). */
+enum eca_rc eca_fs_os_write(struct eca_fs_os_file *f, const void *data, size_t len,
+                            struct eca_err *err);
+
+/* Flush to stable storage, then close. f is gone afterwards whatever the result. */
+enum eca_rc eca_fs_os_sync_close(struct eca_fs_os_file *f, struct eca_err *err);
+
+/* Close without flushing (failure paths). NULL is a no-op. */
+void eca_fs_os_abort(struct eca_fs_os_file *f);
+
+/* Read the whole file into out (at most max bytes, else ECA_ETOOBIG). */
+enum eca_rc eca_fs_os_read(const char *path, size_t max, struct eca_buf *out, struct eca_err *err);
+
+/* Atomically replace `to` by `from` (no directory sync). */
+enum eca_rc eca_fs_os_rename(const char *from, const char *to, struct eca_err *err);
+
+/* Remove a file; ECA_ENOTFOUND when absent. */
+enum eca_rc eca_fs_os_unlink(const char *path, struct eca_err *err);
+
+/* Make the directory entries of dir durable. */
+enum eca_rc eca_fs_os_sync_dir(const char *dir, struct eca_err *err);
+
+/* Create one directory; an existing directory is ECA_OK. */
+enum eca_rc eca_fs_os_mkdir(const char *path, unsigned mode, struct eca_err *err);
+
+/* 1 if path names anything (a dangling link included), else 0. */
+int eca_fs_os_exists(const char *path);
+
+/* ECA_EINVAL if group or others may read or write path; ECA_ENOTFOUND if absent. */
+enum eca_rc eca_fs_os_check_private(const char *path, struct eca_err *err);
+
+/* 1 if c separates path components on this OS. */
+int eca_fs_os_is_sep(char c);
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/* Reload actions, POSIX half: fork/execvp, a timeout that kills the process group, pid files. */
+#include "eca_hook.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eca_buf.h"
+#include "eca_fs.h"
+
+#define DEFAULT_TIMEOUT_S 30
+#define POLL_NS           (50L * 1000 * 1000)
+/* How long a timed-out command gets between SIGTERM and SIGKILL. */
+#define GRACE_MS 1000L
+
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The child: own process group (so a timeout kills everything it started), default signal
+ * handling and mask (the daemon blocks or handles some), then exec. An exec failure is
+ * reported as errno over the close-on-exec pipe.
+ */
+static void
+child(char *const *argv, int errfd)
+{
+    sigset_t none;
+    int e;
+
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvp(argv[0], argv);
+    e = errno;
+    if (write(errfd, &e, sizeof e) < 0)
+        _exit(127);
+    _exit(127);
+}
+
+/*
+ * Poll until the child exits or the deadline passes; 1 when it exited. WNOWAIT leaves it a
+ * zombie, which keeps its pid (and so the process group id) from being reused until reap().
+ */
+static int
+wait_until(pid_t pid, long deadline_ms)
+{
+    struct timespec tick = {0, POLL_NS};
+    siginfo_t si;
+
+    for (;;) {
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+            if (si.si_pid == pid)
+                return 1;
+        } else if (errno != EINTR) {
+            return 1;
+        }
+        if (now_ms() >= deadline_ms)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+}
+
+static int
+reap(pid_t pid)
+{
+    int status = 0;
+
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+/* Kill the whole group: TERM, a grace period, then KILL (also for stragglers); reap. */
+static int
+kill_group(pid_t pid)
+{
+    kill(-pid, SIGTERM);
+    wait_until(pid, now_ms() + GRACE_MS);
+    kill(-pid, SIGKILL);
+    return reap(pid);
+}
+
+static enum eca_rc
+report(const char *name, int status, struct eca_err *err)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return ECA_OK;
+    if (WIFEXITED(status))
+        return eca_err_set(err, ECA_EIO, "reload command '%s' exited with status %d", name,
+                           WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return eca_err_set(err, ECA_EIO, "reload command '%s' killed by signal %d", name,
+                           WTERMSIG(status));
+    return eca_err_set(err, ECA_EIO, "reload command '%s' ended abnormally", name);
+}
+
+/* 0 when exec succeeded (EOF on the pipe), else the child's errno. */
+static int
+exec_errno(int fd)
+{
+    int e = 0;
+    ssize_t n;
+
+    while ((n = read(fd, &e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    return n == (ssize_t)sizeof e ? e : 0;
+}
+
+enum eca_rc
+eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
+{
+    int pfd[2] = {-1, -1}, status = 0, e;
+    pid_t pid;
+    enum eca_rc rc;
+
+    if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+        return eca_err_set(err, ECA_EINVAL, "reload command: empty");
+    if (timeout_s <= 0)
+        timeout_s = DEFAULT_TIMEOUT_S;
+    if (pipe(pfd) != 0 || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) != 0 ||
+        fcntl(pfd[1], F_SETFD, FD_CLOEXEC) != 0) {
+        rc = eca_err_set(err, ECA_EIO, "reload command '%s': pipe: %s", argv[0], strerror(errno));
+        goto out;
+    }
+    if ((pid = fork()) < 0) {
+        rc = eca_err_set(err, ECA_EIO, "reload command '%s': fork: %s", argv[0], strerror(errno));
+        goto out;
+    }
+    if (pid == 0)
+        child(argv, pfd[1]);
+    setpgid(pid, pid); /* also in the parent, so kill(-pid) works whoever runs first */
+    close(pfd[1]);
+    pfd[1] = -1;
+    if ((e = exec_errno(pfd[0])) != 0) {
+        reap(pid);
+        rc = eca_err_set(err, ECA_EIO, "reload command '%s' could not be started: %s", argv[0],
+                         strerror(e));
+        goto out;
+    }
+    if (!wait_until(pid, now_ms() + (long)timeout_s * 1000)) {
+        kill_group(pid);
+        rc = eca_err_set(err, ECA_ETIMEOUT, "reload command '%s' timed out after %d s (killed)",
+                         argv[0], timeout_s);
+        goto out;
+    }
+    status = reap(pid);
+    rc = report(argv[0], status, err);
+out:
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    return rc;
+}
+
+static int
+signal_number(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},
+        {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+        {"KILL", SIGKILL}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH},
+    };
+    size_t i;
+
+    if (strncmp(name, "SIG", 3) == 0)
+        name += 3;
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        if (strcmp(name, sigs[i].name) == 0)
+            return sigs[i].sig;
+    }
+    return -1;
+}
+
+/* A pid file holds one decimal pid > 1 and optional whitespace; kill(-1) or kill(0) never. */
+static enum eca_rc
+read_pid(const char *pidfile, pid_t *pid, struct eca_err *err)
+{
+    struct eca_buf b;
+    char *end = NULL;
+    long v;
+    enum eca_rc rc;
+
+    eca_buf_init(&b, 64);
+    if ((rc = eca_fs_read(pidfile, 64, &b, err)) != ECA_OK)
+        goto out;
+    errno = 0;
+    v = strtol(eca_buf_str(&b), &end, 10);
+    while (end != NULL && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        end++;
+    if (errno != 0 || end == eca_buf_str(&b) || *end != '\0' || v <= 1 || v > INT_MAX) {
+        rc = eca_err_set(err, ECA_EINVAL, "pid file %s does not hold a valid pid", pidfile);
+        goto out;
+    }
+    *pid = (pid_t)v;
+out:
+    eca_buf_free(&b);
+    return rc;
+}
+
+enum eca_rc
+eca_hook_signal_pidfile(const char *pidfile, const char *signame, struct eca_err *err)
+{
+    pid_t pid = 0;
+    int sig = signame ? signal_number(signame) : -1;
+    enum eca_rc rc;
+
+    if (sig < 0)
+        return eca_err_set(err, ECA_EINVAL, "reload signal '%s' is not known",
+                           signame ? signame : "");
+    if ((rc = read_pid(pidfile, &pid, err)) != ECA_OK)
+        return rc;
+    if (kill(pid, sig) != 0) {
+        if (errno == ESRCH)
+            return eca_err_set(err, ECA_ENOTFOUND, "no process %ld (pid file %s)", (long)pid,
+                               pidfile);
+        return eca_err_set(err, ECA_EIO, "cannot signal process %ld (pid file %s): %s", (long)pid,
+                           pidfile, strerror(errno));
+    }
+    return ECA_OK;
+}

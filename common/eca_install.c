@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* Install a cert/key set atomically; a journal rolls an interrupted install forward. */
+#include "eca_install.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eca_buf.h"
+#include "eca_fs.h"
+
+#define PATH_MAX_LEN 4096
+/* Installed files are certificates, keys and PKCS#12 bundles: small. */
+#define FILE_MAX    ((size_t)1 << 20)
+#define JOURNAL_MAX ((size_t)64 * 1024)
+
+static enum eca_rc
+suffixed(const char *path, const char *suffix, char *out, size_t outlen, struct eca_err *err)
+{
+    int n = snprintf(out, outlen, "%s%s", path, suffix);
+
+    if (n < 0 || (size_t)n >= outlen)
+        return eca_err_set(err, ECA_EINVAL, "install: path too long: %s", path);
+    return ECA_OK;
+}
+
+/* Copy the current target to "<path>.prev" with the target's mode (a key stays 0600). */
+static enum eca_rc
+keep_prev(const char *path, struct eca_err *err)
+{
+    char prev[PATH_MAX_LEN];
+    struct stat st;
+    struct eca_buf b;
+    enum eca_rc rc;
+
+    eca_buf_init(&b, FILE_MAX);
+    if ((rc = suffixed(path, ".prev", prev, sizeof prev, err)) != ECA_OK)
+        goto out;
+    if (stat(path, &st) != 0) {
+        rc = eca_err_set(err, ECA_EIO, "install: cannot stat %s", path);
+        goto out;
+    }
+    if ((rc = eca_fs_read(path, FILE_MAX, &b, err)) != ECA_OK)
+        goto out;
+    rc = eca_fs_write_atomic(prev, b.data, b.len, (unsigned)st.st_mode & 0777u, err);
+out:
+    eca_buf_free(&b);
+    return rc;
+}
+
+/*
+ * Move one staged file into place, keeping the old one as .prev. Idempotent, so that the
+ * install and the recovery after a crash at any point share it: a missing "<path>.new"
+ * means this entry was already renamed.
+ */
+static enum eca_rc
+roll_one(const char *path, struct eca_err *err)
+{
+    char staged[PATH_MAX_LEN];
+    enum eca_rc rc;
+
+    if ((rc = suffixed(path, ".new", staged, sizeof staged, err)) != ECA_OK)
+        return rc;
+    if (!eca_fs_exists(staged))
+        return ECA_OK;
+    if (eca_fs_exists(path) && (rc = keep_prev(path, err)) != ECA_OK)
+        return rc;
+    return eca_fs_rename(staged, path, err);
+}
+
+static void
+unstage(const struct eca_install_file *files, size_t n)
+{
+    char staged[PATH_MAX_LEN];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (suffixed(files[i].path, ".new", staged, sizeof staged, NULL) == ECA_OK)
+            eca_fs_remove(staged, NULL);
+    }
+}
+
+/* Write every "<path>.new" with its final mode, fsynced, and sync the directories. */
+static enum eca_rc
+stage(const struct eca_install_file *files, size_t n, struct eca_err *err)
+{
+    char staged[PATH_MAX_LEN], dir[PATH_MAX_LEN];
+    size_t i;
+    enum eca_rc rc = ECA_OK;
+
+    for (i = 0; i < n && rc == ECA_OK; i++) {
+        if ((rc = suffixed(files[i].path, ".new", staged, sizeof staged, err)) != ECA_OK)
+            break;
+        /* A stale file from an install that died before its journal existed. */
+        if ((rc = eca_fs_remove(staged, err)) != ECA_OK)
+            break;
+        rc = eca_fs_write_new(staged, files[i].data, files[i].len, files[i].mode, err);
+    }
+    for (i = 0; i < n && rc == ECA_OK; i++) {
+        eca_fs_dirname(files[i].path, dir, sizeof dir);
+        rc = eca_fs_sync_dir(dir, err);
+    }
+    if (rc != ECA_OK)
+        unstage(files, n);
+    return rc;
+}
+
+static enum eca_rc
+write_journal(const char *journal_path, const struct eca_install_file *files, size_t n,
+              struct eca_err *err)
+{
+    struct eca_buf b;
+    size_t i;
+    enum eca_rc rc = ECA_OK;
+
+    eca_buf_init(&b, JOURNAL_MAX);
+    for (i = 0; i < n && rc == ECA_OK; i++)
+        rc = eca_buf_printf(&b, err, "%s\n", files[i].path);
+    if (rc == ECA_OK)
+        rc = eca_fs_write_atomic(journal_path, b.data, b.len, ECA_FS_MODE_PRIVATE, err);
+    eca_buf_free(&b);
+    return rc;
+}
+
+static enum eca_rc
+check_files(const struct eca_install_file *files, size_t n, struct eca_err *err)
+{
+    size_t i;
+
+    if (n == 0)
+        return eca_err_set(err, ECA_EINVAL, "install: no files given");
+    for (i = 0; i < n; i++) {
+        if (files[i].path == NULL || files[i].path[0] == '\0' ||
+            strpbrk(files[i].path, "\r\n") != NULL)
+            return eca_err_set(err, ECA_EINVAL, "install: file %zu has no usable path", i);
+        if (files[i].data == NULL && files[i].len > 0)
+            return eca_err_set(err, ECA_EINVAL, "install: %s has no data", files[i].path);
+    }
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_install_files(const char *journal_path, const struct eca_install_file *files, size_t n,
+                  struct eca_err *err)
+{
+    int rolled = 0;
+    size_t i;
+    enum eca_rc rc;
+
+    if ((rc = check_files(files, n, err)) != ECA_OK)
+        return rc;
+    /* Finish an earlier interrupted install first: its journal must not be overwritten. */
+    if ((rc = eca_install_recover(journal_path, &rolled, err)) != ECA_OK)
+        return rc;
+    if ((rc = stage(files, n, err)) != ECA_OK)
+        return rc;
+    if ((rc = write_journal(journal_path, files, n, err)) != ECA_OK) {
+        unstage(files, n);
+        return rc;
+    }
+    /* From here on the journal owns the outcome: on failure, recovery rolls forward. */
+    for (i = 0; i < n; i++) {
+        if ((rc = roll_one(files[i].path, err)) != ECA_OK) {
+            eca_err_prefix(err, "install (journal %s kept for recovery): ", journal_path);
+            return rc;
+        }
+    }
+    return eca_fs_remove(journal_path, err);
+}
+
+enum eca_rc
+eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
+{
+    struct eca_buf b;
+    char *line, *save = NULL;
+    enum eca_rc rc;
+
+    *rolled = 0;
+    eca_buf_init(&b, JOURNAL_MAX);
+    rc = eca_fs_read(journal_path, JOURNAL_MAX, &b, err);
+    if (rc == ECA_ENOTFOUND) {
+        eca_err_clear(err);
+        rc = ECA_OK;
+        goto out;
+    }
+    if (rc != ECA_OK)
+        goto out;
+    line = b.len > 0 ? strtok_r((char *)b.data, "\n", &save) : NULL;
+    for (; line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if ((rc = roll_one(line, err)) != ECA_OK) {
+            eca_err_prefix(err, "install recovery (journal %s): ", journal_path);
+            goto out;
+        }
+        *rolled = 1;
+    }
+    rc = eca_fs_remove(journal_path, err);
+out:
+    eca_buf_free(&b);
+    return rc;
+}

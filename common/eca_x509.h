@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Certificates: CSR building, chain parse/serialise, validity, key match, chain verification. */
+#ifndef ECA_X509_H
+#define ECA_X509_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+#include "eca_key.h"
+
+/* A certificate chain, leaf first. Opaque. */
+struct eca_chain;
+
+/*
+ * Build a DER CSR signed by key. subject_dn ("CN=x,O=y", RFC 4514-ish, may be NULL: then
+ * CN=first DNS name); dns[0..ndns) go to subjectAltName. Appends DER to out.
+ */
+enum eca_rc eca_x509_csr_build(const struct eca_key *key, const char *subject_dn,
+                               const char *const *dns, size_t ndns, struct eca_buf *out,
+                               struct eca_err *err);
+
+/* Parse every CERTIFICATE block of PEM text into a new chain (order kept); none is ECA_EPARSE. */
+enum eca_rc eca_x509_chain_from_pem(const void *pem, size_t len, struct eca_chain **out,
+                                    struct eca_err *err);
+/* Load a PEM file; ECA_ENOTFOUND if absent. */
+enum eca_rc eca_x509_chain_load(const char *path, struct eca_chain **out, struct eca_err *err);
+/* An empty chain, to push into. */
+enum eca_rc eca_x509_chain_new(struct eca_chain **out, struct eca_err *err);
+/* Append a certificate (one reference is taken: the caller keeps its own). */
+enum eca_rc eca_x509_chain_push(struct eca_chain *c, X509 *x, struct eca_err *err);
+/* Appends PEM of certificates [from, count) to out. */
+enum eca_rc eca_x509_chain_to_pem(const struct eca_chain *c, size_t from, struct eca_buf *out,
+                                  struct eca_err *err);
+size_t eca_x509_chain_count(const struct eca_chain *c);
+/* The i-th certificate, borrowed; NULL when out of range. */
+X509 *eca_x509_chain_get(const struct eca_chain *c, size_t i);
+/*
+ * Reorder so the leaf comes first and each certificate is followed by its issuer (servers
+ * send chains in any order); ECA_EPROTO when the certificates do not form one path.
+ */
+enum eca_rc eca_x509_chain_order(struct eca_chain *c, struct eca_err *err);
+void eca_x509_chain_free(struct eca_chain *c);
+
+time_t eca_x509_not_before(X509 *x);
+time_t eca_x509_not_after(X509 *x);
+/* Serial as lower-case hex without separators. */
+void eca_x509_serial_hex(X509 *x, char *out, size_t outlen);
+/* Subject / issuer as a one-line RFC 2253 string. */
+void eca_x509_subject(X509 *x, char *out, size_t outlen);
+void eca_x509_issuer(X509 *x, char *out, size_t outlen);
+/* DNS subjectAltNames, comma-separated, into out. */
+void eca_x509_dns_names(X509 *x, char *out, size_t outlen);
+/* 1 if the certificate carries exactly this set of DNS SANs (order ignored). */
+int eca_x509_has_dns_names(X509 *x, const char *const *dns, size_t ndns);
+
+/* 1 if key is the private half of the certificate's public key. */
+int eca_x509_matches_key(X509 *x, const struct eca_key *key);
+
+/*
+ * Verify the chain's leaf at time `at` (0: now) against trust anchors from a PEM file
+ * (anchors_path) or, when NULL, the chain's own last certificate if self-signed; the other
+ * chain members are untrusted intermediates. ECA_ETLS with OpenSSL's reason on failure.
+ */
+enum eca_rc eca_x509_verify(const struct eca_chain *c, const char *anchors_path, time_t at,
+                            struct eca_err *err);
+
+/* DER of the leaf (certificate i) appended to out. */
+enum eca_rc eca_x509_to_der(X509 *x, struct eca_buf *out, struct eca_err *err);
+
+#endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install the Debian 12 packages that build, tests and demo need, only those missing.
+set -eu
+
+PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev check
+openssl curl ca-certificates pebble nginx-light mosquitto mosquitto-clients
+strongswan-pki libstrongswan-extra-plugins python3 python3-cryptography procps psmisc time clang-format"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "deps: all packages present"
+    exit 0
+fi
+
+echo "deps: missing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: not root; install them with: sudo apt-get install$missing" >&2
+    exit 1
+fi
+echo "deps: running apt-get update and apt-get install$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
+# Debian starts these services on install; our tests and demo run their own instances on
+# loopback ports, so the system instances are stopped to leave nothing listening.
+for svc in nginx mosquitto; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
+        systemctl stop "$svc" || true
+    fi
+done
+echo "deps: done"

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Test support: fixtures, a scripted fake transport, a log capture sink and temp dirs. */
+#ifndef ECA_TEST_H
+#define ECA_TEST_H
+
+#include <stddef.h>
+
+#include "eca_http.h"
+
+/* Path of tests/fixtures/<name> (tests run from the repository root, or ECA_ROOT). */
+const char *fixture_path(const char *name);
+
+/* Load a wire-exact raw HTTP response fixture into resp (aborts the test on failure). */
+void fixture_load_http(const char *name, struct eca_http_resp *resp);
+void fixture_free_http(struct eca_http_resp *resp);
+
+/* A fresh private temporary directory, removed recursively by test_rmdir(). */
+void test_mkdtemp(char *out, size_t outlen);
+void test_rmdir(const char *dir);
+
+/* Log capture: every line goes to a buffer instead of stderr. */
+void logcap_start(void);
+const char *logcap_text(void);
+int logcap_contains(const char *needle);
+void logcap_stop(void);
+
+/* A request as the fake transport recorded it (copies). */
+struct fake_req {
+    char *method;
+    char *url;
+    char *content_type;
+    char *body;
+    size_t body_len;
+    char *headers; /* extra headers joined with "\n" */
+    char *basic_user;
+};
+
+struct fake_http;
+
+/* A transport that answers from a FIFO of canned responses and records each request. */
+struct eca_http *fake_http_new(struct fake_http **fake);
+/* Queue a raw HTTP response fixture by name. */
+void fake_http_push_fixture(struct fake_http *f, const char *name);
+/* Queue a raw HTTP response given as text (LF or CRLF). */
+void fake_http_push_raw(struct fake_http *f, const char *raw);
+/* Queue a transport failure. */
+void fake_http_push_error(struct fake_http *f, int rc, const char *msg);
+size_t fake_http_nreq(const struct fake_http *f);
+const struct fake_req *fake_http_req(const struct fake_http *f, size_t i);
+/* Responses still queued (a test asserts 0 at its end). */
+size_t fake_http_pending(const struct fake_http *f);
+
+#endif
