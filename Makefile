@@ -70,6 +70,7 @@ $(BUILD)/eca-est: $(call obj,eca-est/main.c) $(LIBEST) $(LIBECA)
 
 # A unit suite links the daemon library its name belongs to.
 testlibs = $(if $(filter check_acme_%,$(1)),$(LIBACME),)$(if $(filter check_est_%,$(1)),$(LIBEST),)
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(LIBECA)
 	@mkdir -p $(@D)
