@@ -50,9 +50,13 @@ FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 
 all: $(BINS) lint-layers
 
+# `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS) -Itests/support -Ieca-acme -Ieca-est,) -Ieca-acme -Ieca-est $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<",:)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(if $(findstring tests/,$<),$(CHECK_CFLAGS) -Itests/support -Ieca-acme -Ieca-est,) -Ieca-acme -Ieca-est $(CFLAGS) -c $< -o $@
 
 $(LIBECA): $(call obj,$(COMMON_SRC))
 $(LIBACME): $(call obj,$(ACME_SRC))
@@ -77,8 +81,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 # Fuzz targets double as regression tests: a replay driver feeds them every seed file.
+fuzzlibs = $(if $(filter fuzz_acme_%,$(1)),$(LIBACME),)$(if $(filter fuzz_est_%,$(1)),$(LIBEST),)
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
-		$$(if $$(filter fuzz_acme_%,$$*),$(LIBACME),) $$(if $$(filter fuzz_est_%,$$*),$(LIBEST),) $(LIBECA)
+		$$(call fuzzlibs,$$*) $(LIBECA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -13,7 +13,8 @@
 
 /*
  * Write data to path atomically: a temporary file in the same directory is created with
- * `mode` from the first byte (O_EXCL, the mode given to open, not chmod afterwards),
+ * `mode` from the first byte (O_EXCL, the mode given to open; then set exactly, whatever
+ * the umask, before any data is written),
  * written, fsynced, renamed over path, and the directory is fsynced.
  */
 enum eca_rc eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,

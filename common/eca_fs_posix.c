@@ -48,6 +48,16 @@ eca_fs_os_create(const char *path, unsigned mode, struct eca_fs_os_file **out, s
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return sys_err(err, errno, path, "create");
+    /* The daemons run under umask 077, so a public file (certificate) would come out 0600.
+     * Set the exact mode on the empty file before any byte is written: a private file was
+     * never wider, and a public one holds nothing secret. */
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        int e = errno;
+
+        close(fd);
+        unlink(path);
+        return sys_err(err, e, path, "chmod");
+    }
     if ((f = calloc(1, sizeof *f)) == NULL || (f->path = strdup(path)) == NULL) {
         free(f);
         close(fd);

@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev check
 openssl curl ca-certificates pebble nginx-light mosquitto mosquitto-clients
-strongswan-pki libstrongswan-extra-plugins python3 python3-cryptography procps psmisc time clang-format"
+strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins python3 python3-cryptography procps psmisc time clang-format
+prometheus docker-compose"
 
 missing=""
 for p in $PKGS; do
@@ -31,7 +32,8 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 # Debian starts these services on install; our tests and demo run their own instances on
 # loopback ports, so the system instances are stopped to leave nothing listening.
-for svc in nginx mosquitto; do
+# (prometheus is installed for promtool; its packaged server would listen on :9090.)
+for svc in nginx mosquitto prometheus; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
     fi

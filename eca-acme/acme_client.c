@@ -1,0 +1,747 @@
+/* SPDX-License-Identifier: MIT */
+/* The ACME driver: the only ACME file that talks to a transport (nonces, retries, polling). */
+#include "acme_client.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acme_account.h"
+#include "acme_dir.h"
+#include "acme_jws.h"
+#include "acme_order.h"
+#include "acme_problem.h"
+#include "eca_clock.h"
+#include "eca_log.h"
+#include "eca_x509.h"
+
+#define JOSE              "application/jose+json"
+#define PEM_CHAIN         "application/pem-certificate-chain"
+#define BAD_NONCE_RETRIES 5  /* RFC 8555 §6.5: the client should retry with the new nonce */
+#define RATE_RETRIES      10 /* bound on Retry-After rounds, whatever the budget */
+#define MAX_ALTERNATES    8
+
+struct acme_client {
+    struct eca_http *http;
+    const struct eca_key *key;
+    const struct eca_secret *eab_hmac;
+    char *eab_kid;
+    char *kid;
+    char *preferred_chain;
+    const char *const *contact;
+    size_t ncontact;
+    int tos_agreed;
+    long max_wait_s;
+    int (*should_stop)(void);
+    void (*sleep_ms)(void *ctx, long ms);
+    void *sleep_ctx;
+    struct acme_dir *dir;
+    char *nonce;
+    long last_retry_after; /* of the last response, -1: none */
+};
+
+/* One in-flight request. */
+struct call {
+    const char *method;
+    const char *url;
+    const char *payload; /* POST: JSON text; NULL: POST-as-GET */
+    int use_jwk;         /* sign with the JWK instead of the kid (newAccount) */
+    const char *what;    /* for errors: "newOrder" */
+};
+
+static int
+stopped(const struct acme_client *c)
+{
+    return c->should_stop != NULL && c->should_stop();
+}
+
+/* Wait secs seconds in slices so a stop request is noticed within 100 ms. */
+static enum eca_rc
+wait_s(struct acme_client *c, long secs, struct eca_err *err)
+{
+    struct timespec slice = {0, 100 * 1000 * 1000};
+
+    if (c->sleep_ms != NULL) {
+        c->sleep_ms(c->sleep_ctx, secs * 1000);
+    } else {
+        for (long i = 0; i < secs * 10 && !stopped(c); i++)
+            nanosleep(&slice, NULL);
+    }
+    if (stopped(c))
+        return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the ACME server");
+    return ECA_OK;
+}
+
+static long
+resp_retry_after(const struct eca_http_resp *resp)
+{
+    char v[128];
+
+    if (!eca_http_resp_header(resp, "Retry-After", v, sizeof v))
+        return -1;
+    return eca_http_retry_after(v, eca_clock_now());
+}
+
+/* Keep the Replay-Nonce of any response (RFC 8555 §6.5); a malformed one is ignored. */
+static void
+take_nonce(struct acme_client *c, const struct eca_http_resp *resp)
+{
+    char v[300];
+
+    if (!eca_http_resp_header(resp, "Replay-Nonce", v, sizeof v) || !acme_token_is_valid(v))
+        return;
+    free(c->nonce);
+    c->nonce = strdup(v);
+}
+
+static enum eca_rc
+perform(struct acme_client *c, const struct eca_http_req *req, const char *what,
+        struct eca_http_resp *resp, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    eca_http_resp_free(resp);
+    rc = eca_http_perform(c->http, req, resp, err);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "%s %s: ", what, req->url);
+        return rc;
+    }
+    take_nonce(c, resp);
+    c->last_retry_after = resp_retry_after(resp);
+    eca_log(ECA_LOG_DEBUG, "acme_request", NULL,
+            ECA_LOG_FIELDS(ECA_LS("method", req->method), ECA_LS("url", req->url),
+                           ECA_LI("status", resp->status)),
+            "%s", what);
+    return ECA_OK;
+}
+
+/* newNonce (RFC 8555 §7.2): HEAD, any 2xx carrying a Replay-Nonce. */
+static enum eca_rc
+new_nonce(struct acme_client *c, struct eca_err *err)
+{
+    struct eca_http_req req = {.method = "HEAD", .url = c->dir->new_nonce};
+    struct eca_http_resp resp;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = perform(c, &req, "newNonce", &resp, err);
+    if (rc == ECA_OK && (resp.status < 200 || resp.status > 299))
+        rc = acme_problem_check(&resp, "newNonce", NULL, eca_clock_now(), err);
+    if (rc == ECA_OK && c->nonce == NULL)
+        rc = eca_err_set(err, ECA_EPROTO, "newNonce %s: no valid Replay-Nonce in the response",
+                         req.url);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+static enum eca_rc
+send_once(struct acme_client *c, const struct call *call, struct eca_http_resp *resp,
+          struct eca_err *err)
+{
+    struct eca_http_req req = {.method = call->method, .url = call->url};
+    struct eca_buf jws;
+    enum eca_rc rc = ECA_OK;
+
+    eca_buf_init(&jws, 0);
+    if (strcmp(call->method, "POST") == 0) {
+        if (c->nonce == NULL && (rc = new_nonce(c, err)) != ECA_OK)
+            goto out;
+        rc = acme_jws_sign(c->key, call->use_jwk ? NULL : c->kid, c->nonce, call->url,
+                           call->payload, &jws, err);
+        /* A nonce is good for one request only. */
+        free(c->nonce);
+        c->nonce = NULL;
+        if (rc != ECA_OK)
+            goto out;
+        req.content_type = JOSE;
+        req.body = jws.data;
+        req.body_len = jws.len;
+    }
+    rc = perform(c, &req, call->what, resp, err);
+out:
+    eca_buf_free(&jws);
+    return rc;
+}
+
+/*
+ * 1 if the response asks for the same request again: badNonce (RFC 8555 §6.5, up to
+ * BAD_NONCE_RETRIES) or 429/503/rateLimited with a Retry-After that fits the budget.
+ */
+static int
+want_retry(struct acme_client *c, const struct eca_http_resp *resp, int *bad_nonces, int *rounds,
+           long *waited)
+{
+    struct acme_problem *p;
+    int again = 0;
+    long ra = c->last_retry_after;
+
+    if (resp->status < 400)
+        return 0;
+    p = acme_problem_of(resp);
+    if (acme_problem_is(p, "badNonce") && *bad_nonces < BAD_NONCE_RETRIES) {
+        (*bad_nonces)++;
+        again = 1;
+    } else if ((resp->status == 429 || resp->status == 503 || acme_problem_is(p, "rateLimited")) &&
+               ra >= 0 && *waited + ra <= c->max_wait_s && *rounds < RATE_RETRIES) {
+        (*rounds)++;
+        *waited += ra;
+        again = 2;
+    }
+    acme_problem_free(p);
+    return again;
+}
+
+/* Send a request, retrying as the server asks; any final HTTP status is ECA_OK. */
+static enum eca_rc
+exchange(struct acme_client *c, const struct call *call, struct eca_http_resp *resp,
+         struct eca_err *err)
+{
+    int bad_nonces = 0, rounds = 0, again;
+    long waited = 0, before;
+    enum eca_rc rc;
+
+    for (;;) {
+        if (stopped(c))
+            return eca_err_set(err, ECA_ESTOPPED, "%s: stopped", call->what);
+        if ((rc = send_once(c, call, resp, err)) != ECA_OK)
+            return rc;
+        before = waited;
+        again = want_retry(c, resp, &bad_nonces, &rounds, &waited);
+        if (again == 0)
+            return ECA_OK;
+        eca_log(ECA_LOG_INFO, "acme_retry", NULL,
+                ECA_LOG_FIELDS(ECA_LS("url", call->url), ECA_LI("status", resp->status),
+                               ECA_LI("wait_s", waited - before)),
+                "%s: %s", call->what, again == 1 ? "badNonce, retrying" : "server busy");
+        if (again == 2 && (rc = wait_s(c, waited - before, err)) != ECA_OK)
+            return rc;
+    }
+}
+
+/* A parser's verdict, with the HTTP-date Retry-After the pure gate could not compute. */
+static enum eca_rc
+verdict(struct acme_client *c, enum eca_rc rc, struct eca_err *err)
+{
+    if (rc == ECA_EAGAIN && err != NULL && err->retry_after < 0)
+        err->retry_after = c->last_retry_after;
+    return rc;
+}
+
+static enum eca_rc
+fetch_directory(struct acme_client *c, const char *url, struct eca_err *err)
+{
+    struct call call = {"GET", url, NULL, 0, "directory"};
+    struct eca_http_resp resp;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = exchange(c, &call, &resp, err);
+    if (rc == ECA_OK)
+        rc = verdict(c, acme_dir_parse(&resp, &c->dir, err), err);
+    if (rc != ECA_OK && rc != ECA_ESTOPPED && strstr(err ? err->msg : "", url) == NULL)
+        eca_err_prefix(err, "%s: ", url);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+enum eca_rc
+acme_client_new(const struct acme_client_opts *opts, struct acme_client **out, struct eca_err *err)
+{
+    struct acme_client *c;
+    enum eca_rc rc;
+
+    if (opts->directory_url == NULL || opts->http == NULL || opts->account_key == NULL)
+        return eca_err_set(err, ECA_EINVAL,
+                           "acme client: directory URL, transport and "
+                           "account key are required");
+    if ((opts->eab_kid == NULL) != (opts->eab_hmac == NULL))
+        return eca_err_set(err, ECA_EINVAL, "acme client: EAB needs both the kid and the key");
+    if (acme_jws_alg(opts->account_key) == NULL)
+        return eca_err_set(err, ECA_EINVAL, "acme client: unsupported account key type");
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "acme client: out of memory");
+    c->http = opts->http;
+    c->key = opts->account_key;
+    c->eab_hmac = opts->eab_hmac;
+    c->contact = opts->contact;
+    c->ncontact = opts->ncontact;
+    c->tos_agreed = opts->tos_agreed;
+    c->max_wait_s = opts->max_wait_s > 0 ? opts->max_wait_s : 300;
+    c->should_stop = opts->should_stop;
+    c->last_retry_after = -1;
+    if ((opts->account_url && !(c->kid = strdup(opts->account_url))) ||
+        (opts->eab_kid && !(c->eab_kid = strdup(opts->eab_kid))) ||
+        (opts->preferred_chain && !(c->preferred_chain = strdup(opts->preferred_chain)))) {
+        rc = eca_err_set(err, ECA_ENOMEM, "acme client: out of memory");
+        goto out;
+    }
+    rc = fetch_directory(c, opts->directory_url, err);
+out:
+    if (rc != ECA_OK)
+        acme_client_free(c);
+    else
+        *out = c;
+    return rc;
+}
+
+void
+acme_client_set_sleep(struct acme_client *c, void (*sleep_ms)(void *ctx, long ms), void *ctx)
+{
+    c->sleep_ms = sleep_ms;
+    c->sleep_ctx = ctx;
+}
+
+const char *
+acme_client_account_url(const struct acme_client *c)
+{
+    return c->kid;
+}
+
+static enum eca_rc
+new_account_payload(struct acme_client *c, struct eca_buf *payload, struct eca_err *err)
+{
+    struct acme_account_req req = {c->contact, c->ncontact, c->tos_agreed, 0, NULL};
+    struct eca_buf eab;
+    enum eca_rc rc = ECA_OK;
+
+    eca_buf_init(&eab, 0);
+    if (c->dir->eab_required && c->eab_kid == NULL) {
+        rc = eca_err_set(err, ECA_ECONF,
+                         "newAccount: the server requires external account "
+                         "binding (EAB_KID, EAB_HMAC_KEY_FILE)");
+        goto out;
+    }
+    if (c->eab_kid != NULL) {
+        rc = acme_jws_eab(c->key, c->eab_kid, c->eab_hmac, c->dir->new_account, &eab, err);
+        if (rc != ECA_OK)
+            goto out;
+        req.eab_jws = eca_buf_str(&eab);
+    }
+    rc = acme_account_build_new(&req, payload, err);
+out:
+    eca_buf_free(&eab);
+    return rc;
+}
+
+/* newAccount (RFC 8555 §7.3); an existing account for the key answers 200 (§7.3.1). */
+enum eca_rc
+acme_client_account(struct acme_client *c, struct eca_err *err)
+{
+    struct eca_buf payload;
+    struct eca_http_resp resp;
+    struct acme_account *a = NULL;
+    struct call call = {"POST", c->dir->new_account, NULL, 1, "newAccount"};
+    enum eca_rc rc;
+
+    if (c->kid != NULL)
+        return ECA_OK;
+    eca_buf_init(&payload, 0);
+    eca_http_resp_init(&resp, 0);
+    if ((rc = new_account_payload(c, &payload, err)) != ECA_OK)
+        goto out;
+    call.payload = eca_buf_str(&payload);
+    if ((rc = exchange(c, &call, &resp, err)) != ECA_OK)
+        goto out;
+    if ((rc = verdict(c, acme_account_parse(&resp, &a, err), err)) != ECA_OK)
+        goto out;
+    if (a->status != ACME_ACCOUNT_VALID) {
+        rc = eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
+                         a->status == ACME_ACCOUNT_REVOKED ? "revoked" : "deactivated");
+        goto out;
+    }
+    c->kid = a->url;
+    a->url = NULL;
+    eca_log(ECA_LOG_INFO, "acme_account", NULL,
+            ECA_LOG_FIELDS(ECA_LS("account", c->kid), ECA_LB("created", a->created)), "%s",
+            a->created ? "account created" : "existing account found");
+out:
+    acme_account_free(a);
+    eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* An order in progress, and what must be undone (published tokens) at the end. */
+struct issue {
+    struct acme_order *order;
+    struct acme_authz **authz;
+    unsigned char *responded;
+    char **published;
+    int finalized;
+    long polled; /* seconds spent waiting on this order so far */
+    char *prev;  /* the resource the previous step left us looking at */
+};
+
+/* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
+static enum eca_rc
+post_as_get(struct acme_client *c, const char *url, const char *what, struct eca_http_resp *resp,
+            struct eca_err *err)
+{
+    struct call call = {"POST", url, NULL, 0, what};
+
+    return exchange(c, &call, resp, err);
+}
+
+static enum eca_rc
+fetch_authz(struct acme_client *c, struct issue *is, size_t i, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    struct acme_authz *a = NULL;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = post_as_get(c, is->order->authz[i], "authz", &resp, err);
+    if (rc == ECA_OK)
+        rc = verdict(c, acme_authz_parse(&resp, &a, err), err);
+    if (rc == ECA_OK) {
+        acme_authz_free(is->authz[i]);
+        is->authz[i] = a;
+    }
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* Publish the key authorization, then tell the server to validate (RFC 8555 §7.5.1). */
+static enum eca_rc
+respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
+        const struct acme_responder *r, struct eca_err *err)
+{
+    const struct acme_authz *a = is->authz[act->index];
+    struct call call = {"POST", act->url, "{}", 0, "challenge"};
+    struct acme_challenge *ch = NULL;
+    struct eca_http_resp resp;
+    struct eca_buf ka;
+    enum eca_rc rc;
+
+    eca_buf_init(&ka, 0);
+    eca_http_resp_init(&resp, 0);
+    if ((rc = acme_jws_key_authz(c->key, act->challenge->token, &ka, err)) != ECA_OK)
+        goto out;
+    if ((rc = r->publish(r->ctx, act->challenge->token, eca_buf_str(&ka), err)) != ECA_OK) {
+        eca_err_prefix(err, "http-01 for %s: ", a->id_value);
+        goto out;
+    }
+    if ((is->published[act->index] = strdup(act->challenge->token)) == NULL) {
+        r->unpublish(r->ctx, act->challenge->token);
+        rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
+        goto out;
+    }
+    is->responded[act->index] = 1;
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
+out:
+    acme_challenge_free(ch);
+    eca_buf_free(&ka);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/*
+ * Wait before polling url: Retry-After if given, else 1 s when we just saw this resource
+ * (a fresh one, e.g. the order once every authorization is valid, is fetched at once).
+ * The total is bounded by max_wait_s.
+ */
+static enum eca_rc
+poll_wait(struct acme_client *c, struct issue *is, const char *url, const char *what,
+          struct eca_err *err)
+{
+    long secs = c->last_retry_after > 0 ? c->last_retry_after : 1;
+
+    if (c->last_retry_after <= 0 && (is->prev == NULL || strcmp(is->prev, url) != 0))
+        return ECA_OK;
+    if (is->polled + secs > c->max_wait_s)
+        return eca_err_set(err, ECA_ETIMEOUT, "%s still pending after %ld s (limit %ld s)", what,
+                           is->polled, c->max_wait_s);
+    is->polled += secs;
+    return wait_s(c, secs, err);
+}
+
+/* Replace the order with the response to a finalize or an order poll. */
+static enum eca_rc
+order_update(struct acme_client *c, struct issue *is, const struct call *call, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    struct acme_order *o = NULL;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = exchange(c, call, &resp, err);
+    if (rc == ECA_OK)
+        rc = verdict(c, acme_order_parse(&resp, &o, err), err);
+    if (rc == ECA_OK && o->nauthz != is->order->nauthz)
+        rc = eca_err_set(err, ECA_EPROTO, "order %s: authorizations changed", is->order->url);
+    if (rc == ECA_OK) {
+        free(o->url);
+        o->url = is->order->url;
+        is->order->url = NULL;
+        acme_order_free(is->order);
+        is->order = o;
+        o = NULL;
+    }
+    acme_order_free(o);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+static enum eca_rc
+finalize(struct acme_client *c, struct issue *is, const void *csr, size_t len, struct eca_err *err)
+{
+    struct eca_buf payload;
+    struct call call = {"POST", is->order->finalize, NULL, 0, "finalize"};
+    enum eca_rc rc;
+
+    eca_buf_init(&payload, 0);
+    rc = acme_order_build_finalize(csr, len, &payload, err);
+    call.payload = eca_buf_str(&payload);
+    if (rc == ECA_OK)
+        rc = order_update(c, is, &call, err);
+    is->finalized = 1;
+    eca_buf_free(&payload);
+    return rc;
+}
+
+/* Download one certificate chain (RFC 8555 §7.4.2) into resp. */
+static enum eca_rc
+fetch_chain(struct acme_client *c, const char *url, struct eca_http_resp *resp, struct eca_err *err)
+{
+    enum eca_rc rc = post_as_get(c, url, "certificate", resp, err);
+
+    if (rc == ECA_OK)
+        rc = verdict(c, acme_problem_check(resp, "certificate", PEM_CHAIN, eca_clock_now(), err),
+                     err);
+    if (rc == ECA_OK && (resp->body.len == 0 ||
+                         strstr(eca_buf_str(&resp->body), "-----BEGIN CERTIFICATE-----") == NULL))
+        rc = eca_err_set(err, ECA_EPARSE, "certificate %s: no PEM certificate in the body", url);
+    return rc;
+}
+
+/* 1 if the issuer of the chain's topmost certificate contains want. */
+static int
+chain_matches(const struct eca_http_resp *resp, const char *want)
+{
+    struct eca_chain *chain = NULL;
+    char issuer[1024] = "";
+    size_t n;
+
+    if (eca_x509_chain_from_pem(resp->body.data, resp->body.len, &chain, NULL) != ECA_OK)
+        return 0;
+    n = eca_x509_chain_count(chain);
+    if (n > 0)
+        eca_x509_issuer(eca_x509_chain_get(chain, n - 1), issuer, sizeof issuer);
+    eca_x509_chain_free(chain);
+    return n > 0 && strstr(issuer, want) != NULL;
+}
+
+/* Try the alternate chains (Link rel="alternate") for one whose top issuer matches. */
+static void
+pick_alternate(struct acme_client *c, struct eca_http_resp *chosen)
+{
+    char *urls[MAX_ALTERNATES];
+    size_t n = acme_order_links(chosen, "alternate", urls, MAX_ALTERNATES);
+    struct eca_http_resp alt;
+    struct eca_err aerr;
+    int found = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        eca_http_resp_init(&alt, 0);
+        eca_err_clear(&aerr);
+        if (!found && fetch_chain(c, urls[i], &alt, &aerr) == ECA_OK &&
+            chain_matches(&alt, c->preferred_chain)) {
+            eca_http_resp_free(chosen);
+            *chosen = alt;
+            found = 1;
+        } else {
+            if (aerr.rc != ECA_OK)
+                eca_log(ECA_LOG_WARN, "acme_alternate_failed", NULL,
+                        ECA_LOG_FIELDS(ECA_LS("url", urls[i])), "%s", aerr.msg);
+            eca_http_resp_free(&alt);
+        }
+        free(urls[i]);
+    }
+    if (!found)
+        eca_log(ECA_LOG_WARN, "acme_preferred_chain_missing", NULL,
+                ECA_LOG_FIELDS(ECA_LS("preferred_chain", c->preferred_chain)),
+                "no chain with that issuer offered; keeping the default chain");
+}
+
+static enum eca_rc
+download(struct acme_client *c, const char *url, struct eca_buf *out, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = fetch_chain(c, url, &resp, err);
+    if (rc == ECA_OK && c->preferred_chain != NULL && !chain_matches(&resp, c->preferred_chain))
+        pick_alternate(c, &resp);
+    if (rc == ECA_OK)
+        rc = eca_buf_append(out, resp.body.data, resp.body.len, err);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+static enum eca_rc
+new_order(struct acme_client *c, struct issue *is, const char *const *names, size_t n,
+          struct eca_err *err)
+{
+    struct eca_buf payload;
+    struct eca_http_resp resp;
+    struct call call = {"POST", c->dir->new_order, NULL, 0, "newOrder"};
+    enum eca_rc rc;
+
+    eca_buf_init(&payload, 0);
+    eca_http_resp_init(&resp, 0);
+    rc = acme_order_build_new(names, n, &payload, err);
+    call.payload = eca_buf_str(&payload);
+    if (rc == ECA_OK)
+        rc = exchange(c, &call, &resp, err);
+    if (rc == ECA_OK)
+        rc = verdict(c, acme_order_parse(&resp, &is->order, err), err);
+    if (rc == ECA_OK && is->order->url == NULL)
+        rc = eca_err_set(err, ECA_EPROTO, "newOrder: no Location header (the order URL)");
+    if (rc == ECA_OK) {
+        is->authz = calloc(is->order->nauthz + 1, sizeof *is->authz);
+        is->responded = calloc(is->order->nauthz + 1, 1);
+        is->published = calloc(is->order->nauthz + 1, sizeof *is->published);
+        if (is->authz == NULL || is->responded == NULL || is->published == NULL)
+            rc = eca_err_set(err, ECA_ENOMEM, "newOrder: out of memory");
+    }
+    eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* Carry out one action of the state machine; *done is set after the download. */
+static enum eca_rc
+act_on(struct acme_client *c, struct issue *is, const struct acme_action act,
+       const struct acme_responder *r, const void *csr, size_t csr_len, struct eca_buf *chain,
+       int *done, struct eca_err *err)
+{
+    struct call poll = {"POST", is->order->url, NULL, 0, "order"};
+    enum eca_rc rc;
+
+    switch (act.kind) {
+    case ACME_ACT_FETCH_AUTHZ:
+        return fetch_authz(c, is, act.index, err);
+    case ACME_ACT_RESPOND:
+        return respond(c, is, &act, r, err);
+    case ACME_ACT_POLL_AUTHZ:
+        if ((rc = poll_wait(c, is, act.url, is->authz[act.index]->id_value, err)) != ECA_OK)
+            return rc;
+        return fetch_authz(c, is, act.index, err);
+    case ACME_ACT_FINALIZE:
+        return finalize(c, is, csr, csr_len, err);
+    case ACME_ACT_POLL_ORDER:
+        if ((rc = poll_wait(c, is, act.url, is->order->url, err)) != ECA_OK)
+            return rc;
+        return order_update(c, is, &poll, err);
+    case ACME_ACT_DOWNLOAD:
+        *done = 1;
+        return download(c, act.url, chain, err);
+    default:
+        return eca_err_set(err, ECA_EPROTO, "order %s: no way forward", is->order->url);
+    }
+}
+
+static enum eca_rc
+step(struct acme_client *c, struct issue *is, const struct acme_responder *r, const void *csr,
+     size_t csr_len, struct eca_buf *chain, int *done, struct eca_err *err)
+{
+    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized};
+    struct acme_action act;
+    char *seen;
+    enum eca_rc rc = acme_order_next(&st, &act, err);
+
+    if (rc != ECA_OK)
+        return rc;
+    /* The resource this step leaves us looking at: polling it again means waiting first. */
+    seen = strdup(act.kind <= ACME_ACT_POLL_AUTHZ ? is->order->authz[act.index] : is->order->url);
+    rc = act_on(c, is, act, r, csr, csr_len, chain, done, err);
+    free(is->prev);
+    is->prev = seen;
+    return rc;
+}
+
+static void
+issue_free(struct issue *is, const struct acme_responder *r)
+{
+    size_t n = is->order ? is->order->nauthz : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        /* Tokens come down whatever happened: nothing stays published (RFC 8555 §8.3). */
+        if (is->published != NULL && is->published[i] != NULL) {
+            r->unpublish(r->ctx, is->published[i]);
+            free(is->published[i]);
+        }
+        if (is->authz != NULL)
+            acme_authz_free(is->authz[i]);
+    }
+    free(is->published);
+    free(is->authz);
+    free(is->responded);
+    acme_order_free(is->order);
+}
+
+enum eca_rc
+acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
+                  const struct acme_responder *responder, const void *csr_der, size_t csr_len,
+                  struct eca_buf *chain_pem, struct eca_err *err)
+{
+    struct issue is = {0};
+    int done = 0;
+    enum eca_rc rc;
+
+    if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
+        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
+    if ((rc = acme_client_account(c, err)) != ECA_OK)
+        return rc;
+    rc = new_order(c, &is, names, n, err);
+    while (rc == ECA_OK && !done)
+        rc = step(c, &is, responder, csr_der, csr_len, chain_pem, &done, err);
+    free(is.prev);
+    if (rc == ECA_OK)
+        eca_log(ECA_LOG_INFO, "acme_order_valid", NULL,
+                ECA_LOG_FIELDS(ECA_LS("order", is.order->url), ECA_LS("name", names[0])),
+                "certificate downloaded");
+    issue_free(&is, responder);
+    return rc;
+}
+
+/* revokeCert (RFC 8555 §7.6), signed with the account's kid. */
+enum eca_rc
+acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int reason,
+                   struct eca_err *err)
+{
+    struct eca_buf payload;
+    struct eca_http_resp resp;
+    struct call call = {"POST", c->dir->revoke_cert, NULL, 0, "revokeCert"};
+    enum eca_rc rc;
+
+    eca_buf_init(&payload, 0);
+    eca_http_resp_init(&resp, 0);
+    if ((rc = acme_client_account(c, err)) != ECA_OK)
+        goto out;
+    if ((rc = acme_order_build_revoke(cert_der, len, reason, &payload, err)) != ECA_OK)
+        goto out;
+    call.payload = eca_buf_str(&payload);
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_problem_check(&resp, "revokeCert", NULL, eca_clock_now(), err), err);
+out:
+    eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+void
+acme_client_free(struct acme_client *c)
+{
+    if (c == NULL)
+        return;
+    acme_dir_free(c->dir);
+    free(c->nonce);
+    free(c->kid);
+    free(c->eab_kid);
+    free(c->preferred_chain);
+    free(c);
+}

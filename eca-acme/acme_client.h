@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* The ACME driver: the only ACME file that talks to a transport (nonces, retries, polling). */
+#ifndef ACME_CLIENT_H
+#define ACME_CLIENT_H
+
+#include <stddef.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+#include "eca_http.h"
+#include "eca_key.h"
+#include "eca_secret.h"
+
+/*
+ * How an http-01 challenge is answered (RFC 8555 §8.3): publish makes
+ * http://<domain>/.well-known/acme-challenge/<token> answer key_authz; unpublish undoes it.
+ * acme_http01.c provides a built-in listener and a webroot writer.
+ */
+struct acme_responder {
+    enum eca_rc (*publish)(void *ctx, const char *token, const char *key_authz,
+                           struct eca_err *err);
+    void (*unpublish)(void *ctx, const char *token);
+    void *ctx;
+};
+
+struct acme_client_opts {
+    const char *directory_url;
+    struct eca_http *http;             /* borrowed */
+    const struct eca_key *account_key; /* borrowed */
+    const char *account_url;           /* known kid, or NULL: look up / create */
+    const char *const *contact;        /* "mailto:..." URLs, may be NULL */
+    size_t ncontact;
+    int tos_agreed;
+    const char *eab_kid;               /* external account binding, with eab_hmac */
+    const struct eca_secret *eab_hmac; /* raw HMAC key bytes (decoded from base64url) */
+    const char *preferred_chain;       /* issuer CN/DN substring of the chain to prefer; NULL */
+    long max_wait_s;                   /* cap on Retry-After waits and polling (0: 300) */
+    int (*should_stop)(void);          /* polled while waiting; NULL: never */
+};
+
+struct acme_client;
+
+/* Fetch the directory and prepare; ECA_EPROTO/ECA_ESERVER naming the URL on failure. */
+enum eca_rc acme_client_new(const struct acme_client_opts *opts, struct acme_client **out,
+                            struct eca_err *err);
+
+/*
+ * Make sure an account exists for the key: newAccount (with EAB when configured), or
+ * onlyReturnExisting when the URL was lost. The account URL (kid) is then available.
+ */
+enum eca_rc acme_client_account(struct acme_client *c, struct eca_err *err);
+const char *acme_client_account_url(const struct acme_client *c);
+
+/*
+ * Order a certificate for names[0..n) (DNS identifiers), answer each authorization through
+ * responder (http-01), finalize with csr_der, wait, download. The PEM chain (leaf first,
+ * the preferred alternate if configured) is appended to chain_pem. A failed order reports
+ * the server's problem and every subproblem per identifier.
+ */
+enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
+                              const struct acme_responder *responder, const void *csr_der,
+                              size_t csr_len, struct eca_buf *chain_pem, struct eca_err *err);
+
+/* Revoke a certificate (DER) with a reason code (RFC 5280 §5.3.1), signed by the account. */
+enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int reason,
+                               struct eca_err *err);
+
+/*
+ * Replace how the client waits between polls and after Retry-After (tests): sleep_ms is
+ * called with the whole wait in milliseconds; should_stop is still consulted after it.
+ * The default sleeps in 100 ms slices with nanosleep, polling should_stop.
+ */
+void acme_client_set_sleep(struct acme_client *c, void (*sleep_ms)(void *ctx, long ms), void *ctx);
+
+void acme_client_free(struct acme_client *c);
+
+#endif

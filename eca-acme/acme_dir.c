@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The ACME directory document (RFC 8555 §7.1.1): where each resource lives. */
+#include "acme_dir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_problem.h"
+#include "eca_json.h"
+
+/* A resource URL: a string starting with http(s)://, copied into *dst. */
+static enum eca_rc
+get_url(struct json_object *obj, const char *what, const char *key, int required, char **dst,
+        struct eca_err *err)
+{
+    const char *s = NULL;
+    enum eca_rc rc = eca_json_get_str(obj, what, key, required, &s, err);
+
+    if (rc != ECA_OK || s == NULL)
+        return rc;
+    if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+        return eca_err_set(err, ECA_EPROTO, "%s.%s: not an http(s) URL", what, key);
+    *dst = strdup(s);
+    if (*dst == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "%s.%s: out of memory", what, key);
+    return ECA_OK;
+}
+
+static enum eca_rc
+parse_meta(struct json_object *obj, struct acme_dir *d, struct eca_err *err)
+{
+    struct json_object *meta = NULL;
+    const char *tos = NULL;
+    enum eca_rc rc;
+
+    rc = eca_json_get_obj(obj, "directory", "meta", 0, &meta, err);
+    if (rc != ECA_OK || meta == NULL)
+        return rc;
+    if ((rc = eca_json_get_str(meta, "directory.meta", "termsOfService", 0, &tos, err)) != ECA_OK ||
+        (rc = eca_json_get_bool(meta, "directory.meta", "externalAccountRequired", 0,
+                                &d->eab_required, err)) != ECA_OK)
+        return rc;
+    if (tos != NULL && (d->terms_of_service = strdup(tos)) == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "directory.meta: out of memory");
+    return ECA_OK;
+}
+
+static enum eca_rc
+parse_obj(struct json_object *obj, struct acme_dir **out, struct eca_err *err)
+{
+    struct acme_dir *d = calloc(1, sizeof *d);
+    enum eca_rc rc;
+
+    if (d == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "directory: out of memory");
+    if (!json_object_is_type(obj, json_type_object)) {
+        rc = eca_err_set(err, ECA_EPROTO, "directory: expected a JSON object");
+        goto out;
+    }
+    if ((rc = get_url(obj, "directory", "newNonce", 1, &d->new_nonce, err)) != ECA_OK ||
+        (rc = get_url(obj, "directory", "newAccount", 1, &d->new_account, err)) != ECA_OK ||
+        (rc = get_url(obj, "directory", "newOrder", 1, &d->new_order, err)) != ECA_OK ||
+        (rc = get_url(obj, "directory", "revokeCert", 1, &d->revoke_cert, err)) != ECA_OK ||
+        (rc = get_url(obj, "directory", "keyChange", 0, &d->key_change, err)) != ECA_OK ||
+        (rc = get_url(obj, "directory", "renewalInfo", 0, &d->renewal_info, err)) != ECA_OK)
+        goto out;
+    rc = parse_meta(obj, d, err);
+out:
+    if (rc != ECA_OK)
+        acme_dir_free(d);
+    else
+        *out = d;
+    return rc;
+}
+
+enum eca_rc
+acme_dir_parse_json(const void *body, size_t len, struct acme_dir **out, struct eca_err *err)
+{
+    struct json_object *obj = NULL;
+    enum eca_rc rc;
+
+    if (len > ACME_JSON_MAX)
+        return eca_err_set(err, ECA_ETOOBIG, "directory: body of %zu bytes exceeds %zu", len,
+                           ACME_JSON_MAX);
+    rc = eca_json_parse("directory", body, len, &obj, err);
+    if (rc == ECA_OK)
+        rc = parse_obj(obj, out, err);
+    json_object_put(obj);
+    return rc;
+}
+
+enum eca_rc
+acme_dir_parse(const struct eca_http_resp *resp, struct acme_dir **out, struct eca_err *err)
+{
+    struct json_object *obj = NULL;
+    enum eca_rc rc = acme_problem_json(resp, "directory", &obj, err);
+
+    if (rc == ECA_OK)
+        rc = parse_obj(obj, out, err);
+    json_object_put(obj);
+    return rc;
+}
+
+void
+acme_dir_free(struct acme_dir *d)
+{
+    if (d == NULL)
+        return;
+    free(d->new_nonce);
+    free(d->new_account);
+    free(d->new_order);
+    free(d->revoke_cert);
+    free(d->key_change);
+    free(d->renewal_info);
+    free(d->terms_of_service);
+    free(d);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/* The EST driver: the only EST file that talks to a transport (RFC 7030 §4; RFC 8951). */
+#include "est_client.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "eca_clock.h"
+#include "eca_log.h"
+#include "est_cacerts.h"
+
+#define DEFAULT_MAX_PENDING 300L
+#define DEFAULT_RETRY 10L
+/* A server asking for more than this between polls is capped (RFC 7030 §4.2.3 leaves it open). */
+#define MAX_ONE_WAIT 3600L
+
+static void
+real_sleep(unsigned s)
+{
+    struct timespec ts = { (time_t)s, 0 };
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static enum eca_rc
+op_url(const struct est_client_opts *o, const char *op, char *out, size_t outlen,
+       struct eca_err *err)
+{
+    if (o->base_url == NULL ||
+        (size_t)snprintf(out, outlen, "%s/%s", o->base_url, op) >= outlen)
+        return eca_err_set(err, ECA_EINVAL, "%s: base URL missing or too long", op);
+    return ECA_OK;
+}
+
+static enum eca_rc
+get(struct eca_http *http, const char *url, struct eca_http_resp *resp, struct eca_err *err)
+{
+    struct eca_http_req req = { .method = "GET", .url = url };
+    enum eca_rc rc = eca_http_perform(http, &req, resp, err);
+
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "GET %s: ", url);
+    return rc;
+}
+
+enum eca_rc
+est_client_cacerts(const struct est_client_opts *o, struct eca_http *http,
+                   struct eca_chain **out, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    char url[1024];
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    if ((rc = op_url(o, "cacerts", url, sizeof url, err)) == ECA_OK &&
+        (rc = get(http, url, &resp, err)) == ECA_OK)
+        rc = est_cacerts_parse(&resp, out, err);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+enum eca_rc
+est_client_csrattrs(const struct est_client_opts *o, struct eca_http *http,
+                    struct est_csrattrs *out, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    char url[1024];
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    if ((rc = op_url(o, "csrattrs", url, sizeof url, err)) == ECA_OK &&
+        (rc = get(http, url, &resp, err)) == ECA_OK)
+        rc = est_csrattrs_parse(&resp, out, err);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* A 401 that invites HTTP Basic (RFC 7617 §2): WWW-Authenticate: Basic realm=... */
+static int
+basic_challenge(const struct eca_http_resp *resp)
+{
+    const char *v;
+
+    if (resp->status != 401)
+        return 0;
+    for (size_t i = 0; (v = eca_http_resp_header_nth(resp, "WWW-Authenticate", i)) != NULL; i++)
+        if (strncasecmp(v, "Basic", 5) == 0 && (v[5] == '\0' || v[5] == ' ' || v[5] == ','))
+            return 1;
+    return 0;
+}
+
+/* One POST; with a non-preemptive client, a Basic challenge is answered once. */
+static enum eca_rc
+post_once(const struct est_client_auth *a, struct eca_http_req *req,
+          struct eca_http_resp *resp, struct eca_err *err)
+{
+    int with_basic = a->username && a->password && a->basic_preemptive;
+    enum eca_rc rc;
+
+    for (int round = 0; round < 2; round++) {
+        req->basic_user = with_basic ? a->username : NULL;
+        req->basic_pass = with_basic ? a->password : NULL;
+        eca_http_resp_free(resp);
+        eca_http_resp_init(resp, 0);
+        if ((rc = eca_http_perform(a->http, req, resp, err)) != ECA_OK) {
+            eca_err_prefix(err, "POST %s: ", req->url);
+            return rc;
+        }
+        if (with_basic || !a->username || !a->password || !basic_challenge(resp))
+            break;
+        with_basic = 1;
+    }
+    return ECA_OK;
+}
+
+/* Wait `secs` in one-second slices; ECA_ESTOPPED as soon as the process is asked to stop. */
+static enum eca_rc
+wait_slices(const struct est_client_opts *o, long secs, struct eca_err *err)
+{
+    for (long i = 0; i < secs; i++) {
+        if (o->should_stop && o->should_stop())
+            return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the certificate");
+        (o->sleep_s ? o->sleep_s : real_sleep)(1);
+    }
+    return ECA_OK;
+}
+
+static long
+pending_wait(const struct est_client_opts *o, const struct eca_err *err)
+{
+    long w = err->retry_after > 0 ? err->retry_after
+             : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
+
+    return w > MAX_ONE_WAIT ? MAX_ONE_WAIT : w;
+}
+
+enum eca_rc
+est_client_enroll(const struct est_client_opts *o, const struct est_client_auth *a,
+                  int reenroll, const void *csr_der, size_t csr_len, struct eca_chain **issued,
+                  struct eca_err *err)
+{
+    const char *what = reenroll ? "simplereenroll" : "simpleenroll";
+    const char *hdrs[] = { EST_CTE_HEADER };
+    long cap = o->max_pending_s > 0 ? o->max_pending_s : DEFAULT_MAX_PENDING, waited = 0, w;
+    struct eca_http_req req = { .method = "POST", .content_type = EST_PKCS10_TYPE,
+                                .headers = hdrs, .nheaders = 1 };
+    struct eca_http_resp resp;
+    struct eca_buf body;
+    char url[1024];
+    enum eca_rc rc;
+
+    eca_buf_init(&body, 0);
+    eca_http_resp_init(&resp, 0);
+    if ((rc = op_url(o, what, url, sizeof url, err)) != ECA_OK ||
+        (rc = est_enroll_build_body(csr_der, csr_len, &body, err)) != ECA_OK)
+        goto out;
+    req.url = url;
+    req.body = body.data;
+    req.body_len = body.len;
+    for (;;) {
+        if ((rc = post_once(a, &req, &resp, err)) != ECA_OK)
+            goto out;
+        rc = est_enroll_parse_response(what, &resp, eca_clock_now(), issued, err);
+        if (rc != ECA_EAGAIN)
+            goto out;
+        /* RFC 7030 §4.2.3: resend the same request after the Retry-After delay. */
+        w = pending_wait(o, err);
+        if (waited + w > cap) {
+            rc = eca_err_set(err, ECA_ETIMEOUT, "%s: certificate still pending after %ld s "
+                             "(cap %ld s)", what, waited, cap);
+            goto out;
+        }
+        eca_log(ECA_LOG_INFO, "enroll_pending", NULL,
+                ECA_LOG_FIELDS(ECA_LS("op", what), ECA_LI("retry_after", w)),
+                "server accepted the request; polling again in %ld s", w);
+        if ((rc = wait_slices(o, w, err)) != ECA_OK)
+            goto out;
+        waited += w;
+    }
+out:
+    eca_http_resp_free(&resp);
+    eca_buf_free(&body);
+    return rc;
+}
+
+enum eca_rc
+est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out,
+                 struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    char snip[160];
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    if ((rc = get(http, url, &resp, err)) != ECA_OK)
+        goto out;
+    if (resp.status != 200) {
+        est_body_snippet(&resp, snip, sizeof snip);
+        rc = eca_err_set(err, ECA_ESERVER, "GET %s: HTTP %ld%s%s", url, resp.status,
+                         snip[0] ? ": " : "", snip);
+        goto out;
+    }
+    rc = eca_buf_append(out, resp.body.data, resp.body.len, err);
+out:
+    eca_http_resp_free(&resp);
+    return rc;
+}

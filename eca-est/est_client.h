@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The EST driver: the only EST file that talks to a transport (RFC 7030 §4; RFC 8951). */
+#ifndef EST_CLIENT_H
+#define EST_CLIENT_H
+
+#include <stddef.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+#include "eca_http.h"
+#include "eca_secret.h"
+#include "eca_x509.h"
+#include "est_enroll.h"
+
+struct est_client_opts {
+    const char *base_url;          /* https://host/.well-known/est[/label], no trailing slash */
+    long max_pending_s;            /* cap on 202 polling (0: 300) */
+    long default_retry_s;          /* wait after a 202 without Retry-After (0: 10) */
+    int (*should_stop)(void);      /* polled while waiting; NULL: never */
+    void (*sleep_s)(unsigned s);   /* NULL: nanosleep; tests replace it */
+};
+
+/* Credentials for one enrollment. Transports are borrowed and chosen by the caller. */
+struct est_client_auth {
+    struct eca_http *http;         /* server-authenticated TLS, with the client certificate
+                                      when one authenticates (bootstrap or current cert) */
+    const char *username;          /* HTTP Basic (first enrollment); NULL: none */
+    const struct eca_secret *password;
+    int basic_preemptive;          /* 1: send at once; 0: only after a 401 Basic challenge */
+};
+
+/*
+ * GET /cacerts (RFC 7030 §4.1) over http. On success *out holds the CA certificates as
+ * sent. Transport failures keep their code, prefixed with the URL.
+ */
+enum eca_rc est_client_cacerts(const struct est_client_opts *o, struct eca_http *http,
+                               struct eca_chain **out, struct eca_err *err);
+
+/* GET /csrattrs (RFC 7030 §4.5); 204/404 give an empty set. */
+enum eca_rc est_client_csrattrs(const struct est_client_opts *o, struct eca_http *http,
+                                struct est_csrattrs *out, struct eca_err *err);
+
+/*
+ * POST /simpleenroll (reenroll = 0) or /simplereenroll with csr_der. Handles the 401
+ * challenge (non-preemptive Basic) and 202 + Retry-After polling up to max_pending_s,
+ * resending the same request (RFC 7030 §4.2.3). On success *issued holds the certificates
+ * of the answer. ECA_EAUTH, ECA_ESERVER, ECA_ETIMEOUT or ECA_ESTOPPED otherwise.
+ */
+enum eca_rc est_client_enroll(const struct est_client_opts *o, const struct est_client_auth *a,
+                              int reenroll, const void *csr_der, size_t csr_len,
+                              struct eca_chain **issued, struct eca_err *err);
+
+/* GET url (a CRL) into out; any status other than 200 is ECA_ESERVER naming it. */
+enum eca_rc est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out,
+                             struct eca_err *err);
+
+#endif

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# eca-est against the demo EST CA: enroll with the token, re-enroll over mTLS, revoke and
+# enroll afresh, .pfx in both profiles, enroll with a bootstrap certificate, latency.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_estca.sh"
+. "$(dirname "$0")/lib_est.sh"
+it_init
+[ -x "$ECA_EST" ] || die "build eca-est first ($ECA_EST)"
+start_est_ca
+TOKEN=$(cat "$EST_TOKEN_FILE")
+D=$IT_TMP/a
+est_env "$D"
+export CRL_ENABLED=true PFX_PATH="$D/out/cert.pfx" PFX_PASSWORD_FILE="$IT_TMP/pfx-pass"
+printf 'pfx-Secret-42\n' >"$PFX_PASSWORD_FILE"
+chmod 600 "$PFX_PASSWORD_FILE"
+
+log "1. first enrollment with the bootstrap token"
+run_est enroll --once || die "enroll failed"
+est_assert_installed "$CERT_PATH" "$KEY_PATH"
+last_event enroll cert_installed | grep -q '"op":"simpleenroll"' || die "not a simpleenroll"
+s1=$(cert_serial "$CERT_PATH")
+subj1=$(openssl x509 -in "$CERT_PATH" -noout -subject)
+openssl x509 -in "$CERT_PATH" -noout -ext subjectAltName | grep -q 'DNS:edge-client.test' ||
+    die "SAN missing"
+cmp -s "$CA_CERTS_PATH" "$EST_CA_DIR/ca-chain.pem" ||
+    openssl verify -CAfile "$CA_CERTS_PATH" "$EST_CA_DIR/issuing-ca.pem" >/dev/null ||
+    die "CA bundle output is not the CA chain"
+openssl pkcs12 -info -nokeys -passin "file:$PFX_PASSWORD_FILE" -in "$PFX_PATH" \
+    >"$IT_TMP/pfx-modern.txt" 2>&1 || die "modern .pfx unreadable"
+grep -q 'MAC: sha256' "$IT_TMP/pfx-modern.txt" || die "modern .pfx MAC is not SHA-256"
+grep -q 'AES-256-CBC' "$IT_TMP/pfx-modern.txt" || die "modern .pfx is not AES-256-CBC"
+
+log "2. nothing to do on the next pass"
+run_est idle --once || die "idle pass failed"
+last_event idle cert_checked | grep -q '"decision":"none"' || die "expected no renewal"
+
+log "3. forced renewal: simplereenroll over mTLS, legacy .pfx"
+export PFX_PROFILE=legacy
+run_est reenroll --once --force || die "re-enroll failed"
+last_event reenroll cert_installed | grep -q '"op":"simplereenroll"' || die "not a re-enroll"
+s2=$(cert_serial "$CERT_PATH")
+[ "$s1" != "$s2" ] || die "re-enroll kept serial $s1"
+[ "$subj1" = "$(openssl x509 -in "$CERT_PATH" -noout -subject)" ] || die "subject changed"
+est_assert_installed "$CERT_PATH" "$KEY_PATH"
+[ -e "$CERT_PATH.prev" ] || log "note: no $CERT_PATH.prev kept"
+openssl pkcs12 -info -nokeys -passin "file:$PFX_PASSWORD_FILE" -in "$PFX_PATH" \
+    >"$IT_TMP/pfx-legacy.txt" 2>&1 || die "legacy .pfx unreadable"
+grep -q 'MAC: sha1' "$IT_TMP/pfx-legacy.txt" || die "legacy .pfx MAC is not SHA-1"
+grep -q 'pbeWithSHA1And3-KeyTripleDES-CBC' "$IT_TMP/pfx-legacy.txt" || die "legacy .pfx not 3DES"
+unset PFX_PROFILE
+
+log "4. revoked: the next pass sees it in the CRL and enrolls afresh with the token"
+est_ca revoke --dir "$EST_CA_DIR" --serial "$s2" 2>>"$IT_TMP/est-ca-init.log"
+run_est revoked --once || die "pass after revocation failed"
+last_event revoked crl_checked | grep -q '"revoked":true' || die "revocation not seen"
+last_event revoked cert_installed | grep -q '"op":"simpleenroll"' || die "not a fresh enroll"
+s3=$(cert_serial "$CERT_PATH")
+[ "$s3" != "$s2" ] || die "still the revoked serial"
+est_assert_installed "$CERT_PATH" "$KEY_PATH"
+
+log "5. enrollment with the bootstrap certificate (no token)"
+D2=$IT_TMP/b
+est_env "$D2"
+unset BOOTSTRAP_TOKEN_FILE EST_USERNAME
+export BOOTSTRAP_CERT_PATH="$EST_CA_DIR/bootstrap.pem" BOOTSTRAP_KEY_PATH="$EST_CA_DIR/bootstrap.key"
+run_est bootcert --once || die "enroll with the bootstrap certificate failed"
+est_assert_installed "$CERT_PATH" "$KEY_PATH"
+grep -q 'auth=cert:bootstrap' "$IT_TMP/est-ca.log" || die "server did not see the bootstrap cert"
+
+log "6. latency: 10 forced enrollments on loopback"
+est_env "$IT_TMP/c"
+start=$(date +%s%N)
+for i in $(seq 10); do run_est latency --once --force || die "latency run $i failed"; done
+total_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+took=$(grep -o '"took_ms":[0-9]*' "$IT_TMP/latency.log" | cut -d: -f2 | sort -n | tr '\n' ' ')
+log "latency: 10 x (process start + pass) = ${total_ms} ms; in-agent took_ms: $took"
+
+assert_absent "$TOKEN"
+assert_absent "pfx-Secret-42"
+log "PASS"

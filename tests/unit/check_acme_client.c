@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the ACME driver against queued wire-exact responses on the fake transport. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "acme_client.h"
+#include "acme_jws.h"
+#include "eca_b64.h"
+#include "eca_log.h"
+#include "eca_test.h"
+
+#define P       "https://localhost:14000"
+#define ORDER   P "/my-order/Tj3aNd9iPYFxVHgCbN2LgwN2X7oVtZXnlAcEz2Vqsds"
+#define AUTHZ_A P "/authZ/Mq8W1rCXHjTnYQpCLfZ1nN0w3vZkqZsH4WbqHGA7N0E"
+#define CHAL_A  P "/chalZ/k3Xm9Qvz7r2WcJt5pLhN8yBd4FgS6aEo1uRiTwYxHq0"
+#define FINAL   P "/finalize-order/Tj3aNd9iPYFxVHgCbN2LgwN2X7oVtZXnlAcEz2Vqsds"
+#define CERT    P "/certZ/4b1b3c0e6a2f9d87"
+#define TOKEN_A "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+#define CANARY  "CANARY-eab-hmac-key-must-not-leak-7f3a"
+
+/* The stub http-01 responder: records what it was asked to publish and unpublish. */
+struct stub {
+    int npub, nunpub;
+    char tok[4][300];
+    char ka[4][400];
+    char unpub[4][300];
+};
+
+static enum eca_rc
+stub_publish(void *ctx, const char *token, const char *key_authz, struct eca_err *err)
+{
+    struct stub *s = ctx;
+
+    (void)err;
+    ck_assert_int_lt(s->npub, 4);
+    ck_assert_int_eq(s->nunpub, 0);
+    snprintf(s->tok[s->npub], sizeof s->tok[0], "%s", token);
+    snprintf(s->ka[s->npub], sizeof s->ka[0], "%s", key_authz);
+    s->npub++;
+    return ECA_OK;
+}
+
+static void
+stub_unpublish(void *ctx, const char *token)
+{
+    struct stub *s = ctx;
+
+    ck_assert_int_lt(s->nunpub, 4);
+    snprintf(s->unpub[s->nunpub++], sizeof s->unpub[0], "%s", token);
+}
+
+static long slept_ms;
+static int stop_after_sleep;
+static int stop_now;
+
+static void
+fake_sleep(void *ctx, long ms)
+{
+    (void)ctx;
+    slept_ms += ms;
+    if (stop_after_sleep)
+        stop_now = 1;
+}
+
+static int
+should_stop(void)
+{
+    return stop_now;
+}
+
+/* Per-test environment: a key, a fake transport and client options. */
+static struct eca_key *key;
+static struct fake_http *fake;
+static struct eca_http *http;
+static struct acme_client_opts opts;
+static const char *const contact[] = {"mailto:ops@example.org"};
+
+static void
+setup(void)
+{
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P256, &key, NULL), ECA_OK);
+    http = fake_http_new(&fake);
+    memset(&opts, 0, sizeof opts);
+    opts.directory_url = P "/dir";
+    opts.http = http;
+    opts.account_key = key;
+    opts.contact = contact;
+    opts.ncontact = 1;
+    opts.tos_agreed = 1;
+    opts.should_stop = should_stop;
+    slept_ms = 0;
+    stop_after_sleep = stop_now = 0;
+}
+
+static void
+teardown(void)
+{
+    eca_http_free(http);
+    eca_key_free(key);
+}
+
+static struct acme_client *
+client(void)
+{
+    struct acme_client *c = NULL;
+    struct eca_err err = {0};
+
+    if (acme_client_new(&opts, &c, &err) != ECA_OK)
+        ck_abort_msg("acme_client_new: %s", err.msg);
+    acme_client_set_sleep(c, fake_sleep, NULL);
+    return c;
+}
+
+/* Decode part ("protected" or "payload") of the JWS in request i. */
+static char *
+jws_part(size_t i, const char *part)
+{
+    const struct fake_req *r = fake_http_req(fake, i);
+    struct json_object *o;
+    struct eca_buf b;
+    const char *s;
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->content_type, "application/jose+json");
+    o = json_tokener_parse(r->body);
+    ck_assert_ptr_nonnull(o);
+    s = json_object_get_string(json_object_object_get(o, part));
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_b64url_decode(s, strlen(s), &b, NULL), ECA_OK);
+    json_object_put(o);
+    return b.data ? eca_buf_steal(&b) : strdup("");
+}
+
+/* Assert request i: method, URL, and for POSTs the header's nonce and kid (NULL: jwk). */
+static void
+assert_req(size_t i, const char *method, const char *url, const char *nonce, const char *kid)
+{
+    const struct fake_req *r = fake_http_req(fake, i);
+    struct json_object *h;
+    char *prot;
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->method, method);
+    ck_assert_str_eq(r->url, url);
+    if (strcmp(method, "POST") != 0)
+        return;
+    prot = jws_part(i, "protected");
+    h = json_tokener_parse(prot);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(h, "url")), url);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(h, "nonce")), nonce);
+    if (kid != NULL)
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(h, "kid")), kid);
+    else
+        ck_assert_ptr_nonnull(json_object_object_get(h, "jwk"));
+    json_object_put(h);
+    free(prot);
+}
+
+/* A PEM certificate with the given subject and issuer CNs (signature by a throwaway key). */
+static void
+mkcert(const char *subject, const char *issuer, struct eca_buf *pem)
+{
+    struct eca_key *k = NULL;
+    X509 *x = X509_new();
+    X509_NAME *sn = X509_NAME_new(), *in = X509_NAME_new();
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *p;
+    long n;
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P256, &k, NULL), ECA_OK);
+    X509_NAME_add_entry_by_txt(sn, "CN", MBSTRING_ASC, (const unsigned char *)subject, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(in, "CN", MBSTRING_ASC, (const unsigned char *)issuer, -1, -1, 0);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+    X509_set_subject_name(x, sn);
+    X509_set_issuer_name(x, in);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, eca_key_pkey(k));
+    ck_assert_int_gt(X509_sign(x, eca_key_pkey(k), EVP_sha256()), 0);
+    PEM_write_bio_X509(bio, x);
+    n = BIO_get_mem_data(bio, &p);
+    eca_buf_append(pem, p, (size_t)n, NULL);
+    BIO_free(bio);
+    X509_NAME_free(sn);
+    X509_NAME_free(in);
+    X509_free(x);
+    eca_key_free(k);
+}
+
+static void
+push_chain(const char *nonce, const char *link, const struct eca_buf *pem)
+{
+    struct eca_buf raw;
+
+    eca_buf_init(&raw, 0);
+    eca_buf_printf(&raw, NULL,
+                   "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=0, no-cache\r\n"
+                   "Content-Type: application/pem-certificate-chain; charset=utf-8\r\n"
+                   "Link: <" P "/dir>;rel=\"index\"\r\n%s%s%sReplay-Nonce: %s\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   link ? "Link: <" : "", link ? link : "", link ? ">;rel=\"alternate\"\r\n" : "",
+                   nonce, pem->len, eca_buf_str(pem));
+    fake_http_push_raw(fake, eca_buf_str(&raw));
+    eca_buf_free(&raw);
+}
+
+/* Everything up to the certificate download for one name. */
+static void
+queue_issue_flow(void)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",        "acme/nonce.http",         "acme/account_created.http",
+        "acme/order_new_pending.http", "acme/authz_pending.http", "acme/challenge_processing.http",
+        "acme/authz_valid.http",       "acme/order_ready.http",   "acme/order_processing.http",
+        "acme/order_valid.http",
+    };
+
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+}
+
+static const char *const names1[] = {"a.example"};
+static const unsigned char csr[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+
+START_TEST(client_issues_through_the_whole_order_flow)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain, leaf, ka;
+    struct eca_err err = {0};
+    char *payload;
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    eca_buf_init(&ka, 0);
+    mkcert("a.example", "Test Intermediate", &leaf);
+    mkcert("Test Intermediate", "Test Root A", &leaf);
+    queue_issue_flow();
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
+    ck_assert_str_eq(eca_buf_str(&chain), eca_buf_str(&leaf));
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
+
+    assert_req(0, "GET", P "/dir", NULL, NULL);
+    assert_req(1, "HEAD", P "/nonce-plz", NULL, NULL);
+    assert_req(2, "POST", P "/sign-me-up", "nonce-HEAD-0a1b2c3d4e5f", NULL);
+    assert_req(3, "POST", P "/order-plz", "nonce-acct-1111", P "/my-account/1");
+    assert_req(4, "POST", AUTHZ_A, "nonce-order-0001", P "/my-account/1");
+    assert_req(5, "POST", CHAL_A, "nonce-authz-0001", P "/my-account/1");
+    assert_req(6, "POST", AUTHZ_A, "nonce-chal-0001", P "/my-account/1");
+    assert_req(7, "POST", ORDER, "nonce-authz-0004", P "/my-account/1");
+    assert_req(8, "POST", FINAL, "nonce-order-0005", P "/my-account/1");
+    assert_req(9, "POST", ORDER, "nonce-order-0006", P "/my-account/1");
+    assert_req(10, "POST", CERT, "nonce-order-0007", P "/my-account/1");
+    ck_assert_uint_eq(fake_http_nreq(fake), 11);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+
+    payload = jws_part(2, "payload");
+    ck_assert_str_eq(payload, "{\"contact\":[\"mailto:ops@example.org\"],"
+                              "\"termsOfServiceAgreed\":true}");
+    free(payload);
+    payload = jws_part(3, "payload");
+    ck_assert_str_eq(payload, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}]}");
+    free(payload);
+    payload = jws_part(4, "payload"); /* POST-as-GET */
+    ck_assert_str_eq(payload, "");
+    free(payload);
+    payload = jws_part(5, "payload");
+    ck_assert_str_eq(payload, "{}");
+    free(payload);
+    payload = jws_part(8, "payload");
+    ck_assert_str_eq(payload, "{\"csr\":\"MAMCAQA\"}");
+    free(payload);
+
+    ck_assert_int_eq(st.npub, 1);
+    ck_assert_str_eq(st.tok[0], TOKEN_A);
+    ck_assert_int_eq(acme_jws_key_authz(key, TOKEN_A, &ka, NULL), ECA_OK);
+    ck_assert_str_eq(st.ka[0], eca_buf_str(&ka));
+    ck_assert_int_eq(st.nunpub, 1);
+    ck_assert_str_eq(st.unpub[0], TOKEN_A);
+    /* Two polls: 1 s default after the challenge, Retry-After: 1 on the processing order. */
+    ck_assert_int_eq(slept_ms, 2000);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+    eca_buf_free(&ka);
+}
+END_TEST
+
+START_TEST(client_prefers_the_alternate_chain_by_top_issuer)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain, dflt, alt;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&dflt, 0);
+    eca_buf_init(&alt, 0);
+    mkcert("a.example", "Test Intermediate", &dflt);
+    mkcert("Test Intermediate", "Test Root A", &dflt);
+    mkcert("a.example", "Test Intermediate", &alt);
+    mkcert("Test Intermediate", "Test Root B", &alt);
+    queue_issue_flow();
+    push_chain("nonce-cert-0001", CERT "/1", &dflt);
+    push_chain("nonce-cert-0002", NULL, &alt);
+    opts.preferred_chain = "Root B";
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
+    ck_assert_str_eq(eca_buf_str(&chain), eca_buf_str(&alt));
+    assert_req(11, "POST", CERT "/1", "nonce-cert-0001", P "/my-account/1");
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&dflt);
+    eca_buf_free(&alt);
+}
+END_TEST
+
+START_TEST(client_retries_bad_nonce_with_the_fresh_nonce)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_badnonce.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    assert_req(2, "POST", P "/sign-me-up", "nonce-HEAD-0a1b2c3d4e5f", NULL);
+    assert_req(3, "POST", P "/sign-me-up", "nonce-fresh-after-bad", NULL);
+    ck_assert_uint_eq(fake_http_nreq(fake), 4);
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_gives_up_after_five_bad_nonces)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    for (int i = 0; i < 6; i++)
+        fake_http_push_fixture(fake, "acme/problem_badnonce.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_ESERVER);
+    ck_assert_ptr_nonnull(strstr(err.msg, "server problem badNonce"));
+    ck_assert_uint_eq(fake_http_nreq(fake), 8);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_waits_out_503_retry_after)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_503.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    ck_assert_int_eq(slept_ms, 1000);
+    assert_req(3, "POST", P "/sign-me-up", "nonce-busy-0003", NULL);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_waits_out_short_rate_limit)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_ratelimited_short.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    ck_assert_int_eq(slept_ms, 2000);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_rate_limit_beyond_cap_is_eagain)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_ratelimited.http");
+    opts.max_wait_s = 60;
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_EAGAIN);
+    ck_assert_int_eq(err.retry_after, 3600);
+    ck_assert_ptr_nonnull(strstr(err.msg, "account: HTTP 429: server problem rateLimited"));
+    ck_assert_int_eq(slept_ms, 0);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_stops_while_waiting)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_503.http");
+    c = client();
+    stop_after_sleep = 1;
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_ESTOPPED);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_reports_invalid_order_per_identifier)
+{
+    static const char *const names2[] = {"a.example", "b.example"};
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",
+        "acme/nonce.http",
+        "acme/account_created.http",
+        "acme/order_new_pending_two.http",
+        "acme/authz_pending.http",
+        "acme/authz_pending_b.http",
+        "acme/challenge_processing.http",
+        "acme/challenge_pending_b.http",
+        "acme/authz_valid.http",
+        "acme/authz_valid_b.http",
+        "acme/order_invalid_subproblems.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    eca_buf_init(&chain, 0);
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names2, 2, &r, csr, sizeof csr, &chain, &err),
+                     ECA_ESERVER);
+    ck_assert_msg(strstr(err.msg, "dns:a.example: unauthorized: Invalid response from "
+                                  "http://a.example/") != NULL,
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "dns:b.example: dns: DNS problem: NXDOMAIN") != NULL, "%s",
+                  err.msg);
+    ck_assert_int_eq(st.npub, 2);
+    ck_assert_int_eq(st.nunpub, 2);
+    ck_assert_uint_eq(chain.len, 0);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+START_TEST(client_fetches_a_nonce_when_a_response_had_none)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    fake_http_push_fixture(fake, "acme/order_no_nonce.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/authz_wildcard.http");
+    eca_buf_init(&chain, 0);
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err),
+                     ECA_EPROTO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no http-01 challenge offered"));
+    assert_req(4, "HEAD", P "/nonce-plz", NULL, NULL);
+    assert_req(5, "POST", AUTHZ_A, "nonce-HEAD-0a1b2c3d4e5f", P "/my-account/1");
+    ck_assert_int_eq(st.npub, 0);
+    ck_assert_int_eq(st.nunpub, 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+START_TEST(client_rejects_wrong_certificate_content_type)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    queue_issue_flow();
+    fake_http_push_fixture(fake, "acme/cert_wrong_ct.http");
+    eca_buf_init(&chain, 0);
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err),
+                     ECA_EPROTO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "certificate: unexpected Content-Type"));
+    ck_assert_int_eq(st.nunpub, 1);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+START_TEST(client_polling_is_bounded_by_max_wait)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",
+        "acme/nonce.http",
+        "acme/account_created.http",
+        "acme/order_new_pending.http",
+        "acme/authz_pending.http",
+        "acme/challenge_processing.http",
+        "acme/authz_pending_processing.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    eca_buf_init(&chain, 0);
+    opts.max_wait_s = 2;
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err),
+                     ECA_ETIMEOUT);
+    ck_assert_msg(strstr(err.msg, "a.example still pending after 1 s (limit 2 s)") != NULL, "%s",
+                  err.msg);
+    ck_assert_int_eq(slept_ms, 1000);
+    ck_assert_int_eq(st.nunpub, 1);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+START_TEST(client_revokes_with_kid_and_reason)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+    const unsigned char der[] = {0x30, 0x01, 0x00};
+    char *payload;
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/revoke_ok.http");
+    fake_http_push_fixture(fake, "acme/revoke_already.http");
+    opts.account_url = P "/my-account/9";
+    c = client();
+    ck_assert_int_eq(acme_client_revoke(c, der, sizeof der, 4, &err), ECA_OK);
+    assert_req(2, "POST", P "/revoke-cert", "nonce-HEAD-0a1b2c3d4e5f", P "/my-account/9");
+    payload = jws_part(2, "payload");
+    ck_assert_str_eq(payload, "{\"certificate\":\"MAEA\",\"reason\":4}");
+    free(payload);
+    ck_assert_int_eq(acme_client_revoke(c, der, sizeof der, 1, &err), ECA_ESERVER);
+    ck_assert_ptr_nonnull(strstr(err.msg, "revokeCert: HTTP 400: server problem alreadyRevoked"));
+    assert_req(3, "POST", P "/revoke-cert", "nonce-revoke-0001", P "/my-account/9");
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_eab_never_logs_the_hmac_key)
+{
+    struct acme_client *c;
+    struct eca_secret *sec = NULL;
+    struct eca_err err = {0};
+    struct eca_buf enc;
+    char *payload;
+
+    logcap_start();
+    eca_buf_init(&enc, 0);
+    eca_b64url_encode(CANARY, strlen(CANARY), &enc, NULL);
+    ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &sec, NULL), ECA_OK);
+    fake_http_push_fixture(fake, "acme/dir_eab_required.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    opts.eab_kid = "eab-kid-1";
+    opts.eab_hmac = sec;
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    payload = jws_part(2, "payload");
+    ck_assert_ptr_nonnull(strstr(payload, "\"externalAccountBinding\":{\"protected\":\""));
+    ck_assert_ptr_null(strstr(payload, CANARY));
+    ck_assert_ptr_null(strstr(payload, eca_buf_str(&enc)));
+    ck_assert_ptr_nonnull(strstr(logcap_text(), "acme_account"));
+    ck_assert_ptr_null(strstr(logcap_text(), CANARY));
+    ck_assert_ptr_null(strstr(logcap_text(), eca_buf_str(&enc)));
+    free(payload);
+    acme_client_free(c);
+    eca_secret_free(sec);
+    eca_buf_free(&enc);
+    logcap_stop();
+}
+END_TEST
+
+START_TEST(client_requires_eab_when_the_directory_says_so)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_eab_required.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "external account binding"));
+    ck_assert_uint_eq(fake_http_nreq(fake), 1);
+    acme_client_free(c);
+}
+END_TEST
+
+static const struct {
+    const char *fixture;
+    enum eca_rc rc;
+    const char *needle;
+} bad_dirs[] = {
+    {"acme/dir_html.http", ECA_EPROTO, "directory: unexpected Content-Type"},
+    {"acme/dir_truncated.http", ECA_EPARSE, "directory: invalid JSON"},
+    {"acme/problem_html_500.http", ECA_ESERVER, "directory: HTTP 500"},
+};
+
+START_TEST(client_new_names_the_directory_url_on_failure)
+{
+    struct acme_client *c = NULL;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, bad_dirs[_i].fixture);
+    ck_assert_int_eq(acme_client_new(&opts, &c, &err), bad_dirs[_i].rc);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(err.msg, P "/dir"));
+    ck_assert_msg(strstr(err.msg, bad_dirs[_i].needle) != NULL, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(client_new_reports_missing_nonce_header)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce_missing.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_EPROTO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no valid Replay-Nonce"));
+    acme_client_free(c);
+}
+END_TEST
+
+static Suite *
+acme_client_suite(void)
+{
+    Suite *s = suite_create("acme_client");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 5);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, client_issues_through_the_whole_order_flow);
+    tcase_add_test(tc, client_prefers_the_alternate_chain_by_top_issuer);
+    tcase_add_test(tc, client_retries_bad_nonce_with_the_fresh_nonce);
+    tcase_add_test(tc, client_gives_up_after_five_bad_nonces);
+    tcase_add_test(tc, client_waits_out_503_retry_after);
+    tcase_add_test(tc, client_waits_out_short_rate_limit);
+    tcase_add_test(tc, client_rate_limit_beyond_cap_is_eagain);
+    tcase_add_test(tc, client_stops_while_waiting);
+    tcase_add_test(tc, client_reports_invalid_order_per_identifier);
+    tcase_add_test(tc, client_fetches_a_nonce_when_a_response_had_none);
+    tcase_add_test(tc, client_rejects_wrong_certificate_content_type);
+    tcase_add_test(tc, client_polling_is_bounded_by_max_wait);
+    tcase_add_test(tc, client_revokes_with_kid_and_reason);
+    tcase_add_test(tc, client_eab_never_logs_the_hmac_key);
+    tcase_add_test(tc, client_requires_eab_when_the_directory_says_so);
+    tcase_add_loop_test(tc, client_new_names_the_directory_url_on_failure, 0,
+                        sizeof bad_dirs / sizeof bad_dirs[0]);
+    tcase_add_test(tc, client_new_reports_missing_nonce_header);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(acme_client_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

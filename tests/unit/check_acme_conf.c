@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for eca-acme configuration: file, environment, precedence, validation messages. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_conf.h"
+#include "eca_test.h"
+
+static const char *const vars[] = {
+    "CA_URL",
+    "ACME_PROVISIONER",
+    "CA_BUNDLE",
+    "STATE_DIR",
+    "EAB_KID",
+    "EAB_HMAC_KEY_FILE",
+    "HTTP01_LISTEN",
+    "WEBROOT",
+    "PREFERRED_CHAIN",
+    "CHECK_INTERVAL_SECONDS",
+    "FORCE_RENEWAL",
+    "TOS_AGREED",
+    "ACME_CONTACT",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "DOMAIN_NAME",
+    "CERT_PATH",
+    "KEY_PATH",
+    "CHAIN_PATH",
+    "KEY_TYPE",
+    "RENEWAL_THRESHOLD_PERCENT",
+    "RELOAD_COMMAND",
+};
+
+static char tmpdir[256];
+static char conf_path[512];
+
+static void
+setup(void)
+{
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        unsetenv(vars[i]);
+    test_mkdtemp(tmpdir, sizeof tmpdir);
+    snprintf(conf_path, sizeof conf_path, "%s/acme.conf", tmpdir);
+}
+
+static void
+teardown(void)
+{
+    test_rmdir(tmpdir);
+}
+
+static void
+write_conf(const char *text)
+{
+    FILE *f = fopen(conf_path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static struct acme_conf *
+load_ok(const char *config_path)
+{
+    struct acme_conf_cli cli = {config_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "load: %s", err.msg);
+    return c;
+}
+
+#define BASE_GLOBALS                                                                               \
+    "ca_url = \"https://127.0.0.1:14000/dir\";\n"                                                  \
+    "http01_listen = \"127.0.0.1:5002\";\n"
+
+static const char full_conf[] =
+    "ca_url = \"https://ca.example:9000\";\n"
+    "acme_provisioner = \"acme\";\n"
+    "ca_bundle = \"/etc/eca/ca.pem\";\n"
+    "state_dir = \"/var/lib/x\";\n"
+    "contact = [\"mailto:ops@example.com\"];\n"
+    "tos_agreed = false;\n"
+    "eab_kid = \"kid-1\";\n"
+    "eab_hmac_key_file = \"/run/secrets/eab\";\n"
+    "webroot = \"/var/www\";\n"
+    "check_interval_seconds = 600;\n"
+    "log_level = \"debug\";\n"
+    "log_format = \"text\";\n"
+    "preferred_chain = \"ISRG Root X1\";\n"
+    "certificates = (\n"
+    "  { name = \"web\"; domains = [\"a.example\", \"b.example\"];\n"
+    "    cert_path = \"/c.pem\"; key_path = \"/k.pem\"; chain_path = \"/ch.pem\";\n"
+    "    fullchain = false; key_type = \"rsa-3072\"; renewal_threshold_percent = 50;\n"
+    "    reload_command = \"systemctl reload nginx\"; reload_timeout_seconds = 9; },\n"
+    "  { name = \"s3\"; domains = \"m.example, n.example\"; layout = \"minio\";\n"
+    "    directory = \"/root/.minio/certs\";\n"
+    "    reload_signal = \"HUP\"; reload_pid_file = \"/run/minio.pid\"; }\n"
+    ");\n";
+
+START_TEST(file_sets_every_field)
+{
+    struct acme_conf *c;
+    const struct acme_cert_conf *w, *m;
+
+    write_conf(full_conf);
+    c = load_ok(conf_path);
+    ck_assert_str_eq(c->directory_url, "https://ca.example:9000/acme/acme/directory");
+    ck_assert_str_eq(c->ca_bundle, "/etc/eca/ca.pem");
+    ck_assert_str_eq(c->state_dir, "/var/lib/x");
+    ck_assert_uint_eq(c->ncontact, 1);
+    ck_assert_str_eq(c->contact[0], "mailto:ops@example.com");
+    ck_assert_int_eq(c->tos_agreed, 0);
+    ck_assert_str_eq(c->eab_kid, "kid-1");
+    ck_assert_str_eq(c->eab_hmac_key_file, "/run/secrets/eab");
+    ck_assert_str_eq(c->webroot, "/var/www");
+    ck_assert_ptr_null(c->http01_listen);
+    ck_assert_int_eq(c->check_interval_s, 600);
+    ck_assert_int_eq(c->log_level, ECA_LOG_DEBUG);
+    ck_assert_int_eq(c->log_format, ECA_LOG_TEXT);
+    ck_assert_str_eq(c->preferred_chain, "ISRG Root X1");
+    ck_assert_uint_eq(c->ncerts, 2);
+    w = acme_conf_find(c, "web");
+    ck_assert_ptr_nonnull(w);
+    ck_assert_uint_eq(w->ndomains, 2);
+    ck_assert_str_eq(w->domains[1], "b.example");
+    ck_assert_str_eq(w->chain_path, "/ch.pem");
+    ck_assert_int_eq(w->fullchain, 0);
+    ck_assert_int_eq(w->key_type, ECA_KEY_RSA_3072);
+    ck_assert_int_eq(w->threshold_pct, 50);
+    ck_assert_str_eq(w->reload_command, "systemctl reload nginx");
+    ck_assert_int_eq(w->reload_timeout_s, 9);
+    m = acme_conf_find(c, "s3");
+    ck_assert_int_eq(m->layout, ACME_LAYOUT_MINIO);
+    ck_assert_str_eq(m->cert_path, "/root/.minio/certs/public.crt");
+    ck_assert_str_eq(m->key_path, "/root/.minio/certs/private.key");
+    ck_assert_str_eq(m->domains[1], "n.example");
+    ck_assert_str_eq(m->reload_signal, "HUP");
+    ck_assert_int_eq(m->key_type, ECA_KEY_EC_P256);
+    ck_assert_int_eq(m->threshold_pct, ACME_CONF_DEFAULT_THRESHOLD);
+    ck_assert_ptr_null(acme_conf_find(c, "nope"));
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(file_defaults)
+{
+    struct acme_conf *c;
+
+    write_conf(BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                            "  cert_path = \"/c\"; key_path = \"/k\"; } );\n");
+    c = load_ok(conf_path);
+    ck_assert_str_eq(c->directory_url, "https://127.0.0.1:14000/dir");
+    ck_assert_str_eq(c->state_dir, ACME_CONF_DEFAULT_STATE_DIR);
+    ck_assert_int_eq(c->tos_agreed, 1);
+    ck_assert_int_eq(c->check_interval_s, ACME_CONF_DEFAULT_INTERVAL);
+    ck_assert_int_eq(c->log_format, ECA_LOG_JSON);
+    ck_assert_int_eq(c->force, 0);
+    ck_assert_int_eq(c->certs[0].fullchain, 1);
+    ck_assert_ptr_null(c->certs[0].chain_path);
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(env_mode_describes_one_certificate)
+{
+    struct acme_conf *c;
+
+    setenv("CA_URL", "https://ca.example/", 1);
+    setenv("ACME_PROVISIONER", "acme", 1);
+    setenv("DOMAIN_NAME", "svc.example, alt.example", 1);
+    setenv("CERT_PATH", "/out/cert.pem", 1);
+    setenv("KEY_PATH", "/out/key.pem", 1);
+    setenv("CHAIN_PATH", "/out/chain.pem", 1);
+    setenv("HTTP01_LISTEN", "127.0.0.1:4212", 1);
+    setenv("KEY_TYPE", "ec-p384", 1);
+    setenv("RENEWAL_THRESHOLD_PERCENT", "20", 1);
+    setenv("RELOAD_COMMAND", "nginx -s reload", 1);
+    setenv("FORCE_RENEWAL", "true", 1);
+    setenv("EAB_KID", "kid", 1);
+    setenv("EAB_HMAC_KEY_FILE", "/run/secrets/hmac", 1);
+    c = load_ok(NULL);
+    ck_assert_ptr_null(c->config_path);
+    ck_assert_str_eq(c->directory_url, "https://ca.example/acme/acme/directory");
+    ck_assert_uint_eq(c->ncerts, 1);
+    ck_assert_str_eq(c->certs[0].name, "svc.example");
+    ck_assert_uint_eq(c->certs[0].ndomains, 2);
+    ck_assert_str_eq(c->certs[0].domains[0], "svc.example");
+    ck_assert_str_eq(c->certs[0].domains[1], "alt.example");
+    ck_assert_str_eq(c->certs[0].cert_path, "/out/cert.pem");
+    ck_assert_str_eq(c->certs[0].chain_path, "/out/chain.pem");
+    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_EC_P384);
+    ck_assert_int_eq(c->certs[0].threshold_pct, 20);
+    ck_assert_str_eq(c->certs[0].reload_command, "nginx -s reload");
+    ck_assert_int_eq(c->force, 1);
+    ck_assert_str_eq(c->eab_kid, "kid");
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(precedence_cli_over_env_over_file_over_default)
+{
+    struct acme_conf_cli cli = {conf_path, "json", 1};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    write_conf(BASE_GLOBALS "check_interval_seconds = 100;\nlog_format = \"text\";\n"
+                            "log_level = \"warn\";\n"
+                            "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                            "  cert_path = \"/c\"; key_path = \"/k\"; key_type = \"rsa-2048\";\n"
+                            "  renewal_threshold_percent = 40; } );\n");
+    setenv("CHECK_INTERVAL_SECONDS", "200", 1);
+    setenv("LOG_FORMAT", "text", 1);
+    setenv("WEBROOT", "/srv/www", 1);
+    setenv("RENEWAL_THRESHOLD_PERCENT", "25", 1);
+    ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(c->check_interval_s, 200);    /* env over file */
+    ck_assert_int_eq(c->log_format, ECA_LOG_JSON); /* CLI over env and file */
+    ck_assert_int_eq(c->log_level, ECA_LOG_WARN);  /* file over default */
+    ck_assert_str_eq(c->webroot, "/srv/www");      /* env method replaces the file's */
+    ck_assert_ptr_null(c->http01_listen);
+    ck_assert_int_eq(c->certs[0].threshold_pct, 25);
+    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_RSA_2048);
+    ck_assert_int_eq(c->force, 1); /* --force */
+    ck_assert_str_eq(c->state_dir, ACME_CONF_DEFAULT_STATE_DIR);
+    acme_conf_free(c);
+}
+END_TEST
+
+/* Each file has one defect; the message must name file:line and the setting. */
+static const struct {
+    const char *text;
+    int line;
+    const char *setting;
+} bad_files[] = {
+    {"ca_url = \"http://127.0.0.1/dir\";\nhttp01_listen = \"127.0.0.1:1\";\n"
+     "certificates = ( { name = \"w\"; domains = [\"a.example\"]; cert_path = \"/c\";\n"
+     "  key_path = \"/k\"; } );\n",
+     1, "ca_url"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; key_type = \"dsa-1024\"; } );\n",
+     4, "key_type"},
+    {BASE_GLOBALS
+     "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+     "  cert_path = \"/c\"; key_path = \"/k\"; renewal_threshold_percent = 150; } );\n",
+     4, "renewal_threshold_percent"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  layout = \"zip\"; cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     4, "layout"},
+    {BASE_GLOBALS "certificates = (\n  { name = \"../w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     4, "name"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\";\n domains = [\"a b\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     4, "domains"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; },\n"
+                  "  { name = \"w\"; domains = [\"b.example\"];\n"
+                  "  cert_path = \"/c2\"; key_path = \"/k2\"; } );\n",
+     5, "name"},
+    {"ca_url = \"https://127.0.0.1:14000/dir\";\nhttp01_listen = \"localhost\";\n"
+     "certificates = ( { name = \"w\"; domains = [\"a.example\"]; cert_path = \"/c\";\n"
+     "  key_path = \"/k\"; } );\n",
+     2, "http01_listen"},
+    {BASE_GLOBALS "check_interval_seconds = 0;\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     3, "check_interval_seconds"},
+    {BASE_GLOBALS "log_level = \"loud\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     3, "log_level"},
+    {BASE_GLOBALS "\neab_kid = \"kid-1\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     4, "eab_kid"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; reload_signal = \"HUP\"; } );\n",
+     3, "reload_signal"},
+    {BASE_GLOBALS "webroot = \"/srv\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     3, "webroot"},
+    {BASE_GLOBALS "tos_agreed = \"yes please\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     3, "tos_agreed"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  key_path = \"/k\"; } );\n",
+     3, "cert_path"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = ; key_path = \"/k\"; } );\n",
+     4, "syntax"},
+};
+
+START_TEST(file_errors_name_setting_and_line)
+{
+    struct acme_conf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+    char where[600];
+
+    write_conf(bad_files[_i].text);
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_ptr_null(c);
+    snprintf(where, sizeof where, "acme.conf:%d", bad_files[_i].line);
+    ck_assert_msg(strstr(err.msg, where) != NULL, "case %d: want '%s' in '%s'", _i, where, err.msg);
+    ck_assert_msg(strstr(err.msg, bad_files[_i].setting) != NULL, "case %d: want '%s' in '%s'", _i,
+                  bad_files[_i].setting, err.msg);
+}
+END_TEST
+
+static const struct {
+    const char *var, *value, *needle;
+} bad_env[] = {
+    {"KEY_TYPE", "ec-p999", "KEY_TYPE"},
+    {"RENEWAL_THRESHOLD_PERCENT", "0", "RENEWAL_THRESHOLD_PERCENT"},
+    {"CHECK_INTERVAL_SECONDS", "soon", "CHECK_INTERVAL_SECONDS"},
+    {"LOG_LEVEL", "chatty", "LOG_LEVEL"},
+    {"FORCE_RENEWAL", "maybe", "FORCE_RENEWAL"},
+    {"DOMAIN_NAME", "bad/name", "DOMAIN_NAME"},
+    {"CA_URL", "ftp://x", "CA_URL"},
+    {"WEBROOT", "/srv", "WEBROOT"},
+    {"EAB_KID", "kid", "EAB_KID"},
+};
+
+START_TEST(env_errors_name_the_variable)
+{
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    setenv("CA_URL", "https://ca.example/dir", 1);
+    setenv("DOMAIN_NAME", "a.example", 1);
+    setenv("CERT_PATH", "/c", 1);
+    setenv("KEY_PATH", "/k", 1);
+    setenv("HTTP01_LISTEN", "127.0.0.1:1", 1);
+    setenv(bad_env[_i].var, bad_env[_i].value, 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err.msg, bad_env[_i].needle) != NULL, "want '%s' in '%s'",
+                  bad_env[_i].needle, err.msg);
+}
+END_TEST
+
+START_TEST(env_mode_requires_domain_and_paths)
+{
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    setenv("CA_URL", "https://ca.example/dir", 1);
+    setenv("HTTP01_LISTEN", "127.0.0.1:1", 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "DOMAIN_NAME"));
+    setenv("DOMAIN_NAME", "a.example", 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "CERT_PATH"));
+    setenv("CERT_PATH", "/c", 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "KEY_PATH"));
+}
+END_TEST
+
+START_TEST(missing_file_is_config_error)
+{
+    struct acme_conf_cli cli = {"/nonexistent/eca-acme.conf", NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err) != ECA_OK, 1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/eca-acme.conf"));
+}
+END_TEST
+
+START_TEST(example_file_in_docs_loads)
+{
+    struct acme_conf *c = load_ok("docs/eca-acme.conf.example");
+
+    ck_assert_uint_ge(c->ncerts, 2);
+    acme_conf_free(c);
+}
+END_TEST
+
+static Suite *
+acme_conf_suite(void)
+{
+    Suite *s = suite_create("acme_conf");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 5);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, file_sets_every_field);
+    tcase_add_test(tc, file_defaults);
+    tcase_add_test(tc, env_mode_describes_one_certificate);
+    tcase_add_test(tc, precedence_cli_over_env_over_file_over_default);
+    tcase_add_loop_test(tc, file_errors_name_setting_and_line, 0,
+                        sizeof bad_files / sizeof bad_files[0]);
+    tcase_add_loop_test(tc, env_errors_name_the_variable, 0, sizeof bad_env / sizeof bad_env[0]);
+    tcase_add_test(tc, env_mode_requires_domain_and_paths);
+    tcase_add_test(tc, missing_file_is_config_error);
+    tcase_add_test(tc, example_file_in_docs_loads);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(acme_conf_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for est_client over the fake transport: Basic challenge, 202 polling, leaf-only answers. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eca_b64.h"
+#include "eca_key.h"
+#include "eca_log.h"
+#include "eca_secret.h"
+#include "eca_test.h"
+#include "est_client.h"
+#include "pki_helpers.h"
+
+#define CANARY "canary-Zq9-token-must-not-leak"
+
+static EVP_PKEY *rk, *ik, *lk;
+static X509 *root, *inter, *leaf;
+static struct eca_secret *token;
+static unsigned slept;
+static int stop_now;
+
+static void
+sleep_fake(unsigned s)
+{
+    slept += s;
+}
+
+static int
+should_stop(void)
+{
+    return stop_now;
+}
+
+static void
+setup(void)
+{
+    rk = pki_key();
+    ik = pki_key();
+    lk = pki_key();
+    root = pki_cert("Root", rk, NULL, rk, 1, 1, 3600, NULL);
+    inter = pki_cert("Issuing", ik, root, rk, 1, 2, 3600, NULL);
+    leaf = pki_cert("dev", lk, inter, ik, 0, 3, 3600, NULL);
+    ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &token, NULL), ECA_OK);
+    slept = 0;
+    stop_now = 0;
+    logcap_start();
+}
+
+static void
+teardown(void)
+{
+    ck_assert_msg(!logcap_contains(CANARY), "token leaked into the log");
+    logcap_stop();
+    eca_secret_free(token);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(ik);
+    EVP_PKEY_free(lk);
+    X509_free(root);
+    X509_free(inter);
+    X509_free(leaf);
+}
+
+/* Queue a 200 certs-only answer holding certs[0..n). */
+static void
+push_certs(struct fake_http *f, X509 *const *certs, size_t n)
+{
+    unsigned char *der = NULL;
+    int len = pki_p7_certs(certs, n, &der);
+    struct eca_buf b64, raw;
+
+    eca_buf_init(&b64, 0);
+    eca_buf_init(&raw, 0);
+    ck_assert_int_eq(eca_b64_encode(der, (size_t)len, &b64, NULL), ECA_OK);
+    eca_buf_printf(&raw, NULL, "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime; "
+                   "smime-type=certs-only\r\nContent-Transfer-Encoding: base64\r\n"
+                   "Content-Length: %zu\r\n\r\n%s", b64.len, eca_buf_str(&b64));
+    fake_http_push_raw(f, eca_buf_str(&raw));
+    eca_buf_free(&b64);
+    eca_buf_free(&raw);
+    OPENSSL_free(der);
+}
+
+static struct est_client_opts
+opts(void)
+{
+    struct est_client_opts o = { "https://ca.test/.well-known/est", 60, 5, should_stop,
+                                 sleep_fake };
+    return o;
+}
+
+static const unsigned char csr[] = "not really a CSR, the fake does not care";
+
+START_TEST(enroll_answers_basic_challenge_then_succeeds)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_client_auth a = { h, "estuser", token, 0 };
+    struct eca_chain *issued = NULL;
+    struct eca_err err = { 0 };
+    X509 *certs[] = { leaf, inter };
+    const struct fake_req *r0, *r1;
+
+    fake_http_push_fixture(f, "est/enroll_401.http");
+    push_certs(f, certs, 2);
+    ck_assert_msg(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err) == ECA_OK, "%s",
+                  err.msg);
+    ck_assert_uint_eq(eca_x509_chain_count(issued), 2);
+    ck_assert_uint_eq(fake_http_nreq(f), 2);
+    r0 = fake_http_req(f, 0);
+    r1 = fake_http_req(f, 1);
+    ck_assert_ptr_null(r0->basic_user);
+    ck_assert_str_eq(r1->basic_user, "estuser");
+    ck_assert_str_eq(r1->method, "POST");
+    ck_assert_str_eq(r1->url, "https://ca.test/.well-known/est/simpleenroll");
+    ck_assert_str_eq(r1->content_type, "application/pkcs10");
+    ck_assert_ptr_nonnull(strstr(r1->headers, "Content-Transfer-Encoding: base64"));
+    ck_assert_str_eq(r0->body, r1->body);
+    ck_assert_uint_eq(fake_http_pending(f), 0);
+    eca_x509_chain_free(issued);
+    eca_http_free(h);
+}
+END_TEST
+
+START_TEST(enroll_preemptive_basic_refused_is_eauth)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_client_auth a = { h, "estuser", token, 1 };
+    struct eca_chain *issued = NULL;
+    struct eca_err err = { 0 };
+
+    fake_http_push_fixture(f, "est/enroll_401.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err.msg, "check EST_USERNAME/BOOTSTRAP_TOKEN"));
+    ck_assert_ptr_null(strstr(err.msg, CANARY));
+    ck_assert_uint_eq(fake_http_nreq(f), 1);
+    ck_assert_str_eq(fake_http_req(f, 0)->basic_user, "estuser");
+    eca_log(ECA_LOG_ERROR, "enroll_failed", "t", NULL, 0, "%s (token %s)", err.msg, CANARY);
+    eca_http_free(h);
+}
+END_TEST
+
+START_TEST(enroll_polls_after_202_then_succeeds)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_client_auth a = { h, NULL, NULL, 1 };
+    struct eca_chain *issued = NULL;
+    struct eca_err err = { 0 };
+    X509 *certs[] = { leaf };
+
+    fake_http_push_fixture(f, "est/enroll_202.http");
+    fake_http_push_fixture(f, "est/enroll_202.http");
+    push_certs(f, certs, 1);
+    ck_assert_msg(est_client_enroll(&o, &a, 1, csr, sizeof csr, &issued, &err) == ECA_OK, "%s",
+                  err.msg);
+    ck_assert_uint_eq(slept, 6);
+    ck_assert_uint_eq(fake_http_nreq(f), 3);
+    ck_assert_str_eq(fake_http_req(f, 2)->url, "https://ca.test/.well-known/est/simplereenroll");
+    ck_assert_str_eq(fake_http_req(f, 0)->body, fake_http_req(f, 2)->body);
+    ck_assert(logcap_contains("\"event\":\"enroll_pending\""));
+    eca_x509_chain_free(issued);
+    eca_http_free(h);
+}
+END_TEST
+
+START_TEST(enroll_pending_is_capped_and_stoppable)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_client_auth a = { h, NULL, NULL, 1 };
+    struct eca_chain *issued = NULL;
+    struct eca_err err = { 0 };
+
+    o.max_pending_s = 5;
+    fake_http_push_fixture(f, "est/enroll_202.http");
+    fake_http_push_fixture(f, "est/enroll_202.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_ETIMEOUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "still pending after 3 s"));
+    ck_assert_uint_eq(slept, 3);
+    stop_now = 1;
+    fake_http_push_fixture(f, "est/enroll_202.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_ESTOPPED);
+    ck_assert_uint_eq(slept, 3);
+    ck_assert_ptr_null(issued);
+    eca_http_free(h);
+}
+END_TEST
+
+START_TEST(leaf_only_answer_is_completed_from_cacerts)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_client_auth a = { h, "estuser", token, 1 };
+    struct eca_chain *ca = NULL, *issued = NULL, *full = NULL;
+    struct eca_key *key = NULL;
+    struct eca_err err = { 0 };
+    X509 *cas[] = { root, inter }, *leaves[] = { leaf };
+
+    push_certs(f, cas, 2);
+    push_certs(f, leaves, 1);
+    ck_assert_int_eq(est_client_cacerts(&o, h, &ca, &err), ECA_OK);
+    ck_assert_str_eq(fake_http_req(f, 0)->url, "https://ca.test/.well-known/est/cacerts");
+    ck_assert_str_eq(fake_http_req(f, 0)->method, "GET");
+    ck_assert_ptr_null(fake_http_req(f, 0)->basic_user);
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_OK);
+    ck_assert_uint_eq(eca_x509_chain_count(issued), 1);
+    EVP_PKEY_up_ref(lk);
+    ck_assert_int_eq(eca_key_wrap(lk, &key, NULL), ECA_OK);
+    ck_assert_int_eq(est_enroll_full_chain(issued, ca, key, &full, &err), ECA_OK);
+    ck_assert_uint_eq(eca_x509_chain_count(full), 2);
+    ck_assert_int_eq(X509_cmp(eca_x509_chain_get(full, 1), inter), 0);
+    eca_x509_chain_free(ca);
+    eca_x509_chain_free(issued);
+    eca_x509_chain_free(full);
+    eca_key_free(key);
+    eca_http_free(h);
+}
+END_TEST
+
+START_TEST(csrattrs_and_fetch_and_transport_errors)
+{
+    struct fake_http *f;
+    struct eca_http *h = fake_http_new(&f);
+    struct est_client_opts o = opts();
+    struct est_csrattrs attrs;
+    struct eca_chain *ca = NULL;
+    struct eca_buf out;
+    struct eca_err err = { 0 };
+
+    eca_buf_init(&out, 0);
+    fake_http_push_fixture(f, "est/csrattrs_204.http");
+    ck_assert_int_eq(est_client_csrattrs(&o, h, &attrs, &err), ECA_OK);
+    ck_assert_uint_eq(attrs.nattrs, 0);
+    fake_http_push_error(f, ECA_ETLS, "certificate verify failed");
+    ck_assert_int_eq(est_client_cacerts(&o, h, &ca, &err), ECA_ETLS);
+    ck_assert_ptr_nonnull(strstr(err.msg, "GET https://ca.test/.well-known/est/cacerts: "));
+    fake_http_push_fixture(f, "est/enroll_404.http");
+    ck_assert_int_eq(est_client_fetch(h, "http://127.0.0.1:1/crl.der", &out, &err), ECA_ESERVER);
+    ck_assert_ptr_nonnull(strstr(err.msg, "HTTP 404"));
+    ck_assert_uint_eq(out.len, 0);
+    eca_buf_free(&out);
+    eca_http_free(h);
+}
+END_TEST
+
+static Suite *
+client_suite(void)
+{
+    Suite *s = suite_create("est_client");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 10);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, enroll_answers_basic_challenge_then_succeeds);
+    tcase_add_test(tc, enroll_preemptive_basic_refused_is_eauth);
+    tcase_add_test(tc, enroll_polls_after_202_then_succeeds);
+    tcase_add_test(tc, enroll_pending_is_capped_and_stoppable);
+    tcase_add_test(tc, leaf_only_answer_is_completed_from_cacerts);
+    tcase_add_test(tc, csrattrs_and_fetch_and_transport_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(client_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
