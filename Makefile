@@ -99,7 +99,7 @@ deps:
 check: deps
 	$(MAKE) WERROR=1 check-run
 
-check-run: all unit fuzz-replay integration
+check-run: format-check all unit fuzz-replay integration
 
 unit: $(UNIT_BINS)
 	@./scripts/run-unit.sh $(UNIT_BINS)

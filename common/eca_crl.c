@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Certificate revocation lists, the pure parts: parse, verify, freshness, lookup, where to fetch. */
+/* Certificate revocation lists, the pure parts: parse, verify, freshness, lookup, where to fetch.
+ */
 #include "eca_crl.h"
 
 #include <ctype.h>
@@ -15,7 +16,7 @@
 #include <openssl/x509v3.h>
 
 #define CRL_MAX_BYTES ((size_t)64 << 20)
-#define CLOCK_SKEW_S 60
+#define CLOCK_SKEW_S  60
 
 struct eca_crl {
     X509_CRL *crl;
@@ -267,7 +268,7 @@ uri_of(const GENERAL_NAMES *names, char *out, size_t outlen)
 enum eca_rc
 eca_crl_dp_url(X509 *cert, char *out, size_t outlen, struct eca_err *err)
 {
-    STACK_OF(DIST_POINT) *dps;
+    STACK_OF(DIST_POINT) * dps;
     int found = 0;
 
     if (cert == NULL || out == NULL || outlen == 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Certificate revocation lists, the pure parts: parse, verify, freshness, lookup, where to fetch. */
+/* Certificate revocation lists, the pure parts: parse, verify, freshness, lookup, where to fetch.
+ */
 #ifndef ECA_CRL_H
 #define ECA_CRL_H
 
@@ -14,8 +15,7 @@
 struct eca_crl;
 
 /* Parse a CRL, PEM ("X509 CRL" block) or DER. On success *out is new (eca_crl_free). */
-enum eca_rc eca_crl_parse(const void *data, size_t len, struct eca_crl **out,
-                          struct eca_err *err);
+enum eca_rc eca_crl_parse(const void *data, size_t len, struct eca_crl **out, struct eca_err *err);
 
 /*
  * Check the CRL's signature with issuer's public key and that issuer's subject is the

@@ -9,12 +9,23 @@
 #include <openssl/err.h>
 
 static const char *const names[ECA_RC_MAX] = {
-    [ECA_OK] = "OK",           [ECA_ENOMEM] = "ENOMEM",       [ECA_EINVAL] = "EINVAL",
-    [ECA_EIO] = "EIO",         [ECA_EPARSE] = "EPARSE",       [ECA_EPROTO] = "EPROTO",
-    [ECA_ESERVER] = "ESERVER", [ECA_ECRYPTO] = "ECRYPTO",     [ECA_ETLS] = "ETLS",
-    [ECA_ENET] = "ENET",       [ECA_ETIMEOUT] = "ETIMEOUT",   [ECA_ETOOBIG] = "ETOOBIG",
-    [ECA_ECONF] = "ECONF",     [ECA_EAGAIN] = "EAGAIN",       [ECA_EAUTH] = "EAUTH",
-    [ECA_ENOTFOUND] = "ENOTFOUND", [ECA_ESTOPPED] = "ESTOPPED",
+    [ECA_OK] = "OK",
+    [ECA_ENOMEM] = "ENOMEM",
+    [ECA_EINVAL] = "EINVAL",
+    [ECA_EIO] = "EIO",
+    [ECA_EPARSE] = "EPARSE",
+    [ECA_EPROTO] = "EPROTO",
+    [ECA_ESERVER] = "ESERVER",
+    [ECA_ECRYPTO] = "ECRYPTO",
+    [ECA_ETLS] = "ETLS",
+    [ECA_ENET] = "ENET",
+    [ECA_ETIMEOUT] = "ETIMEOUT",
+    [ECA_ETOOBIG] = "ETOOBIG",
+    [ECA_ECONF] = "ECONF",
+    [ECA_EAGAIN] = "EAGAIN",
+    [ECA_EAUTH] = "EAUTH",
+    [ECA_ENOTFOUND] = "ENOTFOUND",
+    [ECA_ESTOPPED] = "ESTOPPED",
 };
 
 const char *

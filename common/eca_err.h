@@ -7,22 +7,22 @@
 
 enum eca_rc {
     ECA_OK = 0,
-    ECA_ENOMEM,   /* allocation failed */
-    ECA_EINVAL,   /* bad argument or input value (names the field) */
-    ECA_EIO,      /* file system or OS call failed */
-    ECA_EPARSE,   /* bytes are not the expected syntax (JSON, PEM, DER, HTTP) */
-    ECA_EPROTO,   /* well-formed but violates the protocol (missing field, wrong state) */
-    ECA_ESERVER,  /* the server reported a problem (HTTP 4xx/5xx, problem document) */
-    ECA_ECRYPTO,  /* OpenSSL failure */
-    ECA_ETLS,     /* TLS handshake or verification failure */
-    ECA_ENET,     /* connection, DNS, transport failure */
-    ECA_ETIMEOUT, /* a deadline passed */
-    ECA_ETOOBIG,  /* a size cap was hit */
-    ECA_ECONF,    /* configuration error (names setting and file:line) */
-    ECA_EAGAIN,   /* try again later; err->retry_after may hold seconds */
-    ECA_EAUTH,    /* authentication or authorisation refused */
-    ECA_ENOTFOUND,/* file, object or account does not exist */
-    ECA_ESTOPPED, /* abandoned because the process was asked to stop */
+    ECA_ENOMEM,    /* allocation failed */
+    ECA_EINVAL,    /* bad argument or input value (names the field) */
+    ECA_EIO,       /* file system or OS call failed */
+    ECA_EPARSE,    /* bytes are not the expected syntax (JSON, PEM, DER, HTTP) */
+    ECA_EPROTO,    /* well-formed but violates the protocol (missing field, wrong state) */
+    ECA_ESERVER,   /* the server reported a problem (HTTP 4xx/5xx, problem document) */
+    ECA_ECRYPTO,   /* OpenSSL failure */
+    ECA_ETLS,      /* TLS handshake or verification failure */
+    ECA_ENET,      /* connection, DNS, transport failure */
+    ECA_ETIMEOUT,  /* a deadline passed */
+    ECA_ETOOBIG,   /* a size cap was hit */
+    ECA_ECONF,     /* configuration error (names setting and file:line) */
+    ECA_EAGAIN,    /* try again later; err->retry_after may hold seconds */
+    ECA_EAUTH,     /* authentication or authorisation refused */
+    ECA_ENOTFOUND, /* file, object or account does not exist */
+    ECA_ESTOPPED,  /* abandoned because the process was asked to stop */
     ECA_RC_MAX
 };
 
@@ -53,6 +53,7 @@ enum eca_rc eca_err_ssl(struct eca_err *err, enum eca_rc rc, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with context ("order: " + msg). err may be NULL. */
-void eca_err_prefix(struct eca_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void eca_err_prefix(struct eca_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

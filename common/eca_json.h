@@ -13,8 +13,8 @@
  * Parse exactly one JSON value from data (trailing garbage is an error). `what` names the
  * document in errors: "order: invalid JSON at offset 17". Caller json_object_put()s *out.
  */
-enum eca_rc eca_json_parse(const char *what, const void *data, size_t len,
-                           struct json_object **out, struct eca_err *err);
+enum eca_rc eca_json_parse(const char *what, const void *data, size_t len, struct json_object **out,
+                           struct eca_err *err);
 
 /*
  * Typed getters: `what` is the parent's path ("order"), key the member. Missing and

@@ -86,8 +86,7 @@ eca_pkcs12_build(const struct eca_key *key, const struct eca_chain *chain,
         }
     }
     /* mac_iter -1: no MAC here, so that the MAC digest can be chosen explicitly below. */
-    p12 = PKCS12_create_ex(pass, friendly_name, pkey, leaf, ca, nid, nid, iter, -1, 0, NULL,
-                           NULL);
+    p12 = PKCS12_create_ex(pass, friendly_name, pkey, leaf, ca, nid, nid, iter, -1, 0, NULL, NULL);
     if (p12 == NULL) {
         rc = eca_err_ssl(err, ECA_ECRYPTO, "pkcs12: cannot create (%s profile)",
                          eca_pkcs12_profile_name(profile));
@@ -128,7 +127,7 @@ alg_name(const X509_ALGOR *alg, char *out, size_t outlen)
 }
 
 static void
-bags_info(const STACK_OF(PKCS12_SAFEBAG) *bags, struct eca_pkcs12_info *info)
+bags_info(const STACK_OF(PKCS12_SAFEBAG) * bags, struct eca_pkcs12_info *info)
 {
     for (int j = 0; j < sk_PKCS12_SAFEBAG_num(bags); j++) {
         PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, j);
@@ -153,8 +152,8 @@ p12_info(PKCS12 *p12, const char *pass, struct eca_pkcs12_info *info)
     const X509_ALGOR *macalg = NULL;
     const ASN1_INTEGER *iter = NULL;
     const ASN1_OBJECT *obj = NULL;
-    STACK_OF(PKCS7) *safes;
-    STACK_OF(PKCS12_SAFEBAG) *bags;
+    STACK_OF(PKCS7) * safes;
+    STACK_OF(PKCS12_SAFEBAG) * bags;
 
     memset(info, 0, sizeof *info);
     PKCS12_get0_mac(&mac, &macalg, &salt, &iter, p12);
@@ -185,7 +184,7 @@ p12_info(PKCS12 *p12, const char *pass, struct eca_pkcs12_info *info)
 }
 
 static enum eca_rc
-wrap_parsed(EVP_PKEY **pkey, X509 *cert, STACK_OF(X509) *ca, struct eca_key **key,
+wrap_parsed(EVP_PKEY **pkey, X509 *cert, STACK_OF(X509) * ca, struct eca_key **key,
             struct eca_chain **chain, struct eca_err *err)
 {
     struct eca_chain *c = NULL;

@@ -34,9 +34,9 @@ enum eca_rc eca_pkcs12_build(const struct eca_key *key, const struct eca_chain *
 
 /* What a parsed PKCS#12 was protected with (OpenSSL short names, "" when unknown). */
 struct eca_pkcs12_info {
-    char mac_digest[32];   /* "SHA256", "SHA1" */
-    char key_cipher[64];   /* "AES-256-CBC" (inside PBES2) or "PBE-SHA1-3DES" */
-    char cert_cipher[64];  /* idem, for the encrypted certificate bag */
+    char mac_digest[32];  /* "SHA256", "SHA1" */
+    char key_cipher[64];  /* "AES-256-CBC" (inside PBES2) or "PBE-SHA1-3DES" */
+    char cert_cipher[64]; /* idem, for the encrypted certificate bag */
     char friendly_name[128];
     long mac_iter;
 };

@@ -6,35 +6,35 @@
 #include <time.h>
 
 enum eca_renew_reason {
-    ECA_RENEW_NONE = 0,    /* valid, outside the renewal window */
-    ECA_RENEW_MISSING,     /* no certificate or key installed */
-    ECA_RENEW_MISMATCH,    /* key does not match certificate */
+    ECA_RENEW_NONE = 0, /* valid, outside the renewal window */
+    ECA_RENEW_MISSING,  /* no certificate or key installed */
+    ECA_RENEW_MISMATCH, /* key does not match certificate */
     ECA_RENEW_NOT_YET_VALID,
     ECA_RENEW_EXPIRED,
     ECA_RENEW_REVOKED,
     ECA_RENEW_FORCED,
-    ECA_RENEW_THRESHOLD,   /* less than threshold_pct of the lifetime left */
-    ECA_RENEW_MAX_AGE,     /* older than max_age_s */
+    ECA_RENEW_THRESHOLD, /* less than threshold_pct of the lifetime left */
+    ECA_RENEW_MAX_AGE,   /* older than max_age_s */
     ECA_RENEW_REASON_MAX
 };
 
 struct eca_renew_in {
     time_t now;
-    int present;          /* certificate and key found and parsed */
-    int matches;          /* key matches certificate */
+    int present; /* certificate and key found and parsed */
+    int matches; /* key matches certificate */
     int revoked;
     int forced;
     time_t not_before, not_after;
-    int threshold_pct;    /* renew when less than this share of lifetime is left (1..99) */
-    long max_age_s;       /* 0: none */
-    long check_interval_s;/* longest sleep */
-    unsigned jitter_seed; /* deterministic jitter source; 0: none */
+    int threshold_pct;     /* renew when less than this share of lifetime is left (1..99) */
+    long max_age_s;        /* 0: none */
+    long check_interval_s; /* longest sleep */
+    unsigned jitter_seed;  /* deterministic jitter source; 0: none */
 };
 
 struct eca_renew_out {
     enum eca_renew_reason reason; /* ECA_RENEW_NONE: nothing to do now */
-    time_t renew_at;      /* when the renewal window opens (with jitter) */
-    time_t next_check;    /* when to look again: min(renew_at, now + interval, capped) */
+    time_t renew_at;              /* when the renewal window opens (with jitter) */
+    time_t next_check;            /* when to look again: min(renew_at, now + interval, capped) */
 };
 
 /* Decide. Pure: no clock, no I/O. */

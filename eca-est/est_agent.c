@@ -19,7 +19,7 @@
 #include "est_client.h"
 
 #define USER_AGENT "eca-est/" ECA_VERSION
-#define CRL_MAX ((size_t)16 << 20)
+#define CRL_MAX    ((size_t)16 << 20)
 
 /* Everything one pass over one certificate holds; released by pass_free(). */
 struct pass {
@@ -58,9 +58,11 @@ static enum eca_rc
 http_make(const struct pass *p, const char *cert, const char *key, int insecure,
           struct eca_http **out, struct eca_err *err)
 {
-    struct eca_http_opts o = { .user_agent = USER_AGENT, .ca_bundle = p->conf->ca_bundle,
-                               .insecure = insecure || p->conf->insecure, .client_cert = cert,
-                               .client_key = key };
+    struct eca_http_opts o = {.user_agent = USER_AGENT,
+                              .ca_bundle = p->conf->ca_bundle,
+                              .insecure = insecure || p->conf->insecure,
+                              .client_cert = cert,
+                              .client_key = key};
 
     return (p->env->http_new ? p->env->http_new : eca_http_curl_new)(&o, out, err);
 }
@@ -68,8 +70,8 @@ http_make(const struct pass *p, const char *cert, const char *key, int insecure,
 static struct est_client_opts
 client_opts(const struct pass *p)
 {
-    struct est_client_opts o = { p->conf->base_url, p->conf->max_pending_s, 0,
-                                 p->env->should_stop, p->env->sleep_s };
+    struct est_client_opts o = {p->conf->base_url, p->conf->max_pending_s, 0, p->env->should_stop,
+                                p->env->sleep_s};
     return o;
 }
 
@@ -93,8 +95,8 @@ crl_load(const struct pass *p, const char *url, struct eca_crl **out, struct eca
             eca_log(ECA_LOG_WARN, "crl_cache_failed", p->cc->name, NULL, 0,
                     "could not keep a copy of the CRL in %s", cache);
     } else {
-        eca_log(ECA_LOG_WARN, "crl_fetch_failed", p->cc->name,
-                ECA_LOG_FIELDS(ECA_LS("url", url)), "%s; trying the kept copy", err->msg);
+        eca_log(ECA_LOG_WARN, "crl_fetch_failed", p->cc->name, ECA_LOG_FIELDS(ECA_LS("url", url)),
+                "%s; trying the kept copy", err->msg);
         eca_buf_reset(&b);
         if ((rc = eca_fs_read(cache, CRL_MAX, &b, err)) != ECA_OK)
             eca_err_prefix(err, "CRL from %s unavailable and no kept copy: ", url);
@@ -147,8 +149,7 @@ crl_check(struct pass *p, struct eca_err *err)
     p->revoked = eca_crl_is_revoked(crl, leaf);
     eca_log(p->revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", p->cc->name,
             ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", p->st.serial),
-                           ECA_LB("revoked", p->revoked),
-                           ECA_LI("entries", eca_crl_count(crl))),
+                           ECA_LB("revoked", p->revoked), ECA_LI("entries", eca_crl_count(crl))),
             p->revoked ? "the installed certificate is revoked: enrolling afresh" : NULL);
 out:
     eca_crl_free(crl);
@@ -171,8 +172,8 @@ name_seed(const char *s)
 static enum eca_rc
 check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
 {
-    struct eca_renew_in in = { 0 };
-    struct eca_err cerr = { 0 };
+    struct eca_renew_in in = {0};
+    struct eca_err cerr = {0};
     enum eca_rc rc;
 
     if ((rc = eca_certstate_read(p->cc->cert_path, p->cc->key_path, &p->st, err)) != ECA_OK)
@@ -181,8 +182,8 @@ check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
         /* Fail open by default: an unreachable CRL must not take a device off the network. */
         p->revoked = p->conf->crl_fail_closed;
         eca_log(ECA_LOG_WARN, "crl_unavailable", p->cc->name,
-                ECA_LOG_FIELDS(ECA_LB("fail_closed", p->conf->crl_fail_closed)), "%s%s",
-                cerr.msg, p->revoked ? "; treating the certificate as revoked" : "");
+                ECA_LOG_FIELDS(ECA_LB("fail_closed", p->conf->crl_fail_closed)), "%s%s", cerr.msg,
+                p->revoked ? "; treating the certificate as revoked" : "");
     }
     in.now = p->now;
     in.present = p->st.present;
@@ -236,7 +237,7 @@ ask_csrattrs(struct pass *p)
 {
     struct est_client_opts o = client_opts(p);
     struct est_csrattrs a;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     if (est_client_csrattrs(&o, p->http, &a, &err) != ECA_OK) {
         eca_log(ECA_LOG_DEBUG, "csrattrs_unavailable", p->cc->name, NULL, 0, "%s", err.msg);
@@ -284,7 +285,7 @@ enroll_as(struct pass *p, int reenroll, struct eca_err *err)
 {
     const struct est_conf *c = p->conf;
     struct est_client_opts o = client_opts(p);
-    struct est_client_auth a = { 0 };
+    struct est_client_auth a = {0};
     struct eca_http *h = NULL;
     const char *cert = reenroll ? p->cc->cert_path : c->bootstrap_cert;
     const char *key = reenroll ? p->cc->key_path : c->bootstrap_key;
@@ -300,7 +301,7 @@ enroll_as(struct pass *p, int reenroll, struct eca_err *err)
     a.basic_preemptive = c->basic_preemptive;
     eca_log(ECA_LOG_INFO, "enroll_started", p->cc->name,
             ECA_LOG_FIELDS(ECA_LS("op", reenroll ? "simplereenroll" : "simpleenroll"),
-                           ECA_LS("auth", reenroll ? "certificate"
+                           ECA_LS("auth", reenroll            ? "certificate"
                                           : c->bootstrap_cert ? "bootstrap_certificate"
                                                               : "basic"),
                            ECA_LS("user", a.username ? a.username : "")),
@@ -339,9 +340,9 @@ pfx_build(const struct pass *p, struct eca_buf *out, struct eca_err *err)
         eca_err_prefix(err, "pfx_password_file: ");
         return rc;
     }
-    rc = eca_pkcs12_build(p->key, p->full, pw, cc->pfx_friendly_name ? cc->pfx_friendly_name
-                                                                      : cc->name,
-                          cc->pfx_profile, out, err);
+    rc = eca_pkcs12_build(p->key, p->full, pw,
+                          cc->pfx_friendly_name ? cc->pfx_friendly_name : cc->name, cc->pfx_profile,
+                          out, err);
     eca_secret_free(pw);
     return rc;
 }
@@ -381,7 +382,7 @@ add_file(struct eca_install_file *f, size_t *n, const char *path, const struct e
 {
     if (path == NULL)
         return;
-    f[*n] = (struct eca_install_file){ path, b->data ? (const void *)b->data : "", b->len, mode };
+    f[*n] = (struct eca_install_file){path, b->data ? (const void *)b->data : "", b->len, mode};
     (*n)++;
 }
 
@@ -524,11 +525,10 @@ out:
 }
 
 void
-est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, time_t now,
-                 FILE *out)
+est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, time_t now, FILE *out)
 {
     struct eca_certstate st;
-    struct eca_renew_in in = { 0 };
+    struct eca_renew_in in = {0};
     struct eca_renew_out dec;
     double left = 0;
 
@@ -551,6 +551,6 @@ est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, ti
             (long long)st.not_after, left < 0 ? 0.0 : left,
             dec.reason == ECA_RENEW_NONE ? "check" : "renew");
     fprintf(out, " at=%lld reason=%s%s%s\n", (long long)(dec.reason ? now : dec.next_check),
-            eca_renew_reason_name(dec.reason), st.present ? "" : " problem=",
-            st.present ? "" : st.problem);
+            eca_renew_reason_name(dec.reason),
+            st.present ? "" : " problem=", st.present ? "" : st.problem);
 }

@@ -18,7 +18,7 @@ struct est_agent_env {
     enum eca_rc (*http_new)(const struct eca_http_opts *opts, struct eca_http **out,
                             struct eca_err *err);
     void (*sleep_s)(unsigned s);
-    int force;             /* renew this pass whatever the lifetime (--force, USR1) */
+    int force; /* renew this pass whatever the lifetime (--force, USR1) */
 };
 
 /* What a pass did, for the loop and for tests. */
@@ -27,7 +27,7 @@ struct est_agent_result {
     int renewed;                  /* a new certificate was installed */
     int reenrolled;               /* via simplereenroll (else simpleenroll) */
     time_t next_check;
-    char serial[130];             /* of the installed certificate */
+    char serial[130]; /* of the installed certificate */
 };
 
 /*
@@ -37,8 +37,8 @@ struct est_agent_result {
  * returned (not logged) with the step named in err.
  */
 enum eca_rc est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
-                          const struct est_agent_env *env, time_t now,
-                          struct est_agent_result *res, struct eca_err *err);
+                          const struct est_agent_env *env, time_t now, struct est_agent_result *res,
+                          struct eca_err *err);
 
 /* Print one line per fact about cc (subject, serial, expiry, lifetime left, next action). */
 void est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, time_t now,

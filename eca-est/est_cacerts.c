@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* EST certs-only responses (RFC 7030 §4.1.3, §4.2.3; RFC 8951 §3): /cacerts and enrollment answers. */
+/* EST certs-only responses (RFC 7030 §4.1.3, §4.2.3; RFC 8951 §3): /cacerts and enrollment answers.
+ */
 #include "est_cacerts.h"
 
 #include <string.h>
@@ -140,8 +141,8 @@ est_cacerts_parse(const struct eca_http_resp *resp, struct eca_chain **out, stru
 
     if (resp->status != 200) {
         est_body_snippet(resp, snip, sizeof snip);
-        return eca_err_set(err, ECA_ESERVER, "cacerts: server answered HTTP %ld%s%s",
-                           resp->status, snip[0] ? ": " : "", snip);
+        return eca_err_set(err, ECA_ESERVER, "cacerts: server answered HTTP %ld%s%s", resp->status,
+                           snip[0] ? ": " : "", snip);
     }
     return est_certs_parse_resp("cacerts", resp, out, err);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* EST certs-only responses (RFC 7030 §4.1.3, §4.2.3; RFC 8951 §3): /cacerts and enrollment answers. */
+/* EST certs-only responses (RFC 7030 §4.1.3, §4.2.3; RFC 8951 §3): /cacerts and enrollment answers.
+ */
 #ifndef EST_CACERTS_H
 #define EST_CACERTS_H
 

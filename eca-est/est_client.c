@@ -12,14 +12,14 @@
 #include "est_cacerts.h"
 
 #define DEFAULT_MAX_PENDING 300L
-#define DEFAULT_RETRY 10L
+#define DEFAULT_RETRY       10L
 /* A server asking for more than this between polls is capped (RFC 7030 §4.2.3 leaves it open). */
 #define MAX_ONE_WAIT 3600L
 
 static void
 real_sleep(unsigned s)
 {
-    struct timespec ts = { (time_t)s, 0 };
+    struct timespec ts = {(time_t)s, 0};
 
     while (nanosleep(&ts, &ts) != 0)
         ;
@@ -29,8 +29,7 @@ static enum eca_rc
 op_url(const struct est_client_opts *o, const char *op, char *out, size_t outlen,
        struct eca_err *err)
 {
-    if (o->base_url == NULL ||
-        (size_t)snprintf(out, outlen, "%s/%s", o->base_url, op) >= outlen)
+    if (o->base_url == NULL || (size_t)snprintf(out, outlen, "%s/%s", o->base_url, op) >= outlen)
         return eca_err_set(err, ECA_EINVAL, "%s: base URL missing or too long", op);
     return ECA_OK;
 }
@@ -38,7 +37,7 @@ op_url(const struct est_client_opts *o, const char *op, char *out, size_t outlen
 static enum eca_rc
 get(struct eca_http *http, const char *url, struct eca_http_resp *resp, struct eca_err *err)
 {
-    struct eca_http_req req = { .method = "GET", .url = url };
+    struct eca_http_req req = {.method = "GET", .url = url};
     enum eca_rc rc = eca_http_perform(http, &req, resp, err);
 
     if (rc != ECA_OK)
@@ -47,8 +46,8 @@ get(struct eca_http *http, const char *url, struct eca_http_resp *resp, struct e
 }
 
 enum eca_rc
-est_client_cacerts(const struct est_client_opts *o, struct eca_http *http,
-                   struct eca_chain **out, struct eca_err *err)
+est_client_cacerts(const struct est_client_opts *o, struct eca_http *http, struct eca_chain **out,
+                   struct eca_err *err)
 {
     struct eca_http_resp resp;
     char url[1024];
@@ -94,8 +93,8 @@ basic_challenge(const struct eca_http_resp *resp)
 
 /* One POST; with a non-preemptive client, a Basic challenge is answered once. */
 static enum eca_rc
-post_once(const struct est_client_auth *a, struct eca_http_req *req,
-          struct eca_http_resp *resp, struct eca_err *err)
+post_once(const struct est_client_auth *a, struct eca_http_req *req, struct eca_http_resp *resp,
+          struct eca_err *err)
 {
     int with_basic = a->username && a->password && a->basic_preemptive;
     enum eca_rc rc;
@@ -132,21 +131,21 @@ static long
 pending_wait(const struct est_client_opts *o, const struct eca_err *err)
 {
     long w = err->retry_after > 0 ? err->retry_after
-             : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
+                                  : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
 
     return w > MAX_ONE_WAIT ? MAX_ONE_WAIT : w;
 }
 
 enum eca_rc
-est_client_enroll(const struct est_client_opts *o, const struct est_client_auth *a,
-                  int reenroll, const void *csr_der, size_t csr_len, struct eca_chain **issued,
+est_client_enroll(const struct est_client_opts *o, const struct est_client_auth *a, int reenroll,
+                  const void *csr_der, size_t csr_len, struct eca_chain **issued,
                   struct eca_err *err)
 {
     const char *what = reenroll ? "simplereenroll" : "simpleenroll";
-    const char *hdrs[] = { EST_CTE_HEADER };
+    const char *hdrs[] = {EST_CTE_HEADER};
     long cap = o->max_pending_s > 0 ? o->max_pending_s : DEFAULT_MAX_PENDING, waited = 0, w;
-    struct eca_http_req req = { .method = "POST", .content_type = EST_PKCS10_TYPE,
-                                .headers = hdrs, .nheaders = 1 };
+    struct eca_http_req req = {
+        .method = "POST", .content_type = EST_PKCS10_TYPE, .headers = hdrs, .nheaders = 1};
     struct eca_http_resp resp;
     struct eca_buf body;
     char url[1024];
@@ -169,8 +168,10 @@ est_client_enroll(const struct est_client_opts *o, const struct est_client_auth 
         /* RFC 7030 §4.2.3: resend the same request after the Retry-After delay. */
         w = pending_wait(o, err);
         if (waited + w > cap) {
-            rc = eca_err_set(err, ECA_ETIMEOUT, "%s: certificate still pending after %ld s "
-                             "(cap %ld s)", what, waited, cap);
+            rc = eca_err_set(err, ECA_ETIMEOUT,
+                             "%s: certificate still pending after %ld s "
+                             "(cap %ld s)",
+                             what, waited, cap);
             goto out;
         }
         eca_log(ECA_LOG_INFO, "enroll_pending", NULL,
@@ -187,8 +188,7 @@ out:
 }
 
 enum eca_rc
-est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out,
-                 struct eca_err *err)
+est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out, struct eca_err *err)
 {
     struct eca_http_resp resp;
     char snip[160];

@@ -13,20 +13,20 @@
 #include "est_enroll.h"
 
 struct est_client_opts {
-    const char *base_url;          /* https://host/.well-known/est[/label], no trailing slash */
-    long max_pending_s;            /* cap on 202 polling (0: 300) */
-    long default_retry_s;          /* wait after a 202 without Retry-After (0: 10) */
-    int (*should_stop)(void);      /* polled while waiting; NULL: never */
-    void (*sleep_s)(unsigned s);   /* NULL: nanosleep; tests replace it */
+    const char *base_url;        /* https://host/.well-known/est[/label], no trailing slash */
+    long max_pending_s;          /* cap on 202 polling (0: 300) */
+    long default_retry_s;        /* wait after a 202 without Retry-After (0: 10) */
+    int (*should_stop)(void);    /* polled while waiting; NULL: never */
+    void (*sleep_s)(unsigned s); /* NULL: nanosleep; tests replace it */
 };
 
 /* Credentials for one enrollment. Transports are borrowed and chosen by the caller. */
 struct est_client_auth {
-    struct eca_http *http;         /* server-authenticated TLS, with the client certificate
-                                      when one authenticates (bootstrap or current cert) */
-    const char *username;          /* HTTP Basic (first enrollment); NULL: none */
+    struct eca_http *http; /* server-authenticated TLS, with the client certificate
+                              when one authenticates (bootstrap or current cert) */
+    const char *username;  /* HTTP Basic (first enrollment); NULL: none */
     const struct eca_secret *password;
-    int basic_preemptive;          /* 1: send at once; 0: only after a 401 Basic challenge */
+    int basic_preemptive; /* 1: send at once; 0: only after a 401 Basic challenge */
 };
 
 /*

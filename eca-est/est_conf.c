@@ -14,10 +14,9 @@
 #include "eca_conf.h"
 
 #define ENV_WHERE "environment"
-#define OOM(err) eca_err_set((err), ECA_ENOMEM, "config: out of memory")
+#define OOM(err)  eca_err_set((err), ECA_ENOMEM, "config: out of memory")
 
-static char *
-str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *
 str_printf(const char *fmt, ...)
 {
@@ -57,8 +56,7 @@ free_vec(char **v, size_t n)
 }
 
 /* "file:line: path: message" for a setting whose value is wrong. */
-static enum eca_rc
-at_setting(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
+static enum eca_rc at_setting(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static enum eca_rc
 at_setting(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
@@ -236,8 +234,10 @@ enum_setting(const config_setting_t *g, const char *name, struct est_cert_conf *
     if (rc != ECA_OK || v == NULL)
         return rc;
     if (strcmp(name, "key_type") == 0 && eca_key_type_parse(v, &cc->key_type) != 0)
-        return at_setting(s, err, "unknown key type '%s' (ec-p256, ec-p384, rsa-2048, "
-                                  "rsa-3072, rsa-4096)", v);
+        return at_setting(s, err,
+                          "unknown key type '%s' (ec-p256, ec-p384, rsa-2048, "
+                          "rsa-3072, rsa-4096)",
+                          v);
     if (strcmp(name, "pfx_profile") == 0 && eca_pkcs12_profile_parse(v, &cc->pfx_profile) != 0)
         return at_setting(s, err, "unknown PKCS#12 profile '%s' (modern, legacy)", v);
     return ECA_OK;
@@ -287,8 +287,8 @@ cert_from_file(const config_setting_t *g, struct est_cert_conf *cc, struct eca_e
         return rc;
     for (size_t i = 0; i < cc->nsans; i++)
         if (!dns_is_valid(cc->sans[i]))
-            return at_setting(config_setting_get_member(g, "sans"), err,
-                              "'%s' is not a DNS name", cc->sans[i]);
+            return at_setting(config_setting_get_member(g, "sans"), err, "'%s' is not a DNS name",
+                              cc->sans[i]);
     if (cc->subject_dn == NULL && cc->nsans == 0)
         return at_setting(g, err, "subject_dn or sans: one is required");
     if ((rc = cert_outputs_from_file(g, cc, err)) != ECA_OK ||
@@ -370,8 +370,8 @@ creds_from_file(const config_setting_t *root, struct loader *l, struct eca_err *
     if (l->token_file && l->token_env)
         return at_setting(config_setting_get_member(root, "bootstrap_token_env"), err,
                           "set bootstrap_token_file or bootstrap_token_env, not both");
-    where_file(root, l->token_file ? "bootstrap_token_file" : "bootstrap_token_env",
-               l->where_token, sizeof l->where_token);
+    where_file(root, l->token_file ? "bootstrap_token_file" : "bootstrap_token_env", l->where_token,
+               sizeof l->where_token);
     if (v && basic_mode(v, &c->basic_preemptive) != ECA_OK)
         return at_setting(config_setting_get_member(root, "basic_auth"), err,
                           "'%s' (preemptive, challenge)", v);
@@ -404,8 +404,8 @@ misc_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err 
     if ((rc = eca_conf_get_str(root, "log_format", 0, &v, err)) != ECA_OK)
         return rc;
     if (v && eca_log_format_parse(v, &c->log_format) != 0)
-        return at_setting(config_setting_get_member(root, "log_format"), err,
-                          "'%s' (json, text)", v);
+        return at_setting(config_setting_get_member(root, "log_format"), err, "'%s' (json, text)",
+                          v);
     return ECA_OK;
 }
 
@@ -452,11 +452,12 @@ env_enum(const char *var, struct est_cert_conf *cc, struct eca_err *err)
     if (v == NULL)
         return ECA_OK;
     if (strcmp(var, "KEY_TYPE") == 0 && eca_key_type_parse(v, &cc->key_type) != 0)
-        return eca_err_set(err, ECA_ECONF, "%s: KEY_TYPE: unknown key type '%s' (ec-p256, "
-                           "ec-p384, rsa-2048, rsa-3072, rsa-4096)", ENV_WHERE, v);
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: KEY_TYPE: unknown key type '%s' (ec-p256, "
+                           "ec-p384, rsa-2048, rsa-3072, rsa-4096)",
+                           ENV_WHERE, v);
     if (strcmp(var, "PFX_PROFILE") == 0 && eca_pkcs12_profile_parse(v, &cc->pfx_profile) != 0)
-        return eca_err_set(err, ECA_ECONF, "%s: PFX_PROFILE: '%s' (modern, legacy)", ENV_WHERE,
-                           v);
+        return eca_err_set(err, ECA_ECONF, "%s: PFX_PROFILE: '%s' (modern, legacy)", ENV_WHERE, v);
     return ECA_OK;
 }
 
@@ -513,8 +514,10 @@ cert_name_from_subject(struct est_cert_conf *cc, struct eca_err *err)
 
     if (env != NULL) {
         if (!name_is_safe(env))
-            return eca_err_set(err, ECA_ECONF, "%s: CERT_NAME: '%s': use letters, digits, '.', "
-                               "'_', '-' (at most 64)", ENV_WHERE, env);
+            return eca_err_set(err, ECA_ECONF,
+                               "%s: CERT_NAME: '%s': use letters, digits, '.', "
+                               "'_', '-' (at most 64)",
+                               ENV_WHERE, env);
         return set_str(&cc->name, env, err);
     }
     cn = cc->subject_dn ? strstr(cc->subject_dn, "CN=") : NULL;
@@ -542,8 +545,10 @@ cert_from_env(struct est_conf *c, struct eca_err *err)
     if ((rc = cert_identity_from_env(cc, err)) != ECA_OK)
         return rc;
     if (cc->subject_dn == NULL && cc->nsans == 0)
-        return eca_err_set(err, ECA_ECONF, "%s: SUBJECT_DN or SANS: one is required (no --config "
-                           "file given)", ENV_WHERE);
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: SUBJECT_DN or SANS: one is required (no --config "
+                           "file given)",
+                           ENV_WHERE);
     if (cc->cert_path == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: CERT_PATH: required", ENV_WHERE);
     if (cc->key_path == NULL)
@@ -561,16 +566,18 @@ creds_from_env(struct loader *l, struct eca_err *err)
     enum eca_rc rc;
 
     if (eca_env_str("BOOTSTRAP_TOKEN") && eca_env_str("BOOTSTRAP_TOKEN_FILE"))
-        return eca_err_set(err, ECA_ECONF, "%s: BOOTSTRAP_TOKEN and BOOTSTRAP_TOKEN_FILE: set "
-                           "only one", ENV_WHERE);
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: BOOTSTRAP_TOKEN and BOOTSTRAP_TOKEN_FILE: set "
+                           "only one",
+                           ENV_WHERE);
     if (eca_env_str("BOOTSTRAP_TOKEN") || eca_env_str("BOOTSTRAP_TOKEN_FILE")) {
         free(l->token_file);
         free(l->token_env);
         l->token_file = l->token_env = NULL;
         where_env(eca_env_str("BOOTSTRAP_TOKEN") ? "BOOTSTRAP_TOKEN" : "BOOTSTRAP_TOKEN_FILE",
                   l->where_token, sizeof l->where_token);
-        if (eca_env_str("BOOTSTRAP_TOKEN") && (rc = set_str(&l->token_env, "BOOTSTRAP_TOKEN",
-                                                            err)) != ECA_OK)
+        if (eca_env_str("BOOTSTRAP_TOKEN") &&
+            (rc = set_str(&l->token_env, "BOOTSTRAP_TOKEN", err)) != ECA_OK)
             return rc;
     }
     if ((rc = env_str("BOOTSTRAP_TOKEN_FILE", &l->token_file, err)) != ECA_OK ||
@@ -622,8 +629,7 @@ globals_from_env(struct loader *l, struct eca_err *err)
         (rc = env_str("CA_BUNDLE", &c->ca_bundle, err)) != ECA_OK ||
         (rc = eca_env_bool("INSECURE", &c->insecure, err)) != ECA_OK ||
         (rc = env_str("STATE_DIR", &c->state_dir, err)) != ECA_OK ||
-        (rc = creds_from_env(l, err)) != ECA_OK ||
-        (rc = misc_from_env(c, err)) != ECA_OK)
+        (rc = creds_from_env(l, err)) != ECA_OK || (rc = misc_from_env(c, err)) != ECA_OK)
         return rc;
     for (size_t i = 0; i < c->ncerts; i++) {
         /* With a file, identity variables apply only when it has a single certificate. */
@@ -663,11 +669,13 @@ finish_url(struct loader *l, struct eca_err *err)
                            c->config_path ? c->config_path : ENV_WHERE);
     if (strncmp(l->ca_url, "https://", 8) != 0 &&
         !(c->insecure && strncmp(l->ca_url, "http://", 7) == 0))
-        return eca_err_set(err, ECA_ECONF, "%s: '%s': must be an https:// URL%s", where,
-                           l->ca_url, c->insecure ? " (or http://)" : "");
+        return eca_err_set(err, ECA_ECONF, "%s: '%s': must be an https:// URL%s", where, l->ca_url,
+                           c->insecure ? " (or http://)" : "");
     if (l->provisioner && (!name_is_safe(l->provisioner)))
-        return eca_err_set(err, ECA_ECONF, "est_provisioner (EST_PROVISIONER): '%s' is not a "
-                           "valid label", l->provisioner);
+        return eca_err_set(err, ECA_ECONF,
+                           "est_provisioner (EST_PROVISIONER): '%s' is not a "
+                           "valid label",
+                           l->provisioner);
     n = strlen(l->ca_url);
     while (n > 0 && l->ca_url[n - 1] == '/')
         n--;
@@ -712,12 +720,16 @@ finish_checks(struct loader *l, struct eca_err *err)
     if ((rc = finish_url(l, err)) != ECA_OK || (rc = finish_token(l, err)) != ECA_OK)
         return rc;
     if ((c->bootstrap_cert == NULL) != (c->bootstrap_key == NULL))
-        return eca_err_set(err, ECA_ECONF, "%s: bootstrap_cert_path (BOOTSTRAP_CERT_PATH) and "
-                           "bootstrap_key_path (BOOTSTRAP_KEY_PATH) go together", src);
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: bootstrap_cert_path (BOOTSTRAP_CERT_PATH) and "
+                           "bootstrap_key_path (BOOTSTRAP_KEY_PATH) go together",
+                           src);
     if (c->token == NULL && c->bootstrap_cert == NULL)
-        return eca_err_set(err, ECA_ECONF, "%s: first enrollment needs credentials: set "
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: first enrollment needs credentials: set "
                            "BOOTSTRAP_TOKEN (or BOOTSTRAP_TOKEN_FILE) with EST_USERNAME, or "
-                           "BOOTSTRAP_CERT_PATH and BOOTSTRAP_KEY_PATH", src);
+                           "BOOTSTRAP_CERT_PATH and BOOTSTRAP_KEY_PATH",
+                           src);
     if (c->state_dir == NULL)
         return set_str(&c->state_dir, EST_CONF_DEFAULT_STATE_DIR, err);
     return ECA_OK;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* EST enrollment, pure: request bodies, /csrattrs, and what an enrollment answer means (RFC 7030 §4.2, §4.5). */
+/* EST enrollment, pure: request bodies, /csrattrs, and what an enrollment answer means (RFC 7030
+ * §4.2, §4.5). */
 #include "est_enroll.h"
 
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include "eca_b64.h"
 #include "est_cacerts.h"
 
-#define B64_LINE 64
+#define B64_LINE     64
 #define CSRATTRS_MAX ((size_t)64 << 10)
 
 enum eca_rc
@@ -51,8 +52,7 @@ add_oid(char (*list)[EST_OID_MAX], size_t *n, const ASN1_OBJECT *obj)
 }
 
 /* An ASN1_TYPE holding a constructed value: its full encoding as a SEQUENCE/SET of ANY. */
-static STACK_OF(ASN1_TYPE) *
-inner(const ASN1_TYPE *t, int set)
+static STACK_OF(ASN1_TYPE) * inner(const ASN1_TYPE *t, int set)
 {
     const unsigned char *p;
     long n;
@@ -68,7 +68,7 @@ inner(const ASN1_TYPE *t, int set)
 static void
 ext_request(const ASN1_TYPE *v, struct est_csrattrs *out)
 {
-    STACK_OF(ASN1_TYPE) *exts, *ext;
+    STACK_OF(ASN1_TYPE) * exts, *ext;
 
     if (v->type == V_ASN1_OBJECT) {
         add_oid(out->exts, &out->nexts, v->value.object);
@@ -155,8 +155,7 @@ out:
 }
 
 enum eca_rc
-est_csrattrs_parse_body(const void *body, size_t len, struct est_csrattrs *out,
-                        struct eca_err *err)
+est_csrattrs_parse_body(const void *body, size_t len, struct est_csrattrs *out, struct eca_err *err)
 {
     const unsigned char *b = body;
     struct est_csrattrs tmp;
@@ -191,8 +190,7 @@ out:
 }
 
 enum eca_rc
-est_csrattrs_parse(const struct eca_http_resp *resp, struct est_csrattrs *out,
-                   struct eca_err *err)
+est_csrattrs_parse(const struct eca_http_resp *resp, struct est_csrattrs *out, struct eca_err *err)
 {
     char snip[160];
 
@@ -203,8 +201,8 @@ est_csrattrs_parse(const struct eca_http_resp *resp, struct est_csrattrs *out,
     }
     if (resp->status != 200) {
         est_body_snippet(resp, snip, sizeof snip);
-        return eca_err_set(err, ECA_ESERVER, "csrattrs: server answered HTTP %ld%s%s",
-                           resp->status, snip[0] ? ": " : "", snip);
+        return eca_err_set(err, ECA_ESERVER, "csrattrs: server answered HTTP %ld%s%s", resp->status,
+                           snip[0] ? ": " : "", snip);
     }
     return est_csrattrs_parse_body(resp->body.data, resp->body.len, out, err);
 }
@@ -268,7 +266,7 @@ self_signed(X509 *x)
 static X509 *
 find_issuer(X509 *x, const struct eca_chain *a, const struct eca_chain *b)
 {
-    const struct eca_chain *pools[2] = { a, b };
+    const struct eca_chain *pools[2] = {a, b};
 
     for (size_t p = 0; p < 2; p++) {
         for (size_t i = 0; pools[p] != NULL && i < eca_x509_chain_count(pools[p]); i++) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* EST enrollment, pure: request bodies, /csrattrs, and what an enrollment answer means (RFC 7030 §4.2, §4.5). */
+/* EST enrollment, pure: request bodies, /csrattrs, and what an enrollment answer means (RFC 7030
+ * §4.2, §4.5). */
 #ifndef EST_ENROLL_H
 #define EST_ENROLL_H
 
@@ -13,23 +14,24 @@
 #include "eca_x509.h"
 
 #define EST_PKCS10_TYPE "application/pkcs10"
-/* RFC 7030 §4.2.1 names it; RFC 8951 §3 says it carries no meaning for HTTP: sent for old servers. */
+/* RFC 7030 §4.2.1 names it; RFC 8951 §3 says it carries no meaning for HTTP: sent for old servers.
+ */
 #define EST_CTE_HEADER "Content-Transfer-Encoding: base64"
 
 #define EST_CSRATTRS_MAX 32
-#define EST_OID_MAX 64
+#define EST_OID_MAX      64
 
 /* What a server asked for in /csrattrs, as dotted OIDs. */
 struct est_csrattrs {
-    size_t noids;                               /* bare OIDs (e.g. a signature algorithm) */
+    size_t noids; /* bare OIDs (e.g. a signature algorithm) */
     char oids[EST_CSRATTRS_MAX][EST_OID_MAX];
-    size_t nattrs;                              /* attribute types */
+    size_t nattrs; /* attribute types */
     char attrs[EST_CSRATTRS_MAX][EST_OID_MAX];
-    size_t nexts;                               /* extensions named in extensionRequest */
+    size_t nexts; /* extensions named in extensionRequest */
     char exts[EST_CSRATTRS_MAX][EST_OID_MAX];
-    int challenge_password;                     /* asked for; ignored (RFC 7030 §3.5: TLS unique) */
-    char ec_curve[EST_OID_MAX];                 /* curve short name from an ecPublicKey attribute */
-    int wants_san;                              /* subjectAltName among the requested extensions */
+    int challenge_password;     /* asked for; ignored (RFC 7030 §3.5: TLS unique) */
+    char ec_curve[EST_OID_MAX]; /* curve short name from an ecPublicKey attribute */
+    int wants_san;              /* subjectAltName among the requested extensions */
 };
 
 /* Append the simpleenroll/simplereenroll body: base64 of the DER CSR, lines of 64 columns. */

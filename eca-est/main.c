@@ -14,10 +14,10 @@
 #include "est_agent.h"
 #include "est_conf.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#define EXIT_FAIL      1
+#define EXIT_USAGE     2
 #define BACKOFF_BASE_S 30L
-#define BACKOFF_CAP_S 3600L
+#define BACKOFF_CAP_S  3600L
 
 struct args {
     struct est_conf_cli cli;
@@ -114,7 +114,7 @@ signals_setup(void)
 static int
 load(const struct args *a, struct est_conf **conf)
 {
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     if (est_conf_load(&a->cli, conf, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "config_invalid", NULL,
@@ -138,9 +138,9 @@ static int
 run_one(const struct est_conf *conf, size_t i, struct slot *s, int force)
 {
     const struct est_cert_conf *cc = &conf->certs[i];
-    struct est_agent_env env = { should_stop, NULL, NULL, force };
+    struct est_agent_env env = {should_stop, NULL, NULL, force};
     struct est_agent_result res;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     time_t now = eca_clock_now();
     long back;
 
@@ -166,7 +166,7 @@ run_one(const struct est_conf *conf, size_t i, struct slot *s, int force)
 static void
 sleep_until(time_t until)
 {
-    struct timespec ts = { 0, 250 * 1000 * 1000 };
+    struct timespec ts = {0, 250 * 1000 * 1000};
 
     while (!got_stop && !got_hup && !got_usr1 && eca_clock_now() < until)
         nanosleep(&ts, NULL);
@@ -227,7 +227,7 @@ main(int argc, char **argv)
 {
     struct args a;
     struct est_conf *conf = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     int rc;
 
     umask(077);

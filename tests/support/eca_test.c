@@ -29,7 +29,7 @@ fixture_path(const char *name)
 static void
 load_raw(const void *p, size_t n, struct eca_http_resp *resp, const char *what)
 {
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     eca_http_resp_init(resp, 0);
     if (eca_http_parse_raw(p, n, resp, &err) != ECA_OK)
@@ -40,7 +40,7 @@ void
 fixture_load_http(const char *name, struct eca_http_resp *resp)
 {
     struct eca_buf b;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     eca_buf_init(&b, 4u << 20);
     if (eca_fs_read(fixture_path(name), 4u << 20, &b, &err) != ECA_OK)
@@ -217,14 +217,14 @@ fake_free(void *ctx)
     free(f);
 }
 
-static const struct eca_http_ops fake_ops = { fake_perform, fake_free };
+static const struct eca_http_ops fake_ops = {fake_perform, fake_free};
 
 struct eca_http *
 fake_http_new(struct fake_http **fake)
 {
     struct fake_http *f = calloc(1, sizeof *f);
     struct eca_http *h = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     ck_assert_ptr_nonnull(f);
     if (eca_http_new(&fake_ops, f, &h, &err) != ECA_OK)
@@ -237,7 +237,7 @@ static void
 push(struct fake_http *f, char *raw, size_t len, int rc, char *msg)
 {
     ck_assert_uint_lt(f->tail - f->head, FAKE_MAX);
-    f->q[f->tail % FAKE_MAX] = (struct fake_item){ raw, len, rc, msg };
+    f->q[f->tail % FAKE_MAX] = (struct fake_item){raw, len, rc, msg};
     f->tail++;
 }
 
@@ -245,7 +245,7 @@ void
 fake_http_push_fixture(struct fake_http *f, const char *name)
 {
     struct eca_buf b;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     eca_buf_init(&b, 4u << 20);
     if (eca_fs_read(fixture_path(name), 4u << 20, &b, &err) != ECA_OK)

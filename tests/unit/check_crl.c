@@ -26,8 +26,8 @@ pki_make(struct pki *p)
     p->ca = pki_cert("Test CA", p->ca_key, NULL, p->ca_key, 1, 1, 3600, NULL);
     /* Same name, other key: a forged CRL must fail on the signature, not the name. */
     p->other_ca = pki_cert("Test CA", p->other_key, NULL, p->other_key, 1, 1, 3600, NULL);
-    p->leaf = pki_cert("dev", lk, p->ca, p->ca_key, 0, 0x1234, 3600,
-                       "http://127.0.0.1:4211/crl/ca.crl");
+    p->leaf =
+        pki_cert("dev", lk, p->ca, p->ca_key, 0, 0x1234, 3600, "http://127.0.0.1:4211/crl/ca.crl");
     EVP_PKEY_free(lk);
 }
 
@@ -47,7 +47,7 @@ parse_der(X509_CRL *x)
     unsigned char *der = NULL;
     int n = i2d_X509_CRL(x, &der);
     struct eca_crl *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     ck_assert_int_gt(n, 0);
     ck_assert_msg(eca_crl_parse(der, (size_t)n, &c, &err) == ECA_OK, "%s", err.msg);
@@ -63,7 +63,7 @@ parse_pem(X509_CRL *x)
     char *p;
     long n;
     struct eca_crl *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
     n = BIO_get_mem_data(b, &p);
@@ -76,9 +76,9 @@ parse_pem(X509_CRL *x)
 START_TEST(crl_lists_revoked_serials_pem_and_der)
 {
     struct pki p;
-    const long serials[] = { 7, 0x1234 };
+    const long serials[] = {7, 0x1234};
     struct eca_crl *der, *pem;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     pki_make(&p);
     der = parse_der(pki_crl(p.ca, p.ca_key, serials, 2, -60, 3600));
@@ -100,7 +100,7 @@ END_TEST
 START_TEST(crl_not_listed_is_not_revoked)
 {
     struct pki p;
-    const long serials[] = { 99 };
+    const long serials[] = {99};
     struct eca_crl *c;
 
     pki_make(&p);
@@ -120,7 +120,7 @@ START_TEST(crl_bad_signature_is_refused)
     struct pki p;
     struct eca_crl *c;
     struct eca_chain *bundle = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     pki_make(&p);
     c = parse_der(pki_crl(p.other_ca, p.other_key, NULL, 0, -60, 3600));
@@ -145,7 +145,7 @@ START_TEST(crl_freshness)
 {
     struct pki p;
     struct eca_crl *c;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     time_t now = time(NULL);
 
     pki_make(&p);
@@ -170,13 +170,13 @@ END_TEST
 START_TEST(crl_garbage_is_a_parse_error)
 {
     struct eca_crl *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     ck_assert_int_eq(eca_crl_parse("", 0, &c, &err), ECA_EPARSE);
     ck_assert_int_eq(eca_crl_parse("\x30\x03\x02\x01\x01", 5, &c, &err), ECA_EPARSE);
-    ck_assert_int_eq(eca_crl_parse("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
-                                   52, &c, &err),
-                     ECA_EPARSE);
+    ck_assert_int_eq(
+        eca_crl_parse("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n", 52, &c, &err),
+        ECA_EPARSE);
     ck_assert_ptr_null(c);
     ck_assert_ptr_nonnull(strstr(err.msg, "CRL"));
 }
@@ -186,7 +186,7 @@ START_TEST(crl_distribution_point_url)
 {
     struct pki p;
     char url[256];
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     pki_make(&p);
     ck_assert_int_eq(eca_crl_dp_url(p.leaf, url, sizeof url, &err), ECA_OK);

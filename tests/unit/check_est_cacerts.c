@@ -75,18 +75,18 @@ static const struct {
     size_t col;
     const char *eol, *tail, *ctype;
 } good[] = {
-    { 0, "", "", "application/pkcs7-mime" },
-    { 64, "\n", "\n", "application/pkcs7-mime; smime-type=certs-only" },
-    { 76, "\r\n", "\r\n", "application/pkcs7-mime" },
-    { 64, "\n", "  \t\r\n\n", "Application/PKCS7-MIME;smime-type=certs-only" },
-    { 64, "\n", "", NULL },
+    {0, "", "", "application/pkcs7-mime"},
+    {64, "\n", "\n", "application/pkcs7-mime; smime-type=certs-only"},
+    {76, "\r\n", "\r\n", "application/pkcs7-mime"},
+    {64, "\n", "  \t\r\n\n", "Application/PKCS7-MIME;smime-type=certs-only"},
+    {64, "\n", "", NULL},
 };
 
 START_TEST(cacerts_parses_base64_variants)
 {
     struct eca_http_resp r;
     struct eca_chain *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     char *body = b64_lines(good[_i].col, good[_i].eol, good[_i].tail);
 
     mkresp(&r, 200, good[_i].ctype, body, strlen(body));
@@ -104,7 +104,7 @@ START_TEST(cacerts_parses_raw_der_and_pem_armour)
 {
     struct eca_http_resp r;
     struct eca_chain *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     char *b64 = b64_lines(64, "\n", "\n");
     char pem[8192];
 
@@ -128,19 +128,19 @@ static const struct {
     enum eca_rc rc;
     const char *needle;
 } bad[] = {
-    { 200, "application/pkcs7-mime", "", ECA_EPARSE, "cacerts: empty body" },
-    { 200, "application/pkcs7-mime", "this is *not* base64!", ECA_EPARSE, "neither DER nor base64" },
-    { 200, "application/pkcs7-mime", "MAMCAQE=", ECA_EPARSE, "not a DER PKCS#7" },
-    { 200, "text/html", "<html>login page</html>", ECA_EPROTO, "Content-Type is 'text/html'" },
-    { 404, "text/plain", "no such label", ECA_ESERVER, "HTTP 404: no such label" },
-    { 500, NULL, "", ECA_ESERVER, "HTTP 500" },
+    {200, "application/pkcs7-mime", "", ECA_EPARSE, "cacerts: empty body"},
+    {200, "application/pkcs7-mime", "this is *not* base64!", ECA_EPARSE, "neither DER nor base64"},
+    {200, "application/pkcs7-mime", "MAMCAQE=", ECA_EPARSE, "not a DER PKCS#7"},
+    {200, "text/html", "<html>login page</html>", ECA_EPROTO, "Content-Type is 'text/html'"},
+    {404, "text/plain", "no such label", ECA_ESERVER, "HTTP 404: no such label"},
+    {500, NULL, "", ECA_ESERVER, "HTTP 500"},
 };
 
 START_TEST(cacerts_rejects_broken_answers)
 {
     struct eca_http_resp r;
     struct eca_chain *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     mkresp(&r, bad[_i].status, bad[_i].ctype, bad[_i].body, strlen(bad[_i].body));
     ck_assert_int_eq(est_cacerts_parse(&r, &c, &err), bad[_i].rc);
@@ -156,7 +156,7 @@ START_TEST(cacerts_rejects_pkcs7_without_certificates)
     unsigned char *der = NULL;
     int n = pki_p7_certs(NULL, 0, &der);
     struct eca_chain *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     ck_assert_int_eq(est_certs_parse_body("cacerts", der, (size_t)n, &c, &err), ECA_EPROTO);
     ck_assert_ptr_nonnull(strstr(err.msg, "no certificate"));

@@ -73,9 +73,11 @@ push_certs(struct fake_http *f, X509 *const *certs, size_t n)
     eca_buf_init(&b64, 0);
     eca_buf_init(&raw, 0);
     ck_assert_int_eq(eca_b64_encode(der, (size_t)len, &b64, NULL), ECA_OK);
-    eca_buf_printf(&raw, NULL, "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime; "
+    eca_buf_printf(&raw, NULL,
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime; "
                    "smime-type=certs-only\r\nContent-Transfer-Encoding: base64\r\n"
-                   "Content-Length: %zu\r\n\r\n%s", b64.len, eca_buf_str(&b64));
+                   "Content-Length: %zu\r\n\r\n%s",
+                   b64.len, eca_buf_str(&b64));
     fake_http_push_raw(f, eca_buf_str(&raw));
     eca_buf_free(&b64);
     eca_buf_free(&raw);
@@ -85,8 +87,7 @@ push_certs(struct fake_http *f, X509 *const *certs, size_t n)
 static struct est_client_opts
 opts(void)
 {
-    struct est_client_opts o = { "https://ca.test/.well-known/est", 60, 5, should_stop,
-                                 sleep_fake };
+    struct est_client_opts o = {"https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake};
     return o;
 }
 
@@ -97,10 +98,10 @@ START_TEST(enroll_answers_basic_challenge_then_succeeds)
     struct fake_http *f;
     struct eca_http *h = fake_http_new(&f);
     struct est_client_opts o = opts();
-    struct est_client_auth a = { h, "estuser", token, 0 };
+    struct est_client_auth a = {h, "estuser", token, 0};
     struct eca_chain *issued = NULL;
-    struct eca_err err = { 0 };
-    X509 *certs[] = { leaf, inter };
+    struct eca_err err = {0};
+    X509 *certs[] = {leaf, inter};
     const struct fake_req *r0, *r1;
 
     fake_http_push_fixture(f, "est/enroll_401.http");
@@ -129,9 +130,9 @@ START_TEST(enroll_preemptive_basic_refused_is_eauth)
     struct fake_http *f;
     struct eca_http *h = fake_http_new(&f);
     struct est_client_opts o = opts();
-    struct est_client_auth a = { h, "estuser", token, 1 };
+    struct est_client_auth a = {h, "estuser", token, 1};
     struct eca_chain *issued = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     fake_http_push_fixture(f, "est/enroll_401.http");
     ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
@@ -149,10 +150,10 @@ START_TEST(enroll_polls_after_202_then_succeeds)
     struct fake_http *f;
     struct eca_http *h = fake_http_new(&f);
     struct est_client_opts o = opts();
-    struct est_client_auth a = { h, NULL, NULL, 1 };
+    struct est_client_auth a = {h, NULL, NULL, 1};
     struct eca_chain *issued = NULL;
-    struct eca_err err = { 0 };
-    X509 *certs[] = { leaf };
+    struct eca_err err = {0};
+    X509 *certs[] = {leaf};
 
     fake_http_push_fixture(f, "est/enroll_202.http");
     fake_http_push_fixture(f, "est/enroll_202.http");
@@ -174,9 +175,9 @@ START_TEST(enroll_pending_is_capped_and_stoppable)
     struct fake_http *f;
     struct eca_http *h = fake_http_new(&f);
     struct est_client_opts o = opts();
-    struct est_client_auth a = { h, NULL, NULL, 1 };
+    struct est_client_auth a = {h, NULL, NULL, 1};
     struct eca_chain *issued = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     o.max_pending_s = 5;
     fake_http_push_fixture(f, "est/enroll_202.http");
@@ -198,11 +199,11 @@ START_TEST(leaf_only_answer_is_completed_from_cacerts)
     struct fake_http *f;
     struct eca_http *h = fake_http_new(&f);
     struct est_client_opts o = opts();
-    struct est_client_auth a = { h, "estuser", token, 1 };
+    struct est_client_auth a = {h, "estuser", token, 1};
     struct eca_chain *ca = NULL, *issued = NULL, *full = NULL;
     struct eca_key *key = NULL;
-    struct eca_err err = { 0 };
-    X509 *cas[] = { root, inter }, *leaves[] = { leaf };
+    struct eca_err err = {0};
+    X509 *cas[] = {root, inter}, *leaves[] = {leaf};
 
     push_certs(f, cas, 2);
     push_certs(f, leaves, 1);
@@ -233,7 +234,7 @@ START_TEST(csrattrs_and_fetch_and_transport_errors)
     struct est_csrattrs attrs;
     struct eca_chain *ca = NULL;
     struct eca_buf out;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     eca_buf_init(&out, 0);
     fake_http_push_fixture(f, "est/csrattrs_204.http");

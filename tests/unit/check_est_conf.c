@@ -13,12 +13,39 @@
 static char dir[256];
 
 static const char *const vars[] = {
-    "CA_URL", "EST_PROVISIONER", "CA_BUNDLE", "INSECURE", "STATE_DIR", "EST_USERNAME",
-    "BOOTSTRAP_TOKEN", "BOOTSTRAP_TOKEN_FILE", "BOOTSTRAP_CERT_PATH", "BOOTSTRAP_KEY_PATH",
-    "SUBJECT_DN", "SANS", "DOMAIN_NAME", "CERT_PATH", "KEY_PATH", "CHAIN_PATH", "CA_CERTS_PATH",
-    "PFX_PATH", "PFX_PASSWORD_FILE", "PFX_PROFILE", "CRL_ENABLED", "CRL_URL", "CRL_MAX_AGE_HOURS",
-    "CRL_FAIL_CLOSED", "KEY_TYPE", "RENEWAL_THRESHOLD_PERCENT", "CHECK_INTERVAL_SECONDS",
-    "RELOAD_COMMAND", "FORCE_RENEWAL", "LOG_LEVEL", "LOG_FORMAT", "CERT_NAME", "EST_BASIC_AUTH",
+    "CA_URL",
+    "EST_PROVISIONER",
+    "CA_BUNDLE",
+    "INSECURE",
+    "STATE_DIR",
+    "EST_USERNAME",
+    "BOOTSTRAP_TOKEN",
+    "BOOTSTRAP_TOKEN_FILE",
+    "BOOTSTRAP_CERT_PATH",
+    "BOOTSTRAP_KEY_PATH",
+    "SUBJECT_DN",
+    "SANS",
+    "DOMAIN_NAME",
+    "CERT_PATH",
+    "KEY_PATH",
+    "CHAIN_PATH",
+    "CA_CERTS_PATH",
+    "PFX_PATH",
+    "PFX_PASSWORD_FILE",
+    "PFX_PROFILE",
+    "CRL_ENABLED",
+    "CRL_URL",
+    "CRL_MAX_AGE_HOURS",
+    "CRL_FAIL_CLOSED",
+    "KEY_TYPE",
+    "RENEWAL_THRESHOLD_PERCENT",
+    "CHECK_INTERVAL_SECONDS",
+    "RELOAD_COMMAND",
+    "FORCE_RENEWAL",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "CERT_NAME",
+    "EST_BASIC_AUTH",
 };
 
 static void
@@ -63,7 +90,7 @@ write_file(const char *name, const char *text)
 START_TEST(env_mode_minimal_with_defaults)
 {
     struct est_conf *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     env_minimal();
     ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
@@ -86,7 +113,7 @@ END_TEST
 START_TEST(env_mode_full_contract)
 {
     struct est_conf *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     const char *tok = write_file("token", "file-token-456\n");
 
     env_minimal();
@@ -128,24 +155,24 @@ END_TEST
 static const struct {
     const char *var, *value, *needle;
 } env_bad[] = {
-    { "CERT_PATH", NULL, "environment: CERT_PATH: required" },
-    { "CA_URL", NULL, "CA_URL): required" },
-    { "CA_URL", "http://127.0.0.1:1", "must be an https:// URL" },
-    { "EST_USERNAME", NULL, "EST_USERNAME" },
-    { "BOOTSTRAP_TOKEN", NULL, "first enrollment needs credentials" },
-    { "KEY_TYPE", "dsa-1024", "KEY_TYPE: unknown key type 'dsa-1024'" },
-    { "RENEWAL_THRESHOLD_PERCENT", "150", "RENEWAL_THRESHOLD_PERCENT" },
-    { "PFX_PATH", "/tmp/x.pfx", "PFX_PATH needs PFX_PASSWORD_FILE" },
-    { "BOOTSTRAP_CERT_PATH", "/tmp/b.pem", "go together" },
-    { "BOOTSTRAP_TOKEN_FILE", "/nonexistent/token", "BOOTSTRAP_TOKEN_FILE" },
-    { "LOG_LEVEL", "loud", "LOG_LEVEL: 'loud'" },
-    { "SANS", "bad name!", "SANS: 'bad name!' is not a DNS name" },
+    {"CERT_PATH", NULL, "environment: CERT_PATH: required"},
+    {"CA_URL", NULL, "CA_URL): required"},
+    {"CA_URL", "http://127.0.0.1:1", "must be an https:// URL"},
+    {"EST_USERNAME", NULL, "EST_USERNAME"},
+    {"BOOTSTRAP_TOKEN", NULL, "first enrollment needs credentials"},
+    {"KEY_TYPE", "dsa-1024", "KEY_TYPE: unknown key type 'dsa-1024'"},
+    {"RENEWAL_THRESHOLD_PERCENT", "150", "RENEWAL_THRESHOLD_PERCENT"},
+    {"PFX_PATH", "/tmp/x.pfx", "PFX_PATH needs PFX_PASSWORD_FILE"},
+    {"BOOTSTRAP_CERT_PATH", "/tmp/b.pem", "go together"},
+    {"BOOTSTRAP_TOKEN_FILE", "/nonexistent/token", "BOOTSTRAP_TOKEN_FILE"},
+    {"LOG_LEVEL", "loud", "LOG_LEVEL: 'loud'"},
+    {"SANS", "bad name!", "SANS: 'bad name!' is not a DNS name"},
 };
 
 START_TEST(env_mode_errors_name_the_variable)
 {
     struct est_conf *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     env_minimal();
     if (strcmp(env_bad[_i].var, "BOOTSTRAP_TOKEN_FILE") == 0)
@@ -181,8 +208,8 @@ static const char good_file[] =
 START_TEST(file_mode_with_env_and_cli_precedence)
 {
     struct est_conf *c = NULL;
-    struct eca_err err = { 0 };
-    struct est_conf_cli cli = { write_file("est.conf", good_file), "text", 1 };
+    struct eca_err err = {0};
+    struct est_conf_cli cli = {write_file("est.conf", good_file), "text", 1};
 
     setenv("MY_TOKEN", "file-named-env-token", 1);
     setenv("LOG_LEVEL", "warn", 1);
@@ -207,34 +234,34 @@ END_TEST
 static const struct {
     const char *text, *needle;
 } file_bad[] = {
-    { "ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
-      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\";\n cert_path = \"/c\"; key_path = "
-      "\"/k\";\n key_type = \"ec-p999\"; } );\n",
-      "est.conf:6: certificates.[0].key_type: unknown key type 'ec-p999'" },
-    { "ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
-      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\";\n"
-      "key_path = \"/k\"; pfx_path = \"/p\"; } );\n",
-      "est.conf:5: certificates.[0].pfx_path: needs pfx_password_file" },
-    { "ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
-      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
-      "\"/k\"; },\n { name = \"a\"; subject_dn = \"CN=b\"; cert_path = \"/c\"; key_path = \"/k\"; "
-      "} );\n",
-      "duplicate certificate name 'a'" },
-    { "ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n",
-      "certificates: at least one certificate is required" },
-    { "ca_url = \"https://x\"\nthis is not libconfig\n", "est.conf:2" },
-    { "ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
-      "basic_auth = \"sometimes\";\n"
-      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
-      "\"/k\"; } );\n",
-      "est.conf:4: basic_auth: 'sometimes'" },
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\";\n cert_path = \"/c\"; key_path = "
+     "\"/k\";\n key_type = \"ec-p999\"; } );\n",
+     "est.conf:6: certificates.[0].key_type: unknown key type 'ec-p999'"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\";\n"
+     "key_path = \"/k\"; pfx_path = \"/p\"; } );\n",
+     "est.conf:5: certificates.[0].pfx_path: needs pfx_password_file"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
+     "\"/k\"; },\n { name = \"a\"; subject_dn = \"CN=b\"; cert_path = \"/c\"; key_path = \"/k\"; "
+     "} );\n",
+     "duplicate certificate name 'a'"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n",
+     "certificates: at least one certificate is required"},
+    {"ca_url = \"https://x\"\nthis is not libconfig\n", "est.conf:2"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "basic_auth = \"sometimes\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
+     "\"/k\"; } );\n",
+     "est.conf:4: basic_auth: 'sometimes'"},
 };
 
 START_TEST(file_mode_errors_name_file_and_line)
 {
     struct est_conf *c = NULL;
-    struct eca_err err = { 0 };
-    struct est_conf_cli cli = { write_file("est.conf", file_bad[_i].text), NULL, 0 };
+    struct eca_err err = {0};
+    struct est_conf_cli cli = {write_file("est.conf", file_bad[_i].text), NULL, 0};
 
     setenv("MY_TOKEN", "file-named-env-token", 1);
     ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);

@@ -15,7 +15,7 @@ START_TEST(enroll_body_is_base64_in_64_columns)
 {
     unsigned char csr[200];
     struct eca_buf out, dec;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     const char *s, *nl;
 
     for (size_t i = 0; i < sizeof csr; i++)
@@ -38,10 +38,10 @@ END_TEST
 
 START_TEST(csrattrs_rfc7030_example)
 {
-    const char *files[] = { "est/csrattrs_rfc7030.http", "est/csrattrs_trailing_nul.http" };
+    const char *files[] = {"est/csrattrs_rfc7030.http", "est/csrattrs_trailing_nul.http"};
     struct eca_http_resp r;
     struct est_csrattrs a;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     fixture_load_http(files[_i], &r);
     ck_assert_msg(est_csrattrs_parse(&r, &a, &err) == ECA_OK, "%s", err.msg);
@@ -61,7 +61,7 @@ START_TEST(csrattrs_extension_request_with_real_extensions)
 {
     struct eca_http_resp r;
     struct est_csrattrs a;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     fixture_load_http("est/csrattrs_san.http", &r);
     ck_assert_msg(est_csrattrs_parse(&r, &a, &err) == ECA_OK, "%s", err.msg);
@@ -72,14 +72,14 @@ START_TEST(csrattrs_extension_request_with_real_extensions)
 }
 END_TEST
 
-static const char *const empty_ok[] = { "est/csrattrs_empty.http", "est/csrattrs_204.http",
-                                        "est/csrattrs_404.http" };
+static const char *const empty_ok[] = {"est/csrattrs_empty.http", "est/csrattrs_204.http",
+                                       "est/csrattrs_404.http"};
 
 START_TEST(csrattrs_empty_means_nothing_requested)
 {
     struct eca_http_resp r;
     struct est_csrattrs a;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     memset(&a, 0x55, sizeof a);
     fixture_load_http(empty_ok[_i], &r);
@@ -92,10 +92,10 @@ END_TEST
 
 START_TEST(csrattrs_garbage_is_a_parse_error)
 {
-    const char *files[] = { "est/csrattrs_garbage.http", "est/csrattrs_bad_der.http" };
+    const char *files[] = {"est/csrattrs_garbage.http", "est/csrattrs_bad_der.http"};
     struct eca_http_resp r;
     struct est_csrattrs a;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     fixture_load_http(files[_i], &r);
     ck_assert_int_eq(est_csrattrs_parse(&r, &a, &err), ECA_EPARSE);
@@ -110,21 +110,21 @@ static const struct {
     long retry;
     const char *needle;
 } answers[] = {
-    { "est/enroll_202.http", "simpleenroll", ECA_EAGAIN, 3, "pending (HTTP 202)" },
-    { "est/enroll_401.http", "simpleenroll", ECA_EAUTH, -1, "check EST_USERNAME/BOOTSTRAP_TOKEN" },
-    { "est/enroll_401.http", "simplereenroll", ECA_EAUTH, -1, "refused the client certificate" },
-    { "est/enroll_403.http", "simpleenroll", ECA_EAUTH, -1, "HTTP 403" },
-    { "est/enroll_404.http", "simpleenroll", ECA_ESERVER, -1,
-      "HTTP 404: <html><body>no such label..[31m</body>" },
-    { "est/enroll_500.http", "simpleenroll", ECA_ESERVER, -1, "HTTP 500: internal error: AAA" },
-    { "est/enroll_503.http", "simplereenroll", ECA_ESERVER, 120, "HTTP 503: try later" },
+    {"est/enroll_202.http", "simpleenroll", ECA_EAGAIN, 3, "pending (HTTP 202)"},
+    {"est/enroll_401.http", "simpleenroll", ECA_EAUTH, -1, "check EST_USERNAME/BOOTSTRAP_TOKEN"},
+    {"est/enroll_401.http", "simplereenroll", ECA_EAUTH, -1, "refused the client certificate"},
+    {"est/enroll_403.http", "simpleenroll", ECA_EAUTH, -1, "HTTP 403"},
+    {"est/enroll_404.http", "simpleenroll", ECA_ESERVER, -1,
+     "HTTP 404: <html><body>no such label..[31m</body>"},
+    {"est/enroll_500.http", "simpleenroll", ECA_ESERVER, -1, "HTTP 500: internal error: AAA"},
+    {"est/enroll_503.http", "simplereenroll", ECA_ESERVER, 120, "HTTP 503: try later"},
 };
 
 START_TEST(enroll_answers_map_to_errors)
 {
     struct eca_http_resp r;
     struct eca_chain *c = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     fixture_load_http(answers[_i].fixture, &r);
     ck_assert_int_eq(est_enroll_parse_response(answers[_i].what, &r, time(NULL), &c, &err),
@@ -174,7 +174,7 @@ static struct eca_chain *
 chain_of(X509 *a, X509 *b, X509 *c)
 {
     struct eca_chain *ch = NULL;
-    X509 *v[] = { a, b, c };
+    X509 *v[] = {a, b, c};
 
     ck_assert_int_eq(eca_x509_chain_new(&ch, NULL), ECA_OK);
     for (size_t i = 0; i < 3; i++)
@@ -187,7 +187,7 @@ START_TEST(full_chain_from_leaf_only_answer_and_cacerts)
 {
     struct pki p;
     struct eca_chain *issued, *ca, *full = NULL;
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
 
     pki_make(&p);
     issued = chain_of(p.leaf, NULL, NULL);

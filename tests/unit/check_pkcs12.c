@@ -22,7 +22,7 @@ struct fixture {
 static void
 make_fixture(struct fixture *f)
 {
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     EVP_PKEY *leaf_key = pki_key();
     X509 *ca, *leaf;
 
@@ -50,12 +50,13 @@ free_fixture(struct fixture *f)
 static PKCS12 *
 build(struct fixture *f, enum eca_pkcs12_profile prof, struct eca_buf *der)
 {
-    struct eca_err err = { 0 };
+    struct eca_err err = {0};
     const unsigned char *p;
 
     eca_buf_init(der, 0);
     ck_assert_msg(eca_pkcs12_build(f->key, f->chain, f->pass, "device-1", prof, der, &err) ==
-                      ECA_OK, "%s", err.msg);
+                      ECA_OK,
+                  "%s", err.msg);
     p = der->data;
     return d2i_PKCS12(NULL, &p, (long)der->len);
 }
@@ -77,13 +78,13 @@ static const struct {
     int mac;
     const char *cipher;
 } profiles[] = {
-    { ECA_PKCS12_MODERN, NID_sha256, "AES-256-CBC" },
-    { ECA_PKCS12_LEGACY, NID_sha1, "PBE-SHA1-3DES" },
+    {ECA_PKCS12_MODERN, NID_sha256, "AES-256-CBC"},
+    {ECA_PKCS12_LEGACY, NID_sha1, "PBE-SHA1-3DES"},
 };
 
 START_TEST(pkcs12_round_trips_through_openssl)
 {
-    struct fixture f = { 0 };
+    struct fixture f = {0};
     struct eca_buf der;
     PKCS12 *p12;
     EVP_PKEY *pk = NULL;
@@ -112,8 +113,8 @@ END_TEST
 
 START_TEST(pkcs12_parse_reports_profile_algorithms)
 {
-    struct fixture f = { 0 };
-    struct eca_err err = { 0 };
+    struct fixture f = {0};
+    struct eca_err err = {0};
     struct eca_pkcs12_info info;
     struct eca_buf der;
     struct eca_key *k = NULL;
@@ -138,8 +139,8 @@ END_TEST
 
 START_TEST(pkcs12_parse_refuses_wrong_password_and_garbage)
 {
-    struct fixture f = { 0 };
-    struct eca_err err = { 0 };
+    struct fixture f = {0};
+    struct eca_err err = {0};
     struct eca_secret *bad = NULL;
     struct eca_buf der;
     struct eca_key *k = NULL;
@@ -160,16 +161,15 @@ END_TEST
 
 START_TEST(pkcs12_build_refuses_mismatched_key)
 {
-    struct fixture f = { 0 };
-    struct eca_err err = { 0 };
+    struct fixture f = {0};
+    struct eca_err err = {0};
     struct eca_key *other = NULL;
     struct eca_buf der;
 
     make_fixture(&f);
     ck_assert_int_eq(eca_key_wrap(pki_key(), &other, &err), ECA_OK);
     eca_buf_init(&der, 0);
-    ck_assert_int_eq(eca_pkcs12_build(other, f.chain, f.pass, NULL, ECA_PKCS12_MODERN, &der,
-                                      &err),
+    ck_assert_int_eq(eca_pkcs12_build(other, f.chain, f.pass, NULL, ECA_PKCS12_MODERN, &der, &err),
                      ECA_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "does not match"));
     ck_assert_uint_eq(der.len, 0);

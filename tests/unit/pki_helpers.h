@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Test-time PKI for unit suites: keys, CA/leaf certificates, CRLs and PKCS#7 bundles, never committed. */
+/* Test-time PKI for unit suites: keys, CA/leaf certificates, CRLs and PKCS#7 bundles, never
+ * committed. */
 #ifndef PKI_HELPERS_H
 #define PKI_HELPERS_H
 
@@ -72,8 +73,7 @@ pki_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey, int is_ca,
 
 /* A CRL by issuer listing serials, thisUpdate now+this_off, nextUpdate now+next_off (0: none). */
 static PKI_UNUSED X509_CRL *
-pki_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n, long this_off,
-        long next_off)
+pki_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n, long this_off, long next_off)
 {
     X509_CRL *c = X509_CRL_new();
     ASN1_TIME *t = ASN1_TIME_new();
