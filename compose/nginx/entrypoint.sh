@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# nginx next to the eca-acme sidecar: serve the http-01 webroot at once, enable HTTPS when
+# the agent has installed a certificate, and reload whenever the certificate changes.
+set -eu
+
+cert=${CERT_PATH:-/certs/fullchain.pem}
+cp /etc/eca-nginx/http.conf /etc/nginx/conf.d/eca-http.conf
+
+stamp() { stat -c %Y "$cert" 2>/dev/null || echo none; }
+render() {
+    if [ -s "$cert" ]; then
+        cp /etc/eca-nginx/https.conf /etc/nginx/conf.d/eca-https.conf
+    else
+        rm -f /etc/nginx/conf.d/eca-https.conf
+    fi
+}
+
+render
+last=$(stamp)
+nginx -g 'daemon off;' &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
+while kill -0 "$pid" 2>/dev/null; do
+    sleep "${WATCH_SECONDS:-10}" &
+    wait $! || true
+    cur=$(stamp)
+    if [ "$cur" != "$last" ]; then
+        render
+        if nginx -t -q; then
+            nginx -s reload && echo "nginx: certificate changed, reloaded"
+        fi
+        last=$cur
+    fi
+done
+wait "$pid"
