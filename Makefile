@@ -134,11 +134,9 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-win
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # Windows cross-build (mingw + wine): targets `windows` and `windows-check`.
-ifneq ($(ECA_WINDOWS),)
-include windows/windows.mk
-endif
+-include windows/windows.mk

@@ -32,9 +32,9 @@ enum eca_rc eca_buf_puts(struct eca_buf *b, const char *s, struct eca_err *err);
 
 /* Append printf-style formatted text. */
 enum eca_rc eca_buf_printf(struct eca_buf *b, struct eca_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    ECA_PRINTF(3, 4);
 enum eca_rc eca_buf_vprintf(struct eca_buf *b, struct eca_err *err, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+    ECA_PRINTF(3, 0);
 
 /* The contents as a C string; "" for an empty buffer. Borrowed. */
 const char *eca_buf_str(const struct eca_buf *b);

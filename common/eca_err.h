@@ -5,6 +5,13 @@
 
 #include <stddef.h>
 
+/* printf-format checking; mingw's plain `printf` means Microsoft's, which lacks %zu. */
+#if defined(__MINGW32__)
+#define ECA_PRINTF(fmt, first) __attribute__((format(gnu_printf, fmt, first)))
+#else
+#define ECA_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#endif
+
 enum eca_rc {
     ECA_OK = 0,
     ECA_ENOMEM,    /* allocation failed */
@@ -42,18 +49,15 @@ const char *eca_rc_name(enum eca_rc rc);
 void eca_err_clear(struct eca_err *err);
 
 /* Record rc and a printf-style message in err (which may be NULL); returns rc. */
-enum eca_rc eca_err_set(struct eca_err *err, enum eca_rc rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+enum eca_rc eca_err_set(struct eca_err *err, enum eca_rc rc, const char *fmt, ...) ECA_PRINTF(3, 4);
 
 /*
  * Like eca_err_set(), then append the OpenSSL error queue (": lib:reason; ...") and clear
  * that queue, so that the next failure does not report stale OpenSSL errors.
  */
-enum eca_rc eca_err_ssl(struct eca_err *err, enum eca_rc rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+enum eca_rc eca_err_ssl(struct eca_err *err, enum eca_rc rc, const char *fmt, ...) ECA_PRINTF(3, 4);
 
 /* Prefix the existing message with context ("order: " + msg). err may be NULL. */
-void eca_err_prefix(struct eca_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void eca_err_prefix(struct eca_err *err, const char *fmt, ...) ECA_PRINTF(2, 3);
 
 #endif

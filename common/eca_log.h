@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "eca_err.h"
+
 /* Longest line, without its newline, is ECA_LOG_LINE_MAX - 1 bytes; longer ones are cut. */
 #define ECA_LOG_LINE_MAX 8192
 
@@ -57,7 +59,7 @@ int eca_log_format_parse(const char *s, enum eca_log_format *out);
  */
 void eca_log(enum eca_log_level level, const char *event, const char *cert,
              const struct eca_log_field *fields, size_t nfields, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+    ECA_PRINTF(6, 7);
 
 #define ECA_LOG_FIELDS(...)                                                                        \
     ((const struct eca_log_field[]){__VA_ARGS__}),                                                 \
