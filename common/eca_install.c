@@ -31,6 +31,7 @@ keep_prev(const char *path, struct eca_err *err)
     char prev[PATH_MAX_LEN];
     struct stat st;
     struct eca_buf b;
+    unsigned mode;
     enum eca_rc rc;
 
     eca_buf_init(&b, FILE_MAX);
@@ -42,7 +43,11 @@ keep_prev(const char *path, struct eca_err *err)
     }
     if ((rc = eca_fs_read(path, FILE_MAX, &b, err)) != ECA_OK)
         goto out;
-    rc = eca_fs_write_atomic(prev, b.data, b.len, (unsigned)st.st_mode & 0777u, err);
+    mode = (unsigned)st.st_mode & 0777u;
+    /* Windows' st_mode is always 0666: a private target is told by its DACL instead. */
+    if (eca_fs_check_private(path, NULL) == ECA_OK)
+        mode &= 0700u;
+    rc = eca_fs_write_atomic(prev, b.data, b.len, mode, err);
 out:
     eca_buf_free(&b);
     return rc;

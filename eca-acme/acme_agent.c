@@ -10,20 +10,18 @@
 #include "acme_client.h"
 #include "acme_http01.h"
 #include "eca.h"
+#include "eca_agent.h"
 #include "eca_b64.h"
 #include "eca_buf.h"
 #include "eca_clock.h"
 #include "eca_fs.h"
-#include "eca_hook.h"
-#include "eca_install.h"
 #include "eca_key.h"
 #include "eca_log.h"
 #include "eca_secret.h"
+#include "eca_status.h"
 #include "eca_x509.h"
 
-#define BACKOFF_BASE_S 60
-#define BACKOFF_CAP_S  3600
-#define CHAIN_MAX      ((size_t)256 << 10)
+#define CHAIN_MAX ((size_t)256 << 10)
 
 struct acme_agent {
     const struct acme_conf *conf;
@@ -34,69 +32,31 @@ struct acme_agent {
     char *account_url;
     struct acme_client *client;
     struct acme_responder *responder;
-    unsigned *failures; /* consecutive failures per certificate */
 };
-
-/* RFC 3339 UTC for log fields. */
-static const char *
-fmt_time(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-
-    if (t <= 0 || gmtime_r(&t, &tm) == NULL)
-        snprintf(buf, len, "-");
-    else
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 static void
 state_path(const struct acme_agent *a, const char *name, const char *suffix, char *out,
            size_t outlen)
 {
-    snprintf(out, outlen, "%s/%s%s", a->conf->state_dir, name, suffix);
-}
-
-/* A stable per-certificate seed, so each certificate gets its own jitter. */
-static unsigned
-name_seed(const char *s)
-{
-    unsigned h = 2166136261u;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h ? h : 1;
+    snprintf(out, outlen, "%s/%s%s", a->conf->g.state_dir, name, suffix);
 }
 
 enum eca_rc
 acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca_err *err)
 {
     struct acme_agent *a = NULL;
-    char journal[4096];
     enum eca_rc rc;
 
-    if ((a = calloc(1, sizeof(*a))) == NULL ||
-        (a->failures = calloc(conf->ncerts ? conf->ncerts : 1, sizeof(unsigned))) == NULL) {
-        free(a);
+    if ((a = calloc(1, sizeof(*a))) == NULL)
         return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
-    }
     a->conf = conf;
-    if ((rc = eca_fs_mkdir_p(conf->state_dir, 0700, err)) != ECA_OK) {
+    if ((rc = eca_fs_mkdir_p(conf->g.state_dir, 0700, err)) != ECA_OK) {
         eca_err_prefix(err, "state_dir: ");
         goto out;
     }
-    for (size_t i = 0; i < conf->ncerts; i++) {
-        int rolled = 0;
-
-        state_path(a, conf->certs[i].name, ".journal", journal, sizeof journal);
-        if ((rc = eca_install_recover(journal, &rolled, err)) != ECA_OK) {
-            eca_err_prefix(err, "%s: recovering interrupted install: ", conf->certs[i].name);
+    for (size_t i = 0; i < conf->ncerts; i++)
+        if ((rc = eca_agent_recover(conf->g.state_dir, &conf->certs[i].base, err)) != ECA_OK)
             goto out;
-        }
-        if (rolled)
-            eca_log(ECA_LOG_WARN, "install_recovered", conf->certs[i].name, NULL, 0,
-                    "an interrupted install was rolled forward");
-    }
     *out = a;
     a = NULL;
 out:
@@ -209,8 +169,8 @@ ensure_transport(struct acme_agent *a, struct eca_err *err)
     memset(&ho, 0, sizeof ho);
     /* RFC 8555 §6.1: every request carries a User-Agent. */
     ho.user_agent = "eca-acme/" ECA_VERSION;
-    ho.ca_bundle = a->conf->ca_bundle;
-    ho.insecure = a->conf->insecure;
+    ho.ca_bundle = a->conf->g.ca_bundle;
+    ho.insecure = a->conf->g.insecure;
     ho.max_body = CHAIN_MAX;
     return eca_http_curl_new(&ho, &a->http, err);
 }
@@ -310,15 +270,15 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
 
     eca_buf_init(&csr, 0);
     eca_buf_init(&pem, CHAIN_MAX);
-    if ((rc = eca_key_generate(cc->key_type, &key, err)) != ECA_OK)
+    if ((rc = eca_key_generate(cc->base.key_type, &key, err)) != ECA_OK)
         goto out;
-    eca_log(ECA_LOG_DEBUG, "key_generated", cc->name,
-            ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->key_type))), NULL);
+    eca_log(ECA_LOG_DEBUG, "key_generated", cc->base.name,
+            ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->base.key_type))), NULL);
     if ((rc = eca_x509_csr_build(key, NULL, (const char *const *)cc->domains, cc->ndomains, &csr,
                                  err)) != ECA_OK ||
         (rc = ensure_client(a, err)) != ECA_OK || (rc = ensure_responder(a, err)) != ECA_OK)
         goto out;
-    eca_log(ECA_LOG_INFO, "order_started", cc->name,
+    eca_log(ECA_LOG_INFO, "order_started", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("domain", cc->domains[0]), ECA_LI("names", cc->ndomains)), NULL);
     if ((rc = acme_client_issue(a->client, (const char *const *)cc->domains, cc->ndomains,
                                 a->responder, csr.data, csr.len, &pem, err)) != ECA_OK)
@@ -338,85 +298,17 @@ out:
     return rc;
 }
 
-/* The certificate file: leaf + issuers (full chain, minio always) or the leaf alone. */
-static enum eca_rc
-cert_pem(const struct acme_cert_conf *cc, const struct eca_chain *chain, struct eca_buf *out,
-         struct eca_err *err)
-{
-    struct eca_chain *leaf = NULL;
-    enum eca_rc rc;
-
-    if (cc->fullchain || cc->layout == ACME_LAYOUT_MINIO)
-        return eca_x509_chain_to_pem(chain, 0, out, err);
-    if ((rc = eca_x509_chain_new(&leaf, err)) == ECA_OK &&
-        (rc = eca_x509_chain_push(leaf, eca_x509_chain_get(chain, 0), err)) == ECA_OK)
-        rc = eca_x509_chain_to_pem(leaf, 0, out, err);
-    eca_x509_chain_free(leaf);
-    return rc;
-}
-
-/* Key first, then certificate, then the optional chain file: eca_install renames in order. */
-static enum eca_rc
-install(struct acme_agent *a, const struct acme_cert_conf *cc, const struct eca_key *key,
-        const struct eca_chain *chain, struct eca_err *err)
-{
-    struct eca_install_file files[3];
-    struct eca_buf kp, cp, ip;
-    char journal[4096];
-    size_t n = 0;
-    enum eca_rc rc;
-
-    eca_buf_init(&kp, 0);
-    eca_buf_init(&cp, CHAIN_MAX);
-    eca_buf_init(&ip, CHAIN_MAX);
-    if ((rc = eca_key_to_pem(key, &kp, err)) != ECA_OK || (rc = cert_pem(cc, chain, &cp, err)))
-        goto out;
-    files[n++] = (struct eca_install_file){cc->key_path, kp.data, kp.len, ECA_FS_MODE_PRIVATE};
-    files[n++] = (struct eca_install_file){cc->cert_path, cp.data, cp.len, ECA_FS_MODE_PUBLIC};
-    if (cc->chain_path && cc->layout == ACME_LAYOUT_PEM) {
-        if ((rc = eca_x509_chain_to_pem(chain, 1, &ip, err)) != ECA_OK)
-            goto out;
-        files[n++] = (struct eca_install_file){cc->chain_path, ip.data, ip.len, ECA_FS_MODE_PUBLIC};
-    }
-    state_path(a, cc->name, ".journal", journal, sizeof journal);
-    rc = eca_install_files(journal, files, n, err);
-out:
-    eca_buf_free(&kp);
-    eca_buf_free(&cp);
-    eca_buf_free(&ip);
-    return rc;
-}
-
-static enum eca_rc
-reload(const struct acme_cert_conf *cc, struct eca_err *err)
-{
-    char **argv = NULL;
-    enum eca_rc rc = ECA_OK;
-
-    if (cc->reload_command) {
-        if ((rc = eca_hook_split(cc->reload_command, &argv, err)) == ECA_OK)
-            rc = eca_hook_run(argv, cc->reload_timeout_s, err);
-        eca_hook_argv_free(argv);
-        if (rc != ECA_OK)
-            return rc;
-    }
-    if (cc->reload_signal)
-        rc = eca_hook_signal_pidfile(cc->reload_pid_file, cc->reload_signal, err);
-    if (rc == ECA_OK && (cc->reload_command || cc->reload_signal))
-        eca_log(ECA_LOG_INFO, "reload_done", cc->name,
-                ECA_LOG_FIELDS(ECA_LS("action", cc->reload_command ? "command" : "signal")), NULL);
-    return rc;
-}
-
 static enum eca_rc
 renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err)
 {
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
+    struct eca_agent_set set;
     char serial[130], na[32];
     X509 *leaf;
     enum eca_rc rc;
 
+    memset(&set, 0, sizeof set);
     rc = order_cert(a, cc, &key, &chain, err);
     /* Release the challenge port (or webroot) between orders: a daemon holds nothing idle. */
     acme_http01_free(a->responder);
@@ -425,22 +317,16 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
         goto out;
     leaf = eca_x509_chain_get(chain, 0);
     eca_x509_serial_hex(leaf, serial, sizeof serial);
-    eca_log(ECA_LOG_INFO, "cert_issued", cc->name,
-            ECA_LOG_FIELDS(ECA_LS("serial", serial),
-                           ECA_LS("not_after", fmt_time(eca_x509_not_after(leaf), na, sizeof na)),
-                           ECA_LI("chain", eca_x509_chain_count(chain))),
+    eca_log(ECA_LOG_INFO, "cert_issued", cc->base.name,
+            ECA_LOG_FIELDS(
+                ECA_LS("serial", serial),
+                ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
+                ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
-    if ((rc = install(a, cc, key, chain, err)) != ECA_OK) {
-        eca_err_prefix(err, "install: ");
-        goto out;
-    }
-    eca_log(ECA_LOG_INFO, "cert_installed", cc->name,
-            ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LS("cert_path", cc->cert_path),
-                           ECA_LS("key_path", cc->key_path)),
-            NULL);
-    if ((rc = reload(cc, err)) != ECA_OK)
-        eca_err_prefix(err, "reload: ");
+    if ((rc = eca_agent_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
+        rc = eca_agent_deploy(a->conf->g.state_dir, &cc->base, &set, serial, err);
 out:
+    eca_agent_set_free(&set);
     eca_key_free(key);
     eca_x509_chain_free(chain);
     return rc;
@@ -450,20 +336,10 @@ static void
 decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
        const struct eca_certstate *st, int force, time_t now, struct eca_renew_out *out)
 {
-    struct eca_renew_in in;
-
-    memset(&in, 0, sizeof in);
-    in.now = now;
-    in.present = st->present;
-    in.matches = st->matches;
     /* Names changed in the configuration: the installed certificate no longer fits. */
-    in.forced = force || (st->present && !dns_matches(st->dns, cc));
-    in.not_before = st->not_before;
-    in.not_after = st->not_after;
-    in.threshold_pct = cc->threshold_pct;
-    in.check_interval_s = conf->check_interval_s;
-    in.jitter_seed = name_seed(cc->name);
-    eca_renew_decide(&in, out);
+    int forced = force || (st->present && !dns_matches(st->dns, cc));
+
+    eca_agent_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
 }
 
 static void
@@ -472,73 +348,37 @@ log_checked(const struct acme_cert_conf *cc, const struct eca_certstate *st,
 {
     char na[32], nc[32];
 
-    eca_log(ECA_LOG_INFO, "cert_checked", cc->name,
-            ECA_LOG_FIELDS(
-                ECA_LB("present", st->present), ECA_LS("serial", st->serial),
-                ECA_LS("not_after", fmt_time(st->present ? st->not_after : 0, na, sizeof na)),
-                ECA_LS("decision", eca_renew_reason_name(d->reason)),
-                ECA_LS("next_check", fmt_time(d->next_check, nc, sizeof nc))),
+    eca_log(ECA_LOG_INFO, "cert_checked", cc->base.name,
+            ECA_LOG_FIELDS(ECA_LB("present", st->present), ECA_LS("serial", st->serial),
+                           ECA_LS("not_after",
+                                  eca_status_time(st->present ? st->not_after : 0, na, sizeof na)),
+                           ECA_LS("decision", eca_renew_reason_name(d->reason)),
+                           ECA_LS("next_check", eca_status_time(d->next_check, nc, sizeof nc))),
             "%s", st->present ? "" : st->problem);
 }
 
 enum eca_rc
-acme_agent_run(struct acme_agent *a, size_t i, int force, time_t *next_check, struct eca_err *err)
+acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,
+               struct eca_err *err)
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
-    struct eca_certstate st;
-    struct eca_renew_out d;
-    time_t now = eca_clock_now();
     enum eca_rc rc;
 
-    if ((rc = eca_certstate_read(cc->cert_path, cc->key_path, &st, err)) != ECA_OK)
+    memset(res, 0, sizeof(*res));
+    if ((rc = eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, err)) != ECA_OK)
         return rc;
-    decide(a->conf, cc, &st, force, now, &d);
-    log_checked(cc, &st, &d);
-    if (d.reason == ECA_RENEW_NONE) {
-        *next_check = d.next_check;
+    decide(a->conf, cc, &res->st, force, eca_clock_now(), &res->dec);
+    log_checked(cc, &res->st, &res->dec);
+    if (res->dec.reason == ECA_RENEW_NONE)
         return ECA_OK;
-    }
-    eca_log(ECA_LOG_INFO, "renew_started", cc->name,
-            ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(d.reason))), NULL);
-    if ((rc = renew(a, cc, err)) != ECA_OK) {
-        long wait =
-            eca_renew_backoff(++a->failures[i], BACKOFF_BASE_S, BACKOFF_CAP_S, name_seed(cc->name));
-
-        *next_check = eca_clock_now() + wait;
-        eca_log(ECA_LOG_ERROR, "renew_failed", cc->name,
-                ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(rc)), ECA_LI("failures", a->failures[i]),
-                               ECA_LI("retry_in", wait)),
-                "%s", err ? err->msg : "");
+    eca_log(ECA_LOG_INFO, "renew_started", cc->base.name,
+            ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(res->dec.reason))), NULL);
+    if ((rc = renew(a, cc, err)) != ECA_OK)
         return rc;
-    }
-    a->failures[i] = 0;
-    now = eca_clock_now();
-    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) == ECA_OK) {
-        decide(a->conf, cc, &st, 0, now, &d);
-        *next_check = d.next_check;
-    } else {
-        *next_check = now + a->conf->check_interval_s;
-    }
-    return ECA_OK;
-}
-
-enum eca_rc
-acme_agent_status(struct acme_agent *a, size_t i, struct acme_cert_status *st, struct eca_err *err)
-{
-    const struct acme_cert_conf *cc = &a->conf->certs[i];
-    time_t now = eca_clock_now();
-    enum eca_rc rc;
-
-    memset(st, 0, sizeof(*st));
-    if ((rc = eca_certstate_read(cc->cert_path, cc->key_path, &st->state, err)) != ECA_OK)
-        return rc;
-    decide(a->conf, cc, &st->state, 0, now, &st->decision);
-    if (st->state.present && st->state.not_after > now) {
-        long life = (long)(st->state.not_after - st->state.not_before);
-
-        st->lifetime_left_s = (long)(st->state.not_after - now);
-        st->lifetime_left_pct = life > 0 ? (int)(st->lifetime_left_s * 100 / life) : 0;
-    }
+    res->renewed = 1;
+    if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
+        memset(&res->st, 0, sizeof res->st);
+    decide(a->conf, cc, &res->st, 0, eca_clock_now(), &res->dec);
     return ECA_OK;
 }
 
@@ -552,13 +392,13 @@ acme_agent_revoke(struct acme_agent *a, size_t i, int reason, struct eca_err *er
     enum eca_rc rc;
 
     eca_buf_init(&der, 0);
-    if ((rc = eca_x509_chain_load(cc->cert_path, &chain, err)) != ECA_OK ||
+    if ((rc = eca_x509_chain_load(cc->base.cert_path, &chain, err)) != ECA_OK ||
         (rc = eca_x509_to_der(eca_x509_chain_get(chain, 0), &der, err)) != ECA_OK ||
         (rc = ensure_client(a, err)) != ECA_OK ||
         (rc = acme_client_revoke(a->client, der.data, der.len, reason, err)) != ECA_OK)
         goto out;
     eca_x509_serial_hex(eca_x509_chain_get(chain, 0), serial, sizeof serial);
-    eca_log(ECA_LOG_INFO, "cert_revoked", cc->name,
+    eca_log(ECA_LOG_INFO, "cert_revoked", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LI("reason", reason)), NULL);
 out:
     eca_buf_free(&der);
@@ -577,6 +417,5 @@ acme_agent_free(struct acme_agent *a)
     eca_key_free(a->account_key);
     eca_secret_free(a->eab_hmac);
     free(a->account_url);
-    free(a->failures);
     free(a);
 }

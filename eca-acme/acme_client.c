@@ -20,6 +20,9 @@
 #define BAD_NONCE_RETRIES 5  /* RFC 8555 §6.5: the client should retry with the new nonce */
 #define RATE_RETRIES      10 /* bound on Retry-After rounds, whatever the budget */
 #define MAX_ALTERNATES    8
+#define POLL_FIRST_MS     25   /* first re-poll of a pending resource without Retry-After */
+#define POLL_MAX_MS       1000 /* the backoff doubles up to this */
+#define SLICE_MS          100  /* a stop request is noticed within this */
 
 struct acme_client {
     struct eca_http *http;
@@ -31,6 +34,7 @@ struct acme_client {
     const char *const *contact;
     size_t ncontact;
     int tos_agreed;
+    int account_key_new;
     long max_wait_s;
     int (*should_stop)(void);
     void (*sleep_ms)(void *ctx, long ms);
@@ -55,17 +59,19 @@ stopped(const struct acme_client *c)
     return c->should_stop != NULL && c->should_stop();
 }
 
-/* Wait secs seconds in slices so a stop request is noticed within 100 ms. */
+/* Wait ms milliseconds in slices so a stop request is noticed within SLICE_MS. */
 static enum eca_rc
-wait_s(struct acme_client *c, long secs, struct eca_err *err)
+wait_ms(struct acme_client *c, long ms, struct eca_err *err)
 {
-    struct timespec slice = {0, 100 * 1000 * 1000};
+    struct timespec slice = {0, 0};
 
     if (c->sleep_ms != NULL) {
-        c->sleep_ms(c->sleep_ctx, secs * 1000);
+        c->sleep_ms(c->sleep_ctx, ms);
     } else {
-        for (long i = 0; i < secs * 10 && !stopped(c); i++)
+        for (long left = ms; left > 0 && !stopped(c); left -= SLICE_MS) {
+            slice.tv_nsec = (left < SLICE_MS ? left : SLICE_MS) * 1000L * 1000L;
             nanosleep(&slice, NULL);
+        }
     }
     if (stopped(c))
         return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the ACME server");
@@ -213,7 +219,7 @@ exchange(struct acme_client *c, const struct call *call, struct eca_http_resp *r
                 ECA_LOG_FIELDS(ECA_LS("url", call->url), ECA_LI("status", resp->status),
                                ECA_LI("wait_s", waited - before)),
                 "%s: %s", call->what, again == 1 ? "badNonce, retrying" : "server busy");
-        if (again == 2 && (rc = wait_s(c, waited - before, err)) != ECA_OK)
+        if (again == 2 && (rc = wait_ms(c, (waited - before) * 1000, err)) != ECA_OK)
             return rc;
     }
 }
@@ -267,6 +273,7 @@ acme_client_new(const struct acme_client_opts *opts, struct acme_client **out, s
     c->contact = opts->contact;
     c->ncontact = opts->ncontact;
     c->tos_agreed = opts->tos_agreed;
+    c->account_key_new = opts->account_key_new;
     c->max_wait_s = opts->max_wait_s > 0 ? opts->max_wait_s : 300;
     c->should_stop = opts->should_stop;
     c->last_retry_after = -1;
@@ -324,26 +331,54 @@ out:
     return rc;
 }
 
-/* newAccount (RFC 8555 §7.3); an existing account for the key answers 200 (§7.3.1). */
+/*
+ * One newAccount request (RFC 8555 §7.3): a lookup with onlyReturnExisting (§7.3.1), or
+ * a creation with contact, ToS and EAB. An unknown key on lookup is ECA_ENOTFOUND.
+ */
+static enum eca_rc
+new_account(struct acme_client *c, int lookup, struct acme_account **out, struct eca_err *err)
+{
+    struct acme_account_req find = {NULL, 0, 0, 1, NULL};
+    struct call call = {"POST", c->dir->new_account, NULL, 1, "newAccount"};
+    struct eca_http_resp resp;
+    struct eca_buf payload;
+    enum eca_rc rc;
+
+    eca_buf_init(&payload, 0);
+    eca_http_resp_init(&resp, 0);
+    rc = lookup ? acme_account_build_new(&find, &payload, err)
+                : new_account_payload(c, &payload, err);
+    if (rc != ECA_OK)
+        goto out;
+    call.payload = eca_buf_str(&payload);
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_account_parse(&resp, out, err), err);
+out:
+    eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/*
+ * Find or create the account of the key. With the URL lost but the key kept, look it up
+ * first (onlyReturnExisting, RFC 8555 §7.3.1): that needs no EAB and never creates a second
+ * account; only accountDoesNotExist leads to creation. A key just generated has no account.
+ */
 enum eca_rc
 acme_client_account(struct acme_client *c, struct eca_err *err)
 {
-    struct eca_buf payload;
-    struct eca_http_resp resp;
     struct acme_account *a = NULL;
-    struct call call = {"POST", c->dir->new_account, NULL, 1, "newAccount"};
-    enum eca_rc rc;
+    enum eca_rc rc = ECA_ENOTFOUND;
 
     if (c->kid != NULL)
         return ECA_OK;
-    eca_buf_init(&payload, 0);
-    eca_http_resp_init(&resp, 0);
-    if ((rc = new_account_payload(c, &payload, err)) != ECA_OK)
-        goto out;
-    call.payload = eca_buf_str(&payload);
-    if ((rc = exchange(c, &call, &resp, err)) != ECA_OK)
-        goto out;
-    if ((rc = verdict(c, acme_account_parse(&resp, &a, err), err)) != ECA_OK)
+    if (!c->account_key_new)
+        rc = new_account(c, 1, &a, err);
+    if (rc == ECA_ENOTFOUND) {
+        eca_err_clear(err);
+        rc = new_account(c, 0, &a, err);
+    }
+    if (rc != ECA_OK)
         goto out;
     if (a->status != ACME_ACCOUNT_VALID) {
         rc = eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
@@ -357,8 +392,6 @@ acme_client_account(struct acme_client *c, struct eca_err *err)
             a->created ? "account created" : "existing account found");
 out:
     acme_account_free(a);
-    eca_buf_free(&payload);
-    eca_http_resp_free(&resp);
     return rc;
 }
 
@@ -369,8 +402,9 @@ struct issue {
     unsigned char *responded;
     char **published;
     int finalized;
-    long polled; /* seconds spent waiting on this order so far */
-    char *prev;  /* the resource the previous step left us looking at */
+    long polled_ms;  /* time spent waiting on this order so far */
+    long backoff_ms; /* the last wait on the resource in prev, 0: none yet */
+    char *prev;      /* the resource the previous step left us looking at */
 };
 
 /* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
@@ -438,23 +472,39 @@ out:
 }
 
 /*
- * Wait before polling url: Retry-After if given, else 1 s when we just saw this resource
- * (a fresh one, e.g. the order once every authorization is valid, is fetched at once).
+ * Wait before polling url again. A Retry-After is honoured (RFC 8555 §7.5.1, §7.4). Without
+ * one, a resource we just saw is re-polled after POLL_FIRST_MS, doubling up to POLL_MAX_MS:
+ * a CA validates and issues in milliseconds to seconds, so a fixed 1 s wastes most of it.
+ * A fresh resource (the order once every authorization is valid) is fetched at once.
  * The total is bounded by max_wait_s.
  */
 static enum eca_rc
 poll_wait(struct acme_client *c, struct issue *is, const char *url, const char *what,
           struct eca_err *err)
 {
-    long secs = c->last_retry_after > 0 ? c->last_retry_after : 1;
+    int same = is->prev != NULL && strcmp(is->prev, url) == 0;
+    long ms;
 
-    if (c->last_retry_after <= 0 && (is->prev == NULL || strcmp(is->prev, url) != 0))
+    if (!same)
+        is->backoff_ms = 0;
+    if (c->last_retry_after > 0) {
+        ms = c->last_retry_after * 1000;
+    } else if (!same) {
         return ECA_OK;
-    if (is->polled + secs > c->max_wait_s)
-        return eca_err_set(err, ECA_ETIMEOUT, "%s still pending after %ld s (limit %ld s)", what,
-                           is->polled, c->max_wait_s);
-    is->polled += secs;
-    return wait_s(c, secs, err);
+    } else {
+        ms = is->backoff_ms == 0 ? POLL_FIRST_MS : is->backoff_ms * 2;
+        ms = ms > POLL_MAX_MS ? POLL_MAX_MS : ms;
+        is->backoff_ms = ms;
+    }
+    if (is->polled_ms + ms > c->max_wait_s * 1000)
+        return eca_err_set(err, ECA_ETIMEOUT, "%s still pending after %ld ms (limit %ld s)", what,
+                           is->polled_ms, c->max_wait_s);
+    is->polled_ms += ms;
+    eca_log(ECA_LOG_DEBUG, "acme_poll_wait", NULL,
+            ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LI("wait_ms", ms),
+                           ECA_LI("retry_after", c->last_retry_after)),
+            NULL);
+    return wait_ms(c, ms, err);
 }
 
 /* Replace the order with the response to a finalize or an order poll. */

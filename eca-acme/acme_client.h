@@ -36,6 +36,8 @@ struct acme_client_opts {
     const char *preferred_chain;       /* issuer CN/DN substring of the chain to prefer; NULL */
     long max_wait_s;                   /* cap on Retry-After waits and polling (0: 300) */
     int (*should_stop)(void);          /* polled while waiting; NULL: never */
+    int account_key_new; /* 1: the key was just generated, so create the account without
+                            the onlyReturnExisting lookup (one round trip less) */
 };
 
 struct acme_client;
@@ -45,8 +47,9 @@ enum eca_rc acme_client_new(const struct acme_client_opts *opts, struct acme_cli
                             struct eca_err *err);
 
 /*
- * Make sure an account exists for the key: newAccount (with EAB when configured), or
- * onlyReturnExisting when the URL was lost. The account URL (kid) is then available.
+ * Make sure an account exists for the key. With no known URL: newAccount with
+ * onlyReturnExisting first (RFC 8555 §7.3.1), and only on accountDoesNotExist a newAccount
+ * with contact, ToS and EAB (unless account_key_new). The account URL (kid) is then set.
  */
 enum eca_rc acme_client_account(struct acme_client *c, struct eca_err *err);
 const char *acme_client_account_url(const struct acme_client *c);

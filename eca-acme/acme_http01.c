@@ -2,26 +2,16 @@
 /* http-01 challenge responders (RFC 8555 §8.3): a built-in listener or a webroot writer. */
 #include "acme_http01.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <netinet/in.h>
-#include <unistd.h>
 
+#include "acme_http01_os.h"
 #include "eca_fs.h"
 
-#define MAX_TOKENS     64
-#define REQ_CAP        8192
-#define CONN_TIMEOUT_S 5
+#define MAX_TOKENS 64
+#define REQ_CAP    8192
 
 enum kind { KIND_LISTENER, KIND_WEBROOT };
 
@@ -34,12 +24,9 @@ struct http01 {
     struct acme_responder pub; /* first: the responder handed out points here */
     enum kind kind;
     char *where; /* listen address or webroot */
-    /* listener */
-    pthread_mutex_t mu;
+    /* listener: the socket half (NULL until the first publish) and the tokens it serves */
+    struct acme_http01_os *os;
     struct published toks[MAX_TOKENS];
-    int fd, port, running;
-    int stop_pipe[2];
-    pthread_t thread;
 };
 
 int
@@ -61,116 +48,47 @@ acme_http01_token_is_valid(const char *token)
 
 /* ---- built-in listener ---- */
 
-static int
-write_all(int fd, const char *p, size_t n)
+static char *
+response(int status, const char *body)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Read the request head (up to the blank line); -1 on timeout, error or over the cap. */
-static int
-read_head(int fd, char *buf, size_t cap)
-{
-    size_t len = 0;
-
-    while (len < cap - 1) {
-        ssize_t r = read(fd, buf + len, cap - 1 - len);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-            return 0;
-    }
-    return -1;
-}
-
-static void
-respond(int fd, int status, const char *body)
-{
-    char head[256];
     const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request";
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n",
-                     status, reason, strlen(body));
+    size_t cap = strlen(body) + 256;
+    char *r = malloc(cap);
 
-    if (write_all(fd, head, (size_t)n) == 0)
-        write_all(fd, body, strlen(body));
+    if (r != NULL)
+        snprintf(r, cap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n%s",
+                 status, reason, strlen(body), body);
+    return r;
 }
 
-/* Answer one connection: GET /.well-known/acme-challenge/<token> or 404. */
-static void
-serve_conn(struct http01 *h, int fd)
+/* GET /.well-known/acme-challenge/<token> answers the key authorization, anything else 404. */
+static char *
+answer(void *ctx, const char *head)
 {
-    struct timeval tv = {CONN_TIMEOUT_S, 0};
-    char buf[REQ_CAP], *sp, *tok;
-    char *answer = NULL;
-    size_t plen = strlen(ACME_HTTP01_PREFIX);
+    struct http01 *h = ctx;
+    size_t plen = strlen(ACME_HTTP01_PREFIX), n;
+    char tok[ACME_HTTP01_MAX_TOKEN + 1];
+    const char *path, *sp;
+    char *r = NULL;
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (read_head(fd, buf, sizeof buf) != 0) {
-        respond(fd, 400, "bad request\n");
-        return;
-    }
-    if (strncmp(buf, "GET ", 4) != 0 || (sp = strchr(buf + 4, ' ')) == NULL) {
-        respond(fd, 400, "bad request\n");
-        return;
-    }
-    *sp = '\0';
-    tok = buf + 4;
-    if (strncmp(tok, ACME_HTTP01_PREFIX, plen) == 0 && acme_http01_token_is_valid(tok + plen)) {
-        pthread_mutex_lock(&h->mu);
-        for (size_t i = 0; i < MAX_TOKENS && answer == NULL; i++)
-            if (h->toks[i].token && strcmp(h->toks[i].token, tok + plen) == 0)
-                answer = strdup(h->toks[i].authz);
-        pthread_mutex_unlock(&h->mu);
-    }
-    if (answer)
-        respond(fd, 200, answer);
-    else
-        respond(fd, 404, "not found\n");
-    free(answer);
-}
-
-static void *
-listener_main(void *arg)
-{
-    struct http01 *h = arg;
-
-    for (;;) {
-        struct pollfd p[2] = {{h->fd, POLLIN, 0}, {h->stop_pipe[0], POLLIN, 0}};
-        int c;
-
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (p[1].revents)
-            break;
-        if (!(p[0].revents & POLLIN))
-            continue;
-        if ((c = accept(h->fd, NULL, NULL)) < 0)
-            continue;
-        serve_conn(h, c);
-        close(c);
-    }
-    return NULL;
+    if (head == NULL || strncmp(head, "GET ", 4) != 0 || (sp = strchr(head + 4, ' ')) == NULL)
+        return response(400, "bad request\n");
+    path = head + 4;
+    n = (size_t)(sp - path);
+    if (n <= plen || n - plen > ACME_HTTP01_MAX_TOKEN || strncmp(path, ACME_HTTP01_PREFIX, plen))
+        return response(404, "not found\n");
+    memcpy(tok, path + plen, n - plen);
+    tok[n - plen] = '\0';
+    if (!acme_http01_token_is_valid(tok))
+        return response(404, "not found\n");
+    acme_http01_os_lock(h->os);
+    for (size_t i = 0; i < MAX_TOKENS && r == NULL; i++)
+        if (h->toks[i].token && strcmp(h->toks[i].token, tok) == 0)
+            r = response(200, h->toks[i].authz);
+    acme_http01_os_unlock(h->os);
+    return r != NULL ? r : response(404, "not found\n");
 }
 
 /* Split "host:port" / "[v6]:port" into host and port strings. */
@@ -197,71 +115,14 @@ split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t por
 }
 
 static enum eca_rc
-bind_listener(struct http01 *h, struct eca_err *err)
+start_listener(struct http01 *h, struct eca_err *err)
 {
-    struct addrinfo hints, *ai = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     char host[256], port[16];
-    int one = 1, gai, fd = -1;
     enum eca_rc rc;
 
     if ((rc = split_hostport(h->where, host, sizeof host, port, sizeof port, err)) != ECA_OK)
         return rc;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    if ((gai = getaddrinfo(host, port, &hints, &ai)) != 0)
-        return eca_err_set(err, ECA_EINVAL, "http01 listen '%s': %s", h->where, gai_strerror(gai));
-    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-        rc = eca_err_set(err, ECA_EIO, "http01 listen '%s': %s", h->where, strerror(errno));
-        goto out;
-    }
-    h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
-    h->fd = fd;
-    fd = -1;
-out:
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(ai);
-    return rc;
-}
-
-static enum eca_rc
-start_listener(struct http01 *h, struct eca_err *err)
-{
-    sigset_t all, orig;
-    int started;
-    enum eca_rc rc;
-
-    if ((rc = bind_listener(h, err)) != ECA_OK)
-        return rc;
-    if (pipe(h->stop_pipe) != 0) {
-        rc = eca_err_set(err, ECA_EIO, "http01 listener: pipe: %s", strerror(errno));
-        goto fail;
-    }
-    /* Signals belong to the main loop: the service thread must never take them. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &orig);
-    started = pthread_create(&h->thread, NULL, listener_main, h) == 0;
-    pthread_sigmask(SIG_SETMASK, &orig, NULL);
-    if (!started) {
-        rc = eca_err_set(err, ECA_EIO, "http01 listener: cannot start thread");
-        close(h->stop_pipe[0]);
-        close(h->stop_pipe[1]);
-        goto fail;
-    }
-    h->running = 1;
-    return ECA_OK;
-fail:
-    close(h->fd);
-    h->fd = -1;
-    h->port = 0;
-    return rc;
+    return acme_http01_os_listen(h->where, host, port, REQ_CAP, answer, h, &h->os, err);
 }
 
 static enum eca_rc
@@ -274,9 +135,9 @@ listener_publish(void *ctx, const char *token, const char *key_authz, struct eca
 
     if (!acme_http01_token_is_valid(token))
         return eca_err_set(err, ECA_EPROTO, "http-01 token: not a base64url string");
-    if (!h->running && (rc = start_listener(h, err)) != ECA_OK)
+    if (h->os == NULL && (rc = start_listener(h, err)) != ECA_OK)
         return rc;
-    pthread_mutex_lock(&h->mu);
+    acme_http01_os_lock(h->os);
     for (size_t i = 0; i < MAX_TOKENS && slot == NULL; i++)
         if (h->toks[i].token == NULL || strcmp(h->toks[i].token, token) == 0)
             slot = &h->toks[i];
@@ -291,7 +152,7 @@ listener_publish(void *ctx, const char *token, const char *key_authz, struct eca
         slot->token = t;
         slot->authz = a;
     }
-    pthread_mutex_unlock(&h->mu);
+    acme_http01_os_unlock(h->os);
     return rc;
 }
 
@@ -300,7 +161,9 @@ listener_unpublish(void *ctx, const char *token)
 {
     struct http01 *h = ctx;
 
-    pthread_mutex_lock(&h->mu);
+    if (h->os == NULL)
+        return; /* never published: nothing served */
+    acme_http01_os_lock(h->os);
     for (size_t i = 0; i < MAX_TOKENS; i++) {
         if (h->toks[i].token && strcmp(h->toks[i].token, token) == 0) {
             free(h->toks[i].token);
@@ -308,7 +171,7 @@ listener_unpublish(void *ctx, const char *token)
             h->toks[i].token = h->toks[i].authz = NULL;
         }
     }
-    pthread_mutex_unlock(&h->mu);
+    acme_http01_os_unlock(h->os);
 }
 
 static struct http01 *
@@ -322,9 +185,7 @@ http01_alloc(enum kind kind, const char *where, struct eca_err *err)
         return NULL;
     }
     h->kind = kind;
-    h->fd = -1;
     h->pub.ctx = h;
-    pthread_mutex_init(&h->mu, NULL);
     return h;
 }
 
@@ -345,19 +206,6 @@ acme_http01_listener_new(const char *listen, struct acme_responder **out, struct
 
 /* ---- webroot ---- */
 
-/* mkdir with an explicit 0755: the daemon's umask is 077 but the web server must traverse. */
-static enum eca_rc
-mkdir_public(const char *path, struct eca_err *err)
-{
-    if (mkdir(path, 0755) == 0)
-        return chmod(path, 0755) == 0
-                   ? ECA_OK
-                   : eca_err_set(err, ECA_EIO, "webroot: chmod %s: %s", path, strerror(errno));
-    if (errno == EEXIST)
-        return ECA_OK;
-    return eca_err_set(err, ECA_EIO, "webroot: mkdir %s: %s", path, strerror(errno));
-}
-
 static enum eca_rc
 webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_err *err)
 {
@@ -369,10 +217,11 @@ webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_
     if (!acme_http01_token_is_valid(token))
         return eca_err_set(err, ECA_EPROTO, "http-01 token: not a base64url string");
     snprintf(dir, sizeof dir, "%s/.well-known", h->where);
-    if ((rc = mkdir_public(dir, err)) != ECA_OK)
+    if ((rc = acme_http01_os_mkdir_public(dir, err)) != ECA_OK)
         return rc;
     snprintf(dir, sizeof dir, "%s/.well-known/acme-challenge", h->where);
-    if ((rc = mkdir_public(dir, err)) != ECA_OK)
+    if ((rc = acme_http01_os_mkdir_public(dir, err)) != ECA_OK ||
+        (rc = acme_http01_os_webroot_ready(dir, err)) != ECA_OK)
         return rc;
     snprintf(path, sizeof path, "%s/%s", dir, token);
     return eca_fs_write_atomic(path, key_authz, strlen(key_authz), ECA_FS_MODE_PUBLIC, err);
@@ -415,7 +264,7 @@ acme_http01_port(const struct acme_responder *r)
 {
     const struct http01 *h = r ? r->ctx : NULL;
 
-    return h && h->kind == KIND_LISTENER ? h->port : 0;
+    return h && h->kind == KIND_LISTENER && h->os ? acme_http01_os_port(h->os) : 0;
 }
 
 void
@@ -425,19 +274,11 @@ acme_http01_free(struct acme_responder *r)
 
     if (h == NULL)
         return;
-    if (h->running) {
-        (void)!write(h->stop_pipe[1], "x", 1);
-        pthread_join(h->thread, NULL);
-        close(h->stop_pipe[0]);
-        close(h->stop_pipe[1]);
-    }
-    if (h->fd >= 0)
-        close(h->fd);
+    acme_http01_os_free(h->os); /* joins the service thread before the tokens go */
     for (size_t i = 0; i < MAX_TOKENS; i++) {
         free(h->toks[i].token);
         free(h->toks[i].authz);
     }
-    pthread_mutex_destroy(&h->mu);
     free(h->where);
     free(h);
 }

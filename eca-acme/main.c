@@ -1,58 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /* eca-acme: command line, signals, and the check -> decide -> act -> sleep loop. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "acme_agent.h"
 #include "acme_conf.h"
 #include "eca.h"
-#include "eca_clock.h"
+#include "eca_daemon.h"
 #include "eca_log.h"
+#include "eca_loop.h"
 
-#define EXIT_FAIL  1
-#define EXIT_USAGE 2
+#define EXIT_FAIL      1
+#define EXIT_USAGE     2
+#define BACKOFF_BASE_S 60L
 
 enum command { CMD_RUN, CMD_STATUS, CMD_REVOKE };
 
 struct args {
     struct acme_conf_cli cli;
     enum command cmd;
-    int once, check_config;
+    int once, check_config, json;
     int reason;
     const char *cert;
 };
-
-/* Set by signal handlers only; read by the loop (async-signal-safe by construction). */
-static volatile sig_atomic_t got_stop, got_hup, got_usr1;
-
-static void
-on_signal(int sig)
-{
-    if (sig == SIGTERM || sig == SIGINT)
-        got_stop = 1;
-    else if (sig == SIGHUP)
-        got_hup = 1;
-    else if (sig == SIGUSR1)
-        got_usr1 = 1;
-}
-
-static int
-should_stop(void)
-{
-    return got_stop != 0;
-}
 
 static void
 usage(FILE *f)
 {
     fputs("usage: eca-acme [options]                 run: check, renew when due, sleep, repeat\n"
-          "       eca-acme [options] status          show each certificate and its next action\n"
+          "       eca-acme [options] status [--json] show each certificate and its next action\n"
           "       eca-acme [options] revoke [--reason N] [--cert NAME]\n"
           "options:\n"
           "  --config FILE       libconfig file (default: one certificate from the environment:\n"
@@ -106,6 +85,8 @@ parse_args(int argc, char **argv, struct args *a)
             a->cli.config_path = argv[++i];
         } else if (strcmp(o, "--log-format") == 0 && v) {
             a->cli.log_format = argv[++i];
+        } else if (strcmp(o, "--json") == 0 && a->cmd == CMD_STATUS) {
+            a->json = 1;
         } else if (strcmp(o, "--cert") == 0 && v && a->cmd == CMD_REVOKE) {
             a->cert = argv[++i];
         } else if (strcmp(o, "--reason") == 0 && v && a->cmd == CMD_REVOKE) {
@@ -126,48 +107,10 @@ parse_args(int argc, char **argv, struct args *a)
 }
 
 static void
-install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
-/*
- * Sleep until `until`, woken early by any of our signals: they are blocked while the flags
- * are checked and unblocked atomically by pselect, so none is lost between check and sleep.
- */
-static void
-sleep_until(time_t until)
-{
-    sigset_t block, orig;
-    time_t now = eca_clock_now();
-    struct timespec ts = {until > now ? until - now : 1, 0};
-
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &block, &orig);
-    if (!got_stop && !got_hup && !got_usr1)
-        pselect(0, NULL, NULL, NULL, &ts, &orig);
-    sigprocmask(SIG_SETMASK, &orig, NULL);
-}
-
-static void
 log_config(const struct acme_conf *c)
 {
-    eca_log_setup("eca-acme", c->log_level, c->log_format);
-    if (c->insecure)
+    eca_log_setup("eca-acme", c->g.log_level, c->g.log_format);
+    if (c->g.insecure)
         eca_log(ECA_LOG_WARN, "insecure_transport", NULL,
                 ECA_LOG_FIELDS(ECA_LS("directory_url", c->directory_url)),
                 "insecure = true: an http:// directory URL is allowed");
@@ -191,122 +134,49 @@ load_config(const struct args *a, struct acme_conf **conf, struct acme_agent **a
         *conf = NULL;
         return EXIT_FAIL;
     }
-    acme_agent_set_stop(*agent, should_stop);
+    acme_agent_set_stop(*agent, eca_daemon_stopping);
     return 0;
 }
 
-/* HUP: a new configuration replaces the old only if it is valid. */
-static void
-reload_config(const struct args *a, struct acme_conf **conf, struct acme_agent **agent)
+/* The running daemon, as eca_loop_main() sees it. */
+struct app {
+    const struct args *a;
+    struct acme_conf *conf;
+    struct acme_agent *agent;
+};
+
+static enum eca_rc
+run_one(void *ctx, size_t i, int force, struct eca_pass_result *res, struct eca_err *err)
 {
+    return acme_agent_run(ctx, i, force, res, err);
+}
+
+static void
+describe(void *ctx, struct eca_loop *l)
+{
+    const struct app *p = ctx;
+
+    eca_loop_init(l, "eca-acme", &p->conf->g, p->conf->certs, p->conf->ncerts,
+                  sizeof(*p->conf->certs), BACKOFF_BASE_S, run_one, p->agent);
+}
+
+/* HUP: a new configuration replaces the old only if it is valid. */
+static int
+reload(void *ctx)
+{
+    struct app *p = ctx;
     struct acme_conf *nc = NULL;
     struct acme_agent *na = NULL;
 
-    if (load_config(a, &nc, &na) != 0) {
-        log_config(*conf);
-        eca_log(ECA_LOG_WARN, "config_reload_failed", NULL, NULL, 0,
-                "keeping the old configuration");
-        return;
+    if (load_config(p->a, &nc, &na) != 0) {
+        log_config(p->conf);
+        return -1;
     }
-    acme_agent_free(*agent);
-    acme_conf_free(*conf);
-    *conf = nc;
-    *agent = na;
-    eca_log(ECA_LOG_INFO, "config_reloaded", NULL, ECA_LOG_FIELDS(ECA_LI("certs", nc->ncerts)),
-            NULL);
-}
-
-/* One pass over every certificate; returns 1 if any failed, and the earliest next check. */
-static int
-run_pass(struct acme_agent *agent, const struct acme_conf *conf, int force, time_t *earliest)
-{
-    int failed = 0;
-
-    *earliest = eca_clock_now() + conf->check_interval_s;
-    for (size_t i = 0; i < conf->ncerts && !got_stop; i++) {
-        struct eca_err err = {0};
-        time_t next = *earliest;
-
-        if (acme_agent_run(agent, i, force, &next, &err) != ECA_OK)
-            failed = 1;
-        if (next < *earliest)
-            *earliest = next;
-    }
-    return failed;
-}
-
-static int
-cmd_run(const struct args *a, struct acme_conf **conf, struct acme_agent **agent)
-{
-    int force = (*conf)->force, failed = 0;
-    time_t next;
-
-    eca_log(ECA_LOG_INFO, "agent_started", NULL,
-            ECA_LOG_FIELDS(ECA_LS("version", ECA_VERSION), ECA_LI("certs", (*conf)->ncerts),
-                           ECA_LB("once", a->once)),
-            NULL);
-    while (!got_stop) {
-        if (got_hup) {
-            got_hup = 0;
-            reload_config(a, conf, agent);
-        }
-        if (got_usr1) {
-            got_usr1 = 0;
-            force = 1;
-            eca_log(ECA_LOG_INFO, "renew_forced", NULL, NULL, 0, "SIGUSR1");
-        }
-        failed = run_pass(*agent, *conf, force, &next);
-        force = 0; /* --force / FORCE_RENEWAL apply to the first pass only */
-        if (a->once)
-            break;
-        sleep_until(next);
-    }
-    eca_log(ECA_LOG_INFO, "agent_stopped", NULL, NULL, 0, NULL);
-    return failed ? EXIT_FAIL : 0;
-}
-
-static void
-print_status(const struct acme_cert_conf *cc, const struct acme_cert_status *s)
-{
-    struct tm tm;
-    char na[32] = "-", nc[32] = "-";
-
-    if (s->state.present && gmtime_r(&s->state.not_after, &tm))
-        strftime(na, sizeof na, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (gmtime_r(&s->decision.renew_at, &tm))
-        strftime(nc, sizeof nc, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%s:\n", cc->name);
-    if (!s->state.present) {
-        printf("  state:     not installed (%s)\n", s->state.problem);
-    } else {
-        printf("  subject:   %s\n  serial:    %s\n  not after: %s\n", s->state.subject,
-               s->state.serial, na);
-        printf("  left:      %ldd %02ldh (%d%% of the lifetime)\n", s->lifetime_left_s / 86400,
-               s->lifetime_left_s % 86400 / 3600, s->lifetime_left_pct);
-    }
-    if (s->decision.reason != ECA_RENEW_NONE)
-        printf("  next:      renew now (%s)\n", eca_renew_reason_name(s->decision.reason));
-    else
-        printf("  next:      renew at %s\n", nc);
-}
-
-static int
-cmd_status(struct acme_conf *conf, struct acme_agent *agent)
-{
-    int rc = 0;
-
-    for (size_t i = 0; i < conf->ncerts; i++) {
-        struct acme_cert_status st;
-        struct eca_err err = {0};
-
-        if (acme_agent_status(agent, i, &st, &err) != ECA_OK) {
-            printf("%s: error: %s\n", conf->certs[i].name, err.msg);
-            rc = EXIT_FAIL;
-            continue;
-        }
-        print_status(&conf->certs[i], &st);
-    }
-    return rc;
+    acme_agent_free(p->agent);
+    acme_conf_free(p->conf);
+    p->conf = nc;
+    p->agent = na;
+    return 0;
 }
 
 static int
@@ -326,7 +196,7 @@ cmd_revoke(const struct args *a, struct acme_conf *conf, struct acme_agent *agen
         return EXIT_USAGE;
     }
     if (acme_agent_revoke(agent, (size_t)(cc - conf->certs), a->reason, &err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "revoke_failed", cc->name,
+        eca_log(ECA_LOG_ERROR, "revoke_failed", cc->base.name,
                 ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
         return EXIT_FAIL;
     }
@@ -356,7 +226,11 @@ main(int argc, char **argv)
         eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
         return EXIT_FAIL;
     }
-    install_signals();
+    if (eca_daemon_init(&err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
+        eca_fini();
+        return EXIT_FAIL;
+    }
     if ((rc = load_config(&a, &conf, &agent)) != 0)
         goto out;
     if (a.check_config) {
@@ -364,15 +238,25 @@ main(int argc, char **argv)
                conf->directory_url);
         rc = 0;
     } else if (a.cmd == CMD_STATUS) {
-        rc = cmd_status(conf, agent);
+        struct app p = {&a, conf, agent};
+        struct eca_loop l;
+
+        describe(&p, &l);
+        rc = eca_loop_print_status(&l, a.json);
     } else if (a.cmd == CMD_REVOKE) {
         rc = cmd_revoke(&a, conf, agent);
     } else {
-        rc = cmd_run(&a, &conf, &agent);
+        struct app p = {&a, conf, agent};
+        struct eca_loop_app la = {describe, reload, &p};
+
+        rc = eca_loop_main(&la, a.once, conf->g.force);
+        conf = p.conf;
+        agent = p.agent;
     }
 out:
     acme_agent_free(agent);
     acme_conf_free(conf);
+    eca_daemon_fini();
     eca_fini();
     return rc;
 }

@@ -5,46 +5,35 @@
 
 #include <stddef.h>
 
+#include "eca_agentconf.h"
 #include "eca_err.h"
-#include "eca_key.h"
-#include "eca_log.h"
 #include "eca_pkcs12.h"
 #include "eca_secret.h"
 
 #define EST_CONF_DEFAULT_STATE_DIR      "/var/lib/eca/eca-est"
-#define EST_CONF_DEFAULT_INTERVAL       21600L
-#define EST_CONF_DEFAULT_THRESHOLD      33
-#define EST_CONF_DEFAULT_RELOAD_TIMEOUT 30
+#define EST_CONF_DEFAULT_INTERVAL       ECA_AGENTCONF_DEFAULT_INTERVAL
+#define EST_CONF_DEFAULT_THRESHOLD      ECA_AGENTCONF_DEFAULT_THRESHOLD
+#define EST_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
 #define EST_CONF_DEFAULT_CRL_MAX_AGE_H  24
 #define EST_CONF_DEFAULT_MAX_PENDING    300L
 
 /* One managed certificate. All strings owned by the enclosing struct est_conf. */
 struct est_cert_conf {
-    char *name;
-    char *subject_dn; /* "CN=x,O=y"; NULL: CN = first SAN */
-    char **sans;      /* DNS subjectAltNames */
+    struct eca_certconf base; /* first: name, paths, layout, key type, policy, reload, verify */
+    char *subject_dn;         /* "CN=x,O=y"; NULL: CN = first SAN */
+    char **sans;              /* DNS subjectAltNames */
     size_t nsans;
-    char *cert_path; /* leaf + intermediates */
-    char *key_path;
-    char *chain_path;    /* intermediates alone; NULL: not written */
     char *ca_certs_path; /* the /cacerts bundle (trust anchors for peers); NULL: not written */
-    char *pfx_path;      /* PKCS#12 too; needs pfx_password_file */
+    char *pfx_path;      /* PKCS#12 too (layout pkcs12 requires it); needs pfx_password_file */
     char *pfx_password_file;
     enum eca_pkcs12_profile pfx_profile;
     char *pfx_friendly_name; /* NULL: the certificate name */
-    enum eca_key_type key_type;
-    int threshold_pct;
-    char *reload_command; /* argv-style (eca_hook_split); NULL: none */
-    int reload_timeout_s;
 };
 
 /* Global settings, credentials and the certificate list. Free with est_conf_free(). */
 struct est_conf {
-    char *config_path; /* NULL in environment mode */
-    char *base_url;    /* CA_URL + /.well-known/est[/<label>] (no trailing slash) */
-    char *ca_bundle;   /* trust anchors for the server's TLS; NULL: system store */
-    int insecure;      /* allow http:// (TLS verification is never turned off) */
-    char *state_dir;
+    struct eca_agentconf g;   /* ca_url, ca_bundle, state_dir, interval, log, metrics, force */
+    char *base_url;           /* CA_URL + /.well-known/est[/<label>] (no trailing slash) */
     char *username;           /* EST_USERNAME: HTTP Basic user for first enrollment */
     struct eca_secret *token; /* BOOTSTRAP_TOKEN / _FILE; registered for log redaction */
     char *bootstrap_cert;     /* or a bootstrap certificate for first enrollment */
@@ -55,10 +44,6 @@ struct est_conf {
     char *crl_url; /* NULL: the certificate's CRL distribution point */
     long crl_max_age_s;
     int crl_fail_closed; /* 1: a CRL that cannot be checked counts as revoked */
-    long check_interval_s;
-    enum eca_log_level log_level;
-    enum eca_log_format log_format;
-    int force; /* FORCE_RENEWAL=true or --force */
     struct est_cert_conf *certs;
     size_t ncerts;
 };

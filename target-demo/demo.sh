@@ -1,28 +1,212 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The local demo: pebble on 127.0.0.1:4210, eca-acme --once with its built-in http-01
-# listener on 127.0.0.1:4212, then the issued certificate is printed and everything stops.
-. "$(dirname "$0")/../tests/integration/lib.sh"
-it_init
-export PEBBLE_PORT=${PEBBLE_PORT:-4210} PEBBLE_HTTP01_PORT=${PEBBLE_HTTP01_PORT:-4212}
-for p in "$PEBBLE_PORT" "$PEBBLE_HTTP01_PORT"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is already in use"; fi
-done
-[ -x "$ECA_ACME" ] || die "$ECA_ACME not built: run make"
+# `make demo`: the whole local stack on 127.0.0.1 (ports in DESIGN.md), short-lived
+# certificates renewed on their own by eca-acme and eca-est, a client that keeps using them,
+# and a live view. Ctrl-C stops every process it started (by PID).
+# DEMO_SECONDS=N: run unattended for N seconds, print a summary, exit non-zero if a renewal
+# or a client request failed, or if fewer renewals happened than the lifetimes promise.
+#
+# Knobs: DEMO_SECONDS (0: until Ctrl-C), DEMO_ACME_VALIDITY (300 s), DEMO_EST_VALIDITY (120 s),
+# DEMO_DIR (build/demo: state and logs, wiped at the next start), DEMO_REFRESH (3 s).
+. "$(dirname "$0")/stack.sh"
 
-log "starting pebble (ACME test CA) on 127.0.0.1:$PEBBLE_PORT"
-start_pebble
-d=$IT_TMP/demo
-agent_env "$d"
-export DOMAIN_NAME=demo.eca.test,www.demo.eca.test HTTP01_LISTEN="127.0.0.1:$PEBBLE_HTTP01_PORT"
-export LOG_LEVEL=info LOG_FORMAT=text
-log "running: eca-acme --once  (CA_URL=$CA_URL DOMAIN_NAME=$DOMAIN_NAME)"
-timeout 120 "$ECA_ACME" --once || die "eca-acme failed"
+DEMO_SECONDS=${DEMO_SECONDS:-0}
+ACME_VALIDITY=${DEMO_ACME_VALIDITY:-300}
+EST_VALIDITY=${DEMO_EST_VALIDITY:-120}
+REFRESH=${DEMO_REFRESH:-3}
+THRESHOLD=33 # the agents' default RENEWAL_THRESHOLD_PERCENT
+DEMO_DIR=${DEMO_DIR:-$BUILD/demo}
+case "$DEMO_SECONDS" in '' | *[!0-9]*) die "DEMO_SECONDS must be a number of seconds" ;; esac
+
+stack_prereqs
+stack_ports_fixed
+stack_ports_check
+rm -rf "$DEMO_DIR"
+mkdir -p "$DEMO_DIR"
+IT_TMP=$(cd "$DEMO_DIR" && pwd)
+IT_KEEP=1 # logs stay in $DEMO_DIR for a look afterwards
+STOP=0
+trap it_cleanup EXIT
+trap 'STOP=1' INT TERM
+
+# A renewal is due when less than THRESHOLD% of the lifetime is left (minus up to 10% of that
+# window as jitter): for 300 s ACME certificates after ~190-201 s, for 120 s EST ones ~76-80 s.
+ACME_RENEW_AFTER=$((ACME_VALIDITY * (100 - THRESHOLD) / 100))
+EST_RENEW_AFTER=$((EST_VALIDITY * (100 - THRESHOLD) / 100))
+MIN_ACME=0 MIN_EST=0
+if [ "$DEMO_SECONDS" -gt 0 ]; then
+    [ "$DEMO_SECONDS" -ge $((ACME_RENEW_AFTER + 20)) ] && MIN_ACME=1
+    per_id=$((DEMO_SECONDS / EST_RENEW_AFTER - 1))
+    [ "$per_id" -gt 0 ] && MIN_EST=$((2 * per_id))
+fi
+
+log "starting the ECA demo stack (state and logs in $IT_TMP)"
+stack_up "$ACME_VALIDITY" "$EST_VALIDITY"
+stack_start_client
+set +e # from here on, a failed probe is reported, never fatal
+T0=$(date +%s)
+
+cat <<EOF
+
+ECA demo: everything listens on 127.0.0.1 only; state and logs in $IT_TMP
+  pebble (ACME CA)      $PEBBLE_DIR_URL  certificates valid $ACME_VALIDITY s
+  EST CA (est_ca.py)    $EST_URL  client certificates valid $EST_VALIDITY s
+  CRL                   $EST_CRL_URL
+  nginx                 http-01 webroot on :$HTTP01_PORT; https://$WEB_NAME:$NGINX_PORT/ (/mtls needs an EST client certificate)
+  Mosquitto             mqtts://localhost:$MQTT_PORT (client certificate from the EST CA required)
+  eca-acme (pid $ECA_ACME_PID)  nginx, mosquitto (reload: SIGHUP), minio layout in $MINIO_DIR
+  eca-est  (pid $ECA_EST_PID)  client-pem (PEM, used for MQTT), client-pfx (.pfx, used for /mtls)
+  demo client (pid $CLIENT_PID)  one /mtls request and one MQTT publish+subscribe per second
+  metrics               127.0.0.1:$METRICS_ACME_PORT, 127.0.0.1:$METRICS_EST_PORT (if the agents serve them)
+Renewals: ACME after ~$ACME_RENEW_AFTER s, EST after ~$EST_RENEW_AFTER s (less than $THRESHOLD% of the lifetime left).
+Try:  curl --cacert $PEBBLE_ROOT --resolve $WEB_NAME:$NGINX_PORT:127.0.0.1 https://$WEB_NAME:$NGINX_PORT/
+      $ECA_ACME --config $ACME_CONF status
+EOF
+if [ "$DEMO_SECONDS" -gt 0 ]; then
+    echo "Running unattended for $DEMO_SECONDS s (need >= $MIN_ACME ACME and >= $MIN_EST EST renewals, no failures)."
+else
+    echo "Press Ctrl-C to stop."
+fi
 echo
-echo "== installed $CERT_PATH (key $KEY_PATH, mode $(stat -c %a "$KEY_PATH")) =="
-openssl x509 -in "$CERT_PATH" -noout -subject -issuer -dates -ext subjectAltName
-split_fullchain "$CERT_PATH" "$IT_TMP/leaf.pem" "$IT_TMP/issuers.pem"
-openssl verify -CAfile "$PEBBLE_ROOT" -untrusted "$IT_TMP/issuers.pem" "$IT_TMP/leaf.pem"
-echo
-"$ECA_ACME" status
-log "demo done; stopping pebble"
+
+# Per certificate: label, kind (file|pfx), path, served port and SNI (if a server presents it).
+CERTS=(
+    "acme nginx|file|$WEB_CERT|$NGINX_PORT|$WEB_NAME"
+    "acme mosquitto|file|$MQTT_CERT|$MQTT_PORT|localhost"
+    "acme minio|file|$MINIO_DIR/public.crt||"
+    "est client-pem|file|$CLIENT_CERT||"
+    "est client-pfx|pfx|$CLIENT_PFX||"
+)
+declare -A SERIAL RENEWALS MISMATCH_SINCE SERVED
+RELOAD_FAILS=0
+
+serial_of() {
+    if [ "$1" = pfx ]; then pfx_serial "$2" "$CLIENT_PFX_PASS"; else cert_serial "$2" 2>/dev/null; fi
+}
+
+left_of() {
+    local f=$2
+    if [ "$1" = pfx ]; then
+        openssl pkcs12 -in "$f" -passin "file:$CLIENT_PFX_PASS" -nokeys -clcerts 2>/dev/null \
+            >"$IT_TMP/.pfx-leaf.pem"
+        f=$IT_TMP/.pfx-leaf.pem
+    fi
+    echo "$(cert_left "$f")/$(cert_lifetime "$f")"
+}
+
+# Observe every certificate: count serial changes; check servers present the installed one.
+observe() {
+    local c label kind path port sni s served now
+    now=$(date +%s)
+    for c in "${CERTS[@]}"; do
+        IFS='|' read -r label kind path port sni <<<"$c"
+        s=$(serial_of "$kind" "$path")
+        [ -n "$s" ] || continue
+        if [ -z "${SERIAL[$label]:-}" ]; then
+            RENEWALS[$label]=0
+        elif [ "${SERIAL[$label]}" != "$s" ]; then
+            RENEWALS[$label]=$((RENEWALS[$label] + 1))
+            echo "$(date -u +%H:%M:%S) $label renewed: ${SERIAL[$label]} -> $s" >>"$IT_TMP/renewals.log"
+        fi
+        SERIAL[$label]=$s
+        [ -n "$port" ] || continue
+        served=$(served_serial "$port" "$sni")
+        SERVED[$label]=$served
+        if [ "$served" = "$s" ]; then
+            MISMATCH_SINCE[$label]=
+        elif [ -z "${MISMATCH_SINCE[$label]:-}" ]; then
+            MISMATCH_SINCE[$label]=$now
+        elif [ "${MISMATCH_SINCE[$label]}" != done ] && [ $((now - MISMATCH_SINCE[$label])) -gt 15 ]; then
+            RELOAD_FAILS=$((RELOAD_FAILS + 1))
+            MISMATCH_SINCE[$label]=done
+            echo "$(date -u +%H:%M:%S) $label: server still presents $served, installed $s" >>"$IT_TMP/renewals.log"
+        fi
+    done
+}
+
+count_events() { grep -c "\"event\":\"$2\"" "$IT_TMP/$1.log" 2>/dev/null || true; }
+counts() { sed -n "s/^$1=//p" "$IT_TMP/client/counts" 2>/dev/null || echo 0; }
+alive() { kill -0 "$1" 2>/dev/null && echo up || echo DOWN; }
+fmt_left() {
+    local l=${1%/*} t=${1#*/}
+    [ -n "$l" ] && printf '%4ds of %ds' "$l" "$t" || printf 'unreadable'
+}
+
+view() {
+    local c label kind path port sni served
+    printf '%-16s %-41s %-16s %-8s %s\n' certificate serial "lifetime left" renewals served
+    for c in "${CERTS[@]}"; do
+        IFS='|' read -r label kind path port sni <<<"$c"
+        served=-
+        if [ -n "$port" ]; then
+            served=${SERVED[$label]:-?}
+            [ "$served" = "${SERIAL[$label]:-}" ] && served="yes (:$port)" || served="old ($served)"
+        fi
+        printf '%-16s %-41s %-16s %-8s %s\n' "$label" "${SERIAL[$label]:-?}" \
+            "$(fmt_left "$(left_of "$kind" "$path")")" "${RENEWALS[$label]:-0}" "$served"
+    done
+    printf 'agents: eca-acme %s (renew_failed %s), eca-est %s (renew_failed %s); CA pebble %s, EST %s\n' \
+        "$(alive "$ECA_ACME_PID")" "$(count_events eca-acme renew_failed)" "$(alive "$ECA_EST_PID")" \
+        "$(count_events eca-est renew_failed)" "$(alive "$(cat "$IT_TMP/pebble.pid")")" \
+        "$(alive "$EST_CA_PID")"
+    printf 'client: https /mtls %s ok, %s failed; mqtt %s ok, %s failed\n' \
+        "$(counts https_ok)" "$(counts https_fail)" "$(counts mqtt_ok)" "$(counts mqtt_fail)"
+}
+
+sum_renewals() {
+    local prefix=$1 k n=0
+    for k in "${!RENEWALS[@]}"; do
+        case "$k" in "$prefix "*) n=$((n + RENEWALS[$k])) ;; esac
+    done
+    echo "$n"
+}
+
+# The final verdict: print why and return non-zero on any shortfall.
+summary() {
+    local bad=0 acme est f
+    observe
+    acme=$(sum_renewals acme) est=$(sum_renewals est)
+    echo
+    echo "== ECA demo summary: $(($(date +%s) - T0)) s =="
+    view
+    [ -s "$IT_TMP/renewals.log" ] && { echo "renewals seen:"; sed 's/^/  /' "$IT_TMP/renewals.log"; }
+    check() { if eval "$2"; then echo "  ok    $1"; else echo "  FAIL  $1"; bad=1; fi; }
+    check "ACME renewals: $acme (need >= $MIN_ACME)" "[ $acme -ge $MIN_ACME ]"
+    check "EST renewals: $est (need >= $MIN_EST)" "[ $est -ge $MIN_EST ]"
+    for f in eca-acme eca-est; do
+        check "$f: $(count_events $f renew_failed) failed renewals" "[ $(count_events $f renew_failed) = 0 ]"
+    done
+    check "agents running" "[ $(alive "$ECA_ACME_PID") = up ] && [ $(alive "$ECA_EST_PID") = up ]"
+    check "nginx and Mosquitto present the installed certificates ($RELOAD_FAILS late reloads)" \
+        "[ $RELOAD_FAILS = 0 ] && [ \"${SERVED[acme nginx]:-}\" = \"${SERIAL[acme nginx]:-}\" ] && [ \"${SERVED[acme mosquitto]:-}\" = \"${SERIAL[acme mosquitto]:-}\" ]"
+    check "client requests failed: $(($(counts https_fail) + $(counts mqtt_fail)))" \
+        "[ $(counts https_fail) = 0 ] && [ $(counts mqtt_fail) = 0 ]"
+    check "client requests succeeded: $(($(counts https_ok) + $(counts mqtt_ok)))" \
+        "[ $(counts https_ok) -gt 0 ] && [ $(counts mqtt_ok) -gt 0 ]"
+    if [ "$bad" = 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL (logs in $IT_TMP)"; fi
+    return "$bad"
+}
+
+last_print=0
+while [ "$STOP" = 0 ]; do
+    observe
+    now=$(date +%s)
+    if [ -t 1 ]; then
+        printf '\033[H\033[J'
+        echo "ECA demo, $((now - T0)) s ($( [ "$DEMO_SECONDS" -gt 0 ] && echo "of $DEMO_SECONDS s" || echo "Ctrl-C stops")); logs in $IT_TMP"
+        view
+    elif [ $((now - last_print)) -ge 30 ]; then
+        echo "---- $((now - T0)) s ----"
+        view
+        last_print=$now
+    fi
+    [ "$DEMO_SECONDS" -gt 0 ] && [ $((now - T0)) -ge "$DEMO_SECONDS" ] && break
+    sleep "$REFRESH" || true
+done
+rc=0
+summary || rc=1
+if [ "$STOP" = 1 ] && [ "$DEMO_SECONDS" = 0 ]; then
+    rc=0 # Ctrl-C of an open-ended demo is the normal way out
+fi
+log "stopping every process the demo started"
+exit "$rc"

@@ -8,6 +8,8 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <windows.h>
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
 static long long
 days_from_civil(long long y, unsigned m, unsigned d)
@@ -102,4 +104,58 @@ writev(int fd, const struct iovec *iov, int iovcnt)
     w = _write(fd, buf, (unsigned)total);
     free(buf);
     return w;
+}
+
+/*
+ * clock_gettime and nanosleep are declared by mingw's <time.h> (pthread_time.h) but live in
+ * libwinpthread; these keep the exes free of it. REALTIME: 100 ns FILETIME since 1601;
+ * MONOTONIC: the performance counter.
+ */
+int
+clock_gettime(clockid_t id, struct timespec *tp)
+{
+    if (id == CLOCK_MONOTONIC) {
+        LARGE_INTEGER f, c;
+
+        QueryPerformanceFrequency(&f);
+        QueryPerformanceCounter(&c);
+        tp->tv_sec = (time_t)(c.QuadPart / f.QuadPart);
+        tp->tv_nsec = (long)((c.QuadPart % f.QuadPart) * 1000000000LL / f.QuadPart);
+        return 0;
+    }
+    if (id == CLOCK_REALTIME) {
+        FILETIME ft;
+        unsigned long long t;
+
+        GetSystemTimePreciseAsFileTime(&ft);
+        t = ((unsigned long long)ft.dwHighDateTime << 32 | ft.dwLowDateTime) -
+            116444736000000000ULL;
+        tp->tv_sec = (time_t)(t / 10000000ULL);
+        tp->tv_nsec = (long)(t % 10000000ULL) * 100;
+        return 0;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+int
+nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    long long ms;
+
+    if (req == NULL || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1000000000L) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Round up: POSIX sleeps at least the requested time. */
+    ms = (long long)req->tv_sec * 1000 + (req->tv_nsec + 999999L) / 1000000L;
+    while (ms > 0) {
+        DWORD step = ms > 0x7ffffffe ? 0x7ffffffe : (DWORD)ms;
+
+        Sleep(step);
+        ms -= step;
+    }
+    if (rem != NULL)
+        rem->tv_sec = 0, rem->tv_nsec = 0;
+    return 0;
 }

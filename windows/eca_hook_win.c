@@ -168,6 +168,17 @@ wait_report(const char *name, HANDLE proc, HANDLE job, int timeout_s, struct eca
     return ECA_OK;
 }
 
+/* argv = {"restart-service", NAME}: stop, wait, start, wait, all within timeout_s. */
+static enum eca_rc
+restart_service(char *const *argv, int timeout_s, struct eca_err *err)
+{
+    if (argv[1] == NULL || argv[2] != NULL)
+        return eca_err_set(err, ECA_EINVAL,
+                           "reload command 'restart-service': expected one "
+                           "service name");
+    return eca_win_service_restart(argv[1], timeout_s, err);
+}
+
 enum eca_rc
 eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
 {
@@ -180,6 +191,9 @@ eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
         return eca_err_set(err, ECA_EINVAL, "reload command: empty");
     if (timeout_s <= 0)
         timeout_s = DEFAULT_TIMEOUT_S;
+    /* The Windows reload action for IIS, Mosquitto, MinIO services: through the SCM API. */
+    if (strcmp(argv[0], "restart-service") == 0)
+        return restart_service(argv, timeout_s, err);
     if ((rc = resolve(argv[0], &app, err)) != ECA_OK ||
         (rc = build_cmdline(argv, &cmd, err)) != ECA_OK)
         goto out;

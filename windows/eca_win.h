@@ -26,4 +26,22 @@ void eca_win_strerror(unsigned long code, char *out, size_t outlen);
  */
 void eca_daemon_win_notify(unsigned bits);
 
+/*
+ * Install the running executable as service `name` (own process, automatic start, LocalSystem,
+ * restart on failure, a description, its own service SID, an Event Log source): the SCM starts
+ * it as `"<exe>" service run --name <name> --config <absolute config>`. All or nothing: on
+ * failure nothing stays registered. ECA_EIO naming the failed call.
+ */
+enum eca_rc eca_win_service_install(const char *agent, const char *name, const char *config,
+                                    struct eca_err *err);
+
+/* Stop (bounded, 30 s) and delete service `name` and its Event Log source. */
+enum eca_rc eca_win_service_uninstall(const char *name, struct eca_err *err);
+
+/*
+ * The `restart-service NAME` reload action: stop the service if it runs, wait, start it, wait
+ * until it runs; all within timeout_s (<= 0: 30 s), else ECA_ETIMEOUT.
+ */
+enum eca_rc eca_win_service_restart(const char *name, int timeout_s, struct eca_err *err);
+
 #endif

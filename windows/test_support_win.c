@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Test support, Windows half: the POSIX calls tests/support/eca_test.c uses that mingw lacks. */
+#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include <windows.h>
 #include <bcrypt.h>
 
+#include "eca_fs.h"
+#include "eca_test.h"
 #include "eca_win.h"
 
 #define TRIES 100
@@ -43,4 +46,25 @@ mkdtemp(char *tmpl)
     }
     errno = EEXIST;
     return NULL;
+}
+
+/*
+ * Windows keeps access in the DACL, not in st_mode: a private mode means the file must pass
+ * eca_fs_check_private (wine stores no DACLs, so there it shows the calls succeed, no more).
+ */
+void
+test_assert_mode(const char *path, unsigned mode)
+{
+    struct eca_err err = {0};
+
+    ck_assert_msg(eca_fs_exists(path), "%s: missing", path);
+    if ((mode & 077u) == 0)
+        ck_assert_msg(eca_fs_check_private(path, &err) == ECA_OK, "%s: not private: %s", path,
+                      err.msg);
+}
+
+void
+test_assert_private(const char *path)
+{
+    test_assert_mode(path, 0600);
 }

@@ -18,7 +18,7 @@ chmod 600 "$PFX_PASSWORD_FILE"
 log "1. first enrollment with the bootstrap token"
 run_est enroll --once || die "enroll failed"
 est_assert_installed "$CERT_PATH" "$KEY_PATH"
-last_event enroll cert_installed | grep -q '"op":"simpleenroll"' || die "not a simpleenroll"
+last_event enroll cert_issued | grep -q '"op":"simpleenroll"' || die "not a simpleenroll"
 s1=$(cert_serial "$CERT_PATH")
 subj1=$(openssl x509 -in "$CERT_PATH" -noout -subject)
 openssl x509 -in "$CERT_PATH" -noout -ext subjectAltName | grep -q 'DNS:edge-client.test' ||
@@ -38,7 +38,7 @@ last_event idle cert_checked | grep -q '"decision":"none"' || die "expected no r
 log "3. forced renewal: simplereenroll over mTLS, legacy .pfx"
 export PFX_PROFILE=legacy
 run_est reenroll --once --force || die "re-enroll failed"
-last_event reenroll cert_installed | grep -q '"op":"simplereenroll"' || die "not a re-enroll"
+last_event reenroll cert_issued | grep -q '"op":"simplereenroll"' || die "not a re-enroll"
 s2=$(cert_serial "$CERT_PATH")
 [ "$s1" != "$s2" ] || die "re-enroll kept serial $s1"
 [ "$subj1" = "$(openssl x509 -in "$CERT_PATH" -noout -subject)" ] || die "subject changed"
@@ -54,7 +54,7 @@ log "4. revoked: the next pass sees it in the CRL and enrolls afresh with the to
 est_ca revoke --dir "$EST_CA_DIR" --serial "$s2" 2>>"$IT_TMP/est-ca-init.log"
 run_est revoked --once || die "pass after revocation failed"
 last_event revoked crl_checked | grep -q '"revoked":true' || die "revocation not seen"
-last_event revoked cert_installed | grep -q '"op":"simpleenroll"' || die "not a fresh enroll"
+last_event revoked cert_issued | grep -q '"op":"simpleenroll"' || die "not a fresh enroll"
 s3=$(cert_serial "$CERT_PATH")
 [ "$s3" != "$s2" ] || die "still the revoked serial"
 est_assert_installed "$CERT_PATH" "$KEY_PATH"

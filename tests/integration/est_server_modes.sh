@@ -35,7 +35,7 @@ log "3. leaf-only answer in 76-column CRLF base64: chain completed from /cacerts
 est_env "$IT_TMP/l"
 est_mode leaf-only-with-crlf,no-cte
 run_est leafonly --once || die "leaf-only enrollment failed"
-last_event leafonly cert_installed | grep -q '"chain":2' || die "chain not completed"
+last_event leafonly cert_issued | grep -q '"chain":2' || die "chain not completed"
 est_assert_installed "$CERT_PATH" "$KEY_PATH"
 
 log "4. Basic only after the 401 challenge"

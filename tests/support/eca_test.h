@@ -18,6 +18,16 @@ void fixture_free_http(struct eca_http_resp *resp);
 void test_mkdtemp(char *out, size_t outlen);
 void test_rmdir(const char *dir);
 
+/*
+ * Assert that path exists with the POSIX mode bits `mode` (0600, 0644...). On Windows, where
+ * st_mode says nothing about access, a private mode (no group/other bits) asserts that
+ * eca_fs_check_private() accepts the file's DACL, and a public one that the file exists.
+ * test_support_posix.c / windows/test_support_win.c.
+ */
+void test_assert_mode(const char *path, unsigned mode);
+/* test_assert_mode(path, 0600). */
+void test_assert_private(const char *path);
+
 /* Log capture: every line goes to a buffer instead of stderr. */
 void logcap_start(void);
 const char *logcap_text(void);

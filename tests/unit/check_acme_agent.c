@@ -14,6 +14,7 @@
 
 #include "acme_agent.h"
 #include "acme_conf.h"
+#include "eca_agent.h"
 #include "eca_clock.h"
 #include "eca_log.h"
 #include "eca_test.h"
@@ -118,7 +119,7 @@ START_TEST(new_creates_private_state_dir)
     struct stat st;
 
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    ck_assert_int_eq(stat(c->state_dir, &st), 0);
+    ck_assert_int_eq(stat(c->g.state_dir, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0700);
     acme_agent_free(a);
     acme_conf_free(c);
@@ -131,41 +132,44 @@ START_TEST(valid_certificate_needs_nothing)
     struct acme_agent *a = NULL;
     struct eca_err err = {0};
     char path[512];
-    time_t next = 0, now = time(NULL);
+    struct eca_pass_result res;
+    time_t now = time(NULL);
 
     write_cert("a.example", 90);
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    ck_assert_int_eq(acme_agent_run(a, 0, 0, &next, &err), ECA_OK);
-    ck_assert_int_gt(next, now);
-    ck_assert_int_le(next, now + c->check_interval_s + 1);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_int_gt(res.dec.next_check, now);
+    ck_assert_int_le(res.dec.next_check, now + c->g.check_interval_s + 1);
+    ck_assert_int_eq(res.renewed, 0);
+    ck_assert_int_eq(res.st.present, 1);
     ck_assert(logcap_contains("\"event\":\"cert_checked\""));
     ck_assert(logcap_contains("\"decision\":\"none\""));
     ck_assert(!logcap_contains("renew_started"));
     /* The account is set up lazily: nothing to renew, no key created. */
-    snprintf(path, sizeof path, "%s/account.key", c->state_dir);
+    snprintf(path, sizeof path, "%s/account.key", c->g.state_dir);
     ck_assert_int_eq(access(path, F_OK), -1);
     acme_agent_free(a);
     acme_conf_free(c);
 }
 END_TEST
 
-START_TEST(changed_names_force_renewal_and_failure_backs_off)
+START_TEST(changed_names_force_renewal_and_failure_leaves_pair)
 {
     struct acme_conf *c = make_conf("b.example", 0);
     struct acme_agent *a = NULL;
     struct eca_err err = {0};
     struct stat st;
     char path[512];
-    time_t next = 0, now = time(NULL);
+    struct eca_pass_result res;
 
     write_cert("a.example", 90);
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    ck_assert_int_ne(acme_agent_run(a, 0, 0, &next, &err), ECA_OK);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET);
     ck_assert(logcap_contains("\"reason\":\"forced\""));
-    ck_assert(logcap_contains("\"event\":\"renew_failed\""));
-    ck_assert_int_ge(next, now + 30);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_FORCED);
+    ck_assert_int_eq(res.renewed, 0);
     /* The account key exists, private, although the CA was unreachable. */
-    snprintf(path, sizeof path, "%s/account.key", c->state_dir);
+    snprintf(path, sizeof path, "%s/account.key", c->g.state_dir);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     /* The installed pair is untouched. */
@@ -181,10 +185,10 @@ START_TEST(missing_certificate_is_renewed_and_hmac_never_logged)
     struct acme_conf *c = make_conf("a.example", 1);
     struct acme_agent *a = NULL;
     struct eca_err err = {0};
-    time_t next = 0;
+    struct eca_pass_result res;
 
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    ck_assert_int_ne(acme_agent_run(a, 0, 0, &next, &err), ECA_OK);
+    ck_assert_int_ne(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
     ck_assert(logcap_contains("\"reason\":\"missing\""));
     ck_assert_ptr_nonnull(strstr(err.msg, "127.0.0.1"));
     ck_assert(!logcap_contains(CANARY));
@@ -198,18 +202,19 @@ START_TEST(status_reports_lifetime_left)
 {
     struct acme_conf *c = make_conf("a.example", 0);
     struct acme_agent *a = NULL;
-    struct acme_cert_status st;
+    struct eca_status_cert st;
     struct eca_err err = {0};
+    time_t now = time(NULL);
 
     write_cert("a.example", 10);
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    ck_assert_int_eq(acme_agent_status(a, 0, &st, &err), ECA_OK);
-    ck_assert_int_eq(st.state.present, 1);
-    ck_assert_str_eq(st.state.serial, "1092");
-    ck_assert_int_ge(st.lifetime_left_pct, 89);
-    ck_assert_int_le(st.lifetime_left_pct, 90);
-    ck_assert_int_gt(st.lifetime_left_s, 8 * 86400);
-    ck_assert_int_eq(st.decision.reason, ECA_RENEW_NONE);
+    eca_agent_status(&c->certs[0].base, c->g.state_dir, c->g.check_interval_s, now, &st);
+    ck_assert_int_eq(st.present, 1);
+    ck_assert_str_eq(st.serial, "1092");
+    ck_assert_int_ge(eca_status_left_pct(&st, now), 89);
+    ck_assert_int_le(eca_status_left_pct(&st, now), 90);
+    ck_assert_int_gt(st.not_after - now, 8 * 86400);
+    ck_assert_str_eq(st.next_reason, "check");
     acme_agent_free(a);
     acme_conf_free(c);
 }
@@ -225,7 +230,7 @@ acme_agent_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, new_creates_private_state_dir);
     tcase_add_test(tc, valid_certificate_needs_nothing);
-    tcase_add_test(tc, changed_names_force_renewal_and_failure_backs_off);
+    tcase_add_test(tc, changed_names_force_renewal_and_failure_leaves_pair);
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
     suite_add_tcase(s, tc);

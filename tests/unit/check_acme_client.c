@@ -56,6 +56,8 @@ stub_unpublish(void *ctx, const char *token)
 }
 
 static long slept_ms;
+static long sleeps[16]; /* each wait, in order */
+static size_t nsleeps;
 static int stop_after_sleep;
 static int stop_now;
 
@@ -64,6 +66,8 @@ fake_sleep(void *ctx, long ms)
 {
     (void)ctx;
     slept_ms += ms;
+    if (nsleeps < sizeof sleeps / sizeof sleeps[0])
+        sleeps[nsleeps++] = ms;
     if (stop_after_sleep)
         stop_now = 1;
 }
@@ -95,6 +99,7 @@ setup(void)
     opts.tos_agreed = 1;
     opts.should_stop = should_stop;
     slept_ms = 0;
+    nsleeps = 0;
     stop_after_sleep = stop_now = 0;
 }
 
@@ -216,9 +221,16 @@ static void
 queue_issue_flow(void)
 {
     static const char *const seq[] = {
-        "acme/dir_pebble.http",        "acme/nonce.http",         "acme/account_created.http",
-        "acme/order_new_pending.http", "acme/authz_pending.http", "acme/challenge_processing.http",
-        "acme/authz_valid.http",       "acme/order_ready.http",   "acme/order_processing.http",
+        "acme/dir_pebble.http",
+        "acme/nonce.http",
+        "acme/problem_account_missing.http",
+        "acme/account_created.http",
+        "acme/order_new_pending.http",
+        "acme/authz_pending.http",
+        "acme/challenge_processing.http",
+        "acme/authz_valid.http",
+        "acme/order_ready.http",
+        "acme/order_processing.http",
         "acme/order_valid.http",
     };
 
@@ -253,31 +265,35 @@ START_TEST(client_issues_through_the_whole_order_flow)
     assert_req(0, "GET", P "/dir", NULL, NULL);
     assert_req(1, "HEAD", P "/nonce-plz", NULL, NULL);
     assert_req(2, "POST", P "/sign-me-up", "nonce-HEAD-0a1b2c3d4e5f", NULL);
-    assert_req(3, "POST", P "/order-plz", "nonce-acct-1111", P "/my-account/1");
-    assert_req(4, "POST", AUTHZ_A, "nonce-order-0001", P "/my-account/1");
-    assert_req(5, "POST", CHAL_A, "nonce-authz-0001", P "/my-account/1");
-    assert_req(6, "POST", AUTHZ_A, "nonce-chal-0001", P "/my-account/1");
-    assert_req(7, "POST", ORDER, "nonce-authz-0004", P "/my-account/1");
-    assert_req(8, "POST", FINAL, "nonce-order-0005", P "/my-account/1");
-    assert_req(9, "POST", ORDER, "nonce-order-0006", P "/my-account/1");
-    assert_req(10, "POST", CERT, "nonce-order-0007", P "/my-account/1");
-    ck_assert_uint_eq(fake_http_nreq(fake), 11);
+    assert_req(3, "POST", P "/sign-me-up", "nonce-nacct-0006", NULL);
+    assert_req(4, "POST", P "/order-plz", "nonce-acct-1111", P "/my-account/1");
+    assert_req(5, "POST", AUTHZ_A, "nonce-order-0001", P "/my-account/1");
+    assert_req(6, "POST", CHAL_A, "nonce-authz-0001", P "/my-account/1");
+    assert_req(7, "POST", AUTHZ_A, "nonce-chal-0001", P "/my-account/1");
+    assert_req(8, "POST", ORDER, "nonce-authz-0004", P "/my-account/1");
+    assert_req(9, "POST", FINAL, "nonce-order-0005", P "/my-account/1");
+    assert_req(10, "POST", ORDER, "nonce-order-0006", P "/my-account/1");
+    assert_req(11, "POST", CERT, "nonce-order-0007", P "/my-account/1");
+    ck_assert_uint_eq(fake_http_nreq(fake), 12);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
 
     payload = jws_part(2, "payload");
+    ck_assert_str_eq(payload, "{\"onlyReturnExisting\":true}");
+    free(payload);
+    payload = jws_part(3, "payload");
     ck_assert_str_eq(payload, "{\"contact\":[\"mailto:ops@example.org\"],"
                               "\"termsOfServiceAgreed\":true}");
     free(payload);
-    payload = jws_part(3, "payload");
+    payload = jws_part(4, "payload");
     ck_assert_str_eq(payload, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}]}");
     free(payload);
-    payload = jws_part(4, "payload"); /* POST-as-GET */
+    payload = jws_part(5, "payload"); /* POST-as-GET */
     ck_assert_str_eq(payload, "");
     free(payload);
-    payload = jws_part(5, "payload");
+    payload = jws_part(6, "payload");
     ck_assert_str_eq(payload, "{}");
     free(payload);
-    payload = jws_part(8, "payload");
+    payload = jws_part(9, "payload");
     ck_assert_str_eq(payload, "{\"csr\":\"MAMCAQA\"}");
     free(payload);
 
@@ -287,8 +303,11 @@ START_TEST(client_issues_through_the_whole_order_flow)
     ck_assert_str_eq(st.ka[0], eca_buf_str(&ka));
     ck_assert_int_eq(st.nunpub, 1);
     ck_assert_str_eq(st.unpub[0], TOKEN_A);
-    /* Two polls: 1 s default after the challenge, Retry-After: 1 on the processing order. */
-    ck_assert_int_eq(slept_ms, 2000);
+    /*
+     * Two polls: the first backoff step after the challenge (no Retry-After), and the
+     * processing order's Retry-After: 1, honoured.
+     */
+    ck_assert_int_eq(slept_ms, 25 + 1000);
     acme_client_free(c);
     eca_buf_free(&chain);
     eca_buf_free(&leaf);
@@ -318,7 +337,7 @@ START_TEST(client_prefers_the_alternate_chain_by_top_issuer)
     c = client();
     ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
     ck_assert_str_eq(eca_buf_str(&chain), eca_buf_str(&alt));
-    assert_req(11, "POST", CERT "/1", "nonce-cert-0001", P "/my-account/1");
+    assert_req(12, "POST", CERT "/1", "nonce-cert-0001", P "/my-account/1");
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
     eca_buf_free(&chain);
@@ -371,7 +390,7 @@ START_TEST(client_waits_out_503_retry_after)
     fake_http_push_fixture(fake, "acme/dir_pebble.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
     fake_http_push_fixture(fake, "acme/problem_503.http");
-    fake_http_push_fixture(fake, "acme/account_created.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
     c = client();
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_int_eq(slept_ms, 1000);
@@ -388,7 +407,7 @@ START_TEST(client_waits_out_short_rate_limit)
     fake_http_push_fixture(fake, "acme/dir_pebble.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
     fake_http_push_fixture(fake, "acme/problem_ratelimited_short.http");
-    fake_http_push_fixture(fake, "acme/account_created.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
     c = client();
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_int_eq(slept_ms, 2000);
@@ -437,7 +456,7 @@ START_TEST(client_reports_invalid_order_per_identifier)
     static const char *const seq[] = {
         "acme/dir_pebble.http",
         "acme/nonce.http",
-        "acme/account_created.http",
+        "acme/account_existing.http",
         "acme/order_new_pending_two.http",
         "acme/authz_pending.http",
         "acme/authz_pending_b.http",
@@ -483,7 +502,7 @@ START_TEST(client_fetches_a_nonce_when_a_response_had_none)
 
     fake_http_push_fixture(fake, "acme/dir_pebble.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/account_created.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
     fake_http_push_fixture(fake, "acme/order_no_nonce.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
     fake_http_push_fixture(fake, "acme/authz_wildcard.http");
@@ -527,7 +546,7 @@ START_TEST(client_polling_is_bounded_by_max_wait)
     static const char *const seq[] = {
         "acme/dir_pebble.http",
         "acme/nonce.http",
-        "acme/account_created.http",
+        "acme/account_existing.http",
         "acme/order_new_pending.http",
         "acme/authz_pending.http",
         "acme/challenge_processing.http",
@@ -546,9 +565,10 @@ START_TEST(client_polling_is_bounded_by_max_wait)
     c = client();
     ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err),
                      ECA_ETIMEOUT);
-    ck_assert_msg(strstr(err.msg, "a.example still pending after 1 s (limit 2 s)") != NULL, "%s",
+    /* 25 ms backoff, then Retry-After: 2 would pass the 2 s budget. */
+    ck_assert_msg(strstr(err.msg, "a.example still pending after 25 ms (limit 2 s)") != NULL, "%s",
                   err.msg);
-    ck_assert_int_eq(slept_ms, 1000);
+    ck_assert_int_eq(slept_ms, 25);
     ck_assert_int_eq(st.nunpub, 1);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
@@ -595,12 +615,16 @@ START_TEST(client_eab_never_logs_the_hmac_key)
     ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &sec, NULL), ECA_OK);
     fake_http_push_fixture(fake, "acme/dir_eab_required.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
     fake_http_push_fixture(fake, "acme/account_created.http");
     opts.eab_kid = "eab-kid-1";
     opts.eab_hmac = sec;
     c = client();
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     payload = jws_part(2, "payload");
+    ck_assert_str_eq(payload, "{\"onlyReturnExisting\":true}");
+    free(payload);
+    payload = jws_part(3, "payload");
     ck_assert_ptr_nonnull(strstr(payload, "\"externalAccountBinding\":{\"protected\":\""));
     ck_assert_ptr_null(strstr(payload, CANARY));
     ck_assert_ptr_null(strstr(payload, eca_buf_str(&enc)));
@@ -621,10 +645,14 @@ START_TEST(client_requires_eab_when_the_directory_says_so)
     struct eca_err err = {0};
 
     fake_http_push_fixture(fake, "acme/dir_eab_required.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
     c = client();
+    /* The lookup needs no EAB; creating the account does. */
     ck_assert_int_eq(acme_client_account(c, &err), ECA_ECONF);
     ck_assert_ptr_nonnull(strstr(err.msg, "external account binding"));
-    ck_assert_uint_eq(fake_http_nreq(fake), 1);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
 }
 END_TEST
@@ -666,6 +694,159 @@ START_TEST(client_new_reports_missing_nonce_header)
 }
 END_TEST
 
+/* Assert that request i is a newAccount signed with the JWK, and its payload. */
+static void
+assert_new_account(size_t i, const char *nonce, const char *want_payload)
+{
+    char *payload;
+
+    assert_req(i, "POST", P "/sign-me-up", nonce, NULL);
+    payload = jws_part(i, "payload");
+    ck_assert_str_eq(payload, want_payload);
+    free(payload);
+}
+
+START_TEST(account_lookup_finds_the_existing_account)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    logcap_start();
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
+    assert_new_account(2, "nonce-HEAD-0a1b2c3d4e5f", "{\"onlyReturnExisting\":true}");
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    ck_assert(logcap_contains("\"created\":false"));
+    ck_assert(logcap_contains("existing account found"));
+    /* Known now: no more account requests. */
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    acme_client_free(c);
+    logcap_stop();
+}
+END_TEST
+
+START_TEST(account_lookup_miss_creates_the_account)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    logcap_start();
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
+    assert_new_account(2, "nonce-HEAD-0a1b2c3d4e5f", "{\"onlyReturnExisting\":true}");
+    /* The problem document's nonce signs the creation (RFC 8555 §6.5). */
+    assert_new_account(3, "nonce-nacct-0006",
+                       "{\"contact\":[\"mailto:ops@example.org\"],\"termsOfServiceAgreed\":true}");
+    ck_assert_uint_eq(fake_http_nreq(fake), 4);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    ck_assert(logcap_contains("\"created\":true"));
+    ck_assert(logcap_contains("account created"));
+    ck_assert_int_eq(err.rc, ECA_OK);
+    acme_client_free(c);
+    logcap_stop();
+}
+END_TEST
+
+START_TEST(account_lookup_error_creates_nothing)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_unauthorized.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "unauthorized") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(acme_client_account_url(c));
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(account_lookup_refuses_a_deactivated_account)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_deactivated.http");
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "is deactivated") != NULL, "%s", err.msg);
+    /* A deactivated account is final (RFC 8555 §7.3.6): no new one behind the user's back. */
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(account_new_key_skips_the_lookup)
+{
+    struct acme_client *c;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_created.http");
+    opts.account_key_new = 1;
+    c = client();
+    ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
+    assert_new_account(2, "nonce-HEAD-0a1b2c3d4e5f",
+                       "{\"contact\":[\"mailto:ops@example.org\"],\"termsOfServiceAgreed\":true}");
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_polls_with_a_doubling_backoff_without_retry_after)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",           "acme/nonce.http",
+        "acme/order_new_pending.http",    "acme/authz_pending.http",
+        "acme/challenge_processing.http", "acme/authz_pending.http",
+        "acme/authz_pending.http",        "acme/authz_pending.http",
+        "acme/authz_valid.http",          "acme/order_ready.http",
+        "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
+    /* 25, 50, 100, 200 ms on the authorization; the fresh order is fetched at once. */
+    ck_assert_uint_eq(nsleeps, 4);
+    ck_assert_int_eq(sleeps[0], 25);
+    ck_assert_int_eq(sleeps[1], 50);
+    ck_assert_int_eq(sleeps[2], 100);
+    ck_assert_int_eq(sleeps[3], 200);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
 static Suite *
 acme_client_suite(void)
 {
@@ -692,6 +873,12 @@ acme_client_suite(void)
     tcase_add_loop_test(tc, client_new_names_the_directory_url_on_failure, 0,
                         sizeof bad_dirs / sizeof bad_dirs[0]);
     tcase_add_test(tc, client_new_reports_missing_nonce_header);
+    tcase_add_test(tc, account_lookup_finds_the_existing_account);
+    tcase_add_test(tc, account_lookup_miss_creates_the_account);
+    tcase_add_test(tc, account_lookup_error_creates_nothing);
+    tcase_add_test(tc, account_lookup_refuses_a_deactivated_account);
+    tcase_add_test(tc, account_new_key_skips_the_lookup);
+    tcase_add_test(tc, client_polls_with_a_doubling_backoff_without_retry_after);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -108,8 +108,8 @@ START_TEST(file_sets_every_field)
     write_conf(full_conf);
     c = load_ok(conf_path);
     ck_assert_str_eq(c->directory_url, "https://ca.example:9000/acme/acme/directory");
-    ck_assert_str_eq(c->ca_bundle, "/etc/eca/ca.pem");
-    ck_assert_str_eq(c->state_dir, "/var/lib/x");
+    ck_assert_str_eq(c->g.ca_bundle, "/etc/eca/ca.pem");
+    ck_assert_str_eq(c->g.state_dir, "/var/lib/x");
     ck_assert_uint_eq(c->ncontact, 1);
     ck_assert_str_eq(c->contact[0], "mailto:ops@example.com");
     ck_assert_int_eq(c->tos_agreed, 0);
@@ -117,29 +117,29 @@ START_TEST(file_sets_every_field)
     ck_assert_str_eq(c->eab_hmac_key_file, "/run/secrets/eab");
     ck_assert_str_eq(c->webroot, "/var/www");
     ck_assert_ptr_null(c->http01_listen);
-    ck_assert_int_eq(c->check_interval_s, 600);
-    ck_assert_int_eq(c->log_level, ECA_LOG_DEBUG);
-    ck_assert_int_eq(c->log_format, ECA_LOG_TEXT);
+    ck_assert_int_eq(c->g.check_interval_s, 600);
+    ck_assert_int_eq(c->g.log_level, ECA_LOG_DEBUG);
+    ck_assert_int_eq(c->g.log_format, ECA_LOG_TEXT);
     ck_assert_str_eq(c->preferred_chain, "ISRG Root X1");
     ck_assert_uint_eq(c->ncerts, 2);
     w = acme_conf_find(c, "web");
     ck_assert_ptr_nonnull(w);
     ck_assert_uint_eq(w->ndomains, 2);
     ck_assert_str_eq(w->domains[1], "b.example");
-    ck_assert_str_eq(w->chain_path, "/ch.pem");
+    ck_assert_str_eq(w->base.chain_path, "/ch.pem");
     ck_assert_int_eq(w->fullchain, 0);
-    ck_assert_int_eq(w->key_type, ECA_KEY_RSA_3072);
-    ck_assert_int_eq(w->threshold_pct, 50);
-    ck_assert_str_eq(w->reload_command, "systemctl reload nginx");
-    ck_assert_int_eq(w->reload_timeout_s, 9);
+    ck_assert_int_eq(w->base.key_type, ECA_KEY_RSA_3072);
+    ck_assert_int_eq(w->base.threshold_pct, 50);
+    ck_assert_str_eq(w->base.reload_command, "systemctl reload nginx");
+    ck_assert_int_eq(w->base.reload_timeout_s, 9);
     m = acme_conf_find(c, "s3");
-    ck_assert_int_eq(m->layout, ACME_LAYOUT_MINIO);
-    ck_assert_str_eq(m->cert_path, "/root/.minio/certs/public.crt");
-    ck_assert_str_eq(m->key_path, "/root/.minio/certs/private.key");
+    ck_assert_int_eq(m->base.layout, ECA_LAYOUT_MINIO);
+    ck_assert_str_eq(m->base.cert_path, "/root/.minio/certs/public.crt");
+    ck_assert_str_eq(m->base.key_path, "/root/.minio/certs/private.key");
     ck_assert_str_eq(m->domains[1], "n.example");
-    ck_assert_str_eq(m->reload_signal, "HUP");
-    ck_assert_int_eq(m->key_type, ECA_KEY_EC_P256);
-    ck_assert_int_eq(m->threshold_pct, ACME_CONF_DEFAULT_THRESHOLD);
+    ck_assert_str_eq(m->base.reload_signal, "HUP");
+    ck_assert_int_eq(m->base.key_type, ECA_KEY_EC_P256);
+    ck_assert_int_eq(m->base.threshold_pct, ACME_CONF_DEFAULT_THRESHOLD);
     ck_assert_ptr_null(acme_conf_find(c, "nope"));
     acme_conf_free(c);
 }
@@ -153,13 +153,13 @@ START_TEST(file_defaults)
                             "  cert_path = \"/c\"; key_path = \"/k\"; } );\n");
     c = load_ok(conf_path);
     ck_assert_str_eq(c->directory_url, "https://127.0.0.1:14000/dir");
-    ck_assert_str_eq(c->state_dir, ACME_CONF_DEFAULT_STATE_DIR);
+    ck_assert_str_eq(c->g.state_dir, ACME_CONF_DEFAULT_STATE_DIR);
     ck_assert_int_eq(c->tos_agreed, 1);
-    ck_assert_int_eq(c->check_interval_s, ACME_CONF_DEFAULT_INTERVAL);
-    ck_assert_int_eq(c->log_format, ECA_LOG_JSON);
-    ck_assert_int_eq(c->force, 0);
+    ck_assert_int_eq(c->g.check_interval_s, ACME_CONF_DEFAULT_INTERVAL);
+    ck_assert_int_eq(c->g.log_format, ECA_LOG_JSON);
+    ck_assert_int_eq(c->g.force, 0);
     ck_assert_int_eq(c->certs[0].fullchain, 1);
-    ck_assert_ptr_null(c->certs[0].chain_path);
+    ck_assert_ptr_null(c->certs[0].base.chain_path);
     acme_conf_free(c);
 }
 END_TEST
@@ -182,19 +182,19 @@ START_TEST(env_mode_describes_one_certificate)
     setenv("EAB_KID", "kid", 1);
     setenv("EAB_HMAC_KEY_FILE", "/run/secrets/hmac", 1);
     c = load_ok(NULL);
-    ck_assert_ptr_null(c->config_path);
+    ck_assert_ptr_null(c->g.config_path);
     ck_assert_str_eq(c->directory_url, "https://ca.example/acme/acme/directory");
     ck_assert_uint_eq(c->ncerts, 1);
-    ck_assert_str_eq(c->certs[0].name, "svc.example");
+    ck_assert_str_eq(c->certs[0].base.name, "svc.example");
     ck_assert_uint_eq(c->certs[0].ndomains, 2);
     ck_assert_str_eq(c->certs[0].domains[0], "svc.example");
     ck_assert_str_eq(c->certs[0].domains[1], "alt.example");
-    ck_assert_str_eq(c->certs[0].cert_path, "/out/cert.pem");
-    ck_assert_str_eq(c->certs[0].chain_path, "/out/chain.pem");
-    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_EC_P384);
-    ck_assert_int_eq(c->certs[0].threshold_pct, 20);
-    ck_assert_str_eq(c->certs[0].reload_command, "nginx -s reload");
-    ck_assert_int_eq(c->force, 1);
+    ck_assert_str_eq(c->certs[0].base.cert_path, "/out/cert.pem");
+    ck_assert_str_eq(c->certs[0].base.chain_path, "/out/chain.pem");
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_EC_P384);
+    ck_assert_int_eq(c->certs[0].base.threshold_pct, 20);
+    ck_assert_str_eq(c->certs[0].base.reload_command, "nginx -s reload");
+    ck_assert_int_eq(c->g.force, 1);
     ck_assert_str_eq(c->eab_kid, "kid");
     acme_conf_free(c);
 }
@@ -216,15 +216,15 @@ START_TEST(precedence_cli_over_env_over_file_over_default)
     setenv("WEBROOT", "/srv/www", 1);
     setenv("RENEWAL_THRESHOLD_PERCENT", "25", 1);
     ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
-    ck_assert_int_eq(c->check_interval_s, 200);    /* env over file */
-    ck_assert_int_eq(c->log_format, ECA_LOG_JSON); /* CLI over env and file */
-    ck_assert_int_eq(c->log_level, ECA_LOG_WARN);  /* file over default */
-    ck_assert_str_eq(c->webroot, "/srv/www");      /* env method replaces the file's */
+    ck_assert_int_eq(c->g.check_interval_s, 200);    /* env over file */
+    ck_assert_int_eq(c->g.log_format, ECA_LOG_JSON); /* CLI over env and file */
+    ck_assert_int_eq(c->g.log_level, ECA_LOG_WARN);  /* file over default */
+    ck_assert_str_eq(c->webroot, "/srv/www");        /* env method replaces the file's */
     ck_assert_ptr_null(c->http01_listen);
-    ck_assert_int_eq(c->certs[0].threshold_pct, 25);
-    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_RSA_2048);
-    ck_assert_int_eq(c->force, 1); /* --force */
-    ck_assert_str_eq(c->state_dir, ACME_CONF_DEFAULT_STATE_DIR);
+    ck_assert_int_eq(c->certs[0].base.threshold_pct, 25);
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_RSA_2048);
+    ck_assert_int_eq(c->g.force, 1); /* --force */
+    ck_assert_str_eq(c->g.state_dir, ACME_CONF_DEFAULT_STATE_DIR);
     acme_conf_free(c);
 }
 END_TEST

@@ -95,13 +95,13 @@ START_TEST(env_mode_minimal_with_defaults)
     env_minimal();
     ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://127.0.0.1:4222/.well-known/est");
-    ck_assert_str_eq(c->state_dir, "/var/lib/eca/eca-est");
-    ck_assert_int_eq(c->check_interval_s, 21600);
+    ck_assert_str_eq(c->g.state_dir, "/var/lib/eca/eca-est");
+    ck_assert_int_eq(c->g.check_interval_s, 21600);
     ck_assert_uint_eq(c->ncerts, 1);
-    ck_assert_str_eq(c->certs[0].name, "edge-client");
+    ck_assert_str_eq(c->certs[0].base.name, "edge-client");
     ck_assert_str_eq(c->certs[0].subject_dn, "CN=edge-client,O=Example");
-    ck_assert_int_eq(c->certs[0].threshold_pct, 33);
-    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_EC_P256);
+    ck_assert_int_eq(c->certs[0].base.threshold_pct, 33);
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_EC_P256);
     ck_assert_str_eq(eca_secret_str(c->token), "canary-token-123");
     ck_assert_int_eq(c->basic_preemptive, 1);
     ck_assert_int_eq(c->crl_enabled, 0);
@@ -139,15 +139,15 @@ START_TEST(env_mode_full_contract)
     ck_assert_uint_eq(c->certs[0].nsans, 2);
     ck_assert_str_eq(c->certs[0].sans[1], "b.example");
     ck_assert_int_eq(c->certs[0].pfx_profile, ECA_PKCS12_LEGACY);
-    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_RSA_3072);
-    ck_assert_int_eq(c->certs[0].threshold_pct, 50);
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_RSA_3072);
+    ck_assert_int_eq(c->certs[0].base.threshold_pct, 50);
     ck_assert_int_eq(c->crl_enabled, 1);
     ck_assert_int_eq(c->crl_fail_closed, 1);
     ck_assert_int_eq(c->crl_max_age_s, 7200);
-    ck_assert_int_eq(c->check_interval_s, 60);
-    ck_assert_int_eq(c->force, 1);
+    ck_assert_int_eq(c->g.check_interval_s, 60);
+    ck_assert_int_eq(c->g.force, 1);
     ck_assert_int_eq(c->basic_preemptive, 0);
-    ck_assert_str_eq(c->state_dir, dir);
+    ck_assert_str_eq(c->g.state_dir, dir);
     est_conf_free(c);
 }
 END_TEST
@@ -218,15 +218,15 @@ START_TEST(file_mode_with_env_and_cli_precedence)
     ck_assert_msg(est_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://est.example:8443/.well-known/est/iot");
     ck_assert_str_eq(eca_secret_str(c->token), "file-named-env-token");
-    ck_assert_int_eq(c->log_level, ECA_LOG_WARN);
-    ck_assert_int_eq(c->log_format, ECA_LOG_TEXT);
-    ck_assert_int_eq(c->force, 1);
+    ck_assert_int_eq(c->g.log_level, ECA_LOG_WARN);
+    ck_assert_int_eq(c->g.log_format, ECA_LOG_TEXT);
+    ck_assert_int_eq(c->g.force, 1);
     ck_assert_uint_eq(c->ncerts, 2);
-    ck_assert_int_eq(c->certs[0].key_type, ECA_KEY_RSA_2048);
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_RSA_2048);
     ck_assert_str_eq(c->certs[0].ca_certs_path, "/c/ca.pem");
     ck_assert_uint_eq(c->certs[1].nsans, 2);
     ck_assert_int_eq(c->certs[1].pfx_profile, ECA_PKCS12_LEGACY);
-    ck_assert_str_eq(c->certs[1].reload_command, "systemctl reload nginx");
+    ck_assert_str_eq(c->certs[1].base.reload_command, "systemctl reload nginx");
     est_conf_free(c);
 }
 END_TEST

@@ -67,7 +67,6 @@ START_TEST(key_roundtrip_each_type)
     struct eca_err err = {0};
     struct eca_buf sig, der;
     char dir[256], path[512];
-    struct stat st;
     enum eca_key_type t;
 
     ck_assert_int_eq(eca_key_type_parse(types[_i].name, &t), 0);
@@ -79,8 +78,7 @@ START_TEST(key_roundtrip_each_type)
     test_mkdtemp(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/key.pem", dir);
     ck_assert_msg(eca_key_save(k, path, &err) == ECA_OK, "%s", err.msg);
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    test_assert_private(path);
     ck_assert_msg(eca_key_load(path, &k2, &err) == ECA_OK, "%s", err.msg);
     ck_assert_int_eq(eca_key_type_of(k2), t);
     ck_assert_int_eq(EVP_PKEY_eq(eca_key_pkey(k), eca_key_pkey(k2)), 1);

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/* The protocol-free steps of a pass both agents take: decide, install a set, reload, verify. */
+#include "eca_agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "eca_clock.h"
+#include "eca_daemon.h"
+#include "eca_fs.h"
+#include "eca_hook.h"
+#include "eca_log.h"
+#include "eca_tlsprobe.h"
+
+#define PEM_MAX      ((size_t)256 << 10)
+#define VERIFY_PAUSE 250 /* ms between probes */
+
+unsigned
+eca_agent_seed(const char *name)
+{
+    unsigned h = 2166136261u;
+
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return h ? h : 1;
+}
+
+void
+eca_agent_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
+                 int forced, long interval_s, time_t now, struct eca_renew_out *out)
+{
+    struct eca_renew_in in;
+
+    memset(&in, 0, sizeof in);
+    in.now = now;
+    in.present = st->present;
+    in.matches = st->matches;
+    in.revoked = revoked;
+    in.forced = forced;
+    in.not_before = st->not_before;
+    in.not_after = st->not_after;
+    in.threshold_pct = cc->threshold_pct;
+    in.max_age_s = cc->max_age_s;
+    in.check_interval_s = interval_s;
+    in.jitter_seed = eca_agent_seed(cc->name);
+    eca_renew_decide(&in, out);
+}
+
+static void
+journal_path(const char *state_dir, const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s.journal", state_dir, name);
+}
+
+enum eca_rc
+eca_agent_recover(const char *state_dir, const struct eca_certconf *cc, struct eca_err *err)
+{
+    char journal[4096];
+    int rolled = 0;
+    enum eca_rc rc;
+
+    journal_path(state_dir, cc->name, journal, sizeof journal);
+    if ((rc = eca_install_recover(journal, &rolled, err)) != ECA_OK) {
+        eca_err_prefix(err, "%s: recovering interrupted install: ", cc->name);
+        return rc;
+    }
+    if (rolled)
+        eca_log(ECA_LOG_WARN, "install_recovered", cc->name, NULL, 0,
+                "an interrupted install was rolled forward");
+    return ECA_OK;
+}
+
+void
+eca_agent_set_add(struct eca_agent_set *s, const char *path, const struct eca_buf *data,
+                  unsigned mode)
+{
+    if (path == NULL || s->n >= ECA_AGENT_FILES_MAX)
+        return;
+    s->files[s->n++] = (struct eca_install_file){path, data->data ? (const void *)data->data : "",
+                                                 data->len, mode};
+}
+
+/* The certificate file: leaf + issuers, or the leaf alone. */
+static enum eca_rc
+cert_pem(const struct eca_chain *chain, int leaf_only, struct eca_buf *out, struct eca_err *err)
+{
+    struct eca_chain *leaf = NULL;
+    enum eca_rc rc;
+
+    if (!leaf_only)
+        return eca_x509_chain_to_pem(chain, 0, out, err);
+    if ((rc = eca_x509_chain_new(&leaf, err)) == ECA_OK &&
+        (rc = eca_x509_chain_push(leaf, eca_x509_chain_get(chain, 0), err)) == ECA_OK)
+        rc = eca_x509_chain_to_pem(leaf, 0, out, err);
+    eca_x509_chain_free(leaf);
+    return rc;
+}
+
+enum eca_rc
+eca_agent_set_build(struct eca_agent_set *s, const struct eca_certconf *cc,
+                    const struct eca_key *key, const struct eca_chain *chain, int leaf_only,
+                    struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    memset(s, 0, sizeof(*s));
+    eca_buf_init(&s->key, 0);
+    eca_buf_init(&s->cert, PEM_MAX);
+    eca_buf_init(&s->chain, PEM_MAX);
+    if (cc->layout == ECA_LAYOUT_MINIO)
+        leaf_only = 0;
+    if ((rc = eca_key_to_pem(key, &s->key, err)) != ECA_OK ||
+        (rc = cert_pem(chain, leaf_only, &s->cert, err)) != ECA_OK)
+        return rc;
+    eca_agent_set_add(s, cc->key_path, &s->key, ECA_FS_MODE_PRIVATE);
+    eca_agent_set_add(s, cc->cert_path, &s->cert, ECA_FS_MODE_PUBLIC);
+    if (cc->chain_path && cc->layout != ECA_LAYOUT_MINIO) {
+        if ((rc = eca_x509_chain_to_pem(chain, 1, &s->chain, err)) != ECA_OK)
+            return rc;
+        eca_agent_set_add(s, cc->chain_path, &s->chain, ECA_FS_MODE_PUBLIC);
+    }
+    return ECA_OK;
+}
+
+void
+eca_agent_set_free(struct eca_agent_set *s)
+{
+    eca_buf_free(&s->key);
+    eca_buf_free(&s->cert);
+    eca_buf_free(&s->chain);
+    s->n = 0;
+}
+
+/* Private files first: eca_install renames in order, so a key never lags its certificate. */
+static size_t
+ordered(const struct eca_agent_set *s, struct eca_install_file *out)
+{
+    size_t n = 0;
+
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < s->n; i++)
+            if ((s->files[i].mode == ECA_FS_MODE_PRIVATE) == (pass == 0))
+                out[n++] = s->files[i];
+    return n;
+}
+
+static enum eca_rc
+install(const char *state_dir, const char *name, const struct eca_install_file *files, size_t n,
+        struct eca_err *err)
+{
+    char journal[4096];
+
+    journal_path(state_dir, name, journal, sizeof journal);
+    return eca_install_files(journal, files, n, err);
+}
+
+enum eca_rc
+eca_agent_reload(const struct eca_certconf *cc, struct eca_err *err)
+{
+    char **argv = NULL;
+    enum eca_rc rc = ECA_OK;
+
+    if (cc->reload_command) {
+        if ((rc = eca_hook_split(cc->reload_command, &argv, err)) == ECA_OK)
+            rc = eca_hook_run(argv, cc->reload_timeout_s, err);
+        eca_hook_argv_free(argv);
+    }
+    if (rc == ECA_OK && cc->reload_signal)
+        rc = eca_hook_signal_pidfile(cc->reload_pid_file, cc->reload_signal, err);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "reload: ");
+        return rc;
+    }
+    if (cc->reload_command || cc->reload_signal)
+        eca_log(ECA_LOG_INFO, "reload_done", cc->name,
+                ECA_LOG_FIELDS(ECA_LS("action", cc->reload_command ? "command" : "signal")), NULL);
+    return ECA_OK;
+}
+
+static void
+pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+enum eca_rc
+eca_agent_verify(const struct eca_certconf *cc, const char *serial, struct eca_err *err)
+{
+    struct timespec t0, t;
+    struct eca_err perr = {0};
+    char served[130] = "";
+    long waited = 0, limit = (long)cc->verify_timeout_s * 1000;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        served[0] = '\0';
+        if (eca_tlsprobe_serial(cc->verify, cc->verify_name, 2000, served, sizeof served, &perr) ==
+                ECA_OK &&
+            strcmp(served, serial) == 0) {
+            eca_log(ECA_LOG_INFO, "verify_ok", cc->name,
+                    ECA_LOG_FIELDS(ECA_LS("target", cc->verify), ECA_LS("serial", serial),
+                                   ECA_LI("waited_ms", waited)),
+                    NULL);
+            return ECA_OK;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        waited = (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (waited >= limit || eca_daemon_stopping())
+            break;
+        pause_ms(VERIFY_PAUSE);
+    }
+    if (eca_daemon_stopping())
+        return eca_err_set(err, ECA_ESTOPPED, "verify: abandoned for a stop request");
+    if (served[0] == '\0')
+        return eca_err_set(err, ECA_EPROTO, "verify: %s", perr.msg);
+    return eca_err_set(err, ECA_EPROTO, "verify: %s serves serial %s, not the new %s", cc->verify,
+                       served, serial);
+}
+
+/* Put the .prev set back (journaled like any install) and reload again. */
+static enum eca_rc
+rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *f,
+         size_t n, struct eca_err *err)
+{
+    struct eca_buf prev[ECA_AGENT_FILES_MAX];
+    struct eca_install_file back[ECA_AGENT_FILES_MAX];
+    char path[4096];
+    size_t got = 0;
+    enum eca_rc rc = ECA_OK;
+
+    for (; got < n && rc == ECA_OK; got++) {
+        eca_buf_init(&prev[got], PEM_MAX);
+        snprintf(path, sizeof path, "%s.prev", f[got].path);
+        rc = eca_fs_read(path, PEM_MAX, &prev[got], err);
+        back[got] = (struct eca_install_file){f[got].path,
+                                              prev[got].data ? (const void *)prev[got].data : "",
+                                              prev[got].len, f[got].mode};
+    }
+    if (rc == ECA_OK && (rc = install(state_dir, cc->name, back, n, err)) == ECA_OK)
+        rc = eca_agent_reload(cc, err);
+    for (size_t i = 0; i < got; i++)
+        eca_buf_free(&prev[i]);
+    return rc;
+}
+
+enum eca_rc
+eca_agent_deploy(const char *state_dir, const struct eca_certconf *cc, struct eca_agent_set *s,
+                 const char *serial, struct eca_err *err)
+{
+    struct eca_install_file files[ECA_AGENT_FILES_MAX];
+    struct eca_err rerr = {0};
+    size_t n = ordered(s, files);
+    enum eca_rc rc;
+
+    if ((rc = install(state_dir, cc->name, files, n, err)) != ECA_OK) {
+        eca_err_prefix(err, "install: ");
+        return rc;
+    }
+    eca_log(ECA_LOG_INFO, "cert_installed", cc->name,
+            ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LS("cert_path", cc->cert_path),
+                           ECA_LS("key_path", cc->key_path)),
+            NULL);
+    /* A stop during verification leaves the new, matching pair: it is not known to be bad. */
+    if ((rc = eca_agent_reload(cc, err)) != ECA_OK || cc->verify == NULL ||
+        (rc = eca_agent_verify(cc, serial, err)) == ECA_OK || rc == ECA_ESTOPPED)
+        return rc;
+    eca_log(ECA_LOG_ERROR, "verify_failed", cc->name,
+            ECA_LOG_FIELDS(ECA_LS("target", cc->verify), ECA_LS("serial", serial)), "%s",
+            err ? err->msg : "");
+    if (rollback(state_dir, cc, files, n, &rerr) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "rollback_failed", cc->name, NULL, 0, "%s", rerr.msg);
+        eca_err_prefix(err, "(rollback failed too: %s) ", rerr.msg);
+        return rc;
+    }
+    eca_log(ECA_LOG_WARN, "rollback_done", cc->name, NULL, 0,
+            "the previous certificate and key are installed again");
+    eca_err_prefix(err, "previous certificate restored: ");
+    return rc;
+}
+
+void
+eca_agent_status_fill(struct eca_status_cert *out, const char *name, const struct eca_certstate *st,
+                      const struct eca_renew_out *dec, const struct eca_sched *sched, time_t now)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->present = st->present;
+    snprintf(out->subject, sizeof out->subject, "%s", st->subject);
+    snprintf(out->serial, sizeof out->serial, "%s", st->serial);
+    out->not_before = st->not_before;
+    out->not_after = st->not_after;
+    snprintf(out->problem, sizeof out->problem, "%s", st->present ? "" : st->problem);
+    out->failures = sched->failures;
+    snprintf(out->last_rc, sizeof out->last_rc, "%s", sched->last_rc);
+    snprintf(out->last_error, sizeof out->last_error, "%s", sched->last_error);
+    out->last_success = sched->last_success;
+    out->renew_at = st->present ? dec->renew_at : 0;
+    if (sched->failures > 0 && sched->next_attempt > now) {
+        out->next_action = sched->next_attempt;
+        out->next_reason = "retry";
+    } else if (dec->reason != ECA_RENEW_NONE) {
+        out->next_action = now;
+        out->next_reason = eca_renew_reason_name(dec->reason);
+    } else {
+        out->next_action = dec->next_check;
+        out->next_reason = dec->next_check >= dec->renew_at ? "renew" : "check";
+    }
+}
+
+void
+eca_agent_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
+                 struct eca_status_cert *out)
+{
+    struct eca_certstate st;
+    struct eca_renew_out dec;
+    struct eca_sched sched;
+
+    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
+        memset(&st, 0, sizeof st);
+    if (eca_sched_load(state_dir, cc->name, &sched, NULL) != ECA_OK)
+        memset(&sched, 0, sizeof sched);
+    eca_agent_decide(cc, &st, 0, 0, interval_s, now, &dec);
+    eca_agent_status_fill(out, cc->name, &st, &dec, &sched, now);
+}

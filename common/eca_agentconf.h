@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* The settings both agents share, parsed once: globals and each managed certificate's basics. */
+#ifndef ECA_AGENTCONF_H
+#define ECA_AGENTCONF_H
+
+#include <stddef.h>
+
+#include <libconfig.h>
+
+#include "eca_err.h"
+#include "eca_key.h"
+#include "eca_log.h"
+
+#define ECA_AGENTCONF_DEFAULT_INTERVAL       21600L
+#define ECA_AGENTCONF_DEFAULT_THRESHOLD      33
+#define ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT 30
+#define ECA_AGENTCONF_DEFAULT_VERIFY_TIMEOUT 10
+
+/* Output layouts: pem (cert, key, chain), minio (<dir>/public.crt + private.key), pkcs12. */
+enum eca_layout { ECA_LAYOUT_PEM = 0, ECA_LAYOUT_MINIO, ECA_LAYOUT_PKCS12 };
+
+/* eca_certconf_from_file() flag: the daemon writes PKCS#12, so layout "pkcs12" is allowed. */
+#define ECA_CERTCONF_PKCS12 0x1u
+
+/* One managed certificate's protocol-free settings. Strings owned; eca_certconf_free(). */
+struct eca_certconf {
+    char *name; /* [A-Za-z0-9._-]{1,64}: journal, state and log name */
+    char *cert_path;
+    char *key_path;
+    char *chain_path; /* issuers alone; NULL: not written */
+    enum eca_layout layout;
+    enum eca_key_type key_type;
+    int threshold_pct;    /* renew when less than this share of the lifetime is left */
+    long max_age_s;       /* renew when older than this, whatever the lifetime; 0: no limit */
+    char *reload_command; /* argv-style (eca_hook_split); NULL: none */
+    int reload_timeout_s;
+    char *reload_signal; /* "HUP"...; with reload_pid_file */
+    char *reload_pid_file;
+    char *verify;      /* "host:port" served after the reload; NULL: no verification */
+    char *verify_name; /* TLS SNI name; NULL: the host of `verify` */
+    int verify_timeout_s;
+};
+
+/* Global settings both agents share. Strings owned; eca_agentconf_free(). */
+struct eca_agentconf {
+    char *config_path; /* NULL in environment mode */
+    char *ca_url;      /* as configured; each daemon derives its endpoint from it */
+    char *ca_bundle;   /* NULL: system store */
+    char *state_dir;
+    int insecure;
+    long check_interval_s;
+    enum eca_log_level log_level;
+    enum eca_log_format log_format;
+    int force;              /* FORCE_RENEWAL=true or --force */
+    char *metrics_textfile; /* METRICS_TEXTFILE: node_exporter textfile; NULL: none */
+    char *metrics_listen;   /* METRICS_LISTEN: "127.0.0.1:4231"; NULL: no endpoint */
+    char where_url[320];    /* where ca_url was set, for messages */
+};
+
+/* Defaults for a certificate (ec-p256, threshold 33, reload timeout 30 s, layout pem). */
+void eca_certconf_defaults(struct eca_certconf *cc);
+
+/*
+ * The shared members of certificate group g: name, layout with its paths (pem: cert_path,
+ * key_path, chain_path; minio: directory), key_type, renewal_threshold_percent,
+ * max_age_seconds, reload_command, reload_timeout_seconds, reload_signal, reload_pid_file,
+ * verify, verify_name, verify_timeout_seconds. Errors: ECA_ECONF naming file:line.
+ */
+enum eca_rc eca_certconf_from_file(const config_setting_t *g, unsigned flags,
+                                   struct eca_certconf *cc, struct eca_err *err);
+
+/* CERT_PATH, KEY_PATH, CHAIN_PATH override when set; cert and key paths must end up set. */
+enum eca_rc eca_certconf_paths_from_env(struct eca_certconf *cc, struct eca_err *err);
+
+/*
+ * Variables that tune every certificate (env > file): KEY_TYPE, RENEWAL_THRESHOLD_PERCENT,
+ * MAX_AGE_SECONDS, RELOAD_COMMAND, RELOAD_TIMEOUT_SECONDS, RELOAD_SIGNAL, RELOAD_PID_FILE,
+ * VERIFY, VERIFY_NAME. Ends with the cross-checks (signal and pid file go together).
+ */
+enum eca_rc eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err);
+
+void eca_certconf_free(struct eca_certconf *cc);
+
+/*
+ * The list `certificates` of root: calls parse(g, elem, ctx, err) for each group, with elem
+ * a zeroed array element of elem_size bytes that starts with a struct eca_certconf (already
+ * defaulted). Refuses an empty list and duplicate names. *out (calloc'ed) and *n are set even
+ * on failure, so the caller frees what was parsed.
+ */
+enum eca_rc eca_certconf_list_from_file(const config_setting_t *root, const char *config_path,
+                                        size_t elem_size,
+                                        enum eca_rc (*parse)(const config_setting_t *g, void *elem,
+                                                             void *ctx, struct eca_err *err),
+                                        void *ctx, void **out, size_t *n, struct eca_err *err);
+
+/* Defaults: interval 6 h, info, json. */
+void eca_agentconf_init(struct eca_agentconf *ac);
+
+/* ca_url, ca_bundle, state_dir, insecure, check_interval_seconds, log_level, log_format,
+ * metrics_textfile, metrics_listen from the root group. */
+enum eca_rc eca_agentconf_from_file(const config_setting_t *root, struct eca_agentconf *ac,
+                                    struct eca_err *err);
+
+/* CA_URL, CA_BUNDLE, STATE_DIR, INSECURE, CHECK_INTERVAL_SECONDS, FORCE_RENEWAL, LOG_LEVEL,
+ * LOG_FORMAT, METRICS_TEXTFILE, METRICS_LISTEN. */
+enum eca_rc eca_agentconf_from_env(struct eca_agentconf *ac, struct eca_err *err);
+
+/* Command line: --log-format (validated) and --force. */
+enum eca_rc eca_agentconf_apply_cli(struct eca_agentconf *ac, const char *log_format, int force,
+                                    struct eca_err *err);
+
+/* Final checks: ca_url present and https, metrics_listen is addr:port, state_dir defaulted. */
+enum eca_rc eca_agentconf_finish(struct eca_agentconf *ac, const char *default_state_dir,
+                                 struct eca_err *err);
+
+void eca_agentconf_free(struct eca_agentconf *ac);
+
+/* The daemon-specific steps of eca_agentconf_load(); ctx is the daemon's loader. */
+struct eca_agentconf_steps {
+    /* Globals and certificates from the file's root group. */
+    enum eca_rc (*from_file)(void *ctx, const config_setting_t *root, struct eca_err *err);
+    /* No file: the one certificate of the environment contract. */
+    enum eca_rc (*cert_from_env)(void *ctx, struct eca_err *err);
+    /* Environment overrides (after the file or the environment certificate). */
+    enum eca_rc (*from_env)(void *ctx, struct eca_err *err);
+    /* Final checks, after eca_agentconf_finish(). */
+    enum eca_rc (*finish)(void *ctx, struct eca_err *err);
+};
+
+/*
+ * The load sequence both daemons follow: the file `config_path` (else the environment
+ * certificate), environment overrides, the command line (log_format, force), then the
+ * shared and the daemon's final checks. Precedence: flag > environment > file > default.
+ */
+enum eca_rc eca_agentconf_load(struct eca_agentconf *ac, const char *config_path,
+                               const char *log_format, int force, const char *default_state_dir,
+                               const struct eca_agentconf_steps *steps, void *ctx,
+                               struct eca_err *err);
+
+#endif

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-certificate status of an agent: text for `status`, JSON for `status --json` and the file. */
+#include "eca_status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "eca_fs.h"
+
+#define STATUS_MAX ((size_t)4 << 20)
+
+int
+eca_status_left_pct(const struct eca_status_cert *c, time_t now)
+{
+    long long life = (long long)c->not_after - c->not_before;
+
+    if (!c->not_after || life <= 0 || now >= c->not_after)
+        return 0;
+    if (now <= c->not_before)
+        return 100;
+    return (int)(((long long)c->not_after - now) * 100 / life);
+}
+
+const char *
+eca_status_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (t <= 0 || gmtime_r(&t, &tm) == NULL)
+        snprintf(buf, len, "-");
+    else
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+static enum eca_rc append(struct eca_buf *out, struct eca_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum eca_rc
+append(struct eca_buf *out, struct eca_err *err, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return eca_err_set(err, ECA_EINVAL, "status: format error");
+    return eca_buf_append(out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, err);
+}
+
+static enum eca_rc
+text_one(const struct eca_status_cert *c, time_t now, struct eca_buf *out, struct eca_err *err)
+{
+    char na[32], nx[32];
+    long long left = c->not_after > now ? (long long)c->not_after - now : 0;
+    enum eca_rc rc;
+
+    if ((rc = append(out, err, "%s:\n", c->name)) != ECA_OK)
+        return rc;
+    if (!c->present)
+        rc = append(out, err, "  state:     not installed (%s)\n", c->problem);
+    else
+        rc = append(out, err,
+                    "  subject:   %s\n  serial:    %s\n  not after: %s\n"
+                    "  left:      %lldd %02lldh %02lldm (%d%% of the lifetime)\n",
+                    c->subject, c->serial, eca_status_time(c->not_after, na, sizeof na),
+                    left / 86400, left % 86400 / 3600, left % 3600 / 60,
+                    eca_status_left_pct(c, now));
+    if (rc == ECA_OK && strcmp(c->next_reason, "check") == 0)
+        rc = append(out, err, "  next:      renew at %s (next check %s)\n",
+                    eca_status_time(c->renew_at, na, sizeof na),
+                    eca_status_time(c->next_action, nx, sizeof nx));
+    else if (rc == ECA_OK)
+        rc = append(out, err, "  next:      %s at %s\n", c->next_reason,
+                    eca_status_time(c->next_action, nx, sizeof nx));
+    if (rc == ECA_OK && c->failures > 0)
+        rc = append(out, err, "  failures:  %u, last error %s: %s\n", c->failures, c->last_rc,
+                    c->last_error);
+    return rc;
+}
+
+enum eca_rc
+eca_status_render_text(const struct eca_status_cert *v, size_t n, time_t now, struct eca_buf *out,
+                       struct eca_err *err)
+{
+    enum eca_rc rc = ECA_OK;
+
+    for (size_t i = 0; i < n && rc == ECA_OK; i++)
+        rc = text_one(&v[i], now, out, err);
+    return rc;
+}
+
+static void
+add_str(struct json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, v && *v ? json_object_new_string(v) : NULL);
+}
+
+static void
+add_time(struct json_object *o, const char *k, time_t t)
+{
+    char buf[32];
+
+    json_object_object_add(
+        o, k, t > 0 ? json_object_new_string(eca_status_time(t, buf, sizeof buf)) : NULL);
+}
+
+static struct json_object *
+json_one(const struct eca_status_cert *c, time_t now)
+{
+    struct json_object *o = json_object_new_object();
+
+    if (o == NULL)
+        return NULL;
+    add_str(o, "name", c->name);
+    json_object_object_add(o, "present", json_object_new_boolean(c->present));
+    add_str(o, "subject", c->present ? c->subject : NULL);
+    add_str(o, "serial", c->present ? c->serial : NULL);
+    add_time(o, "not_before", c->present ? c->not_before : 0);
+    add_time(o, "not_after", c->present ? c->not_after : 0);
+    json_object_object_add(o, "lifetime_left_pct",
+                           json_object_new_int(c->present ? eca_status_left_pct(c, now) : 0));
+    add_time(o, "next_action", c->next_action);
+    add_str(o, "next_reason", c->next_reason);
+    add_time(o, "renew_at", c->renew_at);
+    json_object_object_add(o, "failures", json_object_new_int64(c->failures));
+    add_str(o, "last_error_rc", c->last_rc);
+    add_str(o, "last_error", c->last_error);
+    add_time(o, "last_success", c->last_success);
+    add_str(o, "problem", c->present ? NULL : c->problem);
+    return o;
+}
+
+enum eca_rc
+eca_status_render_json(const char *agent, const char *version, const struct eca_status_cert *v,
+                       size_t n, time_t now, struct eca_buf *out, struct eca_err *err)
+{
+    struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+    const char *s;
+    enum eca_rc rc;
+
+    if (root == NULL || arr == NULL) {
+        json_object_put(root);
+        json_object_put(arr);
+        return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+    }
+    add_str(root, "agent", agent);
+    add_str(root, "version", version);
+    add_time(root, "generated", now);
+    json_object_object_add(root, "certificates", arr);
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_one(&v[i], now));
+    s = json_object_to_json_string_ext(root,
+                                       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    rc = s ? eca_buf_append(out, s, strlen(s), err)
+           : eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+    if (rc == ECA_OK)
+        rc = eca_buf_append(out, "\n", 1, err);
+    json_object_put(root);
+    return rc;
+}
+
+enum eca_rc
+eca_status_write(const char *state_dir, const char *agent, const char *version,
+                 const struct eca_status_cert *v, size_t n, time_t now, struct eca_err *err)
+{
+    char path[4096];
+    struct eca_buf b;
+    enum eca_rc rc;
+
+    eca_buf_init(&b, STATUS_MAX);
+    snprintf(path, sizeof path, "%s/status.json", state_dir);
+    if ((rc = eca_status_render_json(agent, version, v, n, now, &b, err)) == ECA_OK)
+        rc = eca_fs_write_atomic(path, b.data, b.len, ECA_FS_MODE_PUBLIC, err);
+    eca_buf_free(&b);
+    return rc;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-certificate status of an agent: text for `status`, JSON for `status --json` and the file. */
+#ifndef ECA_STATUS_H
+#define ECA_STATUS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "eca_buf.h"
+#include "eca_err.h"
+
+/* Everything `status` says about one certificate. Plain data. */
+struct eca_status_cert {
+    char name[65];
+    int present; /* a certificate and its key are installed and parse */
+    char subject[512];
+    char serial[130];
+    time_t not_before, not_after;  /* 0 when absent */
+    char problem[ECA_ERR_MSG_MAX]; /* why not present/usable, "" otherwise */
+    time_t next_action;            /* when the agent acts (or looks) next */
+    time_t renew_at;               /* when the renewal window opens (0: unknown) */
+    const char *next_reason; /* "check", "threshold", "missing", "retry", ... (static string) */
+    unsigned failures;       /* consecutive failed attempts */
+    char last_rc[16];        /* eca_rc_name of the last failure, "" when none */
+    char last_error[ECA_ERR_MSG_MAX];
+    time_t last_success; /* 0: none recorded */
+};
+
+/* t as RFC 3339 UTC ("2026-01-01T00:00:00Z") into buf, or "-" when t <= 0; returns buf. */
+const char *eca_status_time(time_t t, char *buf, size_t len);
+
+/* Share of the lifetime left at `now`, 0..100 (0 when absent or expired). */
+int eca_status_left_pct(const struct eca_status_cert *c, time_t now);
+
+/* Human-readable report, one block per certificate, appended to out. */
+enum eca_rc eca_status_render_text(const struct eca_status_cert *v, size_t n, time_t now,
+                                   struct eca_buf *out, struct eca_err *err);
+
+/*
+ * JSON report appended to out (one line, keys in a fixed order, times RFC 3339 UTC or null):
+ * {"agent":..,"version":..,"generated":..,"certificates":[{"name":..,"present":..,"subject":..,
+ * "serial":..,"not_before":..,"not_after":..,"lifetime_left_pct":..,"next_action":..,
+ * "next_reason":..,"renew_at":..,"failures":..,"last_error_rc":..,"last_error":..,"last_success":..,
+ * "problem":..}]}
+ */
+enum eca_rc eca_status_render_json(const char *agent, const char *version,
+                                   const struct eca_status_cert *v, size_t n, time_t now,
+                                   struct eca_buf *out, struct eca_err *err);
+
+/* Write STATE_DIR/status.json atomically (0644) for health checks. */
+enum eca_rc eca_status_write(const char *state_dir, const char *agent, const char *version,
+                             const struct eca_status_cert *v, size_t n, time_t now,
+                             struct eca_err *err);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* Ask a TLS server which certificate it serves: the check that a reload took effect. */
+#include "eca_tlsprobe.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "eca_tlsprobe_os.h"
+#include "eca_x509.h"
+
+/* "host:port" or "[v6]:port" into host and port. */
+static enum eca_rc
+split(const char *hp, char *host, size_t hlen, char *port, size_t plen, struct eca_err *err)
+{
+    const char *colon = strrchr(hp, ':'), *h = hp;
+    size_t n;
+
+    if (colon == NULL || colon == hp || colon[1] == '\0')
+        return eca_err_set(err, ECA_EINVAL, "verify: '%s': expected host:port", hp);
+    n = (size_t)(colon - hp);
+    if (hp[0] == '[' && n >= 2 && hp[n - 1] == ']') {
+        h = hp + 1;
+        n -= 2;
+    }
+    if (n >= hlen || strlen(colon + 1) >= plen)
+        return eca_err_set(err, ECA_EINVAL, "verify: '%s': too long", hp);
+    memcpy(host, h, n);
+    host[n] = '\0';
+    snprintf(port, plen, "%s", colon + 1);
+    return ECA_OK;
+}
+
+/* SNI carries host names only (RFC 6066 §3): never an address literal. */
+static int
+is_ip_literal(const char *h)
+{
+    return strchr(h, ':') != NULL || strspn(h, "0123456789.") == strlen(h);
+}
+
+static enum eca_rc
+handshake(int fd, const char *sni, char *serial, size_t len, struct eca_err *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    X509 *peer = NULL;
+    enum eca_rc rc = ECA_OK;
+
+    if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1) {
+        rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: TLS setup");
+        goto out;
+    }
+    /* Identity only, no trust: see eca_tlsprobe.h. */
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+    if (sni && SSL_set_tlsext_host_name(ssl, sni) != 1) {
+        rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: SNI '%s'", sni);
+        goto out;
+    }
+    if (SSL_connect(ssl) != 1) {
+        rc = eca_err_ssl(err, ECA_ETLS, "verify: TLS handshake failed");
+        goto out;
+    }
+    if ((peer = SSL_get1_peer_certificate(ssl)) == NULL) {
+        rc = eca_err_set(err, ECA_ETLS, "verify: the server sent no certificate");
+        goto out;
+    }
+    eca_x509_serial_hex(peer, serial, len);
+    SSL_shutdown(ssl);
+out:
+    X509_free(peer);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+enum eca_rc
+eca_tlsprobe_serial(const char *hostport, const char *sni, int timeout_ms, char *serial, size_t len,
+                    struct eca_err *err)
+{
+    char host[256], port[16];
+    enum eca_rc rc;
+    int fd;
+
+    if ((rc = split(hostport, host, sizeof host, port, sizeof port, err)) != ECA_OK)
+        return rc;
+    if (sni == NULL && !is_ip_literal(host))
+        sni = host;
+    if ((fd = eca_tlsprobe_os_connect(host, port, timeout_ms, err)) < 0)
+        return err ? err->rc : ECA_ENET;
+    rc = handshake(fd, sni, serial, len, err);
+    eca_tlsprobe_os_close(fd);
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "%s: ", hostport);
+    return rc;
+}

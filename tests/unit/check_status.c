@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for eca_status: exact JSON, text report, the atomically written status file. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eca_fs.h"
+#include "eca_status.h"
+#include "eca_test.h"
+
+#define T0 1767225600 /* 2026-01-01T00:00:00Z */
+
+static void
+two(struct eca_status_cert *v)
+{
+    memset(v, 0, 2 * sizeof(*v));
+    snprintf(v[0].name, sizeof v[0].name, "web");
+    v[0].present = 1;
+    snprintf(v[0].subject, sizeof v[0].subject, "CN=a.example/x \"q\"");
+    snprintf(v[0].serial, sizeof v[0].serial, "0a1b");
+    v[0].not_before = T0 - 86400;
+    v[0].not_after = T0 + 3 * 86400;
+    v[0].next_action = T0 + 3600;
+    v[0].next_reason = "check";
+    v[0].renew_at = T0 + 86400;
+    v[0].last_success = T0 - 86400;
+    snprintf(v[1].name, sizeof v[1].name, "mqtt");
+    snprintf(v[1].problem, sizeof v[1].problem, "certificate file missing");
+    v[1].next_action = T0 + 60;
+    v[1].next_reason = "retry";
+    v[1].failures = 2;
+    snprintf(v[1].last_rc, sizeof v[1].last_rc, "ENET");
+    snprintf(v[1].last_error, sizeof v[1].last_error, "connect: refused");
+}
+
+START_TEST(json_is_exact)
+{
+    struct eca_status_cert v[2];
+    struct eca_buf b;
+    static const char want[] =
+        "{\"agent\":\"eca-test\",\"version\":\"1.0\",\"generated\":\"2026-01-01T00:00:00Z\","
+        "\"certificates\":[{\"name\":\"web\",\"present\":true,\"subject\":\"CN=a.example/x "
+        "\\\"q\\\"\",\"serial\":\"0a1b\",\"not_before\":\"2025-12-31T00:00:00Z\",\"not_after\":"
+        "\"2026-01-04T00:00:00Z\",\"lifetime_left_pct\":75,\"next_action\":"
+        "\"2026-01-01T01:00:00Z\",\"next_reason\":\"check\",\"renew_at\":"
+        "\"2026-01-02T00:00:00Z\",\"failures\":0,\"last_error_rc\":null,\"last_error\":null,"
+        "\"last_success\":\"2025-12-31T00:00:00Z\",\"problem\":null},{\"name\":\"mqtt\","
+        "\"present\":false,\"subject\":null,\"serial\":null,\"not_before\":null,\"not_after\":"
+        "null,\"lifetime_left_pct\":0,\"next_action\":\"2026-01-01T00:01:00Z\",\"next_reason\":"
+        "\"retry\",\"renew_at\":null,\"failures\":2,\"last_error_rc\":\"ENET\",\"last_error\":"
+        "\"connect: refused\",\"last_success\":null,\"problem\":\"certificate file missing\"}]}\n";
+
+    two(v);
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_status_render_json("eca-test", "1.0", v, 2, T0, &b, NULL), ECA_OK);
+    ck_assert_uint_eq(b.len, strlen(want));
+    ck_assert(memcmp(b.data, want, b.len) == 0);
+    eca_buf_free(&b);
+}
+END_TEST
+
+START_TEST(text_names_every_fact)
+{
+    struct eca_status_cert v[2];
+    struct eca_buf b;
+    char *t;
+
+    two(v);
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_status_render_text(v, 2, T0, &b, NULL), ECA_OK);
+    ck_assert_int_eq(eca_buf_append(&b, "", 1, NULL), ECA_OK);
+    t = (char *)b.data;
+    ck_assert_ptr_nonnull(strstr(t, "web:\n"));
+    ck_assert_ptr_nonnull(strstr(t, "  serial:    0a1b\n"));
+    ck_assert_ptr_nonnull(strstr(t, "  not after: 2026-01-04T00:00:00Z\n"));
+    ck_assert_ptr_nonnull(strstr(t, "(75% of the lifetime)"));
+    ck_assert_ptr_nonnull(strstr(t, "  next:      renew at 2026-01-02T00:00:00Z"));
+    ck_assert_ptr_nonnull(strstr(t, "  state:     not installed (certificate file missing)"));
+    ck_assert_ptr_nonnull(strstr(t, "  next:      retry at 2026-01-01T00:01:00Z"));
+    ck_assert_ptr_nonnull(strstr(t, "  failures:  2, last error ENET: connect: refused"));
+    eca_buf_free(&b);
+}
+END_TEST
+
+START_TEST(left_pct_bounds)
+{
+    struct eca_status_cert c;
+
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(eca_status_left_pct(&c, T0), 0);
+    c.not_before = T0;
+    c.not_after = T0 + 100;
+    ck_assert_int_eq(eca_status_left_pct(&c, T0 - 5), 100);
+    ck_assert_int_eq(eca_status_left_pct(&c, T0 + 33), 67);
+    ck_assert_int_eq(eca_status_left_pct(&c, T0 + 100), 0);
+}
+END_TEST
+
+START_TEST(file_is_written_public)
+{
+    struct eca_status_cert v[2];
+    char dir[256], path[512];
+    struct eca_buf b;
+    struct stat st;
+
+    two(v);
+    test_mkdtemp(dir, sizeof dir);
+    ck_assert_int_eq(eca_status_write(dir, "eca-test", "1.0", v, 2, T0, NULL), ECA_OK);
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    eca_buf_init(&b, 1 << 20);
+    ck_assert_int_eq(eca_fs_read(path, 1 << 20, &b, NULL), ECA_OK);
+    ck_assert(b.len > 0 && b.data[b.len - 1] == '\n');
+    eca_buf_free(&b);
+    test_rmdir(dir);
+}
+END_TEST
+
+static Suite *
+status_suite(void)
+{
+    Suite *s = suite_create("status");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 5);
+    tcase_add_test(tc, json_is_exact);
+    tcase_add_test(tc, text_names_every_fact);
+    tcase_add_test(tc, left_pct_bounds);
+    tcase_add_test(tc, file_is_written_public);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(status_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
