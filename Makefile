@@ -118,6 +118,12 @@ asan: deps
 fuzz: deps
 	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# Benchmarks print numbers (tests/bench/README.md); they are not tests.
+bench: all
+	BENCH_N=$${BENCH_N:-10} bash tests/bench/bench_acme_issue.sh
+	BENCH_N=$${BENCH_N:-20} bash tests/bench/bench_est_enroll.sh
+	bash tests/bench/footprint.sh
+
 demo: deps all
 	./target-demo/demo.sh
 

@@ -153,7 +153,7 @@ start_pebble() {
     } >"$cfg"
     bg_start challtestsrv pebble-challtestsrv -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" \
         -tlsalpn01 "" -management "127.0.0.1:$(free_port)" -defaultIPv4 127.0.0.1 -defaultIPv6 ""
-    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=20 PEBBLE_AUTHZREUSE=0 \
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=${PEBBLE_NONCEREJECT:-20} PEBBLE_AUTHZREUSE=0 \
         bg_start pebble pebble -config "$cfg" -dnsserver "127.0.0.1:$dns"
     wait_for_port "$port" 30
     wait_for_port "$mgmt" 30
