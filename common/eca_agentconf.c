@@ -110,6 +110,7 @@ policy_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_
     if (v && eca_key_type_parse(v, &cc->key_type) != 0)
         return eca_cfg_at(config_setting_get_member(g, "key_type"), err,
                           "unknown key type '%s' (" KEY_CHOICES ")", v);
+    cc->key_type_explicit |= v != NULL;
     return ECA_OK;
 }
 
@@ -161,6 +162,7 @@ eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err)
     if (kt && eca_key_type_parse(kt, &cc->key_type) != 0)
         return eca_err_set(err, ECA_ECONF, "%s: KEY_TYPE: unknown key type '%s' (" KEY_CHOICES ")",
                            ECA_CFG_ENV, kt);
+    cc->key_type_explicit |= kt != NULL;
     if ((rc = eca_env_int("RENEWAL_THRESHOLD_PERCENT", 1, 99, &pct, err)) != ECA_OK ||
         (rc = eca_env_int("MAX_AGE_SECONDS", 0, MAX_AGE_MAX, &age, err)) != ECA_OK ||
         (rc = eca_env_int("RELOAD_TIMEOUT_SECONDS", 1, 3600, &tmo, err)) != ECA_OK ||

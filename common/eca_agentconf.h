@@ -30,9 +30,10 @@ struct eca_certconf {
     char *chain_path; /* issuers alone; NULL: not written */
     enum eca_layout layout;
     enum eca_key_type key_type;
-    int threshold_pct;    /* renew when less than this share of the lifetime is left */
-    long max_age_s;       /* renew when older than this, whatever the lifetime; 0: no limit */
-    char *reload_command; /* argv-style (eca_hook_split); NULL: none */
+    int key_type_explicit; /* key_type set by the file or KEY_TYPE, not the default */
+    int threshold_pct;     /* renew when less than this share of the lifetime is left */
+    long max_age_s;        /* renew when older than this, whatever the lifetime; 0: no limit */
+    char *reload_command;  /* argv-style (eca_hook_split); NULL: none */
     int reload_timeout_s;
     char *reload_signal; /* "HUP"...; with reload_pid_file */
     char *reload_pid_file;

@@ -103,13 +103,13 @@ parse_dn(const char *dn, X509_NAME *name, struct eca_err *err)
     return ECA_OK;
 }
 
+/* subjectAltName with DNS names (RFC 5280 §4.2.1.6), pushed onto exts. */
 static enum eca_rc
-add_san(X509_REQ *req, const char *const *dns, size_t ndns, struct eca_err *err)
+push_san(STACK_OF(X509_EXTENSION) * exts, const char *const *dns, size_t ndns, struct eca_err *err)
 {
     GENERAL_NAMES *gens = NULL;
     GENERAL_NAME *g = NULL;
     ASN1_IA5STRING *ia5 = NULL;
-    STACK_OF(X509_EXTENSION) *exts = NULL;
     X509_EXTENSION *ext = NULL;
     enum eca_rc rc = ECA_OK;
     size_t i;
@@ -131,11 +131,9 @@ add_san(X509_REQ *req, const char *const *dns, size_t ndns, struct eca_err *err)
         g = NULL;
     }
     if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
-        (exts = sk_X509_EXTENSION_new_null()) == NULL || !sk_X509_EXTENSION_push(exts, ext))
+        !sk_X509_EXTENSION_push(exts, ext))
         goto fail;
     ext = NULL;
-    if (X509_REQ_add_extensions(req, exts) != 1)
-        goto fail;
     goto out;
 fail:
     rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot build subjectAltName");
@@ -144,8 +142,68 @@ out:
     GENERAL_NAME_free(g);
     GENERAL_NAMES_free(gens);
     X509_EXTENSION_free(ext);
+    return rc;
+}
+
+/* Extensions given as DER; one whose type is already present is an error (RFC 5280 §4.2). */
+static enum eca_rc
+push_der_exts(STACK_OF(X509_EXTENSION) * exts, const struct eca_der *in, size_t n,
+              struct eca_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = in[i].der;
+        X509_EXTENSION *ext = d2i_X509_EXTENSION(NULL, &p, (long)in[i].len);
+
+        if (ext == NULL || p != in[i].der + in[i].len) {
+            X509_EXTENSION_free(ext);
+            return eca_err_ssl(err, ECA_EINVAL, "csr: extension %zu is not a DER Extension", i);
+        }
+        if (X509v3_get_ext_by_OBJ(exts, X509_EXTENSION_get_object(ext), -1) >= 0) {
+            X509_EXTENSION_free(ext);
+            return eca_err_set(err, ECA_EINVAL, "csr: extension %zu appears twice", i);
+        }
+        if (!sk_X509_EXTENSION_push(exts, ext)) {
+            X509_EXTENSION_free(ext);
+            return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
+        }
+    }
+    return ECA_OK;
+}
+
+/* The extensionRequest attribute (RFC 2985 §5.4.2): DNS names first, then the extras. */
+static enum eca_rc
+add_extensions(X509_REQ *req, const char *const *dns, size_t ndns, const struct eca_csr_extra *x,
+               struct eca_err *err)
+{
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    enum eca_rc rc = ECA_OK;
+
+    if (exts == NULL)
+        return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
+    if ((ndns > 0 && (rc = push_san(exts, dns, ndns, err)) != ECA_OK) ||
+        (x != NULL && (rc = push_der_exts(exts, x->exts, x->nexts, err)) != ECA_OK))
+        goto out;
+    if (sk_X509_EXTENSION_num(exts) > 0 && X509_REQ_add_extensions(req, exts) != 1)
+        rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot add the extension request");
+out:
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     return rc;
+}
+
+/* Other attributes given as DER Attribute (RFC 2986 §4.1), copied as they are. */
+static enum eca_rc
+add_attributes(X509_REQ *req, const struct eca_csr_extra *x, struct eca_err *err)
+{
+    for (size_t i = 0; x != NULL && i < x->nattrs; i++) {
+        const unsigned char *p = x->attrs[i].der;
+        X509_ATTRIBUTE *a = d2i_X509_ATTRIBUTE(NULL, &p, (long)x->attrs[i].len);
+        int ok = a != NULL && p == x->attrs[i].der + x->attrs[i].len && X509_REQ_add1_attr(req, a);
+
+        X509_ATTRIBUTE_free(a);
+        if (!ok)
+            return eca_err_ssl(err, ECA_EINVAL, "csr: attribute %zu is not a DER Attribute", i);
+    }
+    return ECA_OK;
 }
 
 static enum eca_rc
@@ -162,46 +220,65 @@ append_der_req(X509_REQ *req, struct eca_buf *out, struct eca_err *err)
     return rc;
 }
 
-enum eca_rc
-eca_x509_csr_build(const struct eca_key *key, const char *subject_dn, const char *const *dns,
-                   size_t ndns, struct eca_buf *out, struct eca_err *err)
+static enum eca_rc
+csr_subject(X509_REQ *req, const char *subject_dn, const char *const *dns, struct eca_err *err)
 {
-    X509_REQ *req = NULL;
-    X509_NAME *name = NULL;
-    enum eca_rc rc;
+    X509_NAME *name = X509_NAME_new();
+    enum eca_rc rc = ECA_OK;
 
-    if (subject_dn == NULL && (ndns == 0 || dns[0] == NULL || dns[0][0] == '\0'))
-        return eca_err_set(err, ECA_EINVAL, "csr: neither a subject nor a DNS name given");
-    if ((req = X509_REQ_new()) == NULL || (name = X509_NAME_new()) == NULL) {
-        rc = eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
-        goto out;
-    }
+    if (name == NULL)
+        return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
     if (subject_dn != NULL)
         rc = parse_dn(subject_dn, name, err);
     else if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)dns[0],
                                         -1, -1, 0) != 1)
         rc = eca_err_ssl(err, ECA_EINVAL, "csr: DNS name '%s' is not a valid CN", dns[0]);
-    else
-        rc = ECA_OK;
-    if (rc != ECA_OK)
+    if (rc == ECA_OK && X509_REQ_set_subject_name(req, name) != 1)
+        rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot set the subject");
+    X509_NAME_free(name);
+    return rc;
+}
+
+enum eca_rc
+eca_x509_csr_build_ex(const struct eca_key *key, const char *subject_dn, const char *const *dns,
+                      size_t ndns, const struct eca_csr_extra *extra, struct eca_buf *out,
+                      struct eca_err *err)
+{
+    const EVP_MD *md = eca_key_md(key);
+    X509_REQ *req = NULL;
+    enum eca_rc rc;
+
+    if (subject_dn == NULL && (ndns == 0 || dns[0] == NULL || dns[0][0] == '\0'))
+        return eca_err_set(err, ECA_EINVAL, "csr: neither a subject nor a DNS name given");
+    if (extra != NULL && extra->md != NULL && (md = EVP_get_digestbyname(extra->md)) == NULL)
+        return eca_err_set(err, ECA_EINVAL, "csr: unknown digest '%s'", extra->md);
+    if ((req = X509_REQ_new()) == NULL)
+        return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
+    if ((rc = csr_subject(req, subject_dn, dns, err)) != ECA_OK)
         goto out;
     /* PKCS#10 (RFC 2986 §4.1) knows only version 1, encoded as 0. */
-    if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_subject_name(req, name) != 1 ||
-        X509_REQ_set_pubkey(req, eca_key_pkey(key)) != 1) {
+    if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_pubkey(req, eca_key_pkey(key)) != 1) {
         rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot fill request");
         goto out;
     }
-    if (ndns > 0 && (rc = add_san(req, dns, ndns, err)) != ECA_OK)
+    if ((rc = add_extensions(req, dns, ndns, extra, err)) != ECA_OK ||
+        (rc = add_attributes(req, extra, err)) != ECA_OK)
         goto out;
-    if (X509_REQ_sign(req, eca_key_pkey(key), eca_key_md(key)) <= 0) {
+    if (X509_REQ_sign(req, eca_key_pkey(key), md) <= 0) {
         rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: signing failed");
         goto out;
     }
     rc = append_der_req(req, out, err);
 out:
-    X509_NAME_free(name);
     X509_REQ_free(req);
     return rc;
+}
+
+enum eca_rc
+eca_x509_csr_build(const struct eca_key *key, const char *subject_dn, const char *const *dns,
+                   size_t ndns, struct eca_buf *out, struct eca_err *err)
+{
+    return eca_x509_csr_build_ex(key, subject_dn, dns, ndns, NULL, out, err);
 }
 
 /* ---- chains ------------------------------------------------------------------------------ */

@@ -23,6 +23,31 @@ enum eca_rc eca_x509_csr_build(const struct eca_key *key, const char *subject_dn
                                const char *const *dns, size_t ndns, struct eca_buf *out,
                                struct eca_err *err);
 
+/* A DER encoding, borrowed. */
+struct eca_der {
+    const unsigned char *der;
+    size_t len;
+};
+
+/* What a CSR carries beyond subject and DNS names; every field may be NULL/0. */
+struct eca_csr_extra {
+    const char *md;             /* digest name ("SHA384"); NULL: eca_key_md(key) */
+    const struct eca_der *exts; /* DER Extension each, after the subjectAltName */
+    size_t nexts;
+    const struct eca_der *attrs; /* DER Attribute each (RFC 2986 §4.1), copied as they are */
+    size_t nattrs;
+};
+
+/*
+ * eca_x509_csr_build with extra content. An extension whose type is already present (e.g. a
+ * subjectAltName when dns is given), a blob that is not the DER it should be, or an unknown
+ * digest: ECA_EINVAL naming it.
+ */
+enum eca_rc eca_x509_csr_build_ex(const struct eca_key *key, const char *subject_dn,
+                                  const char *const *dns, size_t ndns,
+                                  const struct eca_csr_extra *extra, struct eca_buf *out,
+                                  struct eca_err *err);
+
 /* Parse every CERTIFICATE block of PEM text into a new chain (order kept); none is ECA_EPARSE. */
 enum eca_rc eca_x509_chain_from_pem(const void *pem, size_t len, struct eca_chain **out,
                                     struct eca_err *err);

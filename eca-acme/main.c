@@ -12,6 +12,7 @@
 #include "eca_daemon.h"
 #include "eca_log.h"
 #include "eca_loop.h"
+#include "eca_service.h"
 
 #define EXIT_FAIL      1
 #define EXIT_USAGE     2
@@ -214,6 +215,8 @@ main(int argc, char **argv)
     int rc;
 
     umask(077);
+    if ((rc = eca_service_start("eca-acme", &argc, &argv)) >= 0)
+        return rc;
     memset(&a, 0, sizeof a);
     if ((rc = parse_args(argc, argv, &a)) != 0)
         return rc < 0 ? 0 : EXIT_USAGE;

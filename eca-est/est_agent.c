@@ -33,6 +33,8 @@ struct pass {
     struct eca_chain *cacerts, *issued, *full;
     struct eca_key *key;
     struct eca_buf csr, ca_pem;
+    struct est_csrattrs attrs; /* what /csrattrs asked for (empty when unavailable) */
+    int have_attrs;
     struct timespec t0;
     int force;
     int reenrolled;
@@ -215,43 +217,58 @@ fetch_cacerts(struct pass *p, struct eca_err *err)
     return eca_fs_write_atomic(kept, p->ca_pem.data, p->ca_pem.len, ECA_FS_MODE_PUBLIC, err);
 }
 
-/* RFC 7030 §4.5: informational; what we cannot honour is reported, not fatal. */
+/* RFC 7030 §4.5: the server's wishes; unavailable or unusable is not fatal. */
 static void
 ask_csrattrs(struct pass *p)
 {
     struct est_client_opts o = client_opts(p);
-    struct est_csrattrs a;
     struct eca_err err = {0};
 
-    if (est_client_csrattrs(&o, p->http, &a, &err) != ECA_OK) {
-        eca_log(ECA_LOG_DEBUG, "csrattrs_unavailable", p->cc->base.name, NULL, 0, "%s", err.msg);
+    if (est_client_csrattrs(&o, p->http, &p->attrs, &err) != ECA_OK) {
+        eca_log(ECA_LOG_INFO, "csrattrs_unavailable", p->cc->base.name, NULL, 0,
+                "%s; building the CSR from the configuration alone", err.msg);
         return;
     }
-    if (a.noids + a.nattrs + a.nexts == 0)
+    p->have_attrs = p->attrs.noids + p->attrs.nattrs + p->attrs.nexts > 0;
+}
+
+/* Log what the server asked for, what the CSR honours and what it does not (and why). */
+static void
+log_plan(const struct pass *p, const struct est_csrattrs_plan *plan)
+{
+    const struct est_csrattrs *a = &p->attrs;
+
+    if (!p->have_attrs)
         return;
-    eca_log(ECA_LOG_INFO, "csrattrs", p->cc->base.name,
-            ECA_LOG_FIELDS(ECA_LI("oids", a.noids), ECA_LI("attributes", a.nattrs),
-                           ECA_LI("extensions", a.nexts), ECA_LS("ec_curve", a.ec_curve),
-                           ECA_LB("wants_san", a.wants_san)),
-            "server suggests CSR attributes; key type and names come from the configuration");
+    eca_log(plan->ignored[0] ? ECA_LOG_WARN : ECA_LOG_INFO, "csrattrs", p->cc->base.name,
+            ECA_LOG_FIELDS(ECA_LI("oids", a->noids), ECA_LI("attributes", a->nattrs),
+                           ECA_LI("extensions", a->nexts), ECA_LS("ec_curve", a->ec_curve),
+                           ECA_LB("challenge_password", a->challenge_password),
+                           ECA_LS("applied", plan->applied), ECA_LS("ignored", plan->ignored)),
+            "server suggests CSR attributes%s", plan->ignored[0] ? "; some are not honoured" : "");
 }
 
 static enum eca_rc
 make_csr(struct pass *p, struct eca_err *err)
 {
     const struct est_cert_conf *cc = p->cc;
+    struct est_csrattrs_plan plan;
     enum eca_rc rc;
 
+    est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, cc->base.key_type,
+                      cc->base.key_type_explicit, cc->nsans, &plan);
+    log_plan(p, &plan);
     /* A new key on every renewal (DESIGN: never reuse a key across certificates). */
-    if ((rc = eca_key_generate(cc->base.key_type, &p->key, err)) != ECA_OK)
+    if ((rc = eca_key_generate(plan.key_type, &p->key, err)) != ECA_OK)
         return rc;
     eca_buf_init(&p->csr, 0);
-    rc = eca_x509_csr_build(p->key, cc->subject_dn, (const char *const *)cc->sans, cc->nsans,
-                            &p->csr, err);
+    rc = eca_x509_csr_build_ex(p->key, cc->subject_dn, (const char *const *)cc->sans, cc->nsans,
+                               &plan.extra, &p->csr, err);
     if (rc == ECA_OK)
         eca_log(ECA_LOG_INFO, "csr_built", cc->base.name,
-                ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->base.key_type)),
-                               ECA_LS("subject", cc->subject_dn ? cc->subject_dn : "")),
+                ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(plan.key_type)),
+                               ECA_LS("subject", cc->subject_dn ? cc->subject_dn : ""),
+                               ECA_LS("digest", plan.extra.md ? plan.extra.md : "default")),
                 NULL);
     return rc;
 }

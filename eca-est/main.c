@@ -9,6 +9,7 @@
 #include "eca_daemon.h"
 #include "eca_log.h"
 #include "eca_loop.h"
+#include "eca_service.h"
 #include "est_agent.h"
 #include "est_conf.h"
 
@@ -163,6 +164,8 @@ main(int argc, char **argv)
     int rc;
 
     umask(077);
+    if ((rc = eca_service_start("eca-est", &argc, &argv)) >= 0)
+        return rc;
     memset(&a, 0, sizeof a);
     if ((rc = parse_args(argc, argv, &a)) != 0)
         return rc < 0 ? 0 : EXIT_USAGE;

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev check
 openssl curl ca-certificates pebble nginx-light mosquitto mosquitto-clients
-strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins python3 python3-cryptography procps psmisc time clang-format
+strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins python3 python3-cryptography procps psmisc time clang-format clang libclang-rt-14-dev
 prometheus docker-compose"
 
 missing=""

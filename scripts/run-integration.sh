@@ -15,7 +15,9 @@ for t in "$ECA_ROOT"/tests/integration/*.sh; do
     log="$ECA_ROOT/$BUILD/it-$name.log"
     mkdir -p "$(dirname "$log")"
     start=$(date +%s)
-    if timeout 600 bash "$t" >"$log" 2>&1; then r=PASS; else r=FAIL; fail=1; fi
+    # A scenario may ask for a longer bound with a line "# eca-timeout: SECONDS".
+    limit=$(sed -n 's/^# eca-timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+    if timeout "${limit:-600}" bash "$t" >"$log" 2>&1; then r=PASS; else r=FAIL; fail=1; fi
     secs=$(( $(date +%s) - start ))
     results+=("$(printf '%-4s %-40s %4ss' "$r" "$name" "$secs")")
     echo "${results[-1]}"

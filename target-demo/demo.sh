@@ -77,7 +77,7 @@ CERTS=(
     "est client-pem|file|$CLIENT_CERT||"
     "est client-pfx|pfx|$CLIENT_PFX||"
 )
-declare -A SERIAL RENEWALS MISMATCH_SINCE SERVED
+declare -A SERIAL RENEWALS MISMATCH_SINCE SERVED NEXT
 RELOAD_FAILS=0
 
 serial_of() {
@@ -124,6 +124,42 @@ observe() {
     done
 }
 
+# The agents' own view (`status --json`): when each certificate's renewal window opens.
+read_status() {
+    local label at
+    NEXT=()
+    while read -r label at; do
+        [ -n "$label" ] && NEXT[$label]=$at
+    done < <({
+        "$ECA_ACME" --config "$ACME_CONF" status --json 2>/dev/null
+        echo
+        "$ECA_EST" --config "$EST_CONF" status --json 2>/dev/null
+    } | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        d = json.loads(line)
+    except ValueError:
+        continue
+    kind = "acme" if d.get("agent") == "eca-acme" else "est"
+    for c in d.get("certificates", []):
+        at = (c.get("renew_at") or "")[11:19] or "-"
+        print(kind + "_" + str(c.get("name")), at)
+' 2>/dev/null)
+}
+
+# metrics_line AGENT PORT: whether the agent serves Prometheus metrics, and what they count.
+metrics_line() {
+    local t
+    if t=$(curl -sf --max-time 2 "http://127.0.0.1:$2/metrics"); then
+        printf '%s :%s up (renewals %s, failures %s)' "$1" "$2" \
+            "$(awk '/^eca_renewals_total\{/ {n += $NF} END {print n + 0}' <<<"$t")" \
+            "$(awk '/^eca_renewal_failures_total\{/ {n += $NF} END {print n + 0}' <<<"$t")"
+    else
+        printf '%s :%s not served' "$1" "$2"
+    fi
+}
+
 count_events() { grep -c "\"event\":\"$2\"" "$IT_TMP/$1.log" 2>/dev/null || true; }
 counts() { sed -n "s/^$1=//p" "$IT_TMP/client/counts" 2>/dev/null || echo 0; }
 alive() { kill -0 "$1" 2>/dev/null && echo up || echo DOWN; }
@@ -134,7 +170,8 @@ fmt_left() {
 
 view() {
     local c label kind path port sni served
-    printf '%-16s %-41s %-16s %-8s %s\n' certificate serial "lifetime left" renewals served
+    read_status
+    printf '%-16s %-41s %-16s %-8s %-9s %s\n' certificate serial "lifetime left" renewals "renew UTC" served
     for c in "${CERTS[@]}"; do
         IFS='|' read -r label kind path port sni <<<"$c"
         served=-
@@ -142,13 +179,16 @@ view() {
             served=${SERVED[$label]:-?}
             [ "$served" = "${SERIAL[$label]:-}" ] && served="yes (:$port)" || served="old ($served)"
         fi
-        printf '%-16s %-41s %-16s %-8s %s\n' "$label" "${SERIAL[$label]:-?}" \
-            "$(fmt_left "$(left_of "$kind" "$path")")" "${RENEWALS[$label]:-0}" "$served"
+        printf '%-16s %-41s %-16s %-8s %-9s %s\n' "$label" "${SERIAL[$label]:-?}" \
+            "$(fmt_left "$(left_of "$kind" "$path")")" "${RENEWALS[$label]:-0}" \
+            "${NEXT[${label/ /_}]:--}" "$served"
     done
     printf 'agents: eca-acme %s (renew_failed %s), eca-est %s (renew_failed %s); CA pebble %s, EST %s\n' \
         "$(alive "$ECA_ACME_PID")" "$(count_events eca-acme renew_failed)" "$(alive "$ECA_EST_PID")" \
         "$(count_events eca-est renew_failed)" "$(alive "$(cat "$IT_TMP/pebble.pid")")" \
         "$(alive "$EST_CA_PID")"
+    printf 'metrics: %s; %s\n' "$(metrics_line eca-acme "$METRICS_ACME_PORT")" \
+        "$(metrics_line eca-est "$METRICS_EST_PORT")"
     printf 'client: https /mtls %s ok, %s failed; mqtt %s ok, %s failed\n' \
         "$(counts https_ok)" "$(counts https_fail)" "$(counts mqtt_ok)" "$(counts mqtt_fail)"
 }

@@ -134,6 +134,23 @@ unregister_source(const wchar_t *wname)
     RegDeleteKeyW(HKEY_LOCAL_MACHINE, key);
 }
 
+/*
+ * A setting newer service managers have: ERROR_INVALID_LEVEL means this one lacks it (wine
+ * lacks all three used here), which costs a feature, not the install. Other errors fail it.
+ */
+static enum eca_rc
+optional(SC_HANDLE svc, DWORD level, void *info, const char *what, const char *agent,
+         const char *name, struct eca_err *err)
+{
+    if (ChangeServiceConfig2W(svc, level, info))
+        return ECA_OK;
+    if (GetLastError() != ERROR_INVALID_LEVEL)
+        return scm_fail(err, what, name);
+    fprintf(stderr, "%s: service '%s': %s: not supported by this service manager\n", agent, name,
+            what);
+    return ECA_OK;
+}
+
 /* Description, restart on failure (also on a non-zero exit), own service SID. */
 static enum eca_rc
 configure(SC_HANDLE svc, const char *agent, const char *name, struct eca_err *err)
@@ -146,6 +163,7 @@ configure(SC_HANDLE svc, const char *agent, const char *name, struct eca_err *er
     SERVICE_FAILURE_ACTIONS_FLAG ff = {TRUE};
     SERVICE_SID_INFO sid = {SERVICE_SID_TYPE_UNRESTRICTED};
     SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
+    enum eca_rc rc;
 
     swprintf(desc, sizeof desc / sizeof desc[0],
              L"ECA %hs: renews the TLS certificates named in its configuration and reloads "
@@ -155,16 +173,17 @@ configure(SC_HANDLE svc, const char *agent, const char *name, struct eca_err *er
         return scm_fail(err, "set description", name);
     if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
         return scm_fail(err, "set recovery actions", name);
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &ff))
-        return scm_fail(err, "set recovery on non-crash failures", name);
+    /* Also restart after the daemon exits on its own with an error, not only after a crash. */
+    if ((rc = optional(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &ff,
+                       "recovery on non-crash failures", agent, name, err)) != ECA_OK)
+        return rc;
     /* The service SID (NT SERVICE\<name>) is what key file DACLs may name. */
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sid))
-        return scm_fail(err, "set service SID type", name);
-    /* After the network and IIS are up; optional: wine does not implement it. */
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed))
-        fprintf(stderr, "%s: service '%s': delayed auto-start not set (plain automatic start)\n",
-                agent, name);
-    return ECA_OK;
+    if ((rc = optional(svc, SERVICE_CONFIG_SERVICE_SID_INFO, &sid, "service SID", agent, name,
+                       err)) != ECA_OK)
+        return rc;
+    /* After the network and IIS are up. */
+    return optional(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed, "delayed auto-start",
+                    agent, name, err);
 }
 
 /* "<exe>" service run --name "<name>" --config "<absolute config>" */
@@ -254,6 +273,24 @@ eca_win_service_uninstall(const char *name, struct eca_err *err)
     if (eca_win_widen(name, &wname, NULL) == ECA_OK)
         unregister_source(wname);
     free(wname);
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    return rc;
+}
+
+enum eca_rc
+eca_win_service_control(const char *name, unsigned code, struct eca_err *err)
+{
+    SC_HANDLE scm = NULL, svc = NULL;
+    SERVICE_STATUS st;
+    enum eca_rc rc;
+
+    /* PARAMCHANGE needs its own access right; user-defined codes (128-255) need this one. */
+    rc = open_service(name, SERVICE_PAUSE_CONTINUE | SERVICE_USER_DEFINED_CONTROL, &scm, &svc, err);
+    if (rc == ECA_OK && !ControlService(svc, code, &st))
+        rc = scm_fail(err, "ControlService", name);
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)

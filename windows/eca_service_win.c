@@ -224,10 +224,11 @@ usage(const char *agent)
 {
     fprintf(stderr,
             "usage: %s service install [--name NAME] [--config FILE]\n"
-            "       %s service uninstall [--name NAME]\n"
+            "       %s service uninstall|renew|reload [--name NAME]\n"
             "       %s service run [--name NAME] [--config FILE] [options]   (the SCM's command)\n"
             "NAME defaults to %s; FILE to %s.\n"
-            "controls: stop, paramchange (re-read the configuration), %d (force renewal).\n",
+            "renew sends control %d (force renewal), reload PARAMCHANGE (re-read the "
+            "configuration).\n",
             agent, agent, agent, agent, default_config(agent), ECA_SERVICE_CONTROL_RENEW);
     return 2;
 }
@@ -275,12 +276,16 @@ eca_service_start(const char *agent, int *argc, char ***argv)
                                      &err);
     else if (strcmp(sa.sub, "uninstall") == 0)
         rc = eca_win_service_uninstall(sa.name, &err);
+    else if (strcmp(sa.sub, "renew") == 0)
+        rc = eca_win_service_control(sa.name, ECA_SERVICE_CONTROL_RENEW, &err);
+    else if (strcmp(sa.sub, "reload") == 0)
+        rc = eca_win_service_control(sa.name, SERVICE_CONTROL_PARAMCHANGE, &err);
     else
         return usage(agent);
     if (rc != ECA_OK) {
         fprintf(stderr, "%s: service %s: %s\n", agent, sa.sub, err.msg);
         return 1;
     }
-    printf("%s: service '%s' %sed\n", agent, sa.name, sa.sub);
+    printf("%s: service '%s': %s done\n", agent, sa.name, sa.sub);
     return 0;
 }

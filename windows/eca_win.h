@@ -44,4 +44,10 @@ enum eca_rc eca_win_service_uninstall(const char *name, struct eca_err *err);
  */
 enum eca_rc eca_win_service_restart(const char *name, int timeout_s, struct eca_err *err);
 
+/*
+ * Send control `code` to running service `name`: SERVICE_CONTROL_PARAMCHANGE (reload) or a
+ * user-defined one such as ECA_SERVICE_CONTROL_RENEW (what `sc control NAME 128` does).
+ */
+enum eca_rc eca_win_service_control(const char *name, unsigned code, struct eca_err *err);
+
 #endif

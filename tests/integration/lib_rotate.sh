@@ -34,8 +34,8 @@ pair_matches() {
 # wait_serial_change FILE OLD SECS: until FILE's leaf serial is set and differs from OLD;
 # prints the new serial. Fails after SECS.
 wait_serial_change() {
-    local f=$1 old=$2 secs=$3 s i
-    for i in $(seq $((secs * 10))); do
+    local f=$1 old=$2 secs=$3 s
+    for _ in $(seq $((secs * 10))); do
         s=$(leaf_serial "$f")
         if [ -n "$s" ] && [ "$s" != "$old" ]; then
             echo "$s"
@@ -57,9 +57,9 @@ served_serial() {
 
 # wait_served PORT SNI WANT SECS [s_client options...]: until the served leaf serial is WANT.
 wait_served() {
-    local port=$1 sni=$2 want=$3 secs=$4 i s=""
+    local port=$1 sni=$2 want=$3 secs=$4 s=""
     shift 4
-    for i in $(seq $((secs * 5))); do
+    for _ in $(seq $((secs * 5))); do
         s=$(served_serial "$port" "$sni" "$@")
         [ "$s" = "$want" ] && return 0
         sleep 0.2
@@ -70,8 +70,8 @@ wait_served() {
 
 # wait_log FILE PATTERN SECS: until a line of FILE matches the fixed string PATTERN.
 wait_log() {
-    local f=$1 p=$2 secs=$3 i
-    for i in $(seq $((secs * 10))); do
+    local f=$1 p=$2 secs=$3
+    for _ in $(seq $((secs * 10))); do
         grep -qF -- "$p" "$f" 2>/dev/null && return 0
         sleep 0.1
     done
@@ -90,9 +90,9 @@ alive() {
 
 # stop_pid PID [SECS]: TERM, wait up to SECS (default 10) for it to exit; 0 if it exited.
 stop_pid() {
-    local pid=$1 secs=${2:-10} i
+    local pid=$1 secs=${2:-10}
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq $((secs * 10))); do
+    for _ in $(seq $((secs * 10))); do
         alive "$pid" || return 0
         sleep 0.1
     done
@@ -105,4 +105,16 @@ snapshot_bins() {
     mkdir -p "$IT_TMP/bin"
     if [ -x "$ECA_ACME" ]; then cp "$ECA_ACME" "$IT_TMP/bin/eca-acme" && ECA_ACME=$IT_TMP/bin/eca-acme; fi
     if [ -x "$ECA_EST" ]; then cp "$ECA_EST" "$IT_TMP/bin/eca-est" && ECA_EST=$IT_TMP/bin/eca-est; fi
+}
+
+# clean_agent_env: no variable of the environment contract is set, so that the scenario's
+# configuration files alone decide (precedence: environment > file).
+clean_agent_env() {
+    unset CA_URL CA_BUNDLE STATE_DIR DOMAIN_NAME CERT_PATH KEY_PATH CHAIN_PATH RELOAD_COMMAND \
+        RELOAD_TIMEOUT_SECONDS RELOAD_SIGNAL RELOAD_PID_FILE VERIFY VERIFY_NAME FORCE_RENEWAL \
+        KEY_TYPE RENEWAL_THRESHOLD_PERCENT MAX_AGE_SECONDS CHECK_INTERVAL_SECONDS HTTP01_LISTEN \
+        WEBROOT SUBJECT_DN SANS EST_USERNAME BOOTSTRAP_TOKEN BOOTSTRAP_TOKEN_FILE \
+        BOOTSTRAP_CERT_PATH BOOTSTRAP_KEY_PATH CA_CERTS_PATH PFX_PATH PFX_PASSWORD_FILE \
+        CRL_ENABLED CRL_URL METRICS_TEXTFILE METRICS_LISTEN LOG_LEVEL LOG_FORMAT INSECURE \
+        ACME_PROVISIONER EST_PROVISIONER EAB_KID EAB_HMAC_KEY_FILE
 }
