@@ -15,6 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "eca_pem.h"
+
 #define CRL_MAX_BYTES ((size_t)64 << 20)
 #define CLOCK_SKEW_S  60
 
@@ -48,7 +50,7 @@ eca_crl_parse(const void *data, size_t len, struct eca_crl **out, struct eca_err
         return eca_err_set(err, ECA_ETOOBIG, "CRL: %zu bytes is over the cap", len);
     if (looks_pem(p, len)) {
         if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
-            x = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+            x = PEM_read_bio_X509_CRL(bio, NULL, eca_pem_no_password, NULL);
     } else {
         x = d2i_X509_CRL(NULL, &p, (long)len);
     }
@@ -81,16 +83,7 @@ eca_crl_free(struct eca_crl *crl)
 static void
 name_str(const X509_NAME *n, char *out, size_t outlen)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    int k = 0;
-
-    out[0] = '\0';
-    if (b == NULL)
-        return;
-    if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0)
-        k = BIO_read(b, out, (int)outlen - 1);
-    out[k > 0 ? k : 0] = '\0';
-    BIO_free(b);
+    eca_pem_name_line(n, XN_FLAG_RFC2253, out, outlen);
 }
 
 enum eca_rc

@@ -88,9 +88,10 @@ eca_fs_write_new(const char *path, const void *data, size_t len, unsigned mode, 
     return write_file(path, data, len, mode, err);
 }
 
-enum eca_rc
-eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                    struct eca_err *err)
+/* Temporary file, fsync, rename over path; then the directory fsync when sync is set. */
+static enum eca_rc
+replace(const char *path, const void *data, size_t len, unsigned mode, int sync,
+        struct eca_err *err)
 {
     char *tmp = NULL;
     size_t tmplen = strlen(path) + 32;
@@ -119,10 +120,25 @@ eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mod
         eca_fs_os_unlink(tmp, NULL);
         goto out;
     }
-    rc = eca_fs_sync_dir_of(path, err);
+    if (sync)
+        rc = eca_fs_sync_dir_of(path, err);
 out:
     free(tmp);
     return rc;
+}
+
+enum eca_rc
+eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                    struct eca_err *err)
+{
+    return replace(path, data, len, mode, 1, err);
+}
+
+enum eca_rc
+eca_fs_write_atomic_nosync(const char *path, const void *data, size_t len, unsigned mode,
+                           struct eca_err *err)
+{
+    return replace(path, data, len, mode, 0, err);
 }
 
 enum eca_rc
@@ -165,6 +181,12 @@ eca_fs_rename(const char *from, const char *to, struct eca_err *err)
     if ((rc = eca_fs_os_rename(from, to, err)) != ECA_OK)
         return rc;
     return eca_fs_sync_dir_of(to, err);
+}
+
+enum eca_rc
+eca_fs_rename_nosync(const char *from, const char *to, struct eca_err *err)
+{
+    return eca_fs_os_rename(from, to, err);
 }
 
 enum eca_rc

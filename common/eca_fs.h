@@ -20,6 +20,13 @@
 enum eca_rc eca_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                                 struct eca_err *err);
 
+/*
+ * eca_fs_write_atomic without the directory fsync: for callers that rename several files in
+ * one directory and then sync it once (eca_fs_sync_dir) before relying on any of them.
+ */
+enum eca_rc eca_fs_write_atomic_nosync(const char *path, const void *data, size_t len,
+                                       unsigned mode, struct eca_err *err);
+
 /* Create path (must not exist) with mode from the first byte, write, fsync. No rename. */
 enum eca_rc eca_fs_write_new(const char *path, const void *data, size_t len, unsigned mode,
                              struct eca_err *err);
@@ -29,6 +36,9 @@ enum eca_rc eca_fs_read(const char *path, size_t max, struct eca_buf *out, struc
 
 /* Rename (replacing the target) and fsync the target's directory. */
 enum eca_rc eca_fs_rename(const char *from, const char *to, struct eca_err *err);
+
+/* Rename (replacing the target) without the directory fsync; the caller syncs it. */
+enum eca_rc eca_fs_rename_nosync(const char *from, const char *to, struct eca_err *err);
 
 /* Remove a file; a missing file is not an error. */
 enum eca_rc eca_fs_remove(const char *path, struct eca_err *err);

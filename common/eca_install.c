@@ -13,6 +13,8 @@
 /* Installed files are certificates, keys and PKCS#12 bundles: small. */
 #define FILE_MAX    ((size_t)1 << 20)
 #define JOURNAL_MAX ((size_t)64 * 1024)
+/* A set is a key, a certificate, a chain, a bundle or two: far fewer than this. */
+#define SET_MAX 8
 
 static enum eca_rc
 suffixed(const char *path, const char *suffix, char *out, size_t outlen, struct eca_err *err)
@@ -47,30 +49,66 @@ keep_prev(const char *path, struct eca_err *err)
     /* Windows' st_mode is always 0666: a private target is told by its DACL instead. */
     if (eca_fs_check_private(path, NULL) == ECA_OK)
         mode &= 0700u;
-    rc = eca_fs_write_atomic(prev, b.data, b.len, mode, err);
+    /* The directory is synced once for every .prev of the set (roll_all). */
+    rc = eca_fs_write_atomic_nosync(prev, b.data, b.len, mode, err);
 out:
     eca_buf_free(&b);
     return rc;
 }
 
+/* fsync each distinct directory among those holding paths[0..n) once. */
+static enum eca_rc
+sync_dirs(const char *const *paths, size_t n, struct eca_err *err)
+{
+    char dir[PATH_MAX_LEN], other[PATH_MAX_LEN];
+    enum eca_rc rc = ECA_OK;
+    size_t i, j;
+
+    for (i = 0; i < n && rc == ECA_OK; i++) {
+        eca_fs_dirname(paths[i], dir, sizeof dir);
+        for (j = 0; j < i; j++) {
+            eca_fs_dirname(paths[j], other, sizeof other);
+            if (strcmp(dir, other) == 0)
+                break;
+        }
+        if (j == i)
+            rc = eca_fs_sync_dir(dir, err);
+    }
+    return rc;
+}
+
 /*
- * Move one staged file into place, keeping the old one as .prev. Idempotent, so that the
- * install and the recovery after a crash at any point share it: a missing "<path>.new"
- * means this entry was already renamed.
+ * Move the staged files into place, in order, keeping the old ones as .prev. Idempotent, so
+ * that the install and the recovery after a crash at any point share it: a missing
+ * "<path>.new" means that entry was already renamed. Each phase syncs each directory once:
+ * every .prev is durable before its target is replaced, and every rename before the caller
+ * drops the journal. On a failure at entry k, the entries before k are still rolled.
  */
 static enum eca_rc
-roll_one(const char *path, struct eca_err *err)
+roll_all(const char *const *paths, size_t n, struct eca_err *err)
 {
-    char staged[PATH_MAX_LEN];
-    enum eca_rc rc;
+    char staged[SET_MAX][PATH_MAX_LEN];
+    size_t i, k;
+    enum eca_rc rc = ECA_OK, rc2;
 
-    if ((rc = suffixed(path, ".new", staged, sizeof staged, err)) != ECA_OK)
-        return rc;
-    if (!eca_fs_exists(staged))
-        return ECA_OK;
-    if (eca_fs_exists(path) && (rc = keep_prev(path, err)) != ECA_OK)
-        return rc;
-    return eca_fs_rename(staged, path, err);
+    for (k = 0; k < n && rc == ECA_OK; k++) {
+        if ((rc = suffixed(paths[k], ".new", staged[k], sizeof staged[k], err)) != ECA_OK)
+            continue;
+        if (!eca_fs_exists(staged[k]))
+            staged[k][0] = '\0';
+        else if (eca_fs_exists(paths[k]))
+            rc = keep_prev(paths[k], err);
+    }
+    if (rc != ECA_OK)
+        k--; /* entry k failed: roll only those before it, then report it */
+    if ((rc2 = sync_dirs(paths, k, err)) != ECA_OK)
+        return rc2;
+    for (i = 0; i < k && rc2 == ECA_OK; i++)
+        if (staged[i][0] != '\0')
+            rc2 = eca_fs_rename_nosync(staged[i], paths[i], err);
+    if (rc2 == ECA_OK)
+        rc2 = sync_dirs(paths, k, err);
+    return rc2 != ECA_OK ? rc2 : rc;
 }
 
 static void
@@ -87,9 +125,9 @@ unstage(const struct eca_install_file *files, size_t n)
 
 /* Write every "<path>.new" with its final mode, fsynced, and sync the directories. */
 static enum eca_rc
-stage(const struct eca_install_file *files, size_t n, struct eca_err *err)
+stage(const struct eca_install_file *files, const char *const *paths, size_t n, struct eca_err *err)
 {
-    char staged[PATH_MAX_LEN], dir[PATH_MAX_LEN];
+    char staged[PATH_MAX_LEN];
     size_t i;
     enum eca_rc rc = ECA_OK;
 
@@ -101,10 +139,8 @@ stage(const struct eca_install_file *files, size_t n, struct eca_err *err)
             break;
         rc = eca_fs_write_new(staged, files[i].data, files[i].len, files[i].mode, err);
     }
-    for (i = 0; i < n && rc == ECA_OK; i++) {
-        eca_fs_dirname(files[i].path, dir, sizeof dir);
-        rc = eca_fs_sync_dir(dir, err);
-    }
+    if (rc == ECA_OK)
+        rc = sync_dirs(paths, n, err);
     if (rc != ECA_OK)
         unstage(files, n);
     return rc;
@@ -132,8 +168,8 @@ check_files(const struct eca_install_file *files, size_t n, struct eca_err *err)
 {
     size_t i;
 
-    if (n == 0)
-        return eca_err_set(err, ECA_EINVAL, "install: no files given");
+    if (n == 0 || n > SET_MAX)
+        return eca_err_set(err, ECA_EINVAL, "install: %zu files given (1 to %d)", n, SET_MAX);
     for (i = 0; i < n; i++) {
         if (files[i].path == NULL || files[i].path[0] == '\0' ||
             strpbrk(files[i].path, "\r\n") != NULL)
@@ -148,27 +184,28 @@ enum eca_rc
 eca_install_files(const char *journal_path, const struct eca_install_file *files, size_t n,
                   struct eca_err *err)
 {
+    const char *paths[SET_MAX];
     int rolled = 0;
     size_t i;
     enum eca_rc rc;
 
     if ((rc = check_files(files, n, err)) != ECA_OK)
         return rc;
+    for (i = 0; i < n; i++)
+        paths[i] = files[i].path;
     /* Finish an earlier interrupted install first: its journal must not be overwritten. */
     if ((rc = eca_install_recover(journal_path, &rolled, err)) != ECA_OK)
         return rc;
-    if ((rc = stage(files, n, err)) != ECA_OK)
+    if ((rc = stage(files, paths, n, err)) != ECA_OK)
         return rc;
     if ((rc = write_journal(journal_path, files, n, err)) != ECA_OK) {
         unstage(files, n);
         return rc;
     }
     /* From here on the journal owns the outcome: on failure, recovery rolls forward. */
-    for (i = 0; i < n; i++) {
-        if ((rc = roll_one(files[i].path, err)) != ECA_OK) {
-            eca_err_prefix(err, "install (journal %s kept for recovery): ", journal_path);
-            return rc;
-        }
+    if ((rc = roll_all(paths, n, err)) != ECA_OK) {
+        eca_err_prefix(err, "install (journal %s kept for recovery): ", journal_path);
+        return rc;
     }
     return eca_fs_remove(journal_path, err);
 }
@@ -177,7 +214,9 @@ enum eca_rc
 eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
 {
     struct eca_buf b;
+    const char *paths[SET_MAX];
     char *line, *save = NULL;
+    size_t n = 0;
     enum eca_rc rc;
 
     *rolled = 0;
@@ -192,12 +231,18 @@ eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
         goto out;
     line = b.len > 0 ? strtok_r((char *)b.data, "\n", &save) : NULL;
     for (; line != NULL; line = strtok_r(NULL, "\n", &save)) {
-        if ((rc = roll_one(line, err)) != ECA_OK) {
-            eca_err_prefix(err, "install recovery (journal %s): ", journal_path);
+        if (n == SET_MAX) {
+            rc = eca_err_set(err, ECA_EPARSE, "install recovery: journal %s lists over %d files",
+                             journal_path, SET_MAX);
             goto out;
         }
-        *rolled = 1;
+        paths[n++] = line;
     }
+    if (n > 0 && (rc = roll_all(paths, n, err)) != ECA_OK) {
+        eca_err_prefix(err, "install recovery (journal %s): ", journal_path);
+        goto out;
+    }
+    *rolled = n > 0;
     rc = eca_fs_remove(journal_path, err);
 out:
     eca_buf_free(&b);

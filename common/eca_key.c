@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "eca_fs.h"
+#include "eca_pem.h"
 
 /* A PEM key file is a few KiB at most (RSA-4096 PKCS#8 is ~3.3 KiB). */
 #define KEY_FILE_MAX ((size_t)64 * 1024)
@@ -161,17 +162,6 @@ eca_key_generate(enum eca_key_type type, struct eca_key **out, struct eca_err *e
     return eca_key_wrap(pkey, out, err);
 }
 
-/* Refuse to prompt on the terminal for an encrypted key: a daemon has no one to ask. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 enum eca_rc
 eca_key_from_pem(const void *pem, size_t len, struct eca_key **out, struct eca_err *err)
 {
@@ -185,7 +175,7 @@ eca_key_from_pem(const void *pem, size_t len, struct eca_key **out, struct eca_e
         rc = eca_err_ssl(err, ECA_ENOMEM, "key: out of memory");
         goto out;
     }
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, eca_pem_no_password, NULL);
     if (pkey == NULL) {
         rc = eca_err_ssl(err, ECA_EPARSE, "key: no unencrypted PEM private key found");
         goto out;
@@ -219,8 +209,6 @@ enum eca_rc
 eca_key_to_pem(const struct eca_key *key, struct eca_buf *out, struct eca_err *err)
 {
     BIO *bio = NULL;
-    char *p = NULL;
-    long n;
     enum eca_rc rc;
 
     /* A secure-heap memory BIO: it is cleansed when freed. */
@@ -232,8 +220,7 @@ eca_key_to_pem(const struct eca_key *key, struct eca_buf *out, struct eca_err *e
         rc = eca_err_ssl(err, ECA_ECRYPTO, "key: PKCS#8 encoding failed");
         goto out;
     }
-    n = BIO_get_mem_data(bio, &p);
-    rc = eca_buf_append(out, p, (size_t)n, err);
+    rc = eca_pem_bio_append(bio, out, err);
 out:
     BIO_free(bio);
     return rc;

@@ -191,13 +191,8 @@ wrap_parsed(EVP_PKEY **pkey, X509 *cert, STACK_OF(X509) * ca, struct eca_key **k
     struct eca_key *k = NULL;
     enum eca_rc rc;
 
-    if ((rc = eca_x509_chain_new(&c, err)) != ECA_OK)
+    if ((rc = eca_x509_chain_from_certs(cert, ca, &c, err)) != ECA_OK)
         goto out;
-    if ((rc = eca_x509_chain_push(c, cert, err)) != ECA_OK)
-        goto out;
-    for (int i = 0; i < sk_X509_num(ca); i++)
-        if ((rc = eca_x509_chain_push(c, sk_X509_value(ca, i), err)) != ECA_OK)
-            goto out;
     if ((rc = eca_key_wrap(*pkey, &k, err)) != ECA_OK)
         goto out;
     *pkey = NULL;

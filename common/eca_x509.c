@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "eca_fs.h"
+#include "eca_pem.h"
 
 /*
  * Local files only: chains from the network are already capped by their eca_buf (256 KiB),
@@ -306,6 +307,27 @@ eca_x509_chain_free(struct eca_chain *c)
 }
 
 enum eca_rc
+eca_x509_chain_from_certs(X509 *first, STACK_OF(X509) * rest, struct eca_chain **out,
+                          struct eca_err *err)
+{
+    struct eca_chain *c = NULL;
+    enum eca_rc rc;
+
+    if ((rc = eca_x509_chain_new(&c, err)) != ECA_OK)
+        return rc;
+    if (first != NULL && (rc = eca_x509_chain_push(c, first, err)) != ECA_OK)
+        goto out;
+    for (int i = 0; i < sk_X509_num(rest); i++)
+        if ((rc = eca_x509_chain_push(c, sk_X509_value(rest, i), err)) != ECA_OK)
+            goto out;
+    *out = c;
+    c = NULL;
+out:
+    eca_x509_chain_free(c);
+    return rc;
+}
+
+enum eca_rc
 eca_x509_chain_push(struct eca_chain *c, X509 *x, struct eca_err *err)
 {
     if (x == NULL)
@@ -352,17 +374,6 @@ find(const char *p, const char *end, const char *needle)
     return NULL;
 }
 
-/* PEM headers could ask for a password; there is no one to ask (and no tty to block on). */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 /* Decode one BEGIN..END block and push it. */
 static enum eca_rc
 push_block(struct eca_chain *c, const char *b, const char *e, size_t idx, struct eca_err *err)
@@ -373,7 +384,7 @@ push_block(struct eca_chain *c, const char *b, const char *e, size_t idx, struct
 
     if (bio == NULL)
         return eca_err_ssl(err, ECA_ENOMEM, "chain: out of memory");
-    if ((x = PEM_read_bio_X509(bio, NULL, no_password, NULL)) == NULL) {
+    if ((x = PEM_read_bio_X509(bio, NULL, eca_pem_no_password, NULL)) == NULL) {
         rc = eca_err_ssl(err, ECA_EPARSE, "chain: CERTIFICATE block %zu is not a certificate",
                          idx + 1);
         goto out;
@@ -443,8 +454,6 @@ eca_x509_chain_to_pem(const struct eca_chain *c, size_t from, struct eca_buf *ou
                       struct eca_err *err)
 {
     BIO *bio = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
     size_t i;
     enum eca_rc rc;
 
@@ -456,8 +465,7 @@ eca_x509_chain_to_pem(const struct eca_chain *c, size_t from, struct eca_buf *ou
             goto out;
         }
     }
-    n = BIO_get_mem_data(bio, &p);
-    rc = n > 0 ? eca_buf_append(out, p, (size_t)n, err) : ECA_OK;
+    rc = eca_pem_bio_append(bio, out, err);
 out:
     BIO_free(bio);
     return rc;
@@ -595,36 +603,19 @@ out:
     BN_free(bn);
 }
 
-static void
-name_line(const X509_NAME *name, char *out, size_t outlen)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
-
-    if (outlen == 0)
-        goto out;
-    out[0] = '\0';
-    /* RFC 2253 order and escaping, but UTF-8 kept readable (logs escape it themselves). */
-    if (bio == NULL ||
-        X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
-        goto out;
-    n = BIO_get_mem_data(bio, &p);
-    snprintf(out, outlen, "%.*s", (int)n, p);
-out:
-    BIO_free(bio);
-}
+/* RFC 2253 order and escaping, but UTF-8 kept readable (logs escape it themselves). */
+#define NAME_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
 
 void
 eca_x509_subject(X509 *x, char *out, size_t outlen)
 {
-    name_line(X509_get_subject_name(x), out, outlen);
+    eca_pem_name_line(X509_get_subject_name(x), NAME_FLAGS, out, outlen);
 }
 
 void
 eca_x509_issuer(X509 *x, char *out, size_t outlen)
 {
-    name_line(X509_get_issuer_name(x), out, outlen);
+    eca_pem_name_line(X509_get_issuer_name(x), NAME_FLAGS, out, outlen);
 }
 
 /* The i-th DNS SAN as a C string into buf; 0 when it is not a DNS name or does not fit. */

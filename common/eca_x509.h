@@ -48,6 +48,10 @@ enum eca_rc eca_x509_csr_build_ex(const struct eca_key *key, const char *subject
                                   const struct eca_csr_extra *extra, struct eca_buf *out,
                                   struct eca_err *err);
 
+/* A new chain: first (may be NULL), then every certificate of rest (may be NULL), up-ref'd. */
+enum eca_rc eca_x509_chain_from_certs(X509 *first, STACK_OF(X509) * rest, struct eca_chain **out,
+                                      struct eca_err *err);
+
 /* Parse every CERTIFICATE block of PEM text into a new chain (order kept); none is ECA_EPARSE. */
 enum eca_rc eca_x509_chain_from_pem(const void *pem, size_t len, struct eca_chain **out,
                                     struct eca_err *err);

@@ -200,7 +200,7 @@ fetch_cacerts(struct pass *p, struct eca_err *err)
     struct eca_buf old;
     char kept[1024];
     enum eca_rc rc;
-    int changed;
+    int have, changed;
 
     if ((rc = http_make(p, NULL, NULL, 0, &p->http, err)) != ECA_OK ||
         (rc = est_client_cacerts(&o, p->http, &p->cacerts, err)) != ECA_OK ||
@@ -208,12 +208,15 @@ fetch_cacerts(struct pass *p, struct eca_err *err)
         return rc;
     state_path(p, ".cacerts.pem", kept, sizeof kept);
     eca_buf_init(&old, 0);
-    changed = eca_fs_read(kept, 1u << 20, &old, NULL) == ECA_OK &&
-              (old.len != p->ca_pem.len || memcmp(old.data, p->ca_pem.data, old.len) != 0);
+    have = eca_fs_read(kept, 1u << 20, &old, NULL) == ECA_OK;
+    changed = have && (old.len != p->ca_pem.len || memcmp(old.data, p->ca_pem.data, old.len) != 0);
     eca_buf_free(&old);
     eca_log(changed ? ECA_LOG_WARN : ECA_LOG_INFO, changed ? "ca_rollover" : "cacerts_fetched",
             p->cc->base.name, ECA_LOG_FIELDS(ECA_LI("certs", eca_x509_chain_count(p->cacerts))),
             changed ? "the CA certificates changed since the last pass" : NULL);
+    /* The kept copy is rewritten (write + fsync + rename + dir fsync) only when it differs. */
+    if (have && !changed)
+        return ECA_OK;
     return eca_fs_write_atomic(kept, p->ca_pem.data, p->ca_pem.len, ECA_FS_MODE_PUBLIC, err);
 }
 

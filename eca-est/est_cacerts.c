@@ -85,23 +85,12 @@ static enum eca_rc
 p7_certs(const char *what, PKCS7 *p7, struct eca_chain **out, struct eca_err *err)
 {
     STACK_OF(X509) *certs = NULL;
-    struct eca_chain *c = NULL;
-    enum eca_rc rc;
 
     if (PKCS7_type_is_signed(p7) && p7->d.sign != NULL)
         certs = p7->d.sign->cert;
     if (sk_X509_num(certs) <= 0)
         return eca_err_set(err, ECA_EPROTO, "%s: PKCS#7 holds no certificate", what);
-    if ((rc = eca_x509_chain_new(&c, err)) != ECA_OK)
-        return rc;
-    for (int i = 0; i < sk_X509_num(certs); i++)
-        if ((rc = eca_x509_chain_push(c, sk_X509_value(certs, i), err)) != ECA_OK)
-            goto out;
-    *out = c;
-    c = NULL;
-out:
-    eca_x509_chain_free(c);
-    return rc;
+    return eca_x509_chain_from_certs(NULL, certs, out, err);
 }
 
 enum eca_rc

@@ -36,6 +36,12 @@ usage(FILE *f)
           "  --check-config      validate the configuration and exit\n"
           "  --log-format FMT    json (default) or text\n"
           "  --version, --help\n"
+          "CSR attributes: what the CA asks in /csrattrs (RFC 7030 section 4.5) is applied\n"
+          "  unless the operator set it: key type/curve/RSA size unless key_type or KEY_TYPE\n"
+          "  is set; the signature digest when it fits the key; a subjectAltName value\n"
+          "  unless sans are set; other extension and attribute values as sent.\n"
+          "  challengePassword and requests without a value are ignored; the 'csrattrs'\n"
+          "  log line lists what was applied and what was ignored, and why.\n"
           "signals: TERM/INT stop, HUP re-reads the configuration, USR1 renews now\n"
           "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error\n",
           f);

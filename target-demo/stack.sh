@@ -50,7 +50,7 @@ stack_ports_check() {
 stack_prereqs() {
     local c missing=""
     for c in pebble pebble-challtestsrv nginx mosquitto mosquitto_pub mosquitto_sub openssl \
-        curl python3 ss; do
+        curl python3; do
         command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
     done
     python3 -c 'import cryptography' 2>/dev/null || missing="$missing python3-cryptography"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: /csrattrs bodies (base64 or DER CsrAttrs) through est_csrattrs_parse_body. */
+/* libFuzzer target: /csrattrs bodies (base64 or DER CsrAttrs) through est_csrattrs_parse_body and
+ * the merge with a configuration (est_csrattrs_plan). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +12,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct est_csrattrs a;
+    struct est_csrattrs_plan plan;
 
-    (void)est_csrattrs_parse_body(data, size, &a, NULL);
+    if (est_csrattrs_parse_body(data, size, &a, NULL) == ECA_OK) {
+        est_csrattrs_plan(&a, ECA_KEY_EC_P256, 0, 0, &plan);
+        est_csrattrs_plan(&a, ECA_KEY_RSA_3072, 1, 1, &plan);
+    }
     return 0;
 }

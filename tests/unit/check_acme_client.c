@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the ACME driver against queued wire-exact responses on the fake transport. */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,21 @@ client(void)
         ck_abort_msg("acme_client_new: %s", err.msg);
     acme_client_set_sleep(c, fake_sleep, NULL);
     return c;
+}
+
+/* A client whose server answers the directory, a nonce, then the fixtures listed (NULL-ended). */
+static struct acme_client *
+client_with(const char *fixture, ...)
+{
+    va_list ap;
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    va_start(ap, fixture);
+    for (; fixture != NULL; fixture = va_arg(ap, const char *))
+        fake_http_push_fixture(fake, fixture);
+    va_end(ap);
+    return client();
 }
 
 /* Decode part ("protected" or "payload") of the JWS in request i. */
@@ -351,11 +367,7 @@ START_TEST(client_retries_bad_nonce_with_the_fresh_nonce)
     struct acme_client *c;
     struct eca_err err = {0};
 
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_badnonce.http");
-    fake_http_push_fixture(fake, "acme/account_existing.http");
-    c = client();
+    c = client_with("acme/problem_badnonce.http", "acme/account_existing.http", NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     assert_req(2, "POST", P "/sign-me-up", "nonce-HEAD-0a1b2c3d4e5f", NULL);
     assert_req(3, "POST", P "/sign-me-up", "nonce-fresh-after-bad", NULL);
@@ -387,11 +399,7 @@ START_TEST(client_waits_out_503_retry_after)
     struct acme_client *c;
     struct eca_err err = {0};
 
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_503.http");
-    fake_http_push_fixture(fake, "acme/account_existing.http");
-    c = client();
+    c = client_with("acme/problem_503.http", "acme/account_existing.http", NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_int_eq(slept_ms, 1000);
     assert_req(3, "POST", P "/sign-me-up", "nonce-busy-0003", NULL);
@@ -404,11 +412,7 @@ START_TEST(client_waits_out_short_rate_limit)
     struct acme_client *c;
     struct eca_err err = {0};
 
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_ratelimited_short.http");
-    fake_http_push_fixture(fake, "acme/account_existing.http");
-    c = client();
+    c = client_with("acme/problem_ratelimited_short.http", "acme/account_existing.http", NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_int_eq(slept_ms, 2000);
     acme_client_free(c);
@@ -439,10 +443,7 @@ START_TEST(client_stops_while_waiting)
     struct acme_client *c;
     struct eca_err err = {0};
 
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_503.http");
-    c = client();
+    c = client_with("acme/problem_503.http", NULL);
     stop_after_sleep = 1;
     ck_assert_int_eq(acme_client_account(c, &err), ECA_ESTOPPED);
     ck_assert_uint_eq(fake_http_nreq(fake), 3);
@@ -712,10 +713,7 @@ START_TEST(account_lookup_finds_the_existing_account)
     struct eca_err err = {0};
 
     logcap_start();
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/account_existing.http");
-    c = client();
+    c = client_with("acme/account_existing.http", NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
     assert_new_account(2, "nonce-HEAD-0a1b2c3d4e5f", "{\"onlyReturnExisting\":true}");
@@ -736,11 +734,7 @@ START_TEST(account_lookup_miss_creates_the_account)
     struct eca_err err = {0};
 
     logcap_start();
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
-    fake_http_push_fixture(fake, "acme/account_created.http");
-    c = client();
+    c = client_with("acme/problem_account_missing.http", "acme/account_created.http", NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_OK);
     ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
     assert_new_account(2, "nonce-HEAD-0a1b2c3d4e5f", "{\"onlyReturnExisting\":true}");
@@ -757,35 +751,23 @@ START_TEST(account_lookup_miss_creates_the_account)
 }
 END_TEST
 
-START_TEST(account_lookup_error_creates_nothing)
+/* A failed lookup creates nothing; a deactivated account is final (RFC 8555 §7.3.6). */
+static const struct {
+    const char *fixture, *needle;
+} lookup_refused[] = {
+    {"acme/problem_unauthorized.http", "unauthorized"},
+    {"acme/account_deactivated.http", "is deactivated"},
+};
+
+START_TEST(account_lookup_refused_creates_nothing)
 {
     struct acme_client *c;
     struct eca_err err = {0};
 
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/problem_unauthorized.http");
-    c = client();
+    c = client_with(lookup_refused[_i].fixture, NULL);
     ck_assert_int_eq(acme_client_account(c, &err), ECA_EAUTH);
-    ck_assert_msg(strstr(err.msg, "unauthorized") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, lookup_refused[_i].needle) != NULL, "%s", err.msg);
     ck_assert_ptr_null(acme_client_account_url(c));
-    ck_assert_uint_eq(fake_http_nreq(fake), 3);
-    acme_client_free(c);
-}
-END_TEST
-
-START_TEST(account_lookup_refuses_a_deactivated_account)
-{
-    struct acme_client *c;
-    struct eca_err err = {0};
-
-    fake_http_push_fixture(fake, "acme/dir_pebble.http");
-    fake_http_push_fixture(fake, "acme/nonce.http");
-    fake_http_push_fixture(fake, "acme/account_deactivated.http");
-    c = client();
-    ck_assert_int_eq(acme_client_account(c, &err), ECA_EAUTH);
-    ck_assert_msg(strstr(err.msg, "is deactivated") != NULL, "%s", err.msg);
-    /* A deactivated account is final (RFC 8555 §7.3.6): no new one behind the user's back. */
     ck_assert_uint_eq(fake_http_nreq(fake), 3);
     acme_client_free(c);
 }
@@ -875,8 +857,8 @@ acme_client_suite(void)
     tcase_add_test(tc, client_new_reports_missing_nonce_header);
     tcase_add_test(tc, account_lookup_finds_the_existing_account);
     tcase_add_test(tc, account_lookup_miss_creates_the_account);
-    tcase_add_test(tc, account_lookup_error_creates_nothing);
-    tcase_add_test(tc, account_lookup_refuses_a_deactivated_account);
+    tcase_add_loop_test(tc, account_lookup_refused_creates_nothing, 0,
+                        sizeof lookup_refused / sizeof lookup_refused[0]);
     tcase_add_test(tc, account_new_key_skips_the_lookup);
     tcase_add_test(tc, client_polls_with_a_doubling_backoff_without_retry_after);
     suite_add_tcase(s, tc);

@@ -20,6 +20,10 @@ static X509 *root, *inter, *leaf;
 static struct eca_secret *token;
 static unsigned slept;
 static int stop_now;
+/* Every test talks to one fake server through h, with the options of opts(). */
+static struct fake_http *f;
+static struct eca_http *h;
+static struct est_client_opts o;
 
 static void
 sleep_fake(unsigned s)
@@ -31,6 +35,13 @@ static int
 should_stop(void)
 {
     return stop_now;
+}
+
+static struct est_client_opts
+opts(void)
+{
+    struct est_client_opts d = {"https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake};
+    return d;
 }
 
 static void
@@ -45,6 +56,8 @@ setup(void)
     ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &token, NULL), ECA_OK);
     slept = 0;
     stop_now = 0;
+    h = fake_http_new(&f);
+    o = opts();
     logcap_start();
 }
 
@@ -53,6 +66,7 @@ teardown(void)
 {
     ck_assert_msg(!logcap_contains(CANARY), "token leaked into the log");
     logcap_stop();
+    eca_http_free(h);
     eca_secret_free(token);
     EVP_PKEY_free(rk);
     EVP_PKEY_free(ik);
@@ -64,7 +78,7 @@ teardown(void)
 
 /* Queue a 200 certs-only answer holding certs[0..n). */
 static void
-push_certs(struct fake_http *f, X509 *const *certs, size_t n)
+push_certs(struct fake_http *fk, X509 *const *certs, size_t n)
 {
     unsigned char *der = NULL;
     int len = pki_p7_certs(certs, n, &der);
@@ -78,26 +92,16 @@ push_certs(struct fake_http *f, X509 *const *certs, size_t n)
                    "smime-type=certs-only\r\nContent-Transfer-Encoding: base64\r\n"
                    "Content-Length: %zu\r\n\r\n%s",
                    b64.len, eca_buf_str(&b64));
-    fake_http_push_raw(f, eca_buf_str(&raw));
+    fake_http_push_raw(fk, eca_buf_str(&raw));
     eca_buf_free(&b64);
     eca_buf_free(&raw);
     OPENSSL_free(der);
-}
-
-static struct est_client_opts
-opts(void)
-{
-    struct est_client_opts o = {"https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake};
-    return o;
 }
 
 static const unsigned char csr[] = "not really a CSR, the fake does not care";
 
 START_TEST(enroll_answers_basic_challenge_then_succeeds)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_client_auth a = {h, "estuser", token, 0};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
@@ -121,15 +125,11 @@ START_TEST(enroll_answers_basic_challenge_then_succeeds)
     ck_assert_str_eq(r0->body, r1->body);
     ck_assert_uint_eq(fake_http_pending(f), 0);
     eca_x509_chain_free(issued);
-    eca_http_free(h);
 }
 END_TEST
 
 START_TEST(enroll_preemptive_basic_refused_is_eauth)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_client_auth a = {h, "estuser", token, 1};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
@@ -141,15 +141,11 @@ START_TEST(enroll_preemptive_basic_refused_is_eauth)
     ck_assert_uint_eq(fake_http_nreq(f), 1);
     ck_assert_str_eq(fake_http_req(f, 0)->basic_user, "estuser");
     eca_log(ECA_LOG_ERROR, "enroll_failed", "t", NULL, 0, "%s (token %s)", err.msg, CANARY);
-    eca_http_free(h);
 }
 END_TEST
 
 START_TEST(enroll_polls_after_202_then_succeeds)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_client_auth a = {h, NULL, NULL, 1};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
@@ -166,15 +162,11 @@ START_TEST(enroll_polls_after_202_then_succeeds)
     ck_assert_str_eq(fake_http_req(f, 0)->body, fake_http_req(f, 2)->body);
     ck_assert(logcap_contains("\"event\":\"enroll_pending\""));
     eca_x509_chain_free(issued);
-    eca_http_free(h);
 }
 END_TEST
 
 START_TEST(enroll_pending_is_capped_and_stoppable)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_client_auth a = {h, NULL, NULL, 1};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
@@ -190,15 +182,11 @@ START_TEST(enroll_pending_is_capped_and_stoppable)
     ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_ESTOPPED);
     ck_assert_uint_eq(slept, 3);
     ck_assert_ptr_null(issued);
-    eca_http_free(h);
 }
 END_TEST
 
 START_TEST(leaf_only_answer_is_completed_from_cacerts)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_client_auth a = {h, "estuser", token, 1};
     struct eca_chain *ca = NULL, *issued = NULL, *full = NULL;
     struct eca_key *key = NULL;
@@ -222,15 +210,11 @@ START_TEST(leaf_only_answer_is_completed_from_cacerts)
     eca_x509_chain_free(issued);
     eca_x509_chain_free(full);
     eca_key_free(key);
-    eca_http_free(h);
 }
 END_TEST
 
 START_TEST(csrattrs_and_fetch_and_transport_errors)
 {
-    struct fake_http *f;
-    struct eca_http *h = fake_http_new(&f);
-    struct est_client_opts o = opts();
     struct est_csrattrs attrs;
     struct eca_chain *ca = NULL;
     struct eca_buf out;
@@ -248,7 +232,6 @@ START_TEST(csrattrs_and_fetch_and_transport_errors)
     ck_assert_ptr_nonnull(strstr(err.msg, "HTTP 404"));
     ck_assert_uint_eq(out.len, 0);
     eca_buf_free(&out);
-    eca_http_free(h);
 }
 END_TEST
 

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for est_agent over the fake transport: first enrollment, re-enrollment, fallback to the
+ * bootstrap credentials, a refused token, /csrattrs reflected in the CSR, no token in the log. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eca_b64.h"
+#include "eca_fs.h"
+#include "eca_key.h"
+#include "eca_log.h"
+#include "eca_secret.h"
+#include "eca_test.h"
+#include "est_agent.h"
+#include "est_conf.h"
+#include "pki_helpers.h"
+
+#define CANARY "canary-Zq9-agent-token-must-not-leak"
+#define BASE   "https://ca.test/.well-known/est"
+
+/* The test CA and the fake server behind every transport the agent opens. */
+static EVP_PKEY *rk, *ik;
+static X509 *root, *inter;
+static struct fake_http *fake;
+static struct eca_http *server;
+static int issue_enroll, issue_reenroll; /* answer that POST with a fresh leaf */
+static long next_serial;
+static char opened[8][256]; /* the client certificate of each transport opened ("" none) */
+static size_t nopened;
+
+static char dir[256], outdir[300], statedir[300], certp[320], keyp[320];
+static struct est_conf conf;
+static struct est_cert_conf cc;
+
+/* Issue a leaf for the CSR in a simple(re)enroll body, and queue it as a leaf-only answer. */
+static void
+issue_for(const struct eca_http_req *req)
+{
+    struct eca_buf der, b64, raw;
+    const unsigned char *p;
+    X509_REQ *csr;
+    X509 *leaf;
+    unsigned char *p7 = NULL;
+    int len;
+
+    eca_buf_init(&der, 0);
+    eca_buf_init(&b64, 0);
+    eca_buf_init(&raw, 0);
+    ck_assert_int_eq(eca_b64_decode((const char *)req->body, req->body_len, &der, NULL), ECA_OK);
+    p = der.data;
+    ck_assert_ptr_nonnull(csr = d2i_X509_REQ(NULL, &p, (long)der.len));
+    ck_assert_int_eq(X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)), 1);
+    leaf = pki_cert("device", X509_REQ_get0_pubkey(csr), inter, ik, 0, ++next_serial, 86400, NULL);
+    len = pki_p7_certs(&leaf, 1, &p7);
+    ck_assert_int_eq(eca_b64_encode(p7, (size_t)len, &b64, NULL), ECA_OK);
+    eca_buf_printf(&raw, NULL,
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/pkcs7-mime; "
+                   "smime-type=certs-only\r\nContent-Length: %zu\r\n\r\n%s",
+                   b64.len, eca_buf_str(&b64));
+    fake_http_push_raw(fake, eca_buf_str(&raw));
+    OPENSSL_free(p7);
+    X509_free(leaf);
+    X509_REQ_free(csr);
+    eca_buf_free(&der);
+    eca_buf_free(&b64);
+    eca_buf_free(&raw);
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static enum eca_rc
+forward(void *ctx, const struct eca_http_req *req, struct eca_http_resp *resp, struct eca_err *err)
+{
+    (void)ctx;
+    if ((issue_enroll && ends_with(req->url, "/simpleenroll")) ||
+        (issue_reenroll && ends_with(req->url, "/simplereenroll")))
+        issue_for(req);
+    return eca_http_perform(server, req, resp, err);
+}
+
+static void
+forward_free(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct eca_http_ops forward_ops = {forward, forward_free};
+
+/* The seam est_agent offers: every transport it opens reaches the one fake server. */
+static enum eca_rc
+http_new(const struct eca_http_opts *o, struct eca_http **out, struct eca_err *err)
+{
+    ck_assert_uint_lt(nopened, 8);
+    snprintf(opened[nopened++], sizeof opened[0], "%s", o->client_cert ? o->client_cert : "");
+    return eca_http_new(&forward_ops, NULL, out, err);
+}
+
+static void
+sleep_none(unsigned s)
+{
+    (void)s;
+}
+
+static const struct est_agent_env env = {NULL, http_new, sleep_none};
+
+/* Queue a 200 answer whose body is the base64 of der (one line, as RFC 8951 §3 has it). */
+static void
+push_b64(const char *ctype, const unsigned char *der, size_t len)
+{
+    struct eca_buf b64, raw;
+
+    eca_buf_init(&b64, 0);
+    eca_buf_init(&raw, 0);
+    ck_assert_int_eq(eca_b64_encode(der, len, &b64, NULL), ECA_OK);
+    eca_buf_printf(&raw, NULL,
+                   "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s", ctype,
+                   b64.len, eca_buf_str(&b64));
+    fake_http_push_raw(fake, eca_buf_str(&raw));
+    eca_buf_free(&b64);
+    eca_buf_free(&raw);
+}
+
+static void
+push_cacerts(void)
+{
+    X509 *certs[] = {root, inter};
+    unsigned char *p7 = NULL;
+    int len = pki_p7_certs(certs, 2, &p7);
+
+    push_b64("application/pkcs7-mime", p7, (size_t)len);
+    OPENSSL_free(p7);
+}
+
+static void
+push_status(int status)
+{
+    char raw[256];
+
+    snprintf(raw, sizeof raw,
+             "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nnope", status);
+    fake_http_push_raw(fake, raw);
+}
+
+static void
+setup(void)
+{
+    rk = pki_key();
+    ik = pki_key();
+    root = pki_cert("Test Root", rk, NULL, rk, 1, 1, 86400, NULL);
+    inter = pki_cert("Test Issuing", ik, root, rk, 1, 2, 86400, NULL);
+    server = fake_http_new(&fake);
+    issue_enroll = issue_reenroll = 0;
+    next_serial = 100;
+    nopened = 0;
+    test_mkdtemp(dir, sizeof dir);
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    snprintf(statedir, sizeof statedir, "%s/state", dir);
+    snprintf(certp, sizeof certp, "%s/cert.pem", outdir);
+    snprintf(keyp, sizeof keyp, "%s/key.pem", outdir);
+    ck_assert_int_eq(mkdir(outdir, 0700), 0);
+    memset(&conf, 0, sizeof conf);
+    memset(&cc, 0, sizeof cc);
+    eca_agentconf_init(&conf.g);
+    conf.g.state_dir = statedir;
+    conf.base_url = BASE;
+    conf.username = "estuser";
+    conf.basic_preemptive = 1;
+    conf.max_pending_s = 10;
+    ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &conf.token, NULL), ECA_OK);
+    eca_certconf_defaults(&cc.base);
+    cc.base.name = "dev";
+    cc.base.cert_path = certp;
+    cc.base.key_path = keyp;
+    cc.subject_dn = "CN=device";
+    conf.certs = &cc;
+    conf.ncerts = 1;
+    logcap_start();
+}
+
+static void
+teardown(void)
+{
+    ck_assert_msg(!logcap_contains(CANARY), "token leaked into the log");
+    logcap_stop();
+    eca_secret_free(conf.token);
+    eca_http_free(server);
+    test_rmdir(dir);
+    EVP_PKEY_free(rk);
+    EVP_PKEY_free(ik);
+    X509_free(root);
+    X509_free(inter);
+}
+
+/* The CSR of the idx-th request, parsed. */
+static X509_REQ *
+sent_csr(size_t idx)
+{
+    const struct fake_req *r = fake_http_req(fake, idx);
+    struct eca_buf der;
+    const unsigned char *p;
+    X509_REQ *req;
+
+    ck_assert_ptr_nonnull(r);
+    eca_buf_init(&der, 0);
+    ck_assert_int_eq(eca_b64_decode(r->body, r->body_len, &der, NULL), ECA_OK);
+    p = der.data;
+    req = d2i_X509_REQ(NULL, &p, (long)der.len);
+    ck_assert_ptr_nonnull(req);
+    eca_buf_free(&der);
+    return req;
+}
+
+static void
+run_pass(int force, enum eca_rc want, struct eca_pass_result *res, struct eca_err *err)
+{
+    enum eca_rc rc = est_agent_run(&conf, &cc, &env, force, res, err);
+
+    ck_assert_msg(rc == want, "rc %d (want %d): %s", rc, want, err->msg);
+}
+
+/* Installed chain: leaf + issuing CA (the root stays out), leaf matching the installed key. */
+static void
+assert_installed(long serial)
+{
+    struct eca_chain *c = NULL;
+    struct eca_key *k = NULL;
+
+    ck_assert_int_eq(eca_x509_chain_load(certp, &c, NULL), ECA_OK);
+    ck_assert_uint_eq(eca_x509_chain_count(c), 2);
+    ck_assert_int_eq(ASN1_INTEGER_get(X509_get0_serialNumber(eca_x509_chain_get(c, 0))), serial);
+    ck_assert_int_eq(X509_cmp(eca_x509_chain_get(c, 1), inter), 0);
+    ck_assert_int_eq(eca_key_load(keyp, &k, NULL), ECA_OK);
+    ck_assert(eca_x509_matches_key(eca_x509_chain_get(c, 0), k));
+    test_assert_private(keyp);
+    eca_key_free(k);
+    eca_x509_chain_free(c);
+}
+
+static void
+first_enrollment(void)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    push_cacerts();
+    push_status(204); /* csrattrs: nothing asked */
+    issue_enroll = 1;
+    run_pass(0, ECA_OK, &res, &err);
+    issue_enroll = 0;
+    ck_assert_int_eq(res.renewed, 1);
+    assert_installed(101);
+}
+
+START_TEST(first_enrollment_with_token_assembles_chain_from_cacerts)
+{
+    const struct fake_req *r;
+
+    first_enrollment();
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    ck_assert_str_eq(fake_http_req(fake, 0)->url, BASE "/cacerts");
+    ck_assert_str_eq(fake_http_req(fake, 1)->url, BASE "/csrattrs");
+    r = fake_http_req(fake, 2);
+    ck_assert_str_eq(r->url, BASE "/simpleenroll");
+    ck_assert_str_eq(r->basic_user, "estuser");
+    ck_assert_str_eq(opened[nopened - 1], ""); /* no client certificate: the token */
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    ck_assert(logcap_contains("\"event\":\"cert_installed\""));
+}
+END_TEST
+
+START_TEST(valid_certificate_is_reenrolled_with_itself)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    const struct fake_req *r;
+
+    struct stat before, after;
+    char kept[400];
+
+    first_enrollment();
+    snprintf(kept, sizeof kept, "%s/dev.cacerts.pem", statedir);
+    ck_assert_int_eq(stat(kept, &before), 0);
+    push_cacerts();
+    push_status(404);
+    issue_reenroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    /* The same /cacerts answer: the kept copy is not rewritten (a rewrite is a new inode). */
+    ck_assert_int_eq(stat(kept, &after), 0);
+    ck_assert_uint_eq(before.st_ino, after.st_ino);
+    ck_assert_uint_eq(fake_http_nreq(fake), 6);
+    r = fake_http_req(fake, 5);
+    ck_assert_str_eq(r->url, BASE "/simplereenroll");
+    ck_assert_ptr_null(r->basic_user);
+    ck_assert_str_eq(opened[nopened - 1], certp); /* mTLS with the certificate renewed */
+    assert_installed(102);
+    ck_assert(logcap_contains("\"op\":\"simplereenroll\""));
+}
+END_TEST
+
+START_TEST(reenroll_refused_falls_back_to_bootstrap)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    first_enrollment();
+    push_cacerts();
+    push_status(204);
+    push_status(403); /* simplereenroll */
+    issue_enroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    ck_assert_uint_eq(fake_http_nreq(fake), 7);
+    ck_assert_str_eq(fake_http_req(fake, 5)->url, BASE "/simplereenroll");
+    ck_assert_str_eq(fake_http_req(fake, 6)->url, BASE "/simpleenroll");
+    ck_assert_str_eq(fake_http_req(fake, 6)->basic_user, "estuser");
+    ck_assert(logcap_contains("\"event\":\"reenroll_refused\""));
+    assert_installed(102);
+}
+END_TEST
+
+START_TEST(wrong_token_writes_nothing)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct dirent *e;
+    DIR *d;
+
+    push_cacerts();
+    push_status(204);
+    push_status(401);
+    run_pass(0, ECA_EAUTH, &res, &err);
+    ck_assert_ptr_nonnull(strstr(err.msg, "EST_USERNAME/BOOTSTRAP_TOKEN"));
+    ck_assert_ptr_null(strstr(err.msg, CANARY));
+    ck_assert_int_eq(res.renewed, 0);
+    ck_assert_ptr_nonnull(d = opendir(outdir));
+    while ((e = readdir(d)) != NULL)
+        ck_assert_msg(e->d_name[0] == '.', "%s written after a refused token", e->d_name);
+    closedir(d);
+    ck_assert_ptr_nonnull(d = opendir(statedir));
+    while ((e = readdir(d)) != NULL)
+        ck_assert_msg(e->d_name[0] == '.' || strcmp(e->d_name, "dev.cacerts.pem") == 0,
+                      "%s in the state directory after a refused token", e->d_name);
+    closedir(d);
+}
+END_TEST
+
+/* CsrAttrs: ecdsa-with-SHA384 and ecPublicKey on secp384r1 (the RFC 7030 §4.5.2 shape). */
+static const unsigned char csrattrs_p384[] = {
+    0x30, 0x1e, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03, 0x30, 0x12, 0x06, 0x07,
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x31, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+
+START_TEST(csrattrs_are_reflected_in_the_csr)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    X509_REQ *req;
+
+    push_cacerts();
+    push_b64("application/csrattrs", csrattrs_p384, sizeof csrattrs_p384);
+    issue_enroll = 1;
+    run_pass(0, ECA_OK, &res, &err);
+    req = sent_csr(2);
+    ck_assert_int_eq(EVP_PKEY_get_bits(X509_REQ_get0_pubkey(req)), 384);
+    ck_assert_int_eq(X509_REQ_get_signature_nid(req), NID_ecdsa_with_SHA384);
+    ck_assert(logcap_contains("\"applied\":\"key_type ec-p384; signature ecdsa-with-SHA384\""));
+    X509_REQ_free(req);
+
+    /* With key_type set by the operator, the configured key wins; the digest still applies. */
+    cc.base.key_type = ECA_KEY_EC_P256;
+    cc.base.key_type_explicit = 1;
+    push_cacerts();
+    push_b64("application/csrattrs", csrattrs_p384, sizeof csrattrs_p384);
+    issue_reenroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    req = sent_csr(5);
+    ck_assert_int_eq(EVP_PKEY_get_bits(X509_REQ_get0_pubkey(req)), 256);
+    ck_assert_int_eq(X509_REQ_get_signature_nid(req), NID_ecdsa_with_SHA384);
+    ck_assert(logcap_contains("configured ec-p256 kept"));
+    X509_REQ_free(req);
+}
+END_TEST
+
+static Suite *
+est_agent_suite(void)
+{
+    Suite *s = suite_create("est_agent");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, first_enrollment_with_token_assembles_chain_from_cacerts);
+    tcase_add_test(tc, valid_certificate_is_reenrolled_with_itself);
+    tcase_add_test(tc, reenroll_refused_falls_back_to_bootstrap);
+    tcase_add_test(tc, wrong_token_writes_nothing);
+    tcase_add_test(tc, csrattrs_are_reflected_in_the_csr);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(est_agent_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
