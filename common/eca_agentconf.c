@@ -247,6 +247,16 @@ eca_certconf_list_from_file(const config_setting_t *root, const char *config_pat
     return ECA_OK;
 }
 
+enum eca_rc
+eca_certconf_list_one(size_t elem_size, void **out, size_t *n, struct eca_err *err)
+{
+    if ((*out = calloc(1, elem_size)) == NULL)
+        return OOM(err);
+    eca_certconf_defaults(*out);
+    *n = 1;
+    return ECA_OK;
+}
+
 void
 eca_agentconf_init(struct eca_agentconf *ac)
 {
@@ -372,4 +382,17 @@ eca_agentconf_load(struct eca_agentconf *ac, const char *config_path, const char
     if (rc == ECA_OK && (rc = eca_agentconf_finish(ac, default_state_dir, err)) == ECA_OK)
         rc = steps->finish(ctx, err);
     return rc;
+}
+
+enum eca_rc
+eca_agentconf_load_cli(struct eca_agentconf *ac, const struct eca_agentconf_cli *cli,
+                       const char *default_state_dir, const struct eca_agentconf_steps *steps,
+                       void *ctx, struct eca_err *err)
+{
+    static const struct eca_agentconf_cli none = {NULL, NULL, 0};
+
+    if (cli == NULL)
+        cli = &none;
+    return eca_agentconf_load(ac, cli->config_path, cli->log_format, cli->force, default_state_dir,
+                              steps, ctx, err);
 }

@@ -94,6 +94,10 @@ enum eca_rc eca_certconf_list_from_file(const config_setting_t *root, const char
                                                              void *ctx, struct eca_err *err),
                                         void *ctx, void **out, size_t *n, struct eca_err *err);
 
+/* Environment mode's list: one zeroed, defaulted element of elem_size bytes (starting with a
+ * struct eca_certconf) calloc'ed into *out, *n = 1. ECA_ENOMEM only. */
+enum eca_rc eca_certconf_list_one(size_t elem_size, void **out, size_t *n, struct eca_err *err);
+
 /* Defaults: interval 6 h, info, json. */
 void eca_agentconf_init(struct eca_agentconf *ac);
 
@@ -137,5 +141,18 @@ enum eca_rc eca_agentconf_load(struct eca_agentconf *ac, const char *config_path
                                const char *log_format, int force, const char *default_state_dir,
                                const struct eca_agentconf_steps *steps, void *ctx,
                                struct eca_err *err);
+
+/* What the command line tells the loader; NULL/0 members override nothing. */
+struct eca_agentconf_cli {
+    const char *config_path; /* --config */
+    const char *log_format;  /* --log-format */
+    int force;               /* --force: 1, else 0 */
+};
+
+/* eca_agentconf_load() with the command line in one piece; cli NULL: no command line. */
+enum eca_rc eca_agentconf_load_cli(struct eca_agentconf *ac, const struct eca_agentconf_cli *cli,
+                                   const char *default_state_dir,
+                                   const struct eca_agentconf_steps *steps, void *ctx,
+                                   struct eca_err *err);
 
 #endif

@@ -273,3 +273,13 @@ eca_cfg_check_listen(const char *where, const char *v, struct eca_err *err)
         return eca_err_set(err, ECA_ECONF, "%s: '%s': port must be 0..65535", where, v);
     return ECA_OK;
 }
+
+int
+eca_cfg_url_len(const char *url)
+{
+    size_t n = strlen(url);
+
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return n > 0x7fffffff ? 0x7fffffff : (int)n;
+}

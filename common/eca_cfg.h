@@ -71,6 +71,9 @@ enum eca_rc eca_cfg_log_from_env(enum eca_log_level *level, enum eca_log_format 
 enum eca_rc eca_cfg_check_url(const char *url, int insecure, const char *where, const char *src,
                               struct eca_err *err);
 
+/* Length of url without its trailing slashes, for appending a path ("%.*s/..."). */
+int eca_cfg_url_len(const char *url);
+
 /* "addr:port" with a port 0..65535; `where` names the setting. */
 enum eca_rc eca_cfg_check_listen(const char *where, const char *v, struct eca_err *err);
 

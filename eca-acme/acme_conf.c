@@ -90,14 +90,14 @@ cert_from_env(void *ctx, struct eca_err *err)
     struct acme_conf *c = ((struct loader *)ctx)->c;
     struct acme_cert_conf *cc;
     const char *dn = eca_env_str("DOMAIN_NAME");
+    void *one = NULL;
     enum eca_rc rc;
 
-    if ((c->certs = calloc(1, sizeof(*c->certs))) == NULL)
-        return OOM(err);
+    if ((rc = eca_certconf_list_one(sizeof(*c->certs), &one, &c->ncerts, err)) != ECA_OK)
+        return rc;
+    c->certs = one;
     cc = &c->certs[0];
-    eca_certconf_defaults(&cc->base);
     cc->fullchain = 1;
-    c->ncerts = 1;
     if (dn == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: required (no --config file given)",
                            ENV_WHERE);
@@ -159,13 +159,11 @@ finish_url(struct loader *l, struct eca_err *err)
 {
     struct acme_conf *c = l->c;
     const char *url = c->g.ca_url;
-    size_t n = strlen(url);
 
     if (l->provisioner == NULL)
         return eca_cfg_set_str(&c->directory_url, url, err);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    c->directory_url = eca_cfg_printf("%.*s/acme/%s/directory", (int)n, url, l->provisioner);
+    c->directory_url =
+        eca_cfg_printf("%.*s/acme/%s/directory", eca_cfg_url_len(url), url, l->provisioner);
     return c->directory_url ? ECA_OK : OOM(err);
 }
 
@@ -199,7 +197,7 @@ finish_checks(void *ctx, struct eca_err *err)
 }
 
 enum eca_rc
-acme_conf_load(const struct acme_conf_cli *cli, struct acme_conf **out, struct eca_err *err)
+acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out, struct eca_err *err)
 {
     static const struct eca_agentconf_steps steps = {from_file, cert_from_env, globals_from_env,
                                                      finish_checks};
@@ -211,8 +209,7 @@ acme_conf_load(const struct acme_conf_cli *cli, struct acme_conf **out, struct e
         return OOM(err);
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
-    rc = eca_agentconf_load(&l.c->g, cli ? cli->config_path : NULL, cli ? cli->log_format : NULL,
-                            cli ? cli->force : 0, ACME_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
+    rc = eca_agentconf_load_cli(&l.c->g, cli, ACME_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;

@@ -37,19 +37,12 @@ struct acme_conf {
     size_t ncerts;
 };
 
-/* What the command line says; NULL/-1 fields do not override anything. */
-struct acme_conf_cli {
-    const char *config_path; /* --config */
-    const char *log_format;  /* --log-format */
-    int force;               /* --force: 1, else 0 */
-};
-
 /*
  * Build the configuration: the file named by cli->config_path (else environment mode: one
  * certificate from DOMAIN_NAME, CERT_PATH, KEY_PATH...), then environment overrides, then
  * the command line. Errors are ECA_ECONF naming the setting and file:line (or the variable).
  */
-enum eca_rc acme_conf_load(const struct acme_conf_cli *cli, struct acme_conf **out,
+enum eca_rc acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out,
                            struct eca_err *err);
 
 /* Find a certificate by name; NULL when absent. Borrowed. */

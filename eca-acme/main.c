@@ -1,29 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* eca-acme: command line, signals, and the check -> decide -> act -> sleep loop. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "acme_agent.h"
 #include "acme_conf.h"
 #include "eca.h"
+#include "eca_cli.h"
 #include "eca_daemon.h"
 #include "eca_log.h"
 #include "eca_loop.h"
-#include "eca_service.h"
 
-#define EXIT_FAIL      1
-#define EXIT_USAGE     2
 #define BACKOFF_BASE_S 60L
 
-enum command { CMD_RUN, CMD_STATUS, CMD_REVOKE };
-
+/* The shared options and eca-acme's own: revoke [--reason N] [--cert NAME]. */
 struct args {
-    struct acme_conf_cli cli;
-    enum command cmd;
-    int once, check_config, json;
+    const struct eca_cli *c;
     int reason;
     const char *cert;
 };
@@ -49,62 +41,32 @@ usage(FILE *f)
 }
 
 static int
-parse_int(const char *s, int lo, int hi, int *out)
+is_revoke(const struct eca_cli *c)
 {
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (int)v;
-    return 0;
+    return c->command != NULL && strcmp(c->command, "revoke") == 0;
 }
 
-/* Returns -1 to exit 0 (help/version), 1 on usage error, 0 to go on. */
+/* eca_cli_app.arg: `revoke`, then its --cert NAME and --reason N. */
 static int
-parse_args(int argc, char **argv, struct args *a)
+own_arg(const struct eca_cli_app *app, struct eca_cli *c, const char *o, const char *v)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    struct args *a = app->ctx;
 
-        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            usage(stdout);
-            return -1;
-        } else if (strcmp(o, "--version") == 0) {
-            printf("eca-acme %s\n", ECA_VERSION);
-            return -1;
-        } else if (strcmp(o, "--once") == 0) {
-            a->once = 1;
-        } else if (strcmp(o, "--force") == 0) {
-            a->cli.force = 1;
-        } else if (strcmp(o, "--check-config") == 0) {
-            a->check_config = 1;
-        } else if (strcmp(o, "--config") == 0 && v) {
-            a->cli.config_path = argv[++i];
-        } else if (strcmp(o, "--log-format") == 0 && v) {
-            a->cli.log_format = argv[++i];
-        } else if (strcmp(o, "--json") == 0 && a->cmd == CMD_STATUS) {
-            a->json = 1;
-        } else if (strcmp(o, "--cert") == 0 && v && a->cmd == CMD_REVOKE) {
-            a->cert = argv[++i];
-        } else if (strcmp(o, "--reason") == 0 && v && a->cmd == CMD_REVOKE) {
-            if (parse_int(argv[++i], 0, 10, &a->reason) != 0) {
-                fprintf(stderr, "eca-acme: --reason: expected 0..10 (RFC 5280 §5.3.1)\n");
-                return 1;
-            }
-        } else if (strcmp(o, "status") == 0 && a->cmd == CMD_RUN) {
-            a->cmd = CMD_STATUS;
-        } else if (strcmp(o, "revoke") == 0 && a->cmd == CMD_RUN) {
-            a->cmd = CMD_REVOKE;
-        } else {
-            fprintf(stderr, "eca-acme: unexpected argument '%s' (see --help)\n", o);
-            return 1;
-        }
+    if (strcmp(o, "revoke") == 0 && c->command == NULL) {
+        c->command = "revoke";
+        return ECA_CLI_TOOK1;
     }
-    return 0;
+    if (!is_revoke(c) || (strcmp(o, "--cert") != 0 && strcmp(o, "--reason") != 0))
+        return ECA_CLI_UNKNOWN;
+    if (v == NULL)
+        return ECA_CLI_MISSING;
+    if (strcmp(o, "--cert") == 0) {
+        a->cert = v;
+    } else if (eca_cli_int(v, 0, 10, &a->reason) != 0) {
+        eca_cli_error(app, "--reason: expected 0..10 (RFC 5280 §5.3.1)");
+        return ECA_CLI_BAD;
+    }
+    return ECA_CLI_TOOK2;
 }
 
 static void
@@ -120,20 +82,21 @@ log_config(const struct acme_conf *c)
 static int
 load_config(const struct args *a, struct acme_conf **conf, struct acme_agent **agent)
 {
+    const struct eca_agentconf_cli cli = {a->c->config_path, a->c->log_format, a->c->force};
     struct eca_err err = {0};
 
-    if (acme_conf_load(&a->cli, conf, &err) != ECA_OK) {
+    if (acme_conf_load(&cli, conf, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "config_invalid", NULL, NULL, 0, "%s", err.msg);
-        return EXIT_USAGE;
+        return ECA_EXIT_USAGE;
     }
     log_config(*conf);
-    if (a->check_config)
+    if (a->c->check_config)
         return 0;
     if (acme_agent_new(*conf, agent, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "agent_failed", NULL, NULL, 0, "%s", err.msg);
         acme_conf_free(*conf);
         *conf = NULL;
-        return EXIT_FAIL;
+        return ECA_EXIT_FAIL;
     }
     acme_agent_set_stop(*agent, eca_daemon_stopping);
     return 0;
@@ -194,72 +157,57 @@ cmd_revoke(const struct args *a, struct acme_conf *conf, struct acme_agent *agen
         fprintf(stderr, "eca-acme: revoke: %s\n",
                 a->cert ? "no certificate of that name"
                         : "several certificates: name one with --cert");
-        return EXIT_USAGE;
+        return ECA_EXIT_USAGE;
     }
     if (acme_agent_revoke(agent, (size_t)(cc - conf->certs), a->reason, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "revoke_failed", cc->base.name,
                 ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
-        return EXIT_FAIL;
+        return ECA_EXIT_FAIL;
     }
     return 0;
+}
+
+/* eca_cli_app.run: configuration, then --check-config, status, revoke or the loop. */
+static int
+run(void *ctx, const struct eca_cli *c)
+{
+    struct args *a = ctx;
+    struct acme_conf *conf = NULL;
+    struct acme_agent *agent = NULL;
+    int rc;
+
+    a->c = c;
+    if ((rc = load_config(a, &conf, &agent)) != 0)
+        return rc;
+    if (c->check_config) {
+        printf("configuration OK: %zu certificate(s), directory %s\n", conf->ncerts,
+               conf->directory_url);
+    } else if (c->command && strcmp(c->command, "status") == 0) {
+        struct app p = {a, conf, agent};
+        struct eca_loop l;
+
+        describe(&p, &l);
+        rc = eca_loop_print_status(&l, c->json);
+    } else if (is_revoke(c)) {
+        rc = cmd_revoke(a, conf, agent);
+    } else {
+        struct app p = {a, conf, agent};
+        struct eca_loop_app la = {describe, reload, &p};
+
+        rc = eca_loop_main(&la, c->once, conf->g.force);
+        conf = p.conf;
+        agent = p.agent;
+    }
+    acme_agent_free(agent);
+    acme_conf_free(conf);
+    return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-    struct args a;
-    struct acme_conf *conf = NULL;
-    struct acme_agent *agent = NULL;
-    struct eca_err err = {0};
-    enum eca_log_format fmt = ECA_LOG_JSON;
-    int rc;
+    struct args a = {NULL, 0, NULL};
+    const struct eca_cli_app app = {"eca-acme", usage, own_arg, run, &a, NULL, NULL};
 
-    umask(077);
-    if ((rc = eca_service_start("eca-acme", &argc, &argv)) >= 0)
-        return rc;
-    memset(&a, 0, sizeof a);
-    if ((rc = parse_args(argc, argv, &a)) != 0)
-        return rc < 0 ? 0 : EXIT_USAGE;
-    if (a.cli.log_format && eca_log_format_parse(a.cli.log_format, &fmt) != 0) {
-        fprintf(stderr, "eca-acme: --log-format: expected json or text\n");
-        return EXIT_USAGE;
-    }
-    eca_log_setup("eca-acme", ECA_LOG_INFO, fmt);
-    if (eca_init(&err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
-        return EXIT_FAIL;
-    }
-    if (eca_daemon_init(&err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
-        eca_fini();
-        return EXIT_FAIL;
-    }
-    if ((rc = load_config(&a, &conf, &agent)) != 0)
-        goto out;
-    if (a.check_config) {
-        printf("configuration OK: %zu certificate(s), directory %s\n", conf->ncerts,
-               conf->directory_url);
-        rc = 0;
-    } else if (a.cmd == CMD_STATUS) {
-        struct app p = {&a, conf, agent};
-        struct eca_loop l;
-
-        describe(&p, &l);
-        rc = eca_loop_print_status(&l, a.json);
-    } else if (a.cmd == CMD_REVOKE) {
-        rc = cmd_revoke(&a, conf, agent);
-    } else {
-        struct app p = {&a, conf, agent};
-        struct eca_loop_app la = {describe, reload, &p};
-
-        rc = eca_loop_main(&la, a.once, conf->g.force);
-        conf = p.conf;
-        agent = p.agent;
-    }
-out:
-    acme_agent_free(agent);
-    acme_conf_free(conf);
-    eca_daemon_fini();
-    eca_fini();
-    return rc;
+    return eca_cli_main(&app, argc, argv);
 }

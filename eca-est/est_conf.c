@@ -77,14 +77,6 @@ cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err 
     return cert_outputs_from_file(g, cc, err);
 }
 
-static void
-cert_defaults(struct est_cert_conf *cc)
-{
-    memset(cc, 0, sizeof(*cc));
-    eca_certconf_defaults(&cc->base);
-    cc->pfx_profile = ECA_PKCS12_MODERN;
-}
-
 static enum eca_rc
 certs_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err *err)
 {
@@ -225,13 +217,14 @@ cert_from_env(void *ctx, struct eca_err *err)
     struct est_conf *c = ((struct loader *)ctx)->c;
     struct est_cert_conf *cc;
     const char *sans = eca_env_str("SANS") ? eca_env_str("SANS") : eca_env_str("DOMAIN_NAME");
+    void *one = NULL;
     enum eca_rc rc;
 
-    if ((c->certs = calloc(1, sizeof(*c->certs))) == NULL)
-        return OOM(err);
+    if ((rc = eca_certconf_list_one(sizeof(*c->certs), &one, &c->ncerts, err)) != ECA_OK)
+        return rc;
+    c->certs = one;
     cc = &c->certs[0];
-    cert_defaults(cc);
-    c->ncerts = 1;
+    cc->pfx_profile = ECA_PKCS12_MODERN;
     if (eca_env_str("SUBJECT_DN") == NULL && sans == NULL)
         return eca_err_set(err, ECA_ECONF,
                            "%s: SUBJECT_DN or SANS: one is required (no --config "
@@ -326,21 +319,18 @@ finish_url(struct loader *l, struct eca_err *err)
 {
     struct est_conf *c = l->c;
     const char *url = c->g.ca_url;
-    size_t n = strlen(url);
+    int n = eca_cfg_url_len(url);
 
     if (l->provisioner && (!eca_cfg_name_is_safe(l->provisioner)))
         return eca_err_set(err, ECA_ECONF,
                            "est_provisioner (EST_PROVISIONER): '%s' is not a "
                            "valid label",
                            l->provisioner);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
     if (n >= 16 && strstr(url, "/.well-known/est") != NULL)
-        c->base_url = eca_cfg_printf("%.*s", (int)n, url);
+        c->base_url = eca_cfg_printf("%.*s", n, url);
     else
-        c->base_url =
-            eca_cfg_printf("%.*s/.well-known/est%s%s", (int)n, url, l->provisioner ? "/" : "",
-                           l->provisioner ? l->provisioner : "");
+        c->base_url = eca_cfg_printf("%.*s/.well-known/est%s%s", n, url, l->provisioner ? "/" : "",
+                                     l->provisioner ? l->provisioner : "");
     return c->base_url ? ECA_OK : OOM(err);
 }
 
@@ -392,7 +382,7 @@ finish_checks(void *ctx, struct eca_err *err)
 }
 
 enum eca_rc
-est_conf_load(const struct est_conf_cli *cli, struct est_conf **out, struct eca_err *err)
+est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out, struct eca_err *err)
 {
     static const struct eca_agentconf_steps steps = {from_file, cert_from_env, globals_from_env,
                                                      finish_checks};
@@ -406,8 +396,7 @@ est_conf_load(const struct est_conf_cli *cli, struct est_conf **out, struct eca_
     l.c->basic_preemptive = 1;
     l.c->max_pending_s = EST_CONF_DEFAULT_MAX_PENDING;
     l.c->crl_max_age_s = EST_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
-    rc = eca_agentconf_load(&l.c->g, cli ? cli->config_path : NULL, cli ? cli->log_format : NULL,
-                            cli ? cli->force : 0, EST_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
+    rc = eca_agentconf_load_cli(&l.c->g, cli, EST_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;

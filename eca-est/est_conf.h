@@ -48,20 +48,13 @@ struct est_conf {
     size_t ncerts;
 };
 
-/* What the command line says; NULL/0 fields do not override anything. */
-struct est_conf_cli {
-    const char *config_path; /* --config */
-    const char *log_format;  /* --log-format */
-    int force;               /* --force */
-};
-
 /*
  * Build the configuration: the file named by cli->config_path (else environment mode: one
  * certificate from SUBJECT_DN, SANS, CERT_PATH, KEY_PATH...), then environment overrides,
  * then the command line. Loads the bootstrap token. Errors are ECA_ECONF naming the
  * setting and file:line (or the variable).
  */
-enum eca_rc est_conf_load(const struct est_conf_cli *cli, struct est_conf **out,
+enum eca_rc est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out,
                           struct eca_err *err);
 
 void est_conf_free(struct est_conf *c);

@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* eca-est: command line, configuration, and the shared agent loop (eca_loop). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "eca.h"
+#include "eca_cli.h"
 #include "eca_daemon.h"
 #include "eca_log.h"
 #include "eca_loop.h"
-#include "eca_service.h"
 #include "est_agent.h"
 #include "est_conf.h"
 
-#define EXIT_FAIL      1
-#define EXIT_USAGE     2
 #define BACKOFF_BASE_S 30L
-
-struct args {
-    struct est_conf_cli cli;
-    int once, check_config, status, json;
-};
 
 static void
 usage(FILE *f)
@@ -47,44 +38,13 @@ usage(FILE *f)
           f);
 }
 
-/* Returns -1 to exit 0 (help/version), 1 on usage error, 0 to go on. */
 static int
-parse_args(int argc, char **argv, struct args *a)
+load(const struct eca_cli *a, struct est_conf **conf)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-
-        if (strcmp(s, "--config") == 0 && i + 1 < argc)
-            a->cli.config_path = argv[++i];
-        else if (strcmp(s, "--log-format") == 0 && i + 1 < argc)
-            a->cli.log_format = argv[++i];
-        else if (strcmp(s, "--once") == 0)
-            a->once = 1;
-        else if (strcmp(s, "--force") == 0)
-            a->cli.force = 1;
-        else if (strcmp(s, "--check-config") == 0)
-            a->check_config = 1;
-        else if (strcmp(s, "status") == 0)
-            a->status = 1;
-        else if (strcmp(s, "--json") == 0 && a->status)
-            a->json = 1;
-        else if (strcmp(s, "--version") == 0)
-            return printf("eca-est %s\n", ECA_VERSION) < 0 ? 1 : -1;
-        else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
-            return (usage(stdout), -1);
-        else
-            return (fprintf(stderr, "eca-est: unknown or incomplete argument '%s'\n", s),
-                    usage(stderr), 1);
-    }
-    return 0;
-}
-
-static int
-load(const struct args *a, struct est_conf **conf)
-{
+    const struct eca_agentconf_cli cli = {a->config_path, a->log_format, a->force};
     struct eca_err err = {0};
 
-    if (est_conf_load(&a->cli, conf, &err) != ECA_OK) {
+    if (est_conf_load(&cli, conf, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "config_invalid", NULL,
                 ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
         return -1;
@@ -98,7 +58,7 @@ load(const struct args *a, struct est_conf **conf)
 
 /* The running daemon, as eca_loop_main() sees it. */
 struct app {
-    const struct args *a;
+    const struct eca_cli *a;
     struct est_conf *conf;
     struct est_agent_env env;
 };
@@ -137,7 +97,7 @@ reload(void *ctx)
 }
 
 static int
-dispatch(const struct args *a, struct est_conf **conf)
+dispatch(const struct eca_cli *a, struct est_conf **conf)
 {
     struct app p = {a, *conf, {eca_daemon_stopping, NULL, NULL}};
     struct eca_loop_app la = {describe, reload, &p};
@@ -151,7 +111,7 @@ dispatch(const struct args *a, struct est_conf **conf)
                 NULL);
         return 0;
     }
-    if (a->status) {
+    if (a->command != NULL) { /* the one sub-command: status */
         describe(&p, &l);
         return eca_loop_print_status(&l, a->json);
     }
@@ -160,31 +120,23 @@ dispatch(const struct args *a, struct est_conf **conf)
     return rc;
 }
 
+/* eca_cli_app.run: configuration, then --check-config, status or the loop. */
+static int
+run(void *ctx, const struct eca_cli *c)
+{
+    struct est_conf *conf = NULL;
+    int rc;
+
+    (void)ctx;
+    rc = load(c, &conf) != 0 ? ECA_EXIT_USAGE : dispatch(c, &conf);
+    est_conf_free(conf);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-    struct args a;
-    struct est_conf *conf = NULL;
-    struct eca_err err = {0};
-    enum eca_log_format fmt = ECA_LOG_JSON;
-    int rc;
+    const struct eca_cli_app app = {"eca-est", usage, NULL, run, NULL, NULL, NULL};
 
-    umask(077);
-    if ((rc = eca_service_start("eca-est", &argc, &argv)) >= 0)
-        return rc;
-    memset(&a, 0, sizeof a);
-    if ((rc = parse_args(argc, argv, &a)) != 0)
-        return rc < 0 ? 0 : EXIT_USAGE;
-    if (a.cli.log_format && eca_log_format_parse(a.cli.log_format, &fmt) != 0)
-        fmt = ECA_LOG_JSON;
-    eca_log_setup("eca-est", ECA_LOG_INFO, fmt);
-    if (eca_init(&err) != ECA_OK || eca_daemon_init(&err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
-        return EXIT_FAIL;
-    }
-    rc = load(&a, &conf) != 0 ? EXIT_USAGE : dispatch(&a, &conf);
-    est_conf_free(conf);
-    eca_daemon_fini();
-    eca_fini();
-    return rc;
+    return eca_cli_main(&app, argc, argv);
 }

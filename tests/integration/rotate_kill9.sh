@@ -86,7 +86,11 @@ run_full() {
     echo "$pid" >"$dir/run.cur"
     wait "$pid" || rc=$?
     rm -f "$dir/run.cur"
-    [ "$rc" = 0 ] || { log "run in $dir exited $rc"; return 1; }
+    if [ "$rc" != 0 ]; then
+        log "run in $dir exited $rc; the end of its log:"
+        tail -n 25 "$lg" >&2
+        return 1
+    fi
     echo $(($(now_ms) - t0))
 }
 

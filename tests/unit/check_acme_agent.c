@@ -79,7 +79,7 @@ write_cert(const char *dns, int days)
 static struct acme_conf *
 make_conf(const char *domain, int with_eab)
 {
-    struct acme_conf_cli cli = {NULL, NULL, 0};
+    struct eca_agentconf_cli cli = {NULL, NULL, 0};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
     char path[512], text[2048];

@@ -377,19 +377,19 @@ START_TEST(client_retries_bad_nonce_with_the_fresh_nonce)
 }
 END_TEST
 
-START_TEST(client_gives_up_after_five_bad_nonces)
+START_TEST(client_gives_up_after_ten_bad_nonces)
 {
     struct acme_client *c;
     struct eca_err err = {0};
 
     fake_http_push_fixture(fake, "acme/dir_pebble.http");
     fake_http_push_fixture(fake, "acme/nonce.http");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 11; i++)
         fake_http_push_fixture(fake, "acme/problem_badnonce.http");
     c = client();
     ck_assert_int_eq(acme_client_account(c, &err), ECA_ESERVER);
     ck_assert_ptr_nonnull(strstr(err.msg, "server problem badNonce"));
-    ck_assert_uint_eq(fake_http_nreq(fake), 8);
+    ck_assert_uint_eq(fake_http_nreq(fake), 13);
     acme_client_free(c);
 }
 END_TEST
@@ -840,7 +840,7 @@ acme_client_suite(void)
     tcase_add_test(tc, client_issues_through_the_whole_order_flow);
     tcase_add_test(tc, client_prefers_the_alternate_chain_by_top_issuer);
     tcase_add_test(tc, client_retries_bad_nonce_with_the_fresh_nonce);
-    tcase_add_test(tc, client_gives_up_after_five_bad_nonces);
+    tcase_add_test(tc, client_gives_up_after_ten_bad_nonces);
     tcase_add_test(tc, client_waits_out_503_retry_after);
     tcase_add_test(tc, client_waits_out_short_rate_limit);
     tcase_add_test(tc, client_rate_limit_beyond_cap_is_eagain);

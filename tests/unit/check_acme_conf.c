@@ -64,7 +64,7 @@ write_conf(const char *text)
 static struct acme_conf *
 load_ok(const char *config_path)
 {
-    struct acme_conf_cli cli = {config_path, NULL, 0};
+    struct eca_agentconf_cli cli = {config_path, NULL, 0};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
 
@@ -202,7 +202,7 @@ END_TEST
 
 START_TEST(precedence_cli_over_env_over_file_over_default)
 {
-    struct acme_conf_cli cli = {conf_path, "json", 1};
+    struct eca_agentconf_cli cli = {conf_path, "json", 1};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
 
@@ -297,7 +297,7 @@ static const struct {
 
 START_TEST(file_errors_name_setting_and_line)
 {
-    struct acme_conf_cli cli = {conf_path, NULL, 0};
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
     char where[600];
@@ -364,7 +364,7 @@ END_TEST
 
 START_TEST(missing_file_is_config_error)
 {
-    struct acme_conf_cli cli = {"/nonexistent/eca-acme.conf", NULL, 0};
+    struct eca_agentconf_cli cli = {"/nonexistent/eca-acme.conf", NULL, 0};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
 

@@ -163,6 +163,30 @@ START_TEST(cfg_helpers)
 }
 END_TEST
 
+/* The pieces both daemon loaders share: one environment certificate, trailing slashes. */
+START_TEST(list_one_and_url_len)
+{
+    struct eca_err err = {0};
+    struct {
+        struct eca_certconf base;
+        int extra;
+    } *one = NULL;
+    void *p = NULL;
+    size_t n = 0;
+
+    ck_assert_int_eq(eca_certconf_list_one(sizeof(*one), &p, &n, &err), ECA_OK);
+    one = p;
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(one->base.threshold_pct, ECA_AGENTCONF_DEFAULT_THRESHOLD);
+    ck_assert_int_eq(one->extra, 0);
+    eca_certconf_free(&one->base);
+    free(one);
+    ck_assert_int_eq(eca_cfg_url_len("https://ca.example//"), 18);
+    ck_assert_int_eq(eca_cfg_url_len("https://ca.example"), 18);
+    ck_assert_int_eq(eca_cfg_url_len("///"), 0);
+}
+END_TEST
+
 static Suite *
 agentconf_suite(void)
 {
@@ -177,6 +201,7 @@ agentconf_suite(void)
     tcase_add_test(tc, env_policy_overrides_and_checks);
     tcase_add_test(tc, globals_metrics_listen_checked);
     tcase_add_test(tc, cfg_helpers);
+    tcase_add_test(tc, list_one_and_url_len);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -209,7 +209,7 @@ START_TEST(file_mode_with_env_and_cli_precedence)
 {
     struct est_conf *c = NULL;
     struct eca_err err = {0};
-    struct est_conf_cli cli = {write_file("est.conf", good_file), "text", 1};
+    struct eca_agentconf_cli cli = {write_file("est.conf", good_file), "text", 1};
 
     setenv("MY_TOKEN", "file-named-env-token", 1);
     setenv("LOG_LEVEL", "warn", 1);
@@ -261,7 +261,7 @@ START_TEST(file_mode_errors_name_file_and_line)
 {
     struct est_conf *c = NULL;
     struct eca_err err = {0};
-    struct est_conf_cli cli = {write_file("est.conf", file_bad[_i].text), NULL, 0};
+    struct eca_agentconf_cli cli = {write_file("est.conf", file_bad[_i].text), NULL, 0};
 
     setenv("MY_TOKEN", "file-named-env-token", 1);
     ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);
