@@ -130,8 +130,14 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
-	if [ -d docs/man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man8 && \
-		install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in eca-acme eca-est; do \
+		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' docs/systemd/$$u.service \
+			>$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service; \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service; \
+	done
 
 FORMAT_FILES = $(wildcard common/*.[ch] eca-acme/*.[ch] eca-est/*.[ch] windows/*.[ch] tests/*/*.[ch])
 format:
