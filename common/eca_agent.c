@@ -232,8 +232,10 @@ rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_
 
     for (; got < n && rc == ECA_OK; got++) {
         eca_buf_init(&prev[got], PEM_MAX);
-        snprintf(path, sizeof path, "%s.prev", f[got].path);
-        rc = eca_fs_read(path, PEM_MAX, &prev[got], err);
+        if (snprintf(path, sizeof path, "%s.prev", f[got].path) >= (int)sizeof path)
+            rc = eca_err_set(err, ECA_EINVAL, "%.200s...: path too long", f[got].path);
+        else
+            rc = eca_fs_read(path, PEM_MAX, &prev[got], err);
         back[got] = (struct eca_install_file){f[got].path,
                                               prev[got].data ? (const void *)prev[got].data : "",
                                               prev[got].len, f[got].mode};

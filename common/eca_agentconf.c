@@ -330,6 +330,11 @@ eca_agentconf_finish(struct eca_agentconf *ac, const char *default_state_dir, st
         return rc;
     if (ac->state_dir == NULL)
         return eca_cfg_set_str(&ac->state_dir, default_state_dir, err);
+    /* State files are "<state_dir>/<name><suffix>" in fixed buffers: a truncated path would
+     * silently be a different file, so a too-long directory is a config error instead. */
+    if (strlen(ac->state_dir) > ECA_AGENTCONF_STATE_DIR_MAX)
+        return eca_err_set(err, ECA_ECONF, "state_dir (STATE_DIR): longer than %d bytes",
+                           ECA_AGENTCONF_STATE_DIR_MAX);
     return ECA_OK;
 }
 

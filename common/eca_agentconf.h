@@ -15,6 +15,8 @@
 #define ECA_AGENTCONF_DEFAULT_THRESHOLD      33
 #define ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT 30
 #define ECA_AGENTCONF_DEFAULT_VERIFY_TIMEOUT 10
+/* Longest state_dir: with a 64-byte name and a short suffix, state paths fit in 1 KiB. */
+#define ECA_AGENTCONF_STATE_DIR_MAX 900
 
 /* Output layouts: pem (cert, key, chain), minio (<dir>/public.crt + private.key), pkcs12. */
 enum eca_layout { ECA_LAYOUT_PEM = 0, ECA_LAYOUT_MINIO, ECA_LAYOUT_PKCS12 };

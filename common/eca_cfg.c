@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eca_conf.h"
+#include "eca_http.h"
 
 #define OOM(err) eca_err_set((err), ECA_ENOMEM, "config: out of memory")
 
@@ -251,11 +252,23 @@ enum eca_rc
 eca_cfg_check_url(const char *url, int insecure, const char *where, const char *src,
                   struct eca_err *err)
 {
+    char shown[256];
+
     if (url == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: ca_url (CA_URL): required", src);
-    if (strncmp(url, "https://", 8) != 0 && !(insecure && strncmp(url, "http://", 7) == 0))
-        return eca_err_set(err, ECA_ECONF, "%s: '%s': must be an https:// URL%s", where, url,
+    if (strncmp(url, "https://", 8) != 0 && !(insecure && strncmp(url, "http://", 7) == 0)) {
+        /* The error is logged: never echo a "user:pass@" or query that may hold a secret. */
+        return eca_err_set(err, ECA_ECONF, "%s: '%.200s': must be an https:// URL%s", where,
+                           eca_http_url_for_log(url, shown, sizeof shown),
                            insecure ? " (or http://)" : "");
+    }
+    /* Refused again per request, but a config error names the setting up front. */
+    if (eca_http_check_url(url, insecure, err) != ECA_OK) {
+        eca_err_prefix(err, "%s: ", where);
+        if (err != NULL)
+            err->rc = ECA_ECONF;
+        return ECA_ECONF;
+    }
     return ECA_OK;
 }
 

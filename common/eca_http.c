@@ -49,8 +49,8 @@ eca_http_max_body(const struct eca_http *h)
 }
 
 /* The URL for a log line: no userinfo, query or fragment, which may carry credentials. */
-static void
-log_url(const char *url, char *out, size_t outlen)
+const char *
+eca_http_url_for_log(const char *url, char *out, size_t outlen)
 {
     const char *host = strstr(url, "://");
     size_t scheme = host != NULL ? (size_t)(host - url) + 3 : 0;
@@ -58,7 +58,15 @@ log_url(const char *url, char *out, size_t outlen)
     const char *at = memchr(url + scheme, '@', auth);
     const char *rest = at != NULL ? at + 1 : url + scheme;
 
-    snprintf(out, outlen, "%.*s%.*s", (int)scheme, url, (int)strcspn(rest, "?#"), rest);
+    if (outlen > 0)
+        snprintf(out, outlen, "%.*s%.*s", (int)scheme, url, (int)strcspn(rest, "?#"), rest);
+    return out;
+}
+
+static void
+log_url(const char *url, char *out, size_t outlen)
+{
+    (void)eca_http_url_for_log(url, out, outlen);
 }
 
 /* Debug record of one exchange: never request headers or bodies (credentials, CSRs). */
@@ -666,14 +674,17 @@ eca_http_retry_after(const char *value, time_t now)
 enum eca_rc
 eca_http_check_url(const char *url, int insecure, struct eca_err *err)
 {
+    char shown[256];
     const char *rest, *at;
 
     if (url == NULL || *url == '\0')
         return eca_err_set(err, ECA_EINVAL, "URL is empty");
+    /* Messages reach the log: echo the URL without userinfo, query or fragment. */
+    log_url(url, shown, sizeof shown);
     for (const char *p = url; *p != '\0'; p++) {
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return eca_err_set(err, ECA_EINVAL,
-                               "URL '%.200s' contains a space or control character", url);
+                               "URL '%.200s' contains a space or control character", shown);
     }
     if (strncasecmp(url, "https://", 8) == 0)
         rest = url + 8;
@@ -681,15 +692,15 @@ eca_http_check_url(const char *url, int insecure, struct eca_err *err)
         rest = url + 7;
     else if (strncasecmp(url, "http://", 7) == 0)
         return eca_err_set(err, ECA_EINVAL,
-                           "URL '%.200s': plain http:// is refused unless insecure is set", url);
+                           "URL '%.200s': plain http:// is refused unless insecure is set", shown);
     else
-        return eca_err_set(err, ECA_EINVAL, "URL '%.200s': only https:// URLs are allowed", url);
+        return eca_err_set(err, ECA_EINVAL, "URL '%.200s': only https:// URLs are allowed", shown);
     if (*rest == '\0' || *rest == '/' || *rest == '?' || *rest == '#' || *rest == ':')
-        return eca_err_set(err, ECA_EINVAL, "URL '%.200s' has no host", url);
+        return eca_err_set(err, ECA_EINVAL, "URL '%.200s' has no host", shown);
     /* Credentials in a URL would end up in logs and error messages: refuse, without echoing. */
     at = strchr(rest, '@');
     if (at != NULL && at < rest + strcspn(rest, "/?#"))
-        return eca_err_set(err, ECA_EINVAL, "URL '%.*s...@%.200s' carries user credentials",
-                           (int)(rest - url), url, at + 1);
+        return eca_err_set(err, ECA_EINVAL, "URL '%.200s' carries user credentials (user:pass@)",
+                           shown);
     return ECA_OK;
 }

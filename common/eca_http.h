@@ -132,4 +132,10 @@ long eca_http_retry_after(const char *value, time_t now);
  */
 enum eca_rc eca_http_check_url(const char *url, int insecure, struct eca_err *err);
 
+/*
+ * url without userinfo, query or fragment (which may carry credentials), for log lines and
+ * error messages; written to out (truncated to outlen) and returned.
+ */
+const char *eca_http_url_for_log(const char *url, char *out, size_t outlen);
+
 #endif

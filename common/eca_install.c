@@ -82,7 +82,8 @@ sync_dirs(const char *const *paths, size_t n, struct eca_err *err)
  * that the install and the recovery after a crash at any point share it: a missing
  * "<path>.new" means that entry was already renamed. Each phase syncs each directory once:
  * every .prev is durable before its target is replaced, and every rename before the caller
- * drops the journal. On a failure at entry k, the entries before k are still rolled.
+ * drops the journal. A failure to keep a .prev renames nothing (the set stays the old one);
+ * a failed rename at entry k leaves the entries before k rolled, for recovery to finish.
  */
 static enum eca_rc
 roll_all(const char *const *paths, size_t n, struct eca_err *err)
@@ -99,8 +100,10 @@ roll_all(const char *const *paths, size_t n, struct eca_err *err)
         else if (eca_fs_exists(paths[k]))
             rc = keep_prev(paths[k], err);
     }
+    /* No rename has happened yet: renaming the entries before k would leave a new key next to
+     * the old certificate until recovery. Rename none; the journal retries the whole set. */
     if (rc != ECA_OK)
-        k--; /* entry k failed: roll only those before it, then report it */
+        return rc;
     if ((rc2 = sync_dirs(paths, k, err)) != ECA_OK)
         return rc2;
     for (i = 0; i < k && rc2 == ECA_OK; i++)

@@ -97,7 +97,7 @@ split_spec(const char *spec, char *host, size_t hostlen, char *port, size_t port
         goto bad;
     memcpy(host, h, n);
     host[n] = '\0';
-    strcpy(port, colon + 1);
+    memcpy(port, colon + 1, strlen(colon + 1) + 1); /* length checked above */
     return ECA_OK;
 bad:
     return eca_err_set(err, ECA_EINVAL, "metrics listen '%s': expected host:port or [v6]:port",

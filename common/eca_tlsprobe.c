@@ -52,7 +52,11 @@ handshake(int fd, const char *sni, char *serial, size_t len, struct eca_err *err
         rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: TLS setup");
         goto out;
     }
-    /* Identity only, no trust: see eca_tlsprobe.h. */
+    /* Identity only, no trust (see eca_tlsprobe.h): the probe sends nothing secret (no client
+     * certificate, no request) and only compares the served serial with the one just
+     * installed. Verifying would reject exactly what we must observe: a service still serving
+     * an expired or self-signed certificate, or one for a name other than the probe address.
+     * A forged answer can at worst make the reload look failed (or done), never leak a key. */
     SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
     if (sni && SSL_set_tlsext_host_name(ssl, sni) != 1) {
         rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: SNI '%s'", sni);

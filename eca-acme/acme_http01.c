@@ -216,6 +216,9 @@ webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_
     /* The token becomes a file name: refuse anything but base64url before touching disk. */
     if (!acme_http01_token_is_valid(token))
         return eca_err_set(err, ECA_EPROTO, "http-01 token: not a base64url string");
+    /* A truncated path would be another file: too long is an error (dir + token fit path). */
+    if (strlen(h->where) + sizeof ACME_HTTP01_PREFIX + 256 > sizeof dir)
+        return eca_err_set(err, ECA_ECONF, "webroot %.200s...: path too long", h->where);
     snprintf(dir, sizeof dir, "%s/.well-known", h->where);
     if ((rc = acme_http01_os_mkdir_public(dir, err)) != ECA_OK)
         return rc;
@@ -223,7 +226,8 @@ webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_
     if ((rc = acme_http01_os_mkdir_public(dir, err)) != ECA_OK ||
         (rc = acme_http01_os_webroot_ready(dir, err)) != ECA_OK)
         return rc;
-    snprintf(path, sizeof path, "%s/%s", dir, token);
+    if (snprintf(path, sizeof path, "%s/%s", dir, token) >= (int)sizeof path)
+        return eca_err_set(err, ECA_EPROTO, "http-01 token: too long for the webroot path");
     return eca_fs_write_atomic(path, key_authz, strlen(key_authz), ECA_FS_MODE_PUBLIC, err);
 }
 

@@ -88,7 +88,7 @@ crl_load(const struct pass *p, const char *url, struct eca_crl **out, struct eca
 {
     struct eca_http *h = NULL;
     struct eca_buf b;
-    char cache[1024];
+    char cache[1024], shown[512];
     enum eca_rc rc;
 
     eca_buf_init(&b, CRL_MAX);
@@ -100,11 +100,13 @@ crl_load(const struct pass *p, const char *url, struct eca_crl **out, struct eca
             eca_log(ECA_LOG_WARN, "crl_cache_failed", p->cc->base.name, NULL, 0,
                     "could not keep a copy of the CRL in %s", cache);
     } else {
+        /* CRL_URL is configuration: never log a "user:pass@" or query it may carry. */
+        eca_http_url_for_log(url, shown, sizeof shown);
         eca_log(ECA_LOG_WARN, "crl_fetch_failed", p->cc->base.name,
-                ECA_LOG_FIELDS(ECA_LS("url", url)), "%s; trying the kept copy", err->msg);
+                ECA_LOG_FIELDS(ECA_LS("url", shown)), "%s; trying the kept copy", err->msg);
         eca_buf_reset(&b);
         if ((rc = eca_fs_read(cache, CRL_MAX, &b, err)) != ECA_OK)
-            eca_err_prefix(err, "CRL from %s unavailable and no kept copy: ", url);
+            eca_err_prefix(err, "CRL from %s unavailable and no kept copy: ", shown);
     }
     if (rc == ECA_OK)
         rc = eca_crl_parse(b.data, b.len, out, err);

@@ -26,9 +26,10 @@ it_init() {
     trap 'exit 130' INT TERM
 }
 
-# Kill every recorded PID (TERM, then KILL after 3 s), then remove the temp dir.
+# Kill every recorded PID (TERM, then KILL after 3 s), then remove the temp dir. The exit
+# status is $1 when a wrapping trap passes it (under set -e, "(exit $rc)" would end the trap).
 it_cleanup() {
-    local rc=$? pid i
+    local rc=${1:-$?} pid i
     for pid in "${IT_PIDS[@]:-}"; do
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done

@@ -26,7 +26,7 @@ kill_current() {
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done
 }
-trap 'rc=$?; kill_current; (exit $rc); it_cleanup' EXIT
+trap 'rc=$?; kill_current; it_cleanup "$rc"' EXIT
 clean_agent_env
 
 start_pebble

@@ -147,6 +147,54 @@ START_TEST(globals_metrics_listen_checked)
 }
 END_TEST
 
+/* A CA URL with "user:pass@" is refused at load, naming the setting, never echoing the secret. */
+START_TEST(ca_url_secrets_not_echoed)
+{
+    static const char *const urls[] = {"https://bob:canary-PW-77@ca.test/dir",
+                                       "http://bob:canary-PW-77@ca.test/dir",
+                                       "ftp://bob:canary-PW-77@ca.test/dir?canary-PW-77"};
+    struct eca_agentconf ac;
+    struct eca_err err = {0};
+    size_t i;
+
+    for (i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        eca_agentconf_init(&ac);
+        ck_assert_int_eq(eca_cfg_set_str(&ac.ca_url, urls[i], &err), ECA_OK);
+        ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
+        ck_assert_int_eq(err.rc, ECA_ECONF);
+        ck_assert_ptr_nonnull(strstr(err.msg, "ca_url (CA_URL)"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "ca.test"));
+        ck_assert_ptr_null(strstr(err.msg, "canary-PW-77"));
+        eca_agentconf_free(&ac);
+    }
+}
+END_TEST
+
+/* A state_dir too long for the state-file buffers is an error, not a truncated path. */
+START_TEST(state_dir_too_long)
+{
+    struct eca_agentconf ac;
+    struct eca_err err = {0};
+    char longdir[ECA_AGENTCONF_STATE_DIR_MAX + 2];
+
+    memset(longdir, 'd', sizeof longdir - 1);
+    longdir[0] = '/';
+    longdir[sizeof longdir - 1] = '\0';
+    eca_agentconf_init(&ac);
+    ck_assert_int_eq(eca_cfg_set_str(&ac.ca_url, "https://ca.test/", &err), ECA_OK);
+    ck_assert_int_eq(eca_cfg_set_str(&ac.state_dir, longdir, &err), ECA_OK);
+    ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "state_dir (STATE_DIR): longer than"));
+    longdir[ECA_AGENTCONF_STATE_DIR_MAX] = '\0';
+    ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
+    free(ac.state_dir);
+    ac.state_dir = NULL;
+    ck_assert_int_eq(eca_cfg_set_str(&ac.state_dir, longdir, &err), ECA_OK);
+    ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_OK);
+    eca_agentconf_free(&ac);
+}
+END_TEST
+
 START_TEST(cfg_helpers)
 {
     char **v = NULL;
@@ -201,6 +249,8 @@ agentconf_suite(void)
     tcase_add_test(tc, env_policy_overrides_and_checks);
     tcase_add_test(tc, globals_metrics_listen_checked);
     tcase_add_test(tc, cfg_helpers);
+    tcase_add_test(tc, ca_url_secrets_not_echoed);
+    tcase_add_test(tc, state_dir_too_long);
     tcase_add_test(tc, list_one_and_url_len);
     suite_add_tcase(s, tc);
     return s;

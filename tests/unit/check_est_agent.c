@@ -12,6 +12,7 @@
 #include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_log.h"
+#include "eca_pkcs12.h"
 #include "eca_secret.h"
 #include "eca_test.h"
 #include "est_agent.h"
@@ -27,6 +28,7 @@ static X509 *root, *inter;
 static struct fake_http *fake;
 static struct eca_http *server;
 static int issue_enroll, issue_reenroll; /* answer that POST with a fresh leaf */
+static int issue_other_key;              /* ... certifying a key other than the CSR's */
 static long next_serial;
 static char opened[8][256]; /* the client certificate of each transport opened ("" none) */
 static size_t nopened;
@@ -53,7 +55,15 @@ issue_for(const struct eca_http_req *req)
     p = der.data;
     ck_assert_ptr_nonnull(csr = d2i_X509_REQ(NULL, &p, (long)der.len));
     ck_assert_int_eq(X509_REQ_verify(csr, X509_REQ_get0_pubkey(csr)), 1);
-    leaf = pki_cert("device", X509_REQ_get0_pubkey(csr), inter, ik, 0, ++next_serial, 86400, NULL);
+    if (issue_other_key) {
+        EVP_PKEY *other = pki_key();
+
+        leaf = pki_cert("device", other, inter, ik, 0, ++next_serial, 86400, NULL);
+        EVP_PKEY_free(other);
+    } else {
+        leaf =
+            pki_cert("device", X509_REQ_get0_pubkey(csr), inter, ik, 0, ++next_serial, 86400, NULL);
+    }
     len = pki_p7_certs(&leaf, 1, &p7);
     ck_assert_int_eq(eca_b64_encode(p7, (size_t)len, &b64, NULL), ECA_OK);
     eca_buf_printf(&raw, NULL,
@@ -158,7 +168,7 @@ setup(void)
     root = pki_cert("Test Root", rk, NULL, rk, 1, 1, 86400, NULL);
     inter = pki_cert("Test Issuing", ik, root, rk, 1, 2, 86400, NULL);
     server = fake_http_new(&fake);
-    issue_enroll = issue_reenroll = 0;
+    issue_enroll = issue_reenroll = issue_other_key = 0;
     next_serial = 100;
     nopened = 0;
     test_mkdtemp(dir, sizeof dir);
@@ -352,6 +362,68 @@ START_TEST(wrong_token_writes_nothing)
 }
 END_TEST
 
+/* A re-enrollment answered with a certificate for another key fails, naming the problem,
+ * and the installed pair stays as it was (same bytes, still matching). */
+START_TEST(certificate_for_other_key_keeps_installed_pair)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_buf before, after;
+
+    first_enrollment();
+    eca_buf_init(&before, 0);
+    eca_buf_init(&after, 0);
+    ck_assert_int_eq(eca_fs_read(certp, 1u << 20, &before, NULL), ECA_OK);
+    push_cacerts();
+    push_status(204);
+    issue_reenroll = issue_other_key = 1;
+    est_agent_run(&conf, &cc, &env, 1, &res, &err);
+    ck_assert_int_ne(err.rc, ECA_OK);
+    ck_assert_int_eq(err.rc, ECA_EPROTO);
+    ck_assert_msg(strstr(err.msg, "matches the key we sent") != NULL, "%s", err.msg);
+    ck_assert_int_eq(res.renewed, 0);
+    assert_installed(101);
+    ck_assert_int_eq(eca_fs_read(certp, 1u << 20, &after, NULL), ECA_OK);
+    ck_assert_uint_eq(before.len, after.len);
+    ck_assert_mem_eq(before.data, after.data, before.len);
+    eca_buf_free(&before);
+    eca_buf_free(&after);
+}
+END_TEST
+
+/* The PFX password (a file) protects the .pfx, which is private, and never reaches the log. */
+#define PFX_CANARY "canary-pfx-Hk3-password-must-not-leak"
+START_TEST(pfx_written_private_and_password_never_logged)
+{
+    char pfxp[340], pwp[340];
+    struct eca_secret *pw = NULL;
+    struct eca_key *k = NULL;
+    struct eca_chain *c = NULL;
+    struct eca_buf der;
+    FILE *f;
+
+    snprintf(pfxp, sizeof pfxp, "%s/dev.pfx", outdir);
+    snprintf(pwp, sizeof pwp, "%s/pfx.pw", dir);
+    ck_assert_ptr_nonnull(f = fopen(pwp, "w"));
+    fputs(PFX_CANARY "\n", f);
+    fclose(f);
+    cc.pfx_path = pfxp;
+    cc.pfx_password_file = pwp;
+    first_enrollment();
+    test_assert_private(pfxp);
+    eca_buf_init(&der, 0);
+    ck_assert_int_eq(eca_fs_read(pfxp, 1u << 20, &der, NULL), ECA_OK);
+    ck_assert_int_eq(eca_secret_from_file(pwp, &pw, NULL), ECA_OK);
+    ck_assert_int_eq(eca_pkcs12_parse(der.data, der.len, pw, &k, &c, NULL, NULL), ECA_OK);
+    ck_assert(eca_x509_matches_key(eca_x509_chain_get(c, 0), k));
+    ck_assert_msg(!logcap_contains(PFX_CANARY), "PFX password leaked into the log");
+    eca_key_free(k);
+    eca_x509_chain_free(c);
+    eca_secret_free(pw);
+    eca_buf_free(&der);
+}
+END_TEST
+
 /* CsrAttrs: ecdsa-with-SHA384 and ecPublicKey on secp384r1 (the RFC 7030 §4.5.2 shape). */
 static const unsigned char csrattrs_p384[] = {
     0x30, 0x1e, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03, 0x30, 0x12, 0x06, 0x07,
@@ -401,6 +473,8 @@ est_agent_suite(void)
     tcase_add_test(tc, reenroll_refused_falls_back_to_bootstrap);
     tcase_add_test(tc, wrong_token_writes_nothing);
     tcase_add_test(tc, csrattrs_are_reflected_in_the_csr);
+    tcase_add_test(tc, certificate_for_other_key_keeps_installed_pair);
+    tcase_add_test(tc, pfx_written_private_and_password_never_logged);
     suite_add_tcase(s, tc);
     return s;
 }

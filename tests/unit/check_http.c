@@ -364,6 +364,16 @@ START_TEST(check_url_cases)
     ck_assert_int_eq(eca_http_check_url("https://bob:hunter22@ca.example/", 0, &err), ECA_EINVAL);
     ck_assert_ptr_null(strstr(err.msg, "hunter22"));
     ck_assert_ptr_nonnull(strstr(err.msg, "ca.example"));
+    /* Every refusal echoes the URL without userinfo or query (error messages are logged). */
+    ck_assert_int_eq(eca_http_check_url("http://bob:hunter22@ca.example/x?t=hunter22", 0, &err),
+                     ECA_EINVAL);
+    ck_assert_ptr_null(strstr(err.msg, "hunter22"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "insecure"));
+    ck_assert_int_eq(eca_http_check_url("ftp://bob:hunter22@ca.example/x", 1, &err), ECA_EINVAL);
+    ck_assert_ptr_null(strstr(err.msg, "hunter22"));
+    ck_assert_int_eq(eca_http_check_url("https://bob:hunter22@ca.example/a b", 0, &err),
+                     ECA_EINVAL);
+    ck_assert_ptr_null(strstr(err.msg, "hunter22"));
     /* An '@' in the path is not userinfo. */
     ck_assert_int_eq(eca_http_check_url("https://ca.example/a@b", 0, &err), ECA_OK);
 }

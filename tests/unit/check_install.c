@@ -143,6 +143,39 @@ START_TEST(recover_rolls_forward_after_crash)
 }
 END_TEST
 
+/* The certificate's .prev cannot be written (a directory sits there; works as root too): the
+ * install fails naming the file, renames nothing, so key and certificate still match; once
+ * the obstacle is gone, recovery installs the whole set. A key's .prev is 0600. */
+START_TEST(failed_prev_renames_nothing)
+{
+    struct eca_install_file f[2];
+    struct eca_err err = {0};
+    char blocker[600], inside[700];
+    int rolled = 0;
+
+    put(keyp, "", "old key\n", 0600);
+    put(certp, "", "old cert\n", 0644);
+    snprintf(blocker, sizeof blocker, "%s.prev", certp);
+    snprintf(inside, sizeof inside, "%s/x", blocker);
+    ck_assert_int_eq(eca_fs_mkdir_p(blocker, 0700, &err), ECA_OK);
+    put(inside, "", "x", 0600);
+    set_files(f, "new key\n", "new cert\n");
+    ck_assert_int_ne(eca_install_files(journal, f, 2, &err), ECA_OK);
+    ck_assert_ptr_nonnull(strstr(err.msg, "cert.pem"));
+    expect(keyp, "", "old key\n", 0600);
+    expect(certp, "", "old cert\n", 0644);
+    ck_assert(eca_fs_exists(journal));
+    ck_assert_int_eq(unlink(inside), 0);
+    ck_assert_int_eq(rmdir(blocker), 0);
+    ck_assert_msg(eca_install_recover(journal, &rolled, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(rolled, 1);
+    expect(keyp, "", "new key\n", 0600);
+    expect(certp, "", "new cert\n", 0644);
+    expect(keyp, ".prev", "old key\n", 0600);
+    expect(certp, ".prev", "old cert\n", 0644);
+}
+END_TEST
+
 START_TEST(recover_finishes_half_done_renames)
 {
     struct eca_err err = {0};
@@ -173,7 +206,8 @@ START_TEST(install_renames_key_before_cert)
     char sub[600];
     int rolled = 0;
 
-    /* A directory where the certificate goes makes its rename fail: the key is already done. */
+    /* A directory where the certificate goes: its .prev cannot be kept, so nothing is renamed
+     * (the key would no longer match the certificate); the journal lets recovery finish. */
     put(keyp, "", "old key\n", 0600);
     ck_assert_int_eq(eca_fs_mkdir_p(certp, 0700, NULL), ECA_OK);
     snprintf(sub, sizeof sub, "%s/x", certp);
@@ -181,14 +215,16 @@ START_TEST(install_renames_key_before_cert)
     set_files(f, "new key\n", "new cert\n");
     ck_assert_int_ne(eca_install_files(journal, f, 2, &err), ECA_OK);
     ck_assert_msg(strstr(err.msg, "journal") != NULL, "%s", err.msg);
-    expect(keyp, "", "new key\n", 0600);
-    expect(keyp, ".prev", "old key\n", 0600);
+    expect(keyp, "", "old key\n", 0600);
+    expect(keyp, ".new", "new key\n", 0600);
     expect(certp, ".new", "new cert\n", 0644);
     ck_assert(eca_fs_exists(journal));
     /* Clear the obstacle: recovery finishes the install. */
     ck_assert_int_eq(eca_fs_remove(sub, NULL), ECA_OK);
     ck_assert_int_eq(rmdir(certp), 0);
     ck_assert_msg(eca_install_recover(journal, &rolled, &err) == ECA_OK, "%s", err.msg);
+    expect(keyp, "", "new key\n", 0600);
+    expect(keyp, ".prev", "old key\n", 0600);
     expect(certp, "", "new cert\n", 0644);
     ck_assert(!eca_fs_exists(journal));
 }
@@ -219,6 +255,7 @@ install_suite(void)
     tcase_add_test(tc, install_replaces_stale_staged_file);
     tcase_add_test(tc, recover_rolls_forward_after_crash);
     tcase_add_test(tc, recover_finishes_half_done_renames);
+    tcase_add_test(tc, failed_prev_renames_nothing);
     tcase_add_test(tc, install_renames_key_before_cert);
     tcase_add_test(tc, install_rejects_bad_arguments);
     suite_add_tcase(s, tc);

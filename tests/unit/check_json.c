@@ -67,6 +67,31 @@ doc(void)
     return o;
 }
 
+/* Nesting is bounded (json-c's default tokener depth, 32): a deep server document is a clean
+ * ECA_EPARSE naming the document, not unbounded recursion; 31 levels still parse. */
+START_TEST(parse_bounds_nesting_depth)
+{
+    char deep[2 * 4096 + 1];
+    struct json_object *o = NULL;
+    struct eca_err err = {0};
+    int i, n;
+
+    for (i = 0; i < 4096; i++) {
+        deep[i] = '[';
+        deep[4096 + i] = ']';
+    }
+    deep[sizeof deep - 1] = '\0';
+    ck_assert_int_eq(eca_json_parse("directory", deep, strlen(deep), &o, &err), ECA_EPARSE);
+    ck_assert_ptr_null(o);
+    ck_assert_ptr_nonnull(strstr(err.msg, "directory: invalid JSON"));
+    n = 31;
+    memmove(deep + n, deep + 4096, (size_t)n);
+    deep[2 * n] = '\0';
+    ck_assert_int_eq(eca_json_parse("directory", deep, strlen(deep), &o, &err), ECA_OK);
+    json_object_put(o);
+}
+END_TEST
+
 START_TEST(getters_return_typed_values)
 {
     struct json_object *o = doc(), *sub = NULL, *list = NULL;
@@ -171,6 +196,7 @@ json_suite(void)
     tcase_set_timeout(tc, 5);
     tcase_add_loop_test(tc, parse_rejects_broken_documents, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, parse_accepts_one_value_with_whitespace);
+    tcase_add_test(tc, parse_bounds_nesting_depth);
     tcase_add_test(tc, getters_return_typed_values);
     tcase_add_test(tc, getters_name_the_field_on_error);
     tcase_add_test(tc, optional_missing_leaves_out_untouched);
