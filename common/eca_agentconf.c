@@ -278,7 +278,9 @@ eca_agentconf_from_file(const config_setting_t *root, struct eca_agentconf *ac, 
         (rc = eca_conf_get_bool(root, "insecure", 0, &ac->insecure, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "check_interval_seconds", 0, 1, INTERVAL_MAX, &iv, err)) ||
         (rc = eca_cfg_str(root, "metrics_textfile", &ac->metrics_textfile, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "metrics_listen", &ac->metrics_listen, err)) != ECA_OK)
+        (rc = eca_cfg_str(root, "metrics_listen", &ac->metrics_listen, err)) != ECA_OK ||
+        (rc = eca_conf_get_bool(root, "metrics_allow_nonloopback", 0,
+                                &ac->metrics_allow_nonloopback, err)) != ECA_OK)
         return rc;
     ac->check_interval_s = (long)iv;
     eca_cfg_where_file(root, "ca_url", ac->where_url, sizeof ac->where_url);
@@ -299,7 +301,8 @@ eca_agentconf_from_env(struct eca_agentconf *ac, struct eca_err *err)
         (rc = eca_env_int("CHECK_INTERVAL_SECONDS", 1, INTERVAL_MAX, &iv, err)) != ECA_OK ||
         (rc = eca_env_bool("FORCE_RENEWAL", &ac->force, err)) != ECA_OK ||
         (rc = eca_cfg_env("METRICS_TEXTFILE", &ac->metrics_textfile, err)) != ECA_OK ||
-        (rc = eca_cfg_env("METRICS_LISTEN", &ac->metrics_listen, err)) != ECA_OK)
+        (rc = eca_cfg_env("METRICS_LISTEN", &ac->metrics_listen, err)) != ECA_OK ||
+        (rc = eca_env_bool("METRICS_ALLOW_NONLOOPBACK", &ac->metrics_allow_nonloopback, err)))
         return rc;
     ac->check_interval_s = (long)iv;
     return eca_cfg_log_from_env(&ac->log_level, &ac->log_format, err);

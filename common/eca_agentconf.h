@@ -57,7 +57,9 @@ struct eca_agentconf {
     int force;              /* FORCE_RENEWAL=true or --force */
     char *metrics_textfile; /* METRICS_TEXTFILE: node_exporter textfile; NULL: none */
     char *metrics_listen;   /* METRICS_LISTEN: "127.0.0.1:4231"; NULL: no endpoint */
-    char where_url[320];    /* where ca_url was set, for messages */
+    /* METRICS_ALLOW_NONLOOPBACK: let metrics_listen bind a non-loopback address (containers) */
+    int metrics_allow_nonloopback;
+    char where_url[320]; /* where ca_url was set, for messages */
 };
 
 /* Defaults for a certificate (ec-p256, threshold 33, reload timeout 30 s, layout pem). */

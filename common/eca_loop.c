@@ -269,7 +269,10 @@ eca_loop_metrics_open(const struct eca_agentconf *g, const char *agent, const ch
     if ((m = eca_metrics_new(agent, version)) == NULL)
         return eca_err_set(err, ECA_ENOMEM, "metrics: out of memory");
     if ((rc = eca_metrics_declare_rc_causes(m, err)) != ECA_OK ||
-        (g->metrics_listen && (rc = eca_metrics_serve(m, g->metrics_listen, 0, err)) != ECA_OK)) {
+        (g->metrics_listen &&
+         (rc = eca_metrics_serve(m, g->metrics_listen,
+                                 g->metrics_allow_nonloopback ? ECA_METRICS_ALLOW_NONLOOPBACK : 0,
+                                 err)) != ECA_OK)) {
         eca_err_prefix(err, "metrics: ");
         eca_metrics_free(m);
         return rc;

@@ -37,6 +37,20 @@ eca_secret_from_mem(const void *p, size_t n, struct eca_secret **out, struct eca
     return ECA_OK;
 }
 
+/*
+ * Docker secrets are mounted 0444, so a readable secret file is not refused; but elsewhere it
+ * usually means a mistake, so say so (the way chrony warns about its key file).
+ */
+static void
+warn_if_readable(const char *path)
+{
+    struct eca_err perm = {0};
+
+    if (eca_fs_check_private(path, &perm) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "secret_file_mode", NULL, ECA_LOG_FIELDS(ECA_LS("path", path)), "%s",
+                perm.msg);
+}
+
 enum eca_rc
 eca_secret_from_file(const char *path, struct eca_secret **out, struct eca_err *err)
 {
@@ -58,6 +72,8 @@ eca_secret_from_file(const char *path, struct eca_secret **out, struct eca_err *
         goto out;
     }
     rc = eca_secret_from_mem(b.data, n, out, err);
+    if (rc == ECA_OK)
+        warn_if_readable(path);
 out:
     eca_buf_free(&b);
     return rc;

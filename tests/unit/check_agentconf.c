@@ -144,6 +144,27 @@ START_TEST(globals_metrics_listen_checked)
     ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
     ck_assert_ptr_nonnull(strstr(err.msg, "metrics_listen (METRICS_LISTEN): '127.0.0.1'"));
     eca_agentconf_free(&ac);
+    unsetenv("METRICS_LISTEN");
+}
+END_TEST
+
+/* Containers publish metrics on 0.0.0.0 only with the explicit opt-in; it defaults to off. */
+START_TEST(metrics_nonloopback_is_opt_in)
+{
+    struct eca_agentconf ac;
+    struct eca_err err = {0};
+
+    eca_agentconf_init(&ac);
+    ck_assert_int_eq(eca_agentconf_from_env(&ac, &err), ECA_OK);
+    ck_assert_int_eq(ac.metrics_allow_nonloopback, 0);
+    setenv("METRICS_ALLOW_NONLOOPBACK", "true", 1);
+    ck_assert_int_eq(eca_agentconf_from_env(&ac, &err), ECA_OK);
+    ck_assert_int_eq(ac.metrics_allow_nonloopback, 1);
+    setenv("METRICS_ALLOW_NONLOOPBACK", "maybe", 1);
+    ck_assert_int_eq(eca_agentconf_from_env(&ac, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "METRICS_ALLOW_NONLOOPBACK"));
+    unsetenv("METRICS_ALLOW_NONLOOPBACK");
+    eca_agentconf_free(&ac);
 }
 END_TEST
 
@@ -248,6 +269,7 @@ agentconf_suite(void)
     tcase_add_test(tc, pkcs12_layout_when_allowed);
     tcase_add_test(tc, env_policy_overrides_and_checks);
     tcase_add_test(tc, globals_metrics_listen_checked);
+    tcase_add_test(tc, metrics_nonloopback_is_opt_in);
     tcase_add_test(tc, cfg_helpers);
     tcase_add_test(tc, ca_url_secrets_not_echoed);
     tcase_add_test(tc, state_dir_too_long);

@@ -154,6 +154,28 @@ START_TEST(loaded_secret_is_redacted_until_freed)
 }
 END_TEST
 
+/* A world-readable secret file still loads (Docker secrets are 0444) but draws a warning. */
+START_TEST(readable_secret_file_is_loaded_with_a_warning)
+{
+    struct eca_secret *s = NULL;
+    struct eca_err err = {0};
+    char path[512];
+
+    snprintf(path, sizeof path, "%s/open", dir);
+    ck_assert_int_eq(eca_fs_write_atomic(path, CANARY, strlen(CANARY), 0644, &err), ECA_OK);
+    ck_assert_int_eq(eca_secret_from_file(path, &s, &err), ECA_OK);
+    ck_assert_ptr_nonnull(strstr(logged, "\"event\":\"secret_file_mode\""));
+    ck_assert_ptr_nonnull(strstr(logged, path));
+    ck_assert_msg(strstr(logged, CANARY) == NULL, "canary leaked: %s", logged);
+    eca_secret_free(s);
+    logged[0] = '\0';
+    ck_assert_int_eq(eca_secret_from_file(file("closed", CANARY, strlen(CANARY)), &s, &err),
+                     ECA_OK);
+    ck_assert_ptr_null(strstr(logged, "secret_file_mode"));
+    eca_secret_free(s);
+}
+END_TEST
+
 static Suite *
 secret_suite(void)
 {
@@ -166,6 +188,7 @@ secret_suite(void)
     tcase_add_test(tc, file_errors_name_the_file);
     tcase_add_test(tc, env_and_mem);
     tcase_add_test(tc, loaded_secret_is_redacted_until_freed);
+    tcase_add_test(tc, readable_secret_file_is_loaded_with_a_warning);
     suite_add_tcase(s, tc);
     return s;
 }
