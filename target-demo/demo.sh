@@ -7,7 +7,9 @@
 # or a client request failed, or if fewer renewals happened than the lifetimes promise.
 #
 # Knobs: DEMO_SECONDS (0: until Ctrl-C), DEMO_ACME_VALIDITY (300 s), DEMO_EST_VALIDITY (120 s),
-# DEMO_DIR (build/demo: state and logs, wiped at the next start), DEMO_REFRESH (3 s).
+# DEMO_DIR (build/demo: state and logs, wiped at the next start), DEMO_REFRESH (3 s),
+# DEMO_PROMETHEUS=1 (also a real Prometheus on 127.0.0.1:4290 scraping both agents, with the
+# alert rules of target-demo/prometheus/).
 . "$(dirname "$0")/stack.sh"
 
 DEMO_SECONDS=${DEMO_SECONDS:-0}
@@ -43,6 +45,23 @@ fi
 log "starting the ECA demo stack (state and logs in $IT_TMP)"
 stack_up "$ACME_VALIDITY" "$EST_VALIDITY"
 stack_start_client
+PROM_PORT=4290
+PROM_PID=
+# start_prometheus: the demo's prometheus.yml and alert rules, pointed at this stack's ports.
+start_prometheus() {
+    local d=$IT_TMP/prometheus
+    command -v prometheus >/dev/null || die "DEMO_PROMETHEUS=1 needs prometheus (scripts/deps.sh)"
+    mkdir -p "$d/data"
+    cp "$STACK_SH_DIR/prometheus/eca-alerts.yml" "$d/"
+    sed -e "s/127.0.0.1:4231/127.0.0.1:$METRICS_ACME_PORT/" \
+        -e "s/127.0.0.1:4232/127.0.0.1:$METRICS_EST_PORT/" \
+        "$STACK_SH_DIR/prometheus/prometheus.yml" >"$d/prometheus.yml"
+    bg_start prometheus prometheus --config.file="$d/prometheus.yml" \
+        --storage.tsdb.path="$d/data" --web.listen-address="127.0.0.1:$PROM_PORT"
+    PROM_PID=$BG_PID
+    wait_for_port "$PROM_PORT" 30
+}
+[ "${DEMO_PROMETHEUS:-0}" = 1 ] && start_prometheus
 set +e # from here on, a failed probe is reported, never fatal
 T0=$(date +%s)
 
@@ -58,6 +77,7 @@ ECA demo: everything listens on 127.0.0.1 only; state and logs in $IT_TMP
   eca-est  (pid $ECA_EST_PID)  client-pem (PEM, used for MQTT), client-pfx (.pfx, used for /mtls)
   demo client (pid $CLIENT_PID)  one /mtls request and one MQTT publish+subscribe per second
   metrics               127.0.0.1:$METRICS_ACME_PORT, 127.0.0.1:$METRICS_EST_PORT (if the agents serve them)
+  prometheus            ${PROM_PID:+http://127.0.0.1:$PROM_PORT/alerts (pid $PROM_PID)}${PROM_PID:-not started (DEMO_PROMETHEUS=1 starts it)}
 Renewals: ACME after ~$ACME_RENEW_AFTER s, EST after ~$EST_RENEW_AFTER s (less than $THRESHOLD% of the lifetime left).
 Try:  curl --cacert $PEBBLE_ROOT --resolve $WEB_NAME:$NGINX_PORT:127.0.0.1 https://$WEB_NAME:$NGINX_PORT/
       $ECA_ACME --config $ACME_CONF status
@@ -189,6 +209,8 @@ view() {
         "$(alive "$EST_CA_PID")"
     printf 'metrics: %s; %s\n' "$(metrics_line eca-acme "$METRICS_ACME_PORT")" \
         "$(metrics_line eca-est "$METRICS_EST_PORT")"
+    [ -n "$PROM_PID" ] && printf 'prometheus: %s, targets up: %s of 2\n' "$(alive "$PROM_PID")" \
+        "$(curl -s "http://127.0.0.1:$PROM_PORT/api/v1/targets" | grep -o '"health":"up"' | wc -l)"
     printf 'client: https /mtls %s ok, %s failed; mqtt %s ok, %s failed\n' \
         "$(counts https_ok)" "$(counts https_fail)" "$(counts mqtt_ok)" "$(counts mqtt_fail)"
 }

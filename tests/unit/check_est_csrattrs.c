@@ -315,6 +315,7 @@ START_TEST(csr_reflects_the_plan)
     X509_REQ *req;
     STACK_OF(X509_EXTENSION) * got;
     GENERAL_NAMES *gens;
+    ASN1_OBJECT *tmpl;
 
     rich_attrs(&a);
     eca_buf_init(&items, 0);
@@ -350,7 +351,9 @@ START_TEST(csr_reflects_the_plan)
     ck_assert_str_eq((const char *)ASN1_STRING_get0_data(sk_GENERAL_NAME_value(gens, 0)->d.dNSName),
                      "server-picked.example");
     ck_assert_int_ge(X509v3_get_ext_by_NID(got, NID_key_usage, -1), 0);
-    ck_assert_int_ge(X509_REQ_get_attr_by_OBJ(req, OBJ_txt2obj(OID_TEMPLATE, 1), -1), 0);
+    ck_assert_ptr_nonnull(tmpl = OBJ_txt2obj(OID_TEMPLATE, 1));
+    ck_assert_int_ge(X509_REQ_get_attr_by_OBJ(req, tmpl, -1), 0);
+    ASN1_OBJECT_free(tmpl);
     GENERAL_NAMES_free(gens);
     sk_X509_EXTENSION_pop_free(got, X509_EXTENSION_free);
     X509_REQ_free(req);
