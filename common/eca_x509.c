@@ -207,18 +207,26 @@ add_attributes(X509_REQ *req, const struct eca_csr_extra *x, struct eca_err *err
     return ECA_OK;
 }
 
+/* Append what an i2d_*() call produced (n bytes at der, freed here) to out. */
+static enum eca_rc
+append_i2d(unsigned char *der, int n, const char *what, struct eca_buf *out, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (n <= 0)
+        return eca_err_ssl(err, ECA_ECRYPTO, "%s: DER encoding failed", what);
+    rc = eca_buf_append(out, der, (size_t)n, err);
+    OPENSSL_free(der);
+    return rc;
+}
+
 static enum eca_rc
 append_der_req(X509_REQ *req, struct eca_buf *out, struct eca_err *err)
 {
     unsigned char *der = NULL;
     int n = i2d_X509_REQ(req, &der);
-    enum eca_rc rc;
 
-    if (n <= 0)
-        return eca_err_ssl(err, ECA_ECRYPTO, "csr: DER encoding failed");
-    rc = eca_buf_append(out, der, (size_t)n, err);
-    OPENSSL_free(der);
-    return rc;
+    return append_i2d(der, n, "csr", out, err);
 }
 
 static enum eca_rc
@@ -794,11 +802,6 @@ eca_x509_to_der(X509 *x, struct eca_buf *out, struct eca_err *err)
 {
     unsigned char *der = NULL;
     int n = i2d_X509(x, &der);
-    enum eca_rc rc;
 
-    if (n <= 0)
-        return eca_err_ssl(err, ECA_ECRYPTO, "certificate: DER encoding failed");
-    rc = eca_buf_append(out, der, (size_t)n, err);
-    OPENSSL_free(der);
-    return rc;
+    return append_i2d(der, n, "certificate", out, err);
 }
