@@ -13,7 +13,7 @@ set -eu
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev check
 openssl curl ca-certificates pebble nginx-light mosquitto mosquitto-clients
 strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins python3 python3-cryptography
-procps psmisc iproute2 time git clang-format clang libclang-rt-14-dev prometheus systemd
+procps psmisc iproute2 time git groff-base clang-format clang libclang-rt-14-dev prometheus systemd
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev dpkg-dev cmake make perl patch
 wine64 wine docker.io docker-compose debootstrap"
 

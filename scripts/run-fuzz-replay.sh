@@ -8,7 +8,7 @@ for t in "$@"; do
     name=$(basename "$t")
     dirs="tests/fuzz/corpus/$name"
     [ -f "tests/fuzz/$name.seeds" ] && dirs="$dirs $(cat "tests/fuzz/$name.seeds")"
-    if timeout 300 "$t" $dirs >"$t.log" 2>&1; then
+    if timeout 300 "$t" $dirs </dev/null >"$t.log" 2>&1; then
         echo "PASS $name $(tail -n 1 "$t.log")"
     else
         echo "FAIL $name"; tail -n 20 "$t.log"; fail=1

@@ -67,5 +67,10 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         count += run_path(argv[i]);
     printf("%d inputs replayed\n", count);
+    /* A replay that found no seed (a moved corpus, a wrong path) proves nothing: fail it. */
+    if (count == 0) {
+        fprintf(stderr, "no input found in the %d path(s) given\n", argc - 1);
+        return 1;
+    }
     return 0;
 }

@@ -32,7 +32,7 @@ render_check() {
     elif command -v mandoc >/dev/null 2>&1; then
         out=$(mandoc -man -T lint -W warning "$page" 2>&1) || true
     else
-        echo "docs_check: SKIP: no groff, nroff or mandoc; $page not rendered"
+        bad "no groff, nroff or mandoc (package groff-base, scripts/deps.sh): $page not rendered"
         return 0
     fi
     [ -z "$out" ] || bad "$page: renderer warnings:"$'\n'"$out"

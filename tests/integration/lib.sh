@@ -16,20 +16,39 @@ IT_PIDS=()
 IT_TMP=
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+# die also leaves a mark that it_cleanup reads: a trap that ends in `|| true` (or a subshell
+# that died) cannot turn a failed scenario into exit 0.
+die() {
+    log "FAIL: $*"
+    [ -n "${IT_FAILED_MARK:-}" ] && echo "$*" >>"$IT_FAILED_MARK"
+    exit 1
+}
+# skip REASON: the scenario could not run here; exit 77 is reported as SKIP, never as PASS.
+skip() {
+    log "SKIP: $*"
+    exit 77
+}
 
 # Create the scenario's temp dir and the exit trap.
 it_init() {
     IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/eca-it-XXXXXX")
     chmod 0755 "$IT_TMP"
-    trap it_cleanup EXIT
+    IT_FAILED_MARK=$IT_TMP/.failed
+    export IT_FAILED_MARK
+    trap 'it_cleanup $?' EXIT
     trap 'exit 130' INT TERM
 }
 
 # Kill every recorded PID (TERM, then KILL after 3 s), then remove the temp dir. The exit
-# status is $1 when a wrapping trap passes it (under set -e, "(exit $rc)" would end the trap).
+# status is $1 when a wrapping trap passes it (under set -e, "(exit $rc)" would end the trap);
+# a die() anywhere in the scenario makes it non-zero whatever the trap did before.
 it_cleanup() {
     local rc=${1:-$?} pid i
+    set +e
+    if [ "$rc" = 0 ] && [ -s "${IT_FAILED_MARK:-/nonexistent}" ]; then
+        log "verdict: FAIL (die was called: $(head -n 1 "$IT_FAILED_MARK"))"
+        rc=1
+    fi
     for pid in "${IT_PIDS[@]:-}"; do
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done

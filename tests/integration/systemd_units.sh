@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # docs/systemd units: `systemd-analyze verify` each one (with its example drop-in applied) and
-# check that the sandbox settings we promise are present. Skips, exit 0, only when
-# systemd-analyze is not installed.
+# check that the sandbox settings we promise are present. Without systemd-analyze (package
+# systemd, installed by scripts/deps.sh) it exits 77: SKIP, never PASS.
 set -euo pipefail
 
 ECA_ROOT=${ECA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -11,7 +11,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ECA_ROOT/$BUILD" ;; esac
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "systemd_units: SKIP: systemd-analyze not found (package systemd); units not verified"
-    exit 0
+    exit 77
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eca-units-XXXXXX")
