@@ -5,6 +5,7 @@
 # Under CI every package is installed by scripts/deps.sh, so a SKIP there is counted as a
 # failure: CI must not go green on something it never ran.
 set -u
+shopt -s extglob # ECA_IT_ONLY may be a pattern such as "!(windows_wine|compose_docker)"
 export BUILD=${BUILD:-build}
 export ECA_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 only=${ECA_IT_ONLY:-}
