@@ -3,9 +3,21 @@
 #ifndef ECA_TEST_H
 #define ECA_TEST_H
 
+#include <check.h>
 #include <stddef.h>
 
 #include "eca_http.h"
+
+/*
+ * The suite a test binary runs. Each tests/unit/check_<module>.c ends with
+ * ECA_TEST_SUITE(<module>_suite); the shared main() is tests/support/check_main.c.
+ */
+Suite *eca_test_suite(void);
+#define ECA_TEST_SUITE(fn)                                                                         \
+    Suite *eca_test_suite(void)                                                                    \
+    {                                                                                              \
+        return fn();                                                                               \
+    }
 
 /* Path of tests/fixtures/<name> (tests run from the repository root, or ECA_ROOT). */
 const char *fixture_path(const char *name);

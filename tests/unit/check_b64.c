@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eca_b64.h"
+#include "eca_test.h"
 
 static const struct {
     const char *plain, *std, *url;
@@ -177,14 +178,4 @@ b64_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(b64_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(b64_suite)

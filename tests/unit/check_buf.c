@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eca_buf.h"
+#include "eca_test.h"
 
 START_TEST(append_grows_and_terminates)
 {
@@ -120,14 +121,4 @@ buf_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(buf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(buf_suite)

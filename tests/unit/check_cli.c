@@ -8,6 +8,7 @@
 
 #include "eca.h"
 #include "eca_cli.h"
+#include "eca_test.h"
 
 /* Output of one parse: what went to out and err. */
 struct run {
@@ -224,14 +225,4 @@ cli_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(cli_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(cli_suite)

@@ -8,6 +8,7 @@
 
 #include "eca_conf.h"
 #include "eca_fs.h"
+#include "eca_test.h"
 
 static char dir[256];
 
@@ -246,14 +247,4 @@ conf_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(conf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(conf_suite)

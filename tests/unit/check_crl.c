@@ -10,6 +10,7 @@
 #include "eca_crl.h"
 #include "eca_x509.h"
 #include "pki_helpers.h"
+#include "eca_test.h"
 
 struct pki {
     EVP_PKEY *ca_key, *other_key;
@@ -213,14 +214,4 @@ crl_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(crl_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ECA_TEST_SUITE(crl_suite)

@@ -9,6 +9,7 @@
 
 #include "eca_clock.h"
 #include "eca_daemon.h"
+#include "eca_test.h"
 
 static void
 setup(void)
@@ -118,14 +119,4 @@ daemon_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(daemon_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ECA_TEST_SUITE(daemon_suite)

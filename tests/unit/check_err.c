@@ -9,6 +9,7 @@
 
 #include "eca.h"
 #include "eca_err.h"
+#include "eca_test.h"
 
 START_TEST(names_are_stable)
 {
@@ -116,14 +117,4 @@ err_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(err_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(err_suite)

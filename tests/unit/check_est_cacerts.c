@@ -10,6 +10,7 @@
 #include "eca_http.h"
 #include "est_cacerts.h"
 #include "pki_helpers.h"
+#include "eca_test.h"
 
 static X509 *certs[2];
 static unsigned char *p7der;
@@ -195,14 +196,4 @@ cacerts_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(cacerts_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ECA_TEST_SUITE(cacerts_suite)

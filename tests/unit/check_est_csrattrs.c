@@ -14,6 +14,7 @@
 #include "eca_key.h"
 #include "eca_x509.h"
 #include "est_csrattrs.h"
+#include "eca_test.h"
 
 #define OID_EC       "1.2.840.10045.2.1"
 #define OID_P384     "1.3.132.0.34"
@@ -430,14 +431,4 @@ est_csrattrs_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(est_csrattrs_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}
+ECA_TEST_SUITE(est_csrattrs_suite)

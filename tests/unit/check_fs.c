@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "eca_fs.h"
+#include "eca_test.h"
 
 static char dir[256];
 
@@ -330,14 +331,4 @@ fs_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(fs_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(fs_suite)

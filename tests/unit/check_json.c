@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eca_json.h"
+#include "eca_test.h"
 
 static const struct {
     const char *in;
@@ -205,14 +206,4 @@ json_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(json_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(json_suite)

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "eca_log.h"
+#include "eca_test.h"
 
 #define CANARY "CANARY-7d1f-never-log-me"
 
@@ -318,14 +319,4 @@ log_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(log_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(log_suite)

@@ -11,6 +11,7 @@
 #include "eca_secret.h"
 #include "eca_x509.h"
 #include "pki_helpers.h"
+#include "eca_test.h"
 
 struct fixture {
     struct eca_key *key;
@@ -207,14 +208,4 @@ pkcs12_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(pkcs12_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+ECA_TEST_SUITE(pkcs12_suite)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eca_renew.h"
+#include "eca_test.h"
 
 #define DAY 86400L
 #define NB  ((time_t)1700000000)
@@ -276,14 +277,4 @@ renew_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(renew_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(renew_suite)

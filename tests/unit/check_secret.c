@@ -9,6 +9,7 @@
 #include "eca_fs.h"
 #include "eca_log.h"
 #include "eca_secret.h"
+#include "eca_test.h"
 
 #define CANARY "canary-token-5b2e8c"
 
@@ -193,14 +194,4 @@ secret_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(secret_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(secret_suite)
