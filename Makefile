@@ -44,7 +44,7 @@ BINS    := $(if $(wildcard eca-acme/main.c),$(BUILD)/eca-acme) $(if $(wildcard e
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 
-.PHONY: all check check-run unit integration asan fuzz fuzz-run demo deps install clean \
+.PHONY: all check check-run unit integration asan fuzz fuzz-bins fuzz-run demo deps install clean \
         format format-check lint-layers windows bench
 .DEFAULT_GOAL := all
 
@@ -82,10 +82,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(
 
 # Fuzz targets double as regression tests: a replay driver feeds them every seed file.
 fuzzlibs = $(if $(filter fuzz_acme_%,$(1)),$(LIBACME),)$(if $(filter fuzz_est_%,$(1)),$(LIBEST),)
-$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
-		$$(call fuzzlibs,$$*) $(LIBECA)
+fuzzdeps = $(BUILD)/obj/tests/fuzz/$(1).o $(call fuzzlibs,$(1)) $(LIBECA)
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/replay_main.o $$(call fuzzdeps,$$*)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# The same targets linked with libFuzzer's main (`make fuzz` builds them with clang, see below).
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-bin/%,$(FUZZ_SRC))
+$(BUILD)/fuzz-bin/%: $$(call fuzzdeps,$$*)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+fuzz-bins: $(FUZZ_BINS)
 
 lint-layers:
 	@! grep -nE '#include "(acme|est)_' common/*.[ch] || { echo "common/ includes daemon code" >&2; exit 1; }
@@ -115,8 +121,12 @@ asan: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		HARDEN= WERROR=1 check-run
 
+# libFuzzer needs clang; every object gets coverage and ASan/UBSan (build-fuzz/ is its own tree).
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link
 fuzz: deps
-	./scripts/fuzz.sh $(FUZZ_SECONDS)
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" HARDEN= \
+		SAN="$(FUZZ_SAN)" fuzz-bins
+	FUZZ_BUILD=build-fuzz ./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Benchmarks print numbers (tests/bench/README.md); they are not tests.
 bench: all

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Build every tests/fuzz/fuzz_*.c with libFuzzer + ASan/UBSan into build-fuzz/ and run each for
+# Run every libFuzzer target that `make fuzz` built (ASan/UBSan, build-fuzz/fuzz-bin/) for
 # FUZZ_SECONDS (first argument, default 30), seeded from its corpus dir and the fixture dirs its
 # .seeds file names. Fails, printing the crash input path, if any target crashes.
 # Seeds are copied into a scratch corpus under build-fuzz/, so the repo is never modified.
@@ -9,68 +9,22 @@ set -eu
 secs=${1:-${FUZZ_SECONDS:-30}}
 [ -n "$secs" ] || secs=30
 out=${FUZZ_BUILD:-build-fuzz}
-cc=${FUZZ_CC:-clang}
 only=${FUZZ_ONLY:-}
 
-command -v "$cc" >/dev/null 2>&1 || {
-    echo "fuzz: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2
-    exit 2
-}
-
-pkgs="openssl libcurl json-c libconfig"
-pkg_cflags=$(pkg-config --cflags $pkgs)
-pkg_libs=$(pkg-config --libs $pkgs)
-san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-cflags="-std=c11 -O1 -g -fno-omit-frame-pointer -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
--Icommon -Ieca-acme -Ieca-est $pkg_cflags $san"
-
-mkdir -p "$out/obj" "$out/bin"
-
-# Compile one source into $out/obj (rebuilt when the source or any header is newer).
-compile() {
-    src=$1 flags=$2
-    obj="$out/obj/$(echo "$src" | tr '/' '_').o"
-    if [ ! -f "$obj" ] || [ -n "$(find "$src" common eca-acme eca-est -newer "$obj" \
-        -name '*.[ch]' 2>/dev/null | head -n 1)" ]; then
-        # shellcheck disable=SC2086
-        "$cc" $cflags $flags -c "$src" -o "$obj" || return 1
-    fi
-    echo "$obj"
-}
-
-# Library sources get coverage instrumentation only; libFuzzer's main comes in at link time.
-lib_objs() {
-    for s in "$@"; do
-        compile "$s" "-fsanitize=fuzzer-no-link" || return 1
-    done
-}
-
-common_src=$(ls common/*.c | grep -v '_win\.c$')
-acme_src=$(ls eca-acme/*.c | grep -v '/main\.c$')
-est_src=$(ls eca-est/*.c | grep -v '/main\.c$')
-
-echo "fuzz: building libraries with $cc"
-common_objs=$(lib_objs $common_src)
-acme_objs=$(lib_objs $acme_src)
-est_objs=$(lib_objs $est_src)
-
+# The binaries come from the Makefile (`make fuzz` builds $out/fuzz-bin/ with clang first).
 targets=""
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     if [ -n "$only" ]; then
         case $name in $only) ;; *) continue ;; esac
     fi
-    extra=""
-    case $name in
-    fuzz_acme_*) extra=$acme_objs ;;
-    fuzz_est_*) extra=$est_objs ;;
-    esac
-    tobj=$(compile "$src" "-fsanitize=fuzzer-no-link")
-    echo "  LINK    $out/bin/$name"
-    # shellcheck disable=SC2086
-    "$cc" $san -fsanitize=fuzzer -o "$out/bin/$name" "$tobj" $extra $common_objs $pkg_libs
+    [ -x "$out/fuzz-bin/$name" ] || {
+        echo "fuzz: $out/fuzz-bin/$name missing: run it through \`make fuzz\`" >&2
+        exit 2
+    }
     targets="$targets $name"
 done
+[ -n "$targets" ] || { echo "fuzz: no target matches '${only:-*}'" >&2; exit 2; }
 
 # Fill a scratch corpus from the committed seeds (flattened; names prefixed to stay unique).
 seed_corpus() {
@@ -96,7 +50,7 @@ for name in $targets; do
     mkdir -p "$art"
     log="$out/$name.log"
     echo "fuzz: $name for ${secs}s ($(ls "$corpus" | wc -l) seeds)"
-    if "$out/bin/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    if "$out/fuzz-bin/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$art" -print_final_stats=1 "$corpus" >"$log" 2>&1; then
         echo "PASS $name $(grep -E '^stat::number_of_executed_units' "$log" | tr -s ' ')"
     else
