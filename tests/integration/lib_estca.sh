@@ -60,3 +60,13 @@ stop_est_ca() {
 est_mode() {
     printf '%s\n' "$1" >"$EST_CA_DIR/mode"
 }
+
+# est_handshakes: TLS handshakes the running server has completed (from its stats.json).
+est_handshakes() {
+    if [ -s "$EST_CA_DIR/stats.json" ]; then
+        "$EST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tls_handshakes"])' \
+            "$EST_CA_DIR/stats.json"
+    else
+        echo 0
+    fi
+}
