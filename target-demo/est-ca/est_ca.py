@@ -608,7 +608,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             conn = getattr(self.connection, "eca_conn", None)
             log(f'{self.client_address[0]} "{method} {self.path}" {self._code} '
-                + (f"conn={conn} " if conn else "") + " ".join(self._note))
+                + " ".join(self._note + ([f"conn={conn}"] if conn else [])))
 
 
 class EstHandler(Handler):

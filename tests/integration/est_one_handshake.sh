@@ -33,7 +33,7 @@ grep 'TLS handshake' "$IT_TMP/est-ca.log" | tail -n 1 | grep -q 'client_cert=yes
     die "the re-enrollment's handshake carried no client certificate"
 conn=$(grep 'TLS handshake' "$IT_TMP/est-ca.log" | tail -n 1 | sed 's/.*conn=\([0-9]*\).*/\1/')
 for op in cacerts csrattrs simplereenroll; do
-    grep "/$op\" 200 conn=$conn " "$IT_TMP/est-ca.log" | grep -q . ||
+    grep -q "/$op\" 200 .*conn=$conn\$" "$IT_TMP/est-ca.log" ||
         die "$op did not go over connection $conn"
 done
 
