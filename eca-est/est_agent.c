@@ -269,11 +269,8 @@ make_csr(struct pass *p, struct eca_err *err)
                       cc->base.key_type_explicit, cc->nsans, pop, &plan);
     /* A new key on every renewal (DESIGN: never reuse a key across certificates); a CSR made
      * again for another connection (proof-of-possession) keeps this renewal's key. */
-    if (p->key == NULL) {
-        log_plan(p, &plan);
-        if ((rc = eca_key_generate(plan.key_type, &p->key, err)) != ECA_OK)
-            return rc;
-    }
+    if (p->key == NULL && (rc = eca_key_generate(plan.key_type, &p->key, err)) != ECA_OK)
+        return rc;
     if (pop && plan.extra.nattrs < EST_CSRATTRS_MAX) {
         plan.attrs[plan.extra.nattrs].der = p->pop_attr.data;
         plan.attrs[plan.extra.nattrs++].len = p->pop_attr.len;
@@ -358,8 +355,15 @@ enroll_as(struct pass *p, struct eca_err *err)
     struct est_client_opts o = client_opts(p);
     struct est_client_auth a = {0};
     int pop = c->pop || p->attrs.challenge_password;
+    struct est_csrattrs_plan plan;
     enum eca_rc rc;
 
+    if (p->key == NULL) {
+        /* Logged once, before anything can fail: what the server asked for and our answer. */
+        est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, p->cc->base.key_type,
+                          p->cc->base.key_type_explicit, p->cc->nsans, pop, &plan);
+        log_plan(p, &plan);
+    }
     if ((pop && (rc = pop_bind(p, err)) != ECA_OK) || (rc = make_csr(p, err)) != ECA_OK)
         return rc;
     a.http = p->http;

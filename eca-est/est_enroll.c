@@ -144,6 +144,7 @@ enum eca_rc
 est_enroll_pop_attr(const struct eca_http_conn_info *conn, struct eca_buf *out, struct eca_err *err)
 {
     X509_ATTRIBUTE *at = NULL;
+    ASN1_STRING *pw = NULL;
     unsigned char *der = NULL;
     struct eca_buf b64;
     enum eca_rc rc;
@@ -154,18 +155,26 @@ est_enroll_pop_attr(const struct eca_http_conn_info *conn, struct eca_buf *out, 
                            "proof-of-possession: the connection (%s) has no tls-unique",
                            conn->tls_version[0] ? conn->tls_version : "TLS version unknown");
     eca_buf_init(&b64, 0);
-    /* RFC 7030 §3.5: challengePassword = base64 of tls-unique; PrintableString holds it. */
+    /* RFC 7030 §3.5: challengePassword = base64 of tls-unique, as a PrintableString (RFC 2985
+     * §5.4.1 prefers it; base64's alphabet fits it). */
     if ((rc = eca_b64_encode(conn->tls_unique, conn->tls_unique_len, &b64, err)) != ECA_OK)
         goto out;
-    at = X509_ATTRIBUTE_create_by_NID(NULL, NID_pkcs9_challengePassword, MBSTRING_ASC, b64.data,
-                                      (int)b64.len);
-    if (at == NULL || (n = i2d_X509_ATTRIBUTE(at, &der)) <= 0) {
+    if ((pw = ASN1_STRING_type_new(V_ASN1_PRINTABLESTRING)) == NULL ||
+        !ASN1_STRING_set(pw, b64.data, (int)b64.len) ||
+        (at = X509_ATTRIBUTE_create(NID_pkcs9_challengePassword, V_ASN1_PRINTABLESTRING, pw)) ==
+            NULL) {
+        rc = eca_err_ssl(err, ECA_ENOMEM, "proof-of-possession: challengePassword attribute");
+        goto out;
+    }
+    pw = NULL; /* owned by the attribute */
+    if ((n = i2d_X509_ATTRIBUTE(at, &der)) <= 0) {
         rc = eca_err_ssl(err, ECA_ENOMEM, "proof-of-possession: challengePassword attribute");
         goto out;
     }
     rc = eca_buf_append(out, der, (size_t)n, err);
 out:
     OPENSSL_free(der);
+    ASN1_STRING_free(pw);
     X509_ATTRIBUTE_free(at);
     eca_buf_free(&b64);
     return rc;
