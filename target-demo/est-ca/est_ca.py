@@ -43,16 +43,10 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 MODES = {
     "normal": "issue normally",
     "approve-once": "first enroll per CSR key answers 202 + Retry-After: 2, the next issues",
-    "fail-500": "enroll/reenroll answer 500",
-    "garbage": "enroll/reenroll answer 200 application/pkcs7-mime with a non-PKCS#7 body",
-    "slow": "enroll/reenroll answer after --slow-seconds (default 6)",
-    "wrong-content-type": "enroll/reenroll answer 200 with Content-Type text/html",
     "leaf-only-with-crlf": "enroll/reenroll return the leaf only, base64 in 76-column CRLF lines",
-    "no-basic-challenge": "401 answers carry no WWW-Authenticate header",
     "csrattrs-empty": "csrattrs answers 204 No Content",
     "b64-lf": "base64 bodies in 64-column LF-terminated lines instead of one line",
     "no-cte": "omit Content-Transfer-Encoding (RFC 8951 section 3.2.1 erratum style)",
-    "cacerts-garbage": "cacerts answers 200 with a non-PKCS#7 body",
     "digest": "HTTP Digest (RFC 7616, MD5, qop=auth) instead of Basic, like libest -h",
     "digest-sha256": "HTTP Digest with algorithm=SHA-256 instead of Basic",
     "pop": "enroll needs challengePassword = base64(tls-unique) on TLS 1.2 (RFC 7030 section "
@@ -60,6 +54,19 @@ MODES = {
     "csrattrs-libest": "csrattrs is libest's default (bare OIDs macAddress, emailAddress, "
                        "secp384r1, sha384, then a NUL); enroll insists on P-384 with SHA-384",
 }
+# Modes a wrapper adds (tests/integration/est_ca_faults.py keeps the faults only tests need
+# next to the tests): stage -> [(mode, fn)]. "cacerts" and "enroll" (after authentication and
+# CSR checks): fn(handler) returns True once it has answered; "issued": fn(handler, cert)
+# likewise; "challenge": fn(handler) returns the 401's headers, or None to keep them.
+HOOKS = {"cacerts": [], "enroll": [], "issued": [], "challenge": []}
+
+
+def add_mode(name, doc, stage, fn):
+    """Register an extra mode for --mode and DIR/mode, run at `stage` when it is on."""
+    MODES[name] = doc
+    HOOKS[stage].append((name, fn))
+
+
 FILES = {
     "root": "root-ca.pem", "root_key": "root-ca.key",
     "issuing": "issuing-ca.pem", "issuing_key": "issuing-ca.key", "chain": "ca-chain.pem",
@@ -656,9 +663,18 @@ class EstHandler(Handler):
         headers = {} if "no-cte" in self._modes else {"Content-Transfer-Encoding": "base64"}
         self.reply(code, b64_lines(der, width, eol), ctype, headers)
 
+    def hook(self, stage, *args):
+        """Run the wrapper's hooks of the modes that are on; the first answer wins."""
+        for mode, fn in HOOKS[stage]:
+            if mode in self._modes:
+                r = fn(self, *args)
+                if r is not None and r is not False:  # {} is an answer: no challenge header
+                    return r
+        return None
+
     def cacerts(self):
-        if "cacerts-garbage" in self._modes:
-            return self.reply(200, b"<html>not pkcs7</html>\n", "application/pkcs7-mime")
+        if self.hook("cacerts"):
+            return None
         # RFC 7030 section 4.1.3: certs-only CMS with the current root and the issuing CA
         self.b64_reply(200, certs_only([self.svc.ca.root, self.svc.ca.issuing]),
                        "application/pkcs7-mime")
@@ -745,8 +761,9 @@ class EstHandler(Handler):
     def unauthorized(self, msg):
         # RFC 7030 section 3.2.3 / RFC 7617: a 401 carries the Basic challenge
         alg = self.digest_algorithm()
-        if "no-basic-challenge" in self._modes:
-            h = {}
+        h = self.hook("challenge")
+        if h is not None:
+            pass
         elif alg:
             # RFC 7616 section 3.3; libest -h sends qop="auth" and a realm, MD5 implied
             h = {"WWW-Authenticate": f'Digest realm="{REALM}", qop="auth", algorithm={alg}, '
@@ -821,8 +838,8 @@ class EstHandler(Handler):
         elif len(csr.subject) == 0 and csr_san(csr) is None:
             return self.text(400, "CSR has neither subject nor subjectAltName")
         self._note.append(f'subject="{csr.subject.rfc4514_string()}"')
-        if self.fault():
-            return
+        if self.hook("enroll"):
+            return None
         if "approve-once" in self._modes:
             spki = csr.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -836,24 +853,11 @@ class EstHandler(Handler):
         cert = self.svc.ca.issue(csr, self.svc.validity, self.svc.crl_url, san)
         self._note.append(f"serial={cert.serial_number:x} not_after={not_after(cert):%H:%M:%S}")
         ctype = "application/pkcs7-mime; smime-type=certs-only"
-        if "wrong-content-type" in self._modes:
-            ctype = "text/html"
+        if self.hook("issued", cert):
+            return None
         if "leaf-only-with-crlf" in self._modes:
             return self.b64_reply(200, certs_only([cert]), ctype, 76, "\r\n")
         self.b64_reply(200, certs_only([cert, self.svc.ca.issuing]), ctype)
-
-    def fault(self):
-        """Apply the fault modes; True when the answer has been sent."""
-        if "slow" in self._modes:
-            time.sleep(self.svc.a.slow_seconds)
-        if "fail-500" in self._modes:
-            self.text(500, "internal error (fail-500 mode)")
-            return True
-        if "garbage" in self._modes:
-            self.reply(200, b"this is !!not base64 PKCS#7\n",
-                       "application/pkcs7-mime; smime-type=certs-only")
-            return True
-        return False
 
 
 class CrlHandler(Handler):
@@ -1026,7 +1030,6 @@ def main(argv=None):
     s.add_argument("--mode", default="normal",
                    help="comma list: " + "; ".join(f"{k}: {v}" for k, v in MODES.items()))
     s.add_argument("--labels", help="comma list of accepted EST labels (default: any)")
-    s.add_argument("--slow-seconds", type=float, default=6.0)
     s.add_argument("--pid-file", help=f"default DIR/{FILES['pid']}")
     r = sub.add_parser("revoke", help="revoke a certificate and regenerate the CRL")
     r.add_argument("--dir", required=True)

@@ -25,14 +25,16 @@ from cryptography.x509.oid import AttributeOID, NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EST_CA = os.path.join(HERE, "..", "..", "target-demo", "est-ca", "est_ca.py")
+FAULTS = os.path.join(HERE, "est_ca_faults.py")
 sys.path.insert(0, os.path.dirname(EST_CA))
+sys.dont_write_bytecode = True
 import est_ca  # noqa: E402  (the module under test: its helpers are tested directly too)
 
 TLS12, TLS13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
 
 
-def run_ca(*args, check=True):
-    return subprocess.run([sys.executable, EST_CA, *args], stdin=subprocess.DEVNULL,
+def run_ca(*args, check=True, script=EST_CA):
+    return subprocess.run([sys.executable, "-B", script, *args], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, check=check)
 
 
@@ -43,7 +45,8 @@ class DemoEstCa(unittest.TestCase):
         cls.d = os.path.join(cls.tmp.name, "ca")
         run_ca("init", "--dir", cls.d, "--validity-seconds", "120")
         cls.log = open(os.path.join(cls.tmp.name, "serve.log"), "w+")
-        cls.proc = subprocess.Popen([sys.executable, EST_CA, "serve", "--dir", cls.d,
+        # served through the test wrapper, so its fault modes can be tested as well
+        cls.proc = subprocess.Popen([sys.executable, "-B", FAULTS, "serve", "--dir", cls.d,
                                      "--listen", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
                                     stdout=cls.log, stderr=cls.log)
         ports = os.path.join(cls.d, "serve.json")
@@ -259,6 +262,29 @@ class DemoEstCa(unittest.TestCase):
                    check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("unknown mode", r.stderr)
+        # the test-only faults live in the wrapper, not in the demo CA
+        r = run_ca("serve", "--dir", self.d, "--listen", "127.0.0.1:0", "--mode", "fail-500",
+                   check=False)
+        self.assertIn("unknown mode", r.stderr)
+
+    def test_fault_modes_of_the_wrapper(self):
+        _, b64 = self.csr()
+        for modes, op, want, check in (
+                ("fail-500", "simpleenroll", 500, lambda r, b: b"fail-500" in b),
+                ("garbage", "simpleenroll", 200, lambda r, b: b"not base64" in b),
+                ("wrong-content-type", "simpleenroll", 200,
+                 lambda r, b: r.getheader("Content-Type") == "text/html"),
+                ("cacerts-garbage", "cacerts", 200, lambda r, b: b"not pkcs7" in b)):
+            self.mode(modes)
+            method = "GET" if op == "cacerts" else "POST"
+            r, body = self.request(self.conn(), method, op, b64 if method == "POST" else None,
+                                   self.basic() if method == "POST" else None)
+            self.assertEqual(r.status, want, modes)
+            self.assertTrue(check(r, body), modes)
+        self.mode("no-basic-challenge")
+        r, _ = self.request(self.conn(), "POST", "simpleenroll", b64, self.basic("wrong"))
+        self.assertEqual(r.status, 401)
+        self.assertIsNone(r.getheader("WWW-Authenticate"))
 
 
 if __name__ == "__main__":
