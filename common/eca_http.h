@@ -25,6 +25,15 @@ struct eca_http_req {
     const char *basic_user; /* HTTP Basic, with basic_pass */
     const struct eca_secret *basic_pass;
     int basic_after_challenge; /* 1: send credentials only after a 401 challenge */
+    int digest_ok; /* 1: answer a 401 Digest challenge (RFC 7616) with basic_user/basic_pass */
+};
+
+/* The connection a response came on, as far as the transport knows (zeros otherwise). */
+struct eca_http_conn_info {
+    long new_connections;         /* connections opened for this exchange; 0: one was reused */
+    char tls_version[16];         /* "TLSv1.2", "TLSv1.3"; "" for http:// or unknown */
+    unsigned char tls_unique[64]; /* RFC 5929 §3.1: first Finished of the latest handshake */
+    size_t tls_unique_len;        /* 0: none (TLS 1.3, plain http, unknown) */
 };
 
 /* A received response: owned, release with eca_http_resp_free(). */
@@ -33,6 +42,7 @@ struct eca_http_resp {
     char *headers[ECA_HTTP_MAX_HEADERS]; /* raw "Name: value" lines of the final response */
     size_t nheaders;
     struct eca_buf body;
+    struct eca_http_conn_info conn;
 };
 
 /* Transport settings, fixed when the transport is created. */
@@ -45,6 +55,7 @@ struct eca_http_opts {
     long connect_timeout_s;  /* 0: 10 s */
     long timeout_s;          /* whole request; 0: 60 s */
     size_t max_body;         /* 0: ECA_HTTP_DEFAULT_MAX_BODY */
+    int tls12_max;           /* cap at TLS 1.2: tls-unique (RFC 5929) does not exist in 1.3 */
 };
 
 /* The transport behind the interface, so protocol drivers can be tested with canned replies. */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* libcurl transport: TLS verification always on, https only, no redirects, capped, timed out. */
 #include "eca_http.h"
+#include "eca_http_auth.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 struct curl_ctx {
     CURL *easy; /* one handle for the transport's life, so connections are reused */
@@ -18,11 +20,13 @@ struct curl_ctx {
     long connect_timeout_s;
     long timeout_s;
     size_t max_body;
+    int tls12_max;
     char errbuf[CURL_ERROR_SIZE];
 };
 
 /* State of one transfer, shared with the callbacks. */
 struct xfer {
+    CURL *easy;
     struct eca_http_resp *resp;
     int body_too_big;
     int too_many_headers;
@@ -69,6 +73,32 @@ unfold(struct eca_http_resp *resp, const char *p, size_t n)
     return 1;
 }
 
+/*
+ * The TLS connection carrying the transfer, read while it is attached to the handle (libcurl
+ * detaches it when the transfer ends). tls-unique (RFC 5929 §3.1) is the first Finished message
+ * of the latest handshake: ours in a full handshake, the server's in a resumed one.
+ */
+static void
+tls_of(CURL *e, struct eca_http_conn_info *ci)
+{
+    const struct curl_tlssessioninfo *ti = NULL;
+    SSL *ssl;
+    size_t n;
+
+    ci->tls_version[0] = '\0';
+    ci->tls_unique_len = 0;
+    if (curl_easy_getinfo(e, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || ti == NULL ||
+        ti->backend != CURLSSLBACKEND_OPENSSL || ti->internals == NULL)
+        return;
+    ssl = ti->internals;
+    snprintf(ci->tls_version, sizeof ci->tls_version, "%s", SSL_get_version(ssl));
+    if (SSL_version(ssl) > TLS1_2_VERSION)
+        return;
+    n = SSL_session_reused(ssl) ? SSL_get_peer_finished(ssl, ci->tls_unique, sizeof ci->tls_unique)
+                                : SSL_get_finished(ssl, ci->tls_unique, sizeof ci->tls_unique);
+    ci->tls_unique_len = n <= sizeof ci->tls_unique ? n : 0;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -78,6 +108,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
     /* Every status line starts a new response (100 Continue, a 401 challenge): keep the last. */
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         eca_http_resp_clear_headers(x->resp);
+        tls_of(x->easy, &x->resp->conn);
         return n;
     }
     if (n == 0 || p[0] == '\r' || p[0] == '\n')
@@ -157,6 +188,10 @@ set_fixed(struct curl_ctx *c)
     /* Verification stays on whatever "insecure" says: it only admits http:// URLs. */
     bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+    if (c->tls12_max)
+        bad |= curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                                (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2)) !=
+               CURLE_OK;
     if (c->ca_bundle != NULL)
         bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle) != CURLE_OK;
     if (c->client_cert != NULL) {
@@ -232,13 +267,14 @@ set_method(CURL *e, const struct eca_http_req *req)
     return bad;
 }
 
+/* Credentials for the schemes in `auth` (libcurl's CURLAUTH_ bits: Basic, Digest). */
 static int
-set_basic(CURL *e, const struct eca_http_req *req)
+set_auth(CURL *e, const struct eca_http_req *req, unsigned long auth)
 {
     const char *pass = req->basic_pass ? eca_secret_str(req->basic_pass) : "";
     int bad = 0;
 
-    bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, auth) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, pass) != CURLE_OK;
     return bad;
@@ -249,13 +285,16 @@ static enum eca_rc
 run(struct curl_ctx *c, const struct eca_http_req *req, struct eca_http_resp *resp,
     struct eca_err *err)
 {
-    struct xfer x = {resp, 0, 0};
+    struct xfer x = {c->easy, resp, 0, 0};
     CURLcode code;
     CURL *e = c->easy;
+    long conns = 0;
 
     eca_http_resp_clear_headers(resp);
     eca_buf_reset(&resp->body);
     resp->status = 0;
+    resp->conn.tls_version[0] = '\0';
+    resp->conn.tls_unique_len = 0;
     c->errbuf[0] = '\0';
     if (curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &x) != CURLE_OK ||
@@ -267,24 +306,26 @@ run(struct curl_ctx *c, const struct eca_http_req *req, struct eca_http_resp *re
     if (code != CURLE_OK)
         return map_error(c, &x, code, req, err);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK)
+        resp->conn.new_connections += conns;
     return ECA_OK;
 }
 
-/* A 401 whose WWW-Authenticate offers the Basic scheme (RFC 7617 §2) among its challenges. */
-static int
-basic_challenged(const struct eca_http_resp *resp)
+/*
+ * The scheme to answer a 401 with: Digest (RFC 7616) when offered and allowed, else Basic (RFC
+ * 7617) when offered and not sent already; 0: none.
+ */
+static unsigned long
+answer_scheme(const struct eca_http_req *req, const struct eca_http_resp *resp, int basic_sent)
 {
-    const char *v;
+    unsigned offered = eca_http_auth_offered(resp);
 
     if (resp->status != 401)
         return 0;
-    for (size_t i = 0; (v = eca_http_resp_header_nth(resp, "WWW-Authenticate", i)) != NULL; i++) {
-        for (const char *p = v; *p != '\0'; p++) {
-            if ((p == v || p[-1] == ' ' || p[-1] == ',') && strncasecmp(p, "basic", 5) == 0 &&
-                (p[5] == '\0' || p[5] == ' ' || p[5] == ','))
-                return 1;
-        }
-    }
+    if (req->digest_ok && (offered & ECA_HTTP_AUTH_DIGEST))
+        return CURLAUTH_DIGEST;
+    if (!basic_sent && (offered & ECA_HTTP_AUTH_BASIC))
+        return CURLAUTH_BASIC;
     return 0;
 }
 
@@ -294,7 +335,9 @@ curl_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
 {
     struct curl_ctx *c = ctx;
     struct curl_slist *hdrs = NULL;
-    int with_basic = req->basic_user != NULL;
+    int with_creds = req->basic_user != NULL;
+    int pre = with_creds && !req->basic_after_challenge;
+    unsigned long scheme;
     enum eca_rc rc;
 
     if ((rc = eca_http_check_url(req->url, c->insecure, err)) != ECA_OK)
@@ -311,15 +354,19 @@ curl_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
         curl_easy_setopt(c->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->body.max) !=
             CURLE_OK ||
-        (with_basic && !req->basic_after_challenge && set_basic(c->easy, req))) {
+        (pre && set_auth(c->easy, req, CURLAUTH_BASIC))) {
         rc = eca_err_set(err, ECA_EINVAL, "%s %.200s: libcurl refused an option", req->method,
                          req->url);
         goto out;
     }
+    resp->conn.new_connections = 0;
     rc = run(c, req, resp, err);
-    /* Credentials only for a server that asked for Basic (RFC 9110 §11.6.1). */
-    if (rc == ECA_OK && with_basic && req->basic_after_challenge && basic_challenged(resp)) {
-        if (set_basic(c->easy, req)) {
+    /*
+     * Credentials only in the scheme the server asked for (RFC 9110 §11.6.1). No reset in
+     * between: libcurl keeps the Digest nonce it read from the 401 and answers it directly.
+     */
+    if (rc == ECA_OK && with_creds && (scheme = answer_scheme(req, resp, pre)) != 0) {
+        if (set_auth(c->easy, req, scheme)) {
             rc = eca_err_set(err, ECA_EINVAL, "%s %.200s: libcurl refused the credentials",
                              req->method, req->url);
             goto out;
@@ -380,6 +427,7 @@ eca_http_curl_new(const struct eca_http_opts *opts, struct eca_http **out, struc
         goto out;
     }
     c->insecure = opts->insecure;
+    c->tls12_max = opts->tls12_max;
     c->connect_timeout_s = opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 10;
     c->timeout_s = opts->timeout_s > 0 ? opts->timeout_s : 60;
     c->max_body = opts->max_body ? opts->max_body : ECA_HTTP_DEFAULT_MAX_BODY;

@@ -53,7 +53,7 @@ struct line {
 static const char *const json_levels[] = {"debug", "info", "warn", "error"};
 static const char *const text_levels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-/* Field names that are redacted whatever their value (second net, STYLE.md §5). */
+/* Field names whose string values are redacted whatever they say (second net, STYLE.md §5). */
 static const char *const deny_exact[] = {"password", "token",       "authorization",
                                          "hmac",     "private_key", "secret"};
 static const char *const deny_suffix[] = {"_password", "_token", "_hmac", "_secret", "_key_pem"};
@@ -238,7 +238,9 @@ put_field(struct line *l, const struct eca_log_field *f, int json)
     put(l, json ? "," : " ", 1);
     put_str(l, f->key, strlen(f->key), json ? M_JSON : M_TEXT);
     put(l, json ? ":" : "=", 1);
-    if (f->type == ECA_LF_SECRET || key_is_denied(f->key)) {
+    /* Names are a net for string values; a yes/no or a count ("challenge_password": true
+     * says the server asked for one) carries no secret and stays readable. */
+    if (f->type == ECA_LF_SECRET || (f->type == ECA_LF_STR && key_is_denied(f->key))) {
         put_str(l, REDACTED, REDACTED_LEN, json ? M_JSON : M_TEXT);
     } else if (f->type == ECA_LF_INT) {
         snprintf(num, sizeof num, "%lld", f->i);

@@ -29,12 +29,15 @@ struct pass {
     time_t now;
     struct eca_certstate st;
     int revoked;
-    struct eca_http *http;
+    struct eca_http *http;          /* one session per enrollment: /cacerts, /csrattrs, the POST */
+    int http_tls12;                 /* the session is capped at TLS 1.2 (for tls-unique) */
+    struct eca_http_conn_info conn; /* the connection /csrattrs came on */
     struct eca_chain *cacerts, *issued, *full;
     struct eca_key *key;
-    struct eca_buf csr, ca_pem;
+    struct eca_buf csr, ca_pem, pop_attr;
     struct est_csrattrs attrs; /* what /csrattrs asked for (empty when unavailable) */
     int have_attrs;
+    int reenroll; /* this session authenticates with the installed certificate */
     struct timespec t0;
     int force;
     int reenrolled;
@@ -51,6 +54,7 @@ pass_free(struct pass *p)
     eca_key_free(p->key);
     eca_buf_free(&p->csr);
     eca_buf_free(&p->ca_pem);
+    eca_buf_free(&p->pop_attr);
 }
 
 static void
@@ -60,14 +64,15 @@ state_path(const struct pass *p, const char *suffix, char *out, size_t outlen)
 }
 
 static enum eca_rc
-http_make(const struct pass *p, const char *cert, const char *key, int insecure,
+http_make(const struct pass *p, const char *cert, const char *key, int insecure, int tls12,
           struct eca_http **out, struct eca_err *err)
 {
     struct eca_http_opts o = {.user_agent = USER_AGENT,
                               .ca_bundle = p->conf->g.ca_bundle,
                               .insecure = insecure || p->conf->g.insecure,
                               .client_cert = cert,
-                              .client_key = key};
+                              .client_key = key,
+                              .tls12_max = tls12};
 
     return (p->env->http_new ? p->env->http_new : eca_http_curl_new)(&o, out, err);
 }
@@ -94,7 +99,7 @@ crl_load(const struct pass *p, const char *url, struct eca_crl **out, struct eca
     eca_buf_init(&b, CRL_MAX);
     state_path(p, ".crl", cache, sizeof cache);
     /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
-    if ((rc = http_make(p, NULL, NULL, 1, &h, err)) == ECA_OK &&
+    if ((rc = http_make(p, NULL, NULL, 1, 0, &h, err)) == ECA_OK &&
         (rc = est_client_fetch(h, url, &b, err)) == ECA_OK) {
         if (eca_fs_write_atomic(cache, b.data, b.len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
             eca_log(ECA_LOG_WARN, "crl_cache_failed", p->cc->base.name, NULL, 0,
@@ -204,8 +209,7 @@ fetch_cacerts(struct pass *p, struct eca_err *err)
     enum eca_rc rc;
     int have, changed;
 
-    if ((rc = http_make(p, NULL, NULL, 0, &p->http, err)) != ECA_OK ||
-        (rc = est_client_cacerts(&o, p->http, &p->cacerts, err)) != ECA_OK ||
+    if ((rc = est_client_cacerts(&o, p->http, &p->cacerts, err)) != ECA_OK ||
         (rc = eca_x509_chain_to_pem(p->cacerts, 0, &p->ca_pem, err)) != ECA_OK)
         return rc;
     state_path(p, ".cacerts.pem", kept, sizeof kept);
@@ -229,7 +233,7 @@ ask_csrattrs(struct pass *p)
     struct est_client_opts o = client_opts(p);
     struct eca_err err = {0};
 
-    if (est_client_csrattrs(&o, p->http, &p->attrs, &err) != ECA_OK) {
+    if (est_client_csrattrs(&o, p->http, &p->attrs, &p->conn, &err) != ECA_OK) {
         eca_log(ECA_LOG_INFO, "csrattrs_unavailable", p->cc->base.name, NULL, 0,
                 "%s; building the CSR from the configuration alone", err.msg);
         return;
@@ -258,22 +262,28 @@ make_csr(struct pass *p, struct eca_err *err)
 {
     const struct est_cert_conf *cc = p->cc;
     struct est_csrattrs_plan plan;
+    int pop = p->pop_attr.len > 0;
     enum eca_rc rc;
 
     est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, cc->base.key_type,
-                      cc->base.key_type_explicit, cc->nsans, &plan);
-    log_plan(p, &plan);
-    /* A new key on every renewal (DESIGN: never reuse a key across certificates). */
-    if ((rc = eca_key_generate(plan.key_type, &p->key, err)) != ECA_OK)
+                      cc->base.key_type_explicit, cc->nsans, pop, &plan);
+    /* A new key on every renewal (DESIGN: never reuse a key across certificates); a CSR made
+     * again for another connection (proof-of-possession) keeps this renewal's key. */
+    if (p->key == NULL && (rc = eca_key_generate(plan.key_type, &p->key, err)) != ECA_OK)
         return rc;
-    eca_buf_init(&p->csr, 0);
+    if (pop && plan.extra.nattrs < EST_CSRATTRS_MAX) {
+        plan.attrs[plan.extra.nattrs].der = p->pop_attr.data;
+        plan.attrs[plan.extra.nattrs++].len = p->pop_attr.len;
+    }
+    eca_buf_reset(&p->csr);
     rc = eca_x509_csr_build_ex(p->key, cc->subject_dn, (const char *const *)cc->sans, cc->nsans,
                                &plan.extra, &p->csr, err);
     if (rc == ECA_OK)
         eca_log(ECA_LOG_INFO, "csr_built", cc->base.name,
                 ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(plan.key_type)),
                                ECA_LS("subject", cc->subject_dn ? cc->subject_dn : ""),
-                               ECA_LS("digest", plan.extra.md ? plan.extra.md : "default")),
+                               ECA_LS("digest", plan.extra.md ? plan.extra.md : "default"),
+                               ECA_LB("pop", pop)),
                 NULL);
     return rc;
 }
@@ -286,35 +296,92 @@ can_reenroll(const struct pass *p)
            p->now < p->st.not_after;
 }
 
+/*
+ * One TLS session for the whole enrollment (/cacerts, /csrattrs, the POST): the client
+ * certificate is presented from the first handshake (the installed one when re-enrolling).
+ */
 static enum eca_rc
-enroll_as(struct pass *p, int reenroll, struct eca_err *err)
+session_open(struct pass *p, int reenroll, int tls12, struct eca_err *err)
+{
+    const struct est_conf *c = p->conf;
+    const char *cert = reenroll ? p->cc->base.cert_path : c->bootstrap_cert;
+    const char *key = reenroll ? p->cc->base.key_path : c->bootstrap_key;
+
+    eca_http_free(p->http);
+    p->http = NULL;
+    memset(&p->conn, 0, sizeof p->conn);
+    p->reenroll = reenroll;
+    p->http_tls12 = tls12;
+    return http_make(p, cert, key, 0, tls12, &p->http, err);
+}
+
+/*
+ * RFC 7030 §3.5: bind the CSR to this connection with its tls-unique. TLS 1.3 has none
+ * (RFC 8446 §C.5): a session that negotiated it is replaced by one capped at TLS 1.2, and
+ * /csrattrs is asked again on it to learn the new connection's value.
+ */
+static enum eca_rc
+pop_bind(struct pass *p, struct eca_err *err)
+{
+    struct est_client_opts o = client_opts(p);
+    struct est_csrattrs again;
+    struct eca_err cerr = {0};
+    enum eca_rc rc;
+
+    eca_buf_reset(&p->pop_attr);
+    if (p->conn.tls_unique_len == 0 && !p->http_tls12) {
+        eca_log(ECA_LOG_INFO, "pop_tls12", p->cc->base.name,
+                ECA_LOG_FIELDS(ECA_LS("tls", p->conn.tls_version)),
+                "proof-of-possession needs tls-unique, which %s lacks: reconnecting with TLS 1.2",
+                p->conn.tls_version[0] ? p->conn.tls_version : "this connection");
+        if ((rc = session_open(p, p->reenroll, 1, err)) != ECA_OK)
+            return rc;
+    }
+    if (p->conn.tls_unique_len == 0 &&
+        est_client_csrattrs(&o, p->http, &again, &p->conn, &cerr) != ECA_OK &&
+        p->conn.tls_version[0] == '\0') {
+        rc = eca_err_set(err, cerr.rc, "%s", cerr.msg);
+        eca_err_prefix(err, "proof-of-possession: ");
+        return rc;
+    }
+    return est_enroll_pop_attr(&p->conn, &p->pop_attr, err);
+}
+
+/* Build the CSR (bound to the session when PoP is on) and POST it on the session. */
+static enum eca_rc
+enroll_as(struct pass *p, struct eca_err *err)
 {
     const struct est_conf *c = p->conf;
     struct est_client_opts o = client_opts(p);
     struct est_client_auth a = {0};
-    struct eca_http *h = NULL;
-    const char *cert = reenroll ? p->cc->base.cert_path : c->bootstrap_cert;
-    const char *key = reenroll ? p->cc->base.key_path : c->bootstrap_key;
+    int pop = c->pop || p->attrs.challenge_password;
+    struct est_csrattrs_plan plan;
     enum eca_rc rc;
 
-    if ((rc = http_make(p, cert, key, 0, &h, err)) != ECA_OK)
+    if (p->key == NULL) {
+        /* Logged once, before anything can fail: what the server asked for and our answer. */
+        est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, p->cc->base.key_type,
+                          p->cc->base.key_type_explicit, p->cc->nsans, pop, &plan);
+        log_plan(p, &plan);
+    }
+    if ((pop && (rc = pop_bind(p, err)) != ECA_OK) || (rc = make_csr(p, err)) != ECA_OK)
         return rc;
-    a.http = h;
-    if (!reenroll && c->token) {
+    a.http = p->http;
+    if (!p->reenroll && c->token) {
         a.username = c->username;
         a.password = c->token;
     }
     a.basic_preemptive = c->basic_preemptive;
+    a.pop = pop ? &p->conn : NULL;
     eca_log(ECA_LOG_INFO, "enroll_started", p->cc->base.name,
-            ECA_LOG_FIELDS(ECA_LS("op", reenroll ? "simplereenroll" : "simpleenroll"),
-                           ECA_LS("auth", reenroll            ? "certificate"
+            ECA_LOG_FIELDS(ECA_LS("op", p->reenroll ? "simplereenroll" : "simpleenroll"),
+                           ECA_LS("auth", p->reenroll         ? "certificate"
                                           : c->bootstrap_cert ? "bootstrap_certificate"
                                                               : "basic"),
-                           ECA_LS("user", a.username ? a.username : "")),
+                           ECA_LS("user", a.username ? a.username : ""), ECA_LB("pop", pop),
+                           ECA_LS("tls", p->conn.tls_version)),
             NULL);
-    rc = est_client_enroll(&o, &a, reenroll, p->csr.data, p->csr.len, &p->issued, err);
-    eca_http_free(h);
-    return rc;
+    return est_client_enroll(&o, &a, p->reenroll, p->csr.data, p->csr.len, &p->issued, err);
 }
 
 static enum eca_rc
@@ -322,8 +389,8 @@ enroll(struct pass *p, struct eca_err *err)
 {
     enum eca_rc rc;
 
-    if (can_reenroll(p)) {
-        rc = enroll_as(p, 1, err);
+    if (p->reenroll) {
+        rc = enroll_as(p, err);
         if (rc != ECA_EAUTH) {
             p->reenrolled = rc == ECA_OK;
             return rc;
@@ -331,8 +398,10 @@ enroll(struct pass *p, struct eca_err *err)
         /* The CA no longer accepts our certificate (revoked, unknown): start over. */
         eca_log(ECA_LOG_WARN, "reenroll_refused", p->cc->base.name, NULL, 0,
                 "%s; enrolling with the bootstrap credentials", err->msg);
+        if ((rc = session_open(p, 0, p->http_tls12, err)) != ECA_OK)
+            return rc;
     }
-    return enroll_as(p, 0, err);
+    return enroll_as(p, err);
 }
 
 static enum eca_rc
@@ -392,12 +461,12 @@ act(struct pass *p, struct eca_err *err)
     enum eca_rc rc;
 
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
-    if ((rc = fetch_cacerts(p, err)) != ECA_OK) {
-        eca_err_prefix(err, "cacerts: ");
+    /* Errors from /cacerts already name it ("cacerts: ..." or "GET .../cacerts: ..."). */
+    if ((rc = session_open(p, can_reenroll(p), p->conf->pop, err)) != ECA_OK ||
+        (rc = fetch_cacerts(p, err)) != ECA_OK)
         return rc;
-    }
     ask_csrattrs(p);
-    if ((rc = make_csr(p, err)) != ECA_OK || (rc = enroll(p, err)) != ECA_OK)
+    if ((rc = enroll(p, err)) != ECA_OK)
         return rc;
     /* The answer may hold the leaf alone: the chain then comes from /cacerts. */
     if ((rc = est_enroll_full_chain(p->issued, p->cacerts, p->key, &p->full, err)) != ECA_OK)
@@ -445,6 +514,7 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
     p.force = force;
     eca_buf_init(&p.csr, 0);
     eca_buf_init(&p.ca_pem, 0);
+    eca_buf_init(&p.pop_attr, 0);
     if ((rc = prepare_state(&p, err)) != ECA_OK || (rc = check(&p, &res->dec, err)) != ECA_OK)
         goto out;
     res->st = p.st;

@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "eca_clock.h"
@@ -63,7 +62,7 @@ est_client_cacerts(const struct est_client_opts *o, struct eca_http *http, struc
 
 enum eca_rc
 est_client_csrattrs(const struct est_client_opts *o, struct eca_http *http,
-                    struct est_csrattrs *out, struct eca_err *err)
+                    struct est_csrattrs *out, struct eca_http_conn_info *conn, struct eca_err *err)
 {
     struct eca_http_resp resp;
     char url[1024];
@@ -73,46 +72,41 @@ est_client_csrattrs(const struct est_client_opts *o, struct eca_http *http,
     if ((rc = op_url(o, "csrattrs", url, sizeof url, err)) == ECA_OK &&
         (rc = get(http, url, &resp, err)) == ECA_OK)
         rc = est_csrattrs_parse(&resp, out, err);
+    if (conn != NULL)
+        *conn = resp.conn;
     eca_http_resp_free(&resp);
     return rc;
 }
 
-/* A 401 that invites HTTP Basic (RFC 7617 §2): WWW-Authenticate: Basic realm=... */
-static int
-basic_challenge(const struct eca_http_resp *resp)
-{
-    const char *v;
-
-    if (resp->status != 401)
-        return 0;
-    for (size_t i = 0; (v = eca_http_resp_header_nth(resp, "WWW-Authenticate", i)) != NULL; i++)
-        if (strncasecmp(v, "Basic", 5) == 0 && (v[5] == '\0' || v[5] == ' ' || v[5] == ','))
-            return 1;
-    return 0;
-}
-
-/* One POST; with a non-preemptive client, a Basic challenge is answered once. */
+/* One POST; the transport answers a Basic or Digest challenge with the credentials. */
 static enum eca_rc
 post_once(const struct est_client_auth *a, struct eca_http_req *req, struct eca_http_resp *resp,
           struct eca_err *err)
 {
-    int with_basic = a->username && a->password && a->basic_preemptive;
     enum eca_rc rc;
 
-    for (int round = 0; round < 2; round++) {
-        req->basic_user = with_basic ? a->username : NULL;
-        req->basic_pass = with_basic ? a->password : NULL;
-        eca_http_resp_free(resp);
-        eca_http_resp_init(resp, 0);
-        if ((rc = eca_http_perform(a->http, req, resp, err)) != ECA_OK) {
-            eca_err_prefix(err, "POST %s: ", req->url);
-            return rc;
-        }
-        if (with_basic || !a->username || !a->password || !basic_challenge(resp))
-            break;
-        with_basic = 1;
+    if (a->username && a->password) {
+        req->basic_user = a->username;
+        req->basic_pass = a->password;
+        req->basic_after_challenge = !a->basic_preemptive;
+        req->digest_ok = 1;
     }
-    return ECA_OK;
+    eca_http_resp_free(resp);
+    if ((rc = eca_http_perform(a->http, req, resp, err)) != ECA_OK)
+        eca_err_prefix(err, "POST %s: ", req->url);
+    return rc;
+}
+
+/* The POST did not ride on the connection the CSR's tls-unique came from. */
+static int
+pop_conn_changed(const struct est_client_auth *a, const struct eca_http_resp *resp)
+{
+    const struct eca_http_conn_info *c = &resp->conn;
+
+    if (a->pop == NULL || c->tls_version[0] == '\0')
+        return 0; /* not a transport that knows */
+    return c->new_connections > 0 || c->tls_unique_len != a->pop->tls_unique_len ||
+           memcmp(c->tls_unique, a->pop->tls_unique, c->tls_unique_len) != 0;
 }
 
 /* Wait `secs` in one-second slices; ECA_ESTOPPED as soon as the process is asked to stop. */
@@ -163,6 +157,8 @@ est_client_enroll(const struct est_client_opts *o, const struct est_client_auth 
         if ((rc = post_once(a, &req, &resp, err)) != ECA_OK)
             goto out;
         rc = est_enroll_parse_response(what, &resp, eca_clock_now(), issued, err);
+        if (rc == ECA_EAUTH && a->pop != NULL)
+            est_enroll_pop_refused(err, pop_conn_changed(a, &resp));
         if (rc != ECA_EAGAIN)
             goto out;
         /* RFC 7030 §4.2.3: resend the same request after the Retry-After delay. */

@@ -24,9 +24,13 @@ struct est_client_opts {
 struct est_client_auth {
     struct eca_http *http; /* server-authenticated TLS, with the client certificate
                               when one authenticates (bootstrap or current cert) */
-    const char *username;  /* HTTP Basic (first enrollment); NULL: none */
+    const char *username;  /* HTTP Basic or Digest (first enrollment); NULL: none */
     const struct eca_secret *password;
-    int basic_preemptive; /* 1: send at once; 0: only after a 401 Basic challenge */
+    int basic_preemptive; /* 1: Basic at once; 0: only after a 401 challenge. A Digest
+                             challenge (RFC 7616) is answered either way. */
+    const struct eca_http_conn_info *pop; /* the connection whose tls-unique the CSR's
+                                             challengePassword carries (RFC 7030 §3.5);
+                                             NULL: no proof-of-possession */
 };
 
 /*
@@ -36,15 +40,21 @@ struct est_client_auth {
 enum eca_rc est_client_cacerts(const struct est_client_opts *o, struct eca_http *http,
                                struct eca_chain **out, struct eca_err *err);
 
-/* GET /csrattrs (RFC 7030 §4.5); 204/404 give an empty set. */
+/*
+ * GET /csrattrs (RFC 7030 §4.5); 204/404 give an empty set. conn (may be NULL) gets the
+ * connection the answer came on: its tls-unique is what a proof-of-possession CSR carries.
+ */
 enum eca_rc est_client_csrattrs(const struct est_client_opts *o, struct eca_http *http,
-                                struct est_csrattrs *out, struct eca_err *err);
+                                struct est_csrattrs *out, struct eca_http_conn_info *conn,
+                                struct eca_err *err);
 
 /*
- * POST /simpleenroll (reenroll = 0) or /simplereenroll with csr_der. Handles the 401
- * challenge (non-preemptive Basic) and 202 + Retry-After polling up to max_pending_s,
- * resending the same request (RFC 7030 §4.2.3). On success *issued holds the certificates
- * of the answer. ECA_EAUTH, ECA_ESERVER, ECA_ETIMEOUT or ECA_ESTOPPED otherwise.
+ * POST /simpleenroll (reenroll = 0) or /simplereenroll with csr_der. The transport answers
+ * 401 challenges (Basic after a challenge unless preemptive, Digest); 202 + Retry-After is
+ * polled up to max_pending_s, resending the same request (RFC 7030 §4.2.3). On success
+ * *issued holds the certificates of the answer. ECA_EAUTH (naming the scheme the server
+ * challenged for, its text, and a proof-of-possession CSR sent over another connection),
+ * ECA_ESERVER, ECA_ETIMEOUT or ECA_ESTOPPED otherwise.
  */
 enum eca_rc est_client_enroll(const struct est_client_opts *o, const struct est_client_auth *a,
                               int reenroll, const void *csr_der, size_t csr_len,

@@ -136,7 +136,8 @@ misc_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err 
         (rc = eca_cfg_str(root, "crl_url", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "crl_max_age_hours", 0, 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) ||
-        (rc = eca_conf_get_int(root, "max_pending_seconds", 0, 1, 86400, &mp, err)) != ECA_OK)
+        (rc = eca_conf_get_int(root, "max_pending_seconds", 0, 1, 86400, &mp, err)) != ECA_OK ||
+        (rc = eca_conf_get_bool(root, "pop", 0, &c->pop, err)) != ECA_OK) /* issue 10 item 4 */
         return rc;
     c->crl_max_age_s = (long)age * 3600;
     c->max_pending_s = (long)mp;
@@ -283,7 +284,8 @@ misc_from_env(struct est_conf *c, struct eca_err *err)
         (rc = eca_cfg_env("CRL_URL", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_env_int("CRL_MAX_AGE_HOURS", 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK ||
-        (rc = eca_env_int("EST_MAX_PENDING_SECONDS", 1, 86400, &mp, err)) != ECA_OK)
+        (rc = eca_env_int("EST_MAX_PENDING_SECONDS", 1, 86400, &mp, err)) != ECA_OK ||
+        (rc = eca_env_bool("EST_POP", &c->pop, err)) != ECA_OK) /* issue 10 item 4 */
         return rc;
     c->crl_max_age_s = (long)age * 3600;
     c->max_pending_s = (long)mp;

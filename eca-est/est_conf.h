@@ -40,6 +40,8 @@ struct est_conf {
     char *bootstrap_key;
     int basic_preemptive; /* 1: send Basic at once (default); 0: only after a 401 challenge */
     long max_pending_s;   /* cap on waiting for a 202 answer to turn into a certificate */
+    int pop; /* EST_POP / pop: CSRs carry tls-unique (RFC 7030 §3.5) over TLS 1.2; 0: only
+                when /csrattrs asks for challengePassword */
     int crl_enabled;
     char *crl_url; /* NULL: the certificate's CRL distribution point */
     long crl_max_age_s;

@@ -33,6 +33,50 @@ static const struct {
     {NID_sha512WithRSAEncryption, EST_KEY_RSA, "SHA512"},
 };
 
+/* Bare curve OIDs (RFC 8951 §4; libest's default /csrattrs names secp384r1). */
+static const int curves[] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+
+/* Bare hash OIDs: the digest to sign the CSR with, whatever the key (libest: sha384). */
+static const struct {
+    int nid;
+    const char *md;
+} hashes[] = {{NID_sha256, "SHA256"}, {NID_sha384, "SHA384"}, {NID_sha512, "SHA512"}};
+
+/* Requests OpenSSL has no name for, so the log can still name them. */
+static const struct {
+    const char *oid, *name;
+} names[] = {{"1.3.6.1.1.1.1.22", "macAddress"}};
+
+static int
+is_curve(int nid)
+{
+    for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
+        if (curves[i] == nid)
+            return 1;
+    return 0;
+}
+
+static int
+is_hash(int nid)
+{
+    for (size_t i = 0; i < sizeof hashes / sizeof hashes[0]; i++)
+        if (hashes[i].nid == nid)
+            return 1;
+    return 0;
+}
+
+/* A readable name for a dotted OID: ours, OpenSSL's long name, or the OID itself. */
+static const char *
+oid_name(const char *dotted)
+{
+    int nid = OBJ_txt2nid(dotted);
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].oid, dotted) == 0)
+            return names[i].name;
+    return nid != NID_undef ? OBJ_nid2ln(nid) : dotted;
+}
+
 static int
 is_sigalg(int nid)
 {
@@ -79,11 +123,22 @@ bare_oid(const ASN1_OBJECT *obj, struct est_csrattrs *out)
         out->key_family = EST_KEY_EC;
     else if (nid == NID_rsaEncryption)
         out->key_family = EST_KEY_RSA;
+    else if (is_curve(nid)) {
+        out->key_family = EST_KEY_EC;
+        snprintf(out->ec_curve, sizeof out->ec_curve, "%s", OBJ_nid2sn(nid));
+    }
     for (size_t i = 0; i < sizeof sigalgs / sizeof sigalgs[0]; i++) {
         if (sigalgs[i].nid != nid)
             continue;
         out->sig_family = sigalgs[i].family;
         snprintf(out->sig_md, sizeof out->sig_md, "%s", sigalgs[i].md);
+        snprintf(out->sig_name, sizeof out->sig_name, "%s", OBJ_nid2sn(nid));
+    }
+    /* A bare hash fits any key: no family, so a signature algorithm named too keeps its own. */
+    for (size_t i = 0; i < sizeof hashes / sizeof hashes[0]; i++) {
+        if (hashes[i].nid != nid || out->sig_family != EST_KEY_ANY)
+            continue;
+        snprintf(out->sig_md, sizeof out->sig_md, "%s", hashes[i].md);
         snprintf(out->sig_name, sizeof out->sig_name, "%s", OBJ_nid2sn(nid));
     }
 }
@@ -360,7 +415,7 @@ plan_sig(const struct est_csrattrs *a, struct est_csrattrs_plan *out)
 {
     if (a->sig_md[0] == '\0')
         return;
-    if (a->sig_family != family_of(out->key_type)) {
+    if (a->sig_family != EST_KEY_ANY && a->sig_family != family_of(out->key_type)) {
         note(out->ignored, sizeof out->ignored, "signature %s: does not fit a %s key", a->sig_name,
              eca_key_type_name(out->key_type));
         return;
@@ -400,8 +455,8 @@ plan_exts(const struct est_csrattrs *a, size_t nsans, struct est_csrattrs_plan *
         if (san && nsans > 0) {
             note(out->applied, sizeof out->applied, "subjectAltName (configured names)");
         } else if (v == NULL) {
-            note(out->ignored, sizeof out->ignored, "extension %s%s: no value known", a->exts[i],
-                 san ? " (subjectAltName; no names configured)" : "");
+            note(out->ignored, sizeof out->ignored, "extension %s%s: no value known",
+                 oid_name(a->exts[i]), san ? " (subjectAltName; no names configured)" : "");
         } else if (out->extra.nexts < EST_CSRATTRS_MAX) {
             out->server_san |= san;
             out->exts[out->extra.nexts].der = a->pool + v->off;
@@ -413,7 +468,7 @@ plan_exts(const struct est_csrattrs *a, size_t nsans, struct est_csrattrs_plan *
 
 /* Attributes and bare OIDs we neither applied above nor can fill in. */
 static void
-plan_rest(const struct est_csrattrs *a, struct est_csrattrs_plan *out)
+plan_rest(const struct est_csrattrs *a, int pop, struct est_csrattrs_plan *out)
 {
     for (size_t i = 0; i < a->nattrvals; i++) {
         out->attrs[out->extra.nattrs].der = a->pool + a->attrvals[i].off;
@@ -421,16 +476,20 @@ plan_rest(const struct est_csrattrs *a, struct est_csrattrs_plan *out)
         note(out->applied, sizeof out->applied, "attribute %s (server's value)",
              a->attrvals[i].oid);
     }
-    /* RFC 7030 §3.5: the challenge password links identity to TLS; none is configured. */
-    if (a->challenge_password)
-        note(out->ignored, sizeof out->ignored, "challengePassword: none configured");
+    /* RFC 7030 §3.5: the challenge password is the TLS connection's tls-unique (PoP). */
+    if (a->challenge_password && !pop)
+        note(out->ignored, sizeof out->ignored,
+             "challengePassword: proof-of-possession is off (EST_POP)");
+    else if (a->challenge_password)
+        note(out->applied, sizeof out->applied, "challengePassword (tls-unique)");
     for (size_t i = 0; i < a->noids; i++) {
         int nid = OBJ_txt2nid(a->oids[i]);
         int used = nid == NID_pkcs9_challengePassword || nid == NID_X9_62_id_ecPublicKey ||
-                   nid == NID_rsaEncryption || is_sigalg(nid);
+                   nid == NID_rsaEncryption || is_sigalg(nid) || is_curve(nid) || is_hash(nid);
 
         if (!used)
-            note(out->ignored, sizeof out->ignored, "%s: unknown request", a->oids[i]);
+            note(out->ignored, sizeof out->ignored, "%s: not honoured (no value to give)",
+                 oid_name(a->oids[i]));
     }
     for (size_t i = 0; i < a->nattrs; i++) {
         int nid = OBJ_txt2nid(a->attrs[i]);
@@ -438,13 +497,14 @@ plan_rest(const struct est_csrattrs *a, struct est_csrattrs_plan *out)
         if (nid != NID_ext_req && nid != NID_X9_62_id_ecPublicKey && nid != NID_rsaEncryption &&
             nid != NID_pkcs9_challengePassword &&
             find_val(a->attrvals, a->nattrvals, a->attrs[i]) == NULL)
-            note(out->ignored, sizeof out->ignored, "attribute %s: no value known", a->attrs[i]);
+            note(out->ignored, sizeof out->ignored, "attribute %s: no value known",
+                 oid_name(a->attrs[i]));
     }
 }
 
 void
 est_csrattrs_plan(const struct est_csrattrs *a, enum eca_key_type key_type, int key_type_explicit,
-                  size_t nsans, struct est_csrattrs_plan *out)
+                  size_t nsans, int pop, struct est_csrattrs_plan *out)
 {
     memset(out, 0, sizeof *out);
     out->key_type = key_type;
@@ -455,5 +515,5 @@ est_csrattrs_plan(const struct est_csrattrs *a, enum eca_key_type key_type, int 
     plan_key(a, key_type, key_type_explicit, out);
     plan_sig(a, out);
     plan_exts(a, nsans, out);
-    plan_rest(a, out);
+    plan_rest(a, pop, out);
 }

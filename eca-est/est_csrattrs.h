@@ -32,13 +32,13 @@ struct est_csrattrs {
     char attrs[EST_CSRATTRS_MAX][EST_OID_MAX];
     size_t nexts; /* extensions named in extensionRequest */
     char exts[EST_CSRATTRS_MAX][EST_OID_MAX];
-    int challenge_password;         /* asked for; ignored (RFC 7030 §3.5: TLS unique) */
-    char ec_curve[EST_OID_MAX];     /* curve short name from an ecPublicKey attribute */
+    int challenge_password;         /* asked for: proof-of-possession (RFC 7030 §3.5) */
+    char ec_curve[EST_OID_MAX];     /* curve short name: ecPublicKey attribute or bare OID */
     int wants_san;                  /* subjectAltName among the requested extensions */
     enum est_key_family key_family; /* from id-ecPublicKey / rsaEncryption (OID or attribute) */
     int rsa_bits;                   /* from an rsaEncryption attribute's INTEGER; 0: none */
     enum est_key_family sig_family; /* the key family a requested signature algorithm needs */
-    char sig_md[16];                /* its digest ("SHA384"); "": none requested */
+    char sig_md[16];                /* its digest ("SHA384"), or a bare hash OID's */
     char sig_name[EST_OID_MAX];     /* its short name, for logs */
     size_t nextvals;                /* extensions sent with a value: DER Extension */
     struct est_csrattrs_val extvals[EST_CSRATTRS_MAX];
@@ -73,10 +73,12 @@ struct est_csrattrs_plan {
 
 /*
  * Merge a (NULL: nothing asked) with the configuration: key_type (explicit: the operator set
- * it, so it wins over the server) and the number of configured DNS names (configured names
- * win over a server's subjectAltName value). The plan borrows from a; a must outlive it.
+ * it, so it wins over the server), the number of configured DNS names (configured names win
+ * over a server's subjectAltName value) and whether the CSR carries proof-of-possession (a
+ * challengePassword request is honoured then). Requests not honoured are named in ignored.
+ * The plan borrows from a; a must outlive it.
  */
 void est_csrattrs_plan(const struct est_csrattrs *a, enum eca_key_type key_type,
-                       int key_type_explicit, size_t nsans, struct est_csrattrs_plan *out);
+                       int key_type_explicit, size_t nsans, int pop, struct est_csrattrs_plan *out);
 
 #endif

@@ -3,6 +3,7 @@
  * §4.2, §4.5). */
 #include "est_enroll.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "eca_b64.h"
+#include "eca_http_auth.h"
 #include "est_cacerts.h"
 
 #define B64_LINE 64
@@ -41,20 +43,67 @@ out:
     return rc;
 }
 
-static enum eca_rc
-auth_refused(const char *what, long status, struct eca_err *err)
+/* The server's text asks for proof-of-possession (libest: "Proof of Possession Mismatch"). */
+static int
+mentions_pop(const char *text)
 {
-    int re = strcmp(what, "simplereenroll") == 0;
+    static const char *const words[] = {"possession", "tls-unique", "challengepassword"};
+    char low[160];
+    size_t i;
 
-    if (re)
+    for (i = 0; i + 1 < sizeof low && text[i] != '\0'; i++)
+        low[i] = (char)tolower((unsigned char)text[i]);
+    low[i] = '\0';
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(low, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+/* 401/403: which scheme the server challenged for and what it said, then what to fix. */
+static enum eca_rc
+auth_refused(const char *what, const struct eca_http_resp *resp, struct eca_err *err)
+{
+    unsigned offered = eca_http_auth_offered(resp);
+    char schemes[48], snip[160], said[200], how[80];
+
+    est_body_snippet(resp, snip, sizeof snip);
+    snprintf(said, sizeof said, "%s%s%s", snip[0] ? "; server says \"" : "", snip,
+             snip[0] ? "\"" : "");
+    if (offered != 0)
+        snprintf(how, sizeof how, "HTTP %ld, challenged for %s", resp->status,
+                 eca_http_auth_names(offered, schemes, sizeof schemes));
+    else
+        snprintf(how, sizeof how, "HTTP %ld, no challenge", resp->status);
+    if (mentions_pop(snip))
         return eca_err_set(err, ECA_EAUTH,
-                           "%s: server refused the client certificate (HTTP %ld): the current "
+                           "%s: server wants proof-of-possession (%s)%s: the CSR must carry the "
+                           "TLS connection's tls-unique as challengePassword (RFC 7030 §3.5): "
+                           "set EST_POP=true (TLS 1.2 only)",
+                           what, how, said);
+    if (strcmp(what, "simplereenroll") == 0)
+        return eca_err_set(err, ECA_EAUTH,
+                           "%s: server refused the client certificate (%s)%s: the current "
                            "certificate is not accepted for re-enrollment",
-                           what, status);
+                           what, how, said);
     return eca_err_set(err, ECA_EAUTH,
-                       "%s: server refused the credentials (HTTP %ld): check "
+                       "%s: server refused the credentials (%s)%s: check "
                        "EST_USERNAME/BOOTSTRAP_TOKEN or the bootstrap certificate",
-                       what, status);
+                       what, how, said);
+}
+
+void
+est_enroll_pop_refused(struct eca_err *err, int conn_changed)
+{
+    char old[sizeof err->msg];
+
+    if (err == NULL)
+        return;
+    memcpy(old, err->msg, sizeof old);
+    eca_err_set(err, err->rc, "%s; the CSR carried proof-of-possession (tls-unique)%s", old,
+                conn_changed ? " but the POST went over a new TLS connection (the server closed "
+                               "the one the CSR was bound to)"
+                             : "");
 }
 
 enum eca_rc
@@ -79,7 +128,7 @@ est_enroll_parse_response(const char *what, const struct eca_http_resp *resp, ti
         return rc;
     case 401:
     case 403:
-        return auth_refused(what, resp->status, err);
+        return auth_refused(what, resp, err);
     default:
         break;
     }
@@ -88,6 +137,46 @@ est_enroll_parse_response(const char *what, const struct eca_http_resp *resp, ti
                      snip[0] ? ": " : "", snip);
     if (err != NULL && resp->status == 503)
         err->retry_after = secs;
+    return rc;
+}
+
+enum eca_rc
+est_enroll_pop_attr(const struct eca_http_conn_info *conn, struct eca_buf *out, struct eca_err *err)
+{
+    X509_ATTRIBUTE *at = NULL;
+    ASN1_STRING *pw = NULL;
+    unsigned char *der = NULL;
+    struct eca_buf b64;
+    enum eca_rc rc;
+    int n;
+
+    if (conn->tls_unique_len == 0)
+        return eca_err_set(err, ECA_ETLS,
+                           "proof-of-possession: the connection (%s) has no tls-unique",
+                           conn->tls_version[0] ? conn->tls_version : "TLS version unknown");
+    eca_buf_init(&b64, 0);
+    /* RFC 7030 §3.5: challengePassword = base64 of tls-unique, as a PrintableString (RFC 2985
+     * §5.4.1 prefers it; base64's alphabet fits it). */
+    if ((rc = eca_b64_encode(conn->tls_unique, conn->tls_unique_len, &b64, err)) != ECA_OK)
+        goto out;
+    if ((pw = ASN1_STRING_type_new(V_ASN1_PRINTABLESTRING)) == NULL ||
+        !ASN1_STRING_set(pw, b64.data, (int)b64.len) ||
+        (at = X509_ATTRIBUTE_create(NID_pkcs9_challengePassword, V_ASN1_PRINTABLESTRING, pw)) ==
+            NULL) {
+        rc = eca_err_ssl(err, ECA_ENOMEM, "proof-of-possession: challengePassword attribute");
+        goto out;
+    }
+    pw = NULL; /* owned by the attribute */
+    if ((n = i2d_X509_ATTRIBUTE(at, &der)) <= 0) {
+        rc = eca_err_ssl(err, ECA_ENOMEM, "proof-of-possession: challengePassword attribute");
+        goto out;
+    }
+    rc = eca_buf_append(out, der, (size_t)n, err);
+out:
+    OPENSSL_free(der);
+    ASN1_STRING_free(pw);
+    X509_ATTRIBUTE_free(at);
+    eca_buf_free(&b64);
     return rc;
 }
 

@@ -26,11 +26,24 @@ enum eca_rc est_enroll_build_body(const void *csr_der, size_t len, struct eca_bu
 /*
  * Map an enrollment answer (`what`: "simpleenroll" or "simplereenroll"): 200: *certs gets
  * the certificates; 202: ECA_EAGAIN with err->retry_after from Retry-After (at `now`; -1
- * when absent); 401/403: ECA_EAUTH naming what to fix; else ECA_ESERVER naming the status
- * and a sanitised excerpt of the body. err->retry_after is set on 503 with Retry-After.
+ * when absent); 401/403: ECA_EAUTH naming the scheme the server challenged for (Basic,
+ * Digest, proof-of-possession), its text (sanitised, capped) and what to fix; else ECA_ESERVER
+ * naming the status and a sanitised excerpt of the body. err->retry_after is set on 503 with
+ * Retry-After.
  */
 enum eca_rc est_enroll_parse_response(const char *what, const struct eca_http_resp *resp,
                                       time_t now, struct eca_chain **certs, struct eca_err *err);
+
+/* After an ECA_EAUTH for a CSR that carried tls-unique: say so, and whether the POST went
+ * over another connection than the one the CSR was bound to. */
+void est_enroll_pop_refused(struct eca_err *err, int conn_changed);
+
+/*
+ * The DER challengePassword Attribute proving possession over conn (RFC 7030 §3.5): base64 of
+ * its tls-unique, appended to out. No tls-unique (TLS 1.3, unknown transport): ECA_ETLS.
+ */
+enum eca_rc est_enroll_pop_attr(const struct eca_http_conn_info *conn, struct eca_buf *out,
+                                struct eca_err *err);
 
 /*
  * The full chain for key: the issued certificate whose public key is key's, then its

@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AttributeOID, ExtendedKeyUsageOID, NameOID
 
 MIN_VALIDITY = 60
 MAX_BODY = 64 * 1024
@@ -43,17 +43,30 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 MODES = {
     "normal": "issue normally",
     "approve-once": "first enroll per CSR key answers 202 + Retry-After: 2, the next issues",
-    "fail-500": "enroll/reenroll answer 500",
-    "garbage": "enroll/reenroll answer 200 application/pkcs7-mime with a non-PKCS#7 body",
-    "slow": "enroll/reenroll answer after --slow-seconds (default 6)",
-    "wrong-content-type": "enroll/reenroll answer 200 with Content-Type text/html",
     "leaf-only-with-crlf": "enroll/reenroll return the leaf only, base64 in 76-column CRLF lines",
-    "no-basic-challenge": "401 answers carry no WWW-Authenticate header",
     "csrattrs-empty": "csrattrs answers 204 No Content",
     "b64-lf": "base64 bodies in 64-column LF-terminated lines instead of one line",
     "no-cte": "omit Content-Transfer-Encoding (RFC 8951 section 3.2.1 erratum style)",
-    "cacerts-garbage": "cacerts answers 200 with a non-PKCS#7 body",
+    "digest": "HTTP Digest (RFC 7616, MD5, qop=auth) instead of Basic, like libest -h",
+    "digest-sha256": "HTTP Digest with algorithm=SHA-256 instead of Basic",
+    "pop": "enroll needs challengePassword = base64(tls-unique) on TLS 1.2 (RFC 7030 section "
+           "3.5, libest -t); /csrattrs asks for it",
+    "csrattrs-libest": "csrattrs is libest's default (bare OIDs macAddress, emailAddress, "
+                       "secp384r1, sha384, then a NUL); enroll insists on P-384 with SHA-384",
 }
+# Modes a wrapper adds (tests/integration/est_ca_faults.py keeps the faults only tests need
+# next to the tests): stage -> [(mode, fn)]. "cacerts" and "enroll" (after authentication and
+# CSR checks): fn(handler) returns True once it has answered; "issued": fn(handler, cert)
+# likewise; "challenge": fn(handler) returns the 401's headers, or None to keep them.
+HOOKS = {"cacerts": [], "enroll": [], "issued": [], "challenge": []}
+
+
+def add_mode(name, doc, stage, fn):
+    """Register an extra mode for --mode and DIR/mode, run at `stage` when it is on."""
+    MODES[name] = doc
+    HOOKS[stage].append((name, fn))
+
+
 FILES = {
     "root": "root-ca.pem", "root_key": "root-ca.key",
     "issuing": "issuing-ca.pem", "issuing_key": "issuing-ca.key", "chain": "ca-chain.pem",
@@ -63,6 +76,7 @@ FILES = {
     "tokens": "tokens", "token": "bootstrap-token", "crl_pem": "crl.pem", "crl_der": "crl.der",
     "index": "index.tsv", "lock": "index.lock", "config": "config.json", "crlnumber": "crlnumber",
     "mode": "mode", "pid": "est_ca.pid", "ports": "serve.json", "issued": "issued",
+    "stats": "stats.json",
 }
 _log_lock = threading.Lock()
 
@@ -419,6 +433,37 @@ CSRATTRS_DER = der_tlv(0x30, der_oid("1.2.840.10045.4.3.2") + der_tlv(
     0x30, der_oid("1.2.840.10045.2.1") + der_tlv(0x31, der_oid("1.2.840.10045.3.1.7"))))
 
 
+# libest's default /csrattrs (estserver without -c): bare OIDs macAddress, emailAddress,
+# secp384r1 and sha384, base64, followed by a NUL byte as libest sends it.
+CSRATTRS_LIBEST_DER = der_tlv(0x30, der_oid("1.3.6.1.1.1.1.22") + der_oid("1.2.840.113549.1.9.1")
+                              + der_oid("1.3.132.0.34") + der_oid("2.16.840.1.101.3.4.2.2"))
+# PoP mode: the default request plus challengePassword (RFC 7030 section 4.5.2's example has it).
+CSRATTRS_POP_DER = der_tlv(0x30, der_oid("1.2.840.113549.1.9.7") + CSRATTRS_DER[2:])
+
+
+def digest_params(header):
+    """The auth-params of an Authorization: Digest header (RFC 7616 section 3.4)."""
+    out = {}
+    for m in re.finditer(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))', header):
+        out[m.group(1).lower()] = m.group(2) if m.group(2) is not None else m.group(3)
+    return out
+
+
+def digest_hash(algorithm):
+    return {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+
+
+def digest_response(algorithm, user, token, method, p):
+    """RFC 7616 section 3.4.1 with qop=auth: the response the client should have sent."""
+    h = digest_hash(algorithm)
+
+    def hx(text):
+        return h(text.encode()).hexdigest()
+    ha1 = hx(f"{user}:{REALM}:{token}")
+    ha2 = hx(f"{method}:{p.get('uri', '')}")
+    return hx(f"{ha1}:{p.get('nonce', '')}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+
+
 def b64_lines(data, width=0, eol=""):
     """base64 in one line (width 0: RFC 8951 points at RFC 4648 section 4, which adds no
     line feeds; strongSwan's pki also rejects them) or in lines of width ending in eol."""
@@ -453,6 +498,47 @@ class Service:
         self.pending = set()
         self.pending_lock = threading.Lock()
         self.modes = parse_modes(a.mode)
+        self.nonce_key = os.urandom(32)
+        self.stats = {"tls_handshakes": 0, "TLSv1.2": 0, "TLSv1.3": 0}
+        self.stats_lock = threading.Lock()
+
+    def count_handshake(self, version):
+        """Number this TLS connection and keep the counts in DIR/stats.json (tests read it)."""
+        with self.stats_lock:
+            self.stats["tls_handshakes"] += 1
+            self.stats[version] = self.stats.get(version, 0) + 1
+            n = self.stats["tls_handshakes"]
+            write_atomic(path(self.ca.d, "stats"), (json.dumps(self.stats) + "\n").encode())
+        return n
+
+    def nonce(self):
+        """A Digest nonce that proves its own age: time and an HMAC of it (RFC 7616 3.3)."""
+        t = str(int(time.time()))
+        mac = hmac.new(self.nonce_key, t.encode(), hashlib.sha256).hexdigest()[:32]
+        return base64.b64encode(f"{t}:{mac}".encode()).decode()
+
+    def nonce_ok(self, nonce, max_age=300):
+        try:
+            t, mac = base64.b64decode(nonce, validate=True).decode().split(":", 1)
+            age = time.time() - int(t)
+        except (ValueError, UnicodeDecodeError):
+            return False
+        want = hmac.new(self.nonce_key, t.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.compare_digest(mac, want) and 0 <= age <= max_age
+
+    def token_of(self, user):
+        """The token of user from the tokens file (Digest needs it in the clear), or None."""
+        try:
+            with open(path(self.ca.d, "tokens")) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return None
+        for line in lines:
+            if line and not line.startswith("#") and ":" in line:
+                u, t = line.split(":", 1)
+                if hmac.compare_digest(u.encode(), user.encode()):
+                    return t.strip()
+        return None
 
     def current_modes(self):
         """--mode, unless DIR/mode holds a comma list (switch modes without a restart)."""
@@ -527,8 +613,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self._code:
                 self.text(500, "internal error", close=True)
         finally:
+            conn = getattr(self.connection, "eca_conn", None)
             log(f'{self.client_address[0]} "{method} {self.path}" {self._code} '
-                + " ".join(self._note))
+                + " ".join(self._note + ([f"conn={conn}"] if conn else [])))
 
 
 class EstHandler(Handler):
@@ -576,9 +663,18 @@ class EstHandler(Handler):
         headers = {} if "no-cte" in self._modes else {"Content-Transfer-Encoding": "base64"}
         self.reply(code, b64_lines(der, width, eol), ctype, headers)
 
+    def hook(self, stage, *args):
+        """Run the wrapper's hooks of the modes that are on; the first answer wins."""
+        for mode, fn in HOOKS[stage]:
+            if mode in self._modes:
+                r = fn(self, *args)
+                if r is not None and r is not False:  # {} is an answer: no challenge header
+                    return r
+        return None
+
     def cacerts(self):
-        if "cacerts-garbage" in self._modes:
-            return self.reply(200, b"<html>not pkcs7</html>\n", "application/pkcs7-mime")
+        if self.hook("cacerts"):
+            return None
         # RFC 7030 section 4.1.3: certs-only CMS with the current root and the issuing CA
         self.b64_reply(200, certs_only([self.svc.ca.root, self.svc.ca.issuing]),
                        "application/pkcs7-mime")
@@ -586,7 +682,11 @@ class EstHandler(Handler):
     def csrattrs(self):
         if "csrattrs-empty" in self._modes:
             return self.reply(204)
-        self.b64_reply(200, CSRATTRS_DER, "application/csrattrs")
+        if "csrattrs-libest" in self._modes:
+            return self.reply(200, b64_lines(CSRATTRS_LIBEST_DER) + b"\0", "application/csrattrs",
+                              {"Content-Transfer-Encoding": "base64"})
+        der = CSRATTRS_POP_DER if "pop" in self._modes else CSRATTRS_DER
+        self.b64_reply(200, der, "application/csrattrs")
 
     def read_body(self):
         """The POST body, or None after answering 411/413/400 (Content-Length required)."""
@@ -623,6 +723,31 @@ class EstHandler(Handler):
             return "bootstrap", cert, None
         return None, cert, "client certificate from an unaccepted issuer"
 
+    def digest_algorithm(self):
+        """The Digest algorithm the modes ask for, or None for Basic."""
+        if "digest-sha256" in self._modes:
+            return "SHA-256"
+        return "MD5" if "digest" in self._modes else None
+
+    def http_user(self, method):
+        """The user the Authorization header authenticates in the scheme of the modes."""
+        alg = self.digest_algorithm()
+        return self.digest_user(alg, method) if alg else self.basic_user()
+
+    def digest_user(self, alg, method):
+        auth = self.headers.get("Authorization", "")
+        if not auth.lower().startswith("digest "):
+            return None
+        p = digest_params(auth[7:])
+        user = p.get("username", "")
+        token = self.svc.token_of(user)
+        if (token is None or p.get("realm") != REALM or p.get("qop") != "auth" or
+                p.get("algorithm", "MD5").upper() != alg or p.get("uri") != self.path or
+                not self.svc.nonce_ok(p.get("nonce", ""))):
+            return None
+        want = digest_response(alg, user, token, method, p)
+        return user if hmac.compare_digest(want, p.get("response", "").lower()) else None
+
     def basic_user(self):
         auth = self.headers.get("Authorization", "")
         if not auth.lower().startswith("basic "):
@@ -635,9 +760,31 @@ class EstHandler(Handler):
 
     def unauthorized(self, msg):
         # RFC 7030 section 3.2.3 / RFC 7617: a 401 carries the Basic challenge
-        h = {} if "no-basic-challenge" in self._modes else {
-            "WWW-Authenticate": f'Basic realm="{REALM}"'}
+        alg = self.digest_algorithm()
+        h = self.hook("challenge")
+        if h is not None:
+            pass
+        elif alg:
+            # RFC 7616 section 3.3; libest -h sends qop="auth" and a realm, MD5 implied
+            h = {"WWW-Authenticate": f'Digest realm="{REALM}", qop="auth", algorithm={alg}, '
+                                    f'nonce="{self.svc.nonce()}", opaque="ecademo"'}
+        else:
+            h = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
         self.text(401, msg, h)
+
+    def pop_problem(self, csr):
+        """RFC 7030 section 3.5: challengePassword must be base64(tls-unique) of this
+        connection. Checked whenever the CSR has one (as libest does), required in pop mode."""
+        try:
+            got = csr.attributes.get_attribute_for_oid(AttributeOID.CHALLENGE_PASSWORD).value
+        except x509.AttributeNotFound:
+            return "Proof of Possession required" if "pop" in self._modes else None
+        got = got.decode(errors="replace") if isinstance(got, bytes) else str(got)
+        if self.connection.version() != "TLSv1.2":
+            return f"Proof of Possession needs TLS 1.2 (no tls-unique in {self.connection.version()})"
+        want = base64.b64encode(self.connection.get_channel_binding("tls-unique")).decode()
+        self._note.append("pop=" + ("ok" if hmac.compare_digest(got, want) else "mismatch"))
+        return None if hmac.compare_digest(got, want) else "Proof of Possession Mismatch"
 
     def enroll(self, reenroll):
         body = self.read_body()
@@ -652,13 +799,14 @@ class EstHandler(Handler):
             return self.text(403, f"simplereenroll needs a valid certificate from this CA "
                                   f"over mTLS ({problem or 'bootstrap certificate'})")
         if not kind:
-            user = self.basic_user()
+            user = self.http_user("POST")
             if user is None:
                 if self.headers.get("Authorization"):
-                    self._note.append("auth=basic:rejected")
+                    scheme = self.headers["Authorization"].split(" ", 1)[0].lower()
+                    self._note.append(f"auth={scheme}:rejected")
                 return self.unauthorized("credentials required or rejected" +
                                          (f" ({problem})" if pcert is not None else ""))
-            self._note.append(f"auth=basic:{user}")
+            self._note.append(f"auth={'digest' if self.digest_algorithm() else 'basic'}:{user}")
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/pkcs10":
             return self.text(415, f"Content-Type must be application/pkcs10, got {ctype!r}")
@@ -668,6 +816,17 @@ class EstHandler(Handler):
             return self.text(400, f"body is not a base64 DER PKCS#10 request: {e}")
         if not csr.is_signature_valid:
             return self.text(400, "CSR signature does not verify")
+        key = csr.public_key()
+        kdesc = (f"ec-{key.curve.name}" if isinstance(key, ec.EllipticCurvePublicKey)
+                 else f"rsa-{key.key_size}")
+        self._note.append(f"csr_key={kdesc} csr_sig={csr.signature_hash_algorithm.name}")
+        problem = self.pop_problem(csr)
+        if problem:
+            return self.text(401, problem)
+        if "csrattrs-libest" in self._modes and (kdesc != "ec-secp384r1" or
+                                                  csr.signature_hash_algorithm.name != "sha384"):
+            return self.text(400, f"CSR must be P-384 signed with SHA-384 as /csrattrs asks "
+                                  f"(got {kdesc}, {csr.signature_hash_algorithm.name})")
         san = None
         if reenroll:
             if csr.subject != pcert.subject:
@@ -679,8 +838,8 @@ class EstHandler(Handler):
         elif len(csr.subject) == 0 and csr_san(csr) is None:
             return self.text(400, "CSR has neither subject nor subjectAltName")
         self._note.append(f'subject="{csr.subject.rfc4514_string()}"')
-        if self.fault():
-            return
+        if self.hook("enroll"):
+            return None
         if "approve-once" in self._modes:
             spki = csr.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -694,24 +853,11 @@ class EstHandler(Handler):
         cert = self.svc.ca.issue(csr, self.svc.validity, self.svc.crl_url, san)
         self._note.append(f"serial={cert.serial_number:x} not_after={not_after(cert):%H:%M:%S}")
         ctype = "application/pkcs7-mime; smime-type=certs-only"
-        if "wrong-content-type" in self._modes:
-            ctype = "text/html"
+        if self.hook("issued", cert):
+            return None
         if "leaf-only-with-crlf" in self._modes:
             return self.b64_reply(200, certs_only([cert]), ctype, 76, "\r\n")
         self.b64_reply(200, certs_only([cert, self.svc.ca.issuing]), ctype)
-
-    def fault(self):
-        """Apply the fault modes; True when the answer has been sent."""
-        if "slow" in self._modes:
-            time.sleep(self.svc.a.slow_seconds)
-        if "fail-500" in self._modes:
-            self.text(500, "internal error (fail-500 mode)")
-            return True
-        if "garbage" in self._modes:
-            self.reply(200, b"this is !!not base64 PKCS#7\n",
-                       "application/pkcs7-mime; smime-type=certs-only")
-            return True
-        return False
 
 
 class CrlHandler(Handler):
@@ -751,6 +897,9 @@ class TlsServer(http.server.ThreadingHTTPServer):
         except (ssl.SSLError, OSError) as e:
             log(f"{client_address[0]} TLS handshake failed: {e}")
             return None
+        conn.eca_conn = self.RequestHandlerClass.svc.count_handshake(conn.version())
+        log(f"{client_address[0]} TLS handshake conn={conn.eca_conn} {conn.version()} "
+            f"client_cert={'yes' if conn.getpeercert(binary_form=True) else 'no'}")
         try:
             self.RequestHandlerClass(conn, client_address, self)
         except (ssl.SSLError, OSError) as e:
@@ -881,7 +1030,6 @@ def main(argv=None):
     s.add_argument("--mode", default="normal",
                    help="comma list: " + "; ".join(f"{k}: {v}" for k, v in MODES.items()))
     s.add_argument("--labels", help="comma list of accepted EST labels (default: any)")
-    s.add_argument("--slow-seconds", type=float, default=6.0)
     s.add_argument("--pid-file", help=f"default DIR/{FILES['pid']}")
     r = sub.add_parser("revoke", help="revoke a certificate and regenerate the CRL")
     r.add_argument("--dir", required=True)

@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Helpers to run the demo EST CA (target-demo/est-ca/est_ca.py) inside a scenario.
+# Helpers to run the demo EST CA (target-demo/est-ca/est_ca.py) inside a scenario; served
+# through est_ca_faults.py, which adds the fault modes only tests need.
 #
 # Usage:  . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/lib_estca.sh"; it_init
 #         start_est_ca [--mode MODES] [--validity-seconds N] [other serve options]
 # The server is started with lib.sh's bg_start, so the scenario's exit trap kills it by PID.
 
 EST_CA_PY="$ECA_ROOT/target-demo/est-ca/est_ca.py"
+# est_ca.py plus the fault modes only tests need (fail-500, garbage, slow, ...): same CLI.
+EST_CA_TEST_PY="$ECA_ROOT/tests/integration/est_ca_faults.py"
 EST_PYTHON=${PYTHON:-python3}
 
 # est_ca SUBCOMMAND ARGS...: run est_ca.py (init, revoke, list) against $EST_CA_DIR's CA.
@@ -32,7 +35,7 @@ start_est_ca() {
     EST_PORT=$(free_port)
     EST_CRL_PORT=$(free_port)
     rm -f "$EST_CA_DIR/serve.json"
-    bg_start est-ca "$EST_PYTHON" "$EST_CA_PY" serve --dir "$EST_CA_DIR" \
+    bg_start est-ca "$EST_PYTHON" -B "$EST_CA_TEST_PY" serve --dir "$EST_CA_DIR" \
         --listen "127.0.0.1:$EST_PORT" --crl-listen "127.0.0.1:$EST_CRL_PORT" "$@"
     EST_CA_PID=$BG_PID
     # serve.json is written once both sockets are bound
@@ -59,4 +62,14 @@ stop_est_ca() {
 # est_mode MODES: switch the running server's modes (comma list; "" back to --mode).
 est_mode() {
     printf '%s\n' "$1" >"$EST_CA_DIR/mode"
+}
+
+# est_handshakes: TLS handshakes the running server has completed (from its stats.json).
+est_handshakes() {
+    if [ -s "$EST_CA_DIR/stats.json" ]; then
+        "$EST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tls_handshakes"])' \
+            "$EST_CA_DIR/stats.json"
+    else
+        echo 0
+    fi
 }

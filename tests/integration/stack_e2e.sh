@@ -148,7 +148,7 @@ fault_ca_start() {
         2>>"$IT_TMP/fault-ca-init.log" || die "fault CA init failed"
     FCA_PORT=$(free_port)
     rm -f "$FCA_DIR/serve.json"
-    bg_start fault-ca "$EST_PYTHON" "$EST_CA_PY" serve --dir "$FCA_DIR" \
+    bg_start fault-ca "$EST_PYTHON" -B "$EST_CA_TEST_PY" serve --dir "$FCA_DIR" \
         --listen "127.0.0.1:$FCA_PORT" --crl-listen "127.0.0.1:$(free_port)" "$@"
     FCA_PID=$BG_PID
     wait_until 10 test -s "$FCA_DIR/serve.json" || die "fault CA did not start"

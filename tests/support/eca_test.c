@@ -130,6 +130,7 @@ struct fake_http {
     size_t head, tail;
     struct fake_req reqs[FAKE_MAX];
     size_t nreq;
+    struct eca_http_conn_info conn; /* reported with every response */
 };
 
 static char *
@@ -164,6 +165,8 @@ record(struct fake_http *f, const struct eca_http_req *req)
     r->body = dupn(req->body ? req->body : "", req->body ? req->body_len : 0);
     r->body_len = req->body ? req->body_len : 0;
     r->basic_user = dups(req->basic_user);
+    r->basic_after_challenge = req->basic_after_challenge;
+    r->digest_ok = req->digest_ok;
     eca_buf_init(&h, 0);
     for (size_t i = 0; i < req->nheaders; i++) {
         eca_buf_puts(&h, req->headers[i], NULL);
@@ -192,6 +195,7 @@ fake_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
         return rc;
     }
     rc = eca_http_parse_raw(it->raw, it->len, resp, err);
+    resp->conn = f->conn;
     free(it->raw);
     return rc;
 }
@@ -218,6 +222,12 @@ fake_free(void *ctx)
 }
 
 static const struct eca_http_ops fake_ops = {fake_perform, fake_free};
+
+void
+fake_http_set_conn(struct fake_http *f, const struct eca_http_conn_info *conn)
+{
+    f->conn = *conn;
+}
 
 struct eca_http *
 fake_http_new(struct fake_http **fake)

@@ -55,6 +55,8 @@ struct fake_req {
     size_t body_len;
     char *headers; /* extra headers joined with "\n" */
     char *basic_user;
+    int basic_after_challenge;
+    int digest_ok;
 };
 
 struct fake_http;
@@ -69,6 +71,8 @@ void fake_http_push_raw(struct fake_http *f, const char *raw);
 void fake_http_push_error(struct fake_http *f, int rc, const char *msg);
 size_t fake_http_nreq(const struct fake_http *f);
 const struct fake_req *fake_http_req(const struct fake_http *f, size_t i);
+/* Connection details the following responses report (RFC 5929 tls-unique and the like). */
+void fake_http_set_conn(struct fake_http *f, const struct eca_http_conn_info *conn);
 /* Responses still queued (a test asserts 0 at its end). */
 size_t fake_http_pending(const struct fake_http *f);
 

@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Loopback HTTP(S) server for the transport tests: echo, big bodies, hangs, Basic challenges.
+"""Loopback HTTP(S) server for the transport tests: echo, big bodies, hangs, Basic and Digest
+challenges, the TLS connection's tls-unique.
 
 Binds 127.0.0.1 on a port picked by the kernel and writes that port to --port-file.
 Stdlib only. The test that starts it kills it by PID.
 """
 import argparse
 import base64
+import hashlib
 import http.server
 import os
+import re
 import ssl
 import threading
 import time
 
 USER = "edge"
 PASSWORD = "s3cret-canary-pw"
+NONCE = "dGVzdC1ub25jZQ"
 
 _seen = {}
 _seen_lock = threading.Lock()
@@ -67,6 +71,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(200, seq.encode(), {"Content-Type": "text/plain"})
 
+    def _digest(self, alg, key):
+        """RFC 7616 with qop=auth; the body lists what each request of `key` carried."""
+        auth = self.headers.get("Authorization", "")
+        algorithm = "SHA-256" if alg == "sha256" else "MD5"
+        state = "basic" if auth.lower().startswith("basic ") else "none"
+        if auth.lower().startswith("digest "):
+            p = {k.lower(): q or t for k, q, t in
+                 re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]*))', auth[7:])}
+            h = hashlib.sha256 if algorithm == "SHA-256" else hashlib.md5
+
+            def hx(s):
+                return h(s.encode()).hexdigest()
+            ha1 = hx("%s:eca-test:%s" % (USER, PASSWORD))
+            ha2 = hx("%s:%s" % (self.command, p.get("uri", "")))
+            want = hx(":".join([ha1, p.get("nonce", ""), p.get("nc", ""), p.get("cnonce", ""),
+                                "auth", ha2]))
+            state = "ok" if (p.get("response") == want and p.get("nonce") == NONCE and
+                             p.get("uri") == self.path) else "bad"
+        with _seen_lock:
+            _seen.setdefault(key, []).append(state)
+            seq = ",".join(_seen[key])
+        if state == "ok":
+            return self._send(200, seq.encode(), {"Content-Type": "text/plain"})
+        chal = 'Digest realm="eca-test", qop="auth", algorithm=%s, nonce="%s"' % (algorithm, NONCE)
+        self._send(401, seq.encode(), {"WWW-Authenticate": chal})
+
+    def _tls_unique(self):
+        cb = self.connection.get_channel_binding("tls-unique") \
+            if hasattr(self.connection, "get_channel_binding") else None
+        self._send(200, base64.b64encode(cb or b"").decode().encode())
+
     def _client(self):
         cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
         cn = "none"
@@ -99,6 +134,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         if p.startswith("/basic/"):
             return self._basic(p[7:])
+        if p.startswith("/digest/"):
+            return self._digest(*p[8:].split("/", 1))
+        if p == "/tls-unique":
+            return self._tls_unique()
         if p == "/bearer":
             return self._send(401, b"no", {"WWW-Authenticate": 'Bearer realm="x"'})
         if p == "/client":

@@ -31,6 +31,7 @@ static int issue_enroll, issue_reenroll; /* answer that POST with a fresh leaf *
 static int issue_other_key;              /* ... certifying a key other than the CSR's */
 static long next_serial;
 static char opened[8][256]; /* the client certificate of each transport opened ("" none) */
+static int opened_tls12[8]; /* ... and whether it was capped at TLS 1.2 */
 static size_t nopened;
 
 static char dir[256], outdir[300], statedir[300], certp[320], keyp[320];
@@ -110,6 +111,7 @@ static enum eca_rc
 http_new(const struct eca_http_opts *o, struct eca_http **out, struct eca_err *err)
 {
     ck_assert_uint_lt(nopened, 8);
+    opened_tls12[nopened] = o->tls12_max;
     snprintf(opened[nopened++], sizeof opened[0], "%s", o->client_cert ? o->client_cert : "");
     return eca_http_new(&forward_ops, NULL, out, err);
 }
@@ -460,6 +462,103 @@ START_TEST(csrattrs_are_reflected_in_the_csr)
 }
 END_TEST
 
+/* One transport (one TLS session) carries /cacerts, /csrattrs and the POST. */
+START_TEST(one_session_per_enrollment)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    first_enrollment();
+    ck_assert_uint_eq(nopened, 1);
+    push_cacerts();
+    push_status(204);
+    issue_reenroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    ck_assert_uint_eq(nopened, 2);
+    ck_assert_str_eq(opened[1], certp); /* the certificate from the first request on */
+    ck_assert_int_eq(opened_tls12[1], 0);
+}
+END_TEST
+
+/* A 500 on /cacerts says "cacerts" once. */
+START_TEST(cacerts_error_reads_once)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    push_status(500);
+    run_pass(0, ECA_ESERVER, &res, &err);
+    ck_assert_msg(strncmp(err.msg, "cacerts: server answered HTTP 500", 33) == 0, "%s", err.msg);
+    ck_assert_ptr_null(strstr(err.msg, "cacerts: cacerts"));
+}
+END_TEST
+
+/* challengePassword in the CSR: base64 of the connection's tls-unique (RFC 7030 §3.5). */
+static void
+assert_pop_csr(size_t idx, const char *want_b64)
+{
+    X509_REQ *req = sent_csr(idx);
+    int loc = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+    ASN1_TYPE *v;
+
+    ck_assert_int_ge(loc, 0);
+    v = X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, loc), 0);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->type, V_ASN1_PRINTABLESTRING);
+    ck_assert_str_eq((const char *)ASN1_STRING_get0_data(v->value.printablestring), want_b64);
+    X509_REQ_free(req);
+}
+
+START_TEST(pop_configured_binds_the_csr_over_tls12)
+{
+    struct eca_http_conn_info tls12 = {0, "TLSv1.2", "0123456789ab", 12};
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    conf.pop = 1;
+    fake_http_set_conn(fake, &tls12);
+    first_enrollment();
+    ck_assert_uint_eq(nopened, 1);
+    ck_assert_int_eq(opened_tls12[0], 1);
+    assert_pop_csr(2, "MDEyMzQ1Njc4OWFi");
+    ck_assert(logcap_contains("\"pop\":true,\"tls\":\"TLSv1.2\""));
+    /* Re-enrollment: bound to its own session too. */
+    push_cacerts();
+    push_status(204);
+    issue_reenroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    assert_pop_csr(5, "MDEyMzQ1Njc4OWFi");
+}
+END_TEST
+
+/* SEQUENCE { challengePassword } */
+static const unsigned char csrattrs_pop[] = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48,
+                                             0x86, 0xf7, 0x0d, 0x01, 0x09, 0x07};
+
+/* /csrattrs asks for challengePassword over TLS 1.3: a TLS 1.2 session is opened and asked
+ * again; a server that still speaks TLS 1.3 only gets an error naming the reason. */
+START_TEST(pop_asked_over_tls13_reconnects_at_tls12)
+{
+    struct eca_http_conn_info tls13 = {0, "TLSv1.3", {0}, 0};
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    fake_http_set_conn(fake, &tls13);
+    push_cacerts();
+    push_b64("application/csrattrs", csrattrs_pop, sizeof csrattrs_pop);
+    push_b64("application/csrattrs", csrattrs_pop, sizeof csrattrs_pop);
+    run_pass(0, ECA_ETLS, &res, &err);
+    ck_assert_uint_eq(nopened, 2);
+    ck_assert_int_eq(opened_tls12[0], 0);
+    ck_assert_int_eq(opened_tls12[1], 1);
+    ck_assert_str_eq(fake_http_req(fake, 2)->url, BASE "/csrattrs");
+    ck_assert_msg(strstr(err.msg, "connection (TLSv1.3) has no tls-unique") != NULL, "%s", err.msg);
+    ck_assert(logcap_contains("\"event\":\"pop_tls12\""));
+    ck_assert(logcap_contains("\"challenge_password\":true"));
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+}
+END_TEST
+
 static Suite *
 est_agent_suite(void)
 {
@@ -475,6 +574,10 @@ est_agent_suite(void)
     tcase_add_test(tc, csrattrs_are_reflected_in_the_csr);
     tcase_add_test(tc, certificate_for_other_key_keeps_installed_pair);
     tcase_add_test(tc, pfx_written_private_and_password_never_logged);
+    tcase_add_test(tc, one_session_per_enrollment);
+    tcase_add_test(tc, cacerts_error_reads_once);
+    tcase_add_test(tc, pop_configured_binds_the_csr_over_tls12);
+    tcase_add_test(tc, pop_asked_over_tls13_reconnects_at_tls12);
     suite_add_tcase(s, tc);
     return s;
 }

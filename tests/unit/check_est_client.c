@@ -100,37 +100,96 @@ push_certs(struct fake_http *fk, X509 *const *certs, size_t n)
 
 static const unsigned char csr[] = "not really a CSR, the fake does not care";
 
-START_TEST(enroll_answers_basic_challenge_then_succeeds)
+/* The transport answers challenges: the client hands it the credentials and the rules. */
+START_TEST(enroll_hands_challenge_rules_to_the_transport)
 {
-    struct est_client_auth a = {h, "estuser", token, 0};
+    struct est_client_auth a = {h, "estuser", token, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
     X509 *certs[] = {leaf, inter};
-    const struct fake_req *r0, *r1;
+    const struct fake_req *r0;
 
-    fake_http_push_fixture(f, "est/enroll_401.http");
     push_certs(f, certs, 2);
     ck_assert_msg(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err) == ECA_OK, "%s",
                   err.msg);
     ck_assert_uint_eq(eca_x509_chain_count(issued), 2);
-    ck_assert_uint_eq(fake_http_nreq(f), 2);
+    ck_assert_uint_eq(fake_http_nreq(f), 1);
     r0 = fake_http_req(f, 0);
-    r1 = fake_http_req(f, 1);
-    ck_assert_ptr_null(r0->basic_user);
-    ck_assert_str_eq(r1->basic_user, "estuser");
-    ck_assert_str_eq(r1->method, "POST");
-    ck_assert_str_eq(r1->url, "https://ca.test/.well-known/est/simpleenroll");
-    ck_assert_str_eq(r1->content_type, "application/pkcs10");
-    ck_assert_ptr_nonnull(strstr(r1->headers, "Content-Transfer-Encoding: base64"));
-    ck_assert_str_eq(r0->body, r1->body);
+    ck_assert_str_eq(r0->basic_user, "estuser");
+    ck_assert_int_eq(r0->basic_after_challenge, 1);
+    ck_assert_int_eq(r0->digest_ok, 1);
+    ck_assert_str_eq(r0->method, "POST");
+    ck_assert_str_eq(r0->url, "https://ca.test/.well-known/est/simpleenroll");
+    ck_assert_str_eq(r0->content_type, "application/pkcs10");
+    ck_assert_ptr_nonnull(strstr(r0->headers, "Content-Transfer-Encoding: base64"));
+    eca_x509_chain_free(issued);
+    issued = NULL;
+    /* Preemptive Basic: at once, and a Digest challenge is still answered. */
+    a.basic_preemptive = 1;
+    push_certs(f, certs, 2);
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_OK);
+    ck_assert_int_eq(fake_http_req(f, 1)->basic_after_challenge, 0);
+    ck_assert_int_eq(fake_http_req(f, 1)->digest_ok, 1);
     ck_assert_uint_eq(fake_http_pending(f), 0);
     eca_x509_chain_free(issued);
 }
 END_TEST
 
+/* A refused Digest answer names the scheme and the server's (sanitised) text. */
+START_TEST(enroll_digest_refused_names_scheme_and_text)
+{
+    struct est_client_auth a = {h, "estuser", token, 0, NULL};
+    struct eca_chain *issued = NULL;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(f, "est/enroll_401_digest.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "HTTP 401, challenged for Digest") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "server says \"bad .digest response\"") != NULL, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "check EST_USERNAME/BOOTSTRAP_TOKEN"));
+    ck_assert_ptr_null(strstr(err.msg, CANARY));
+}
+END_TEST
+
+/* libest -t: "Proof of Possession Mismatch" says what the server wants, not "credentials". */
+START_TEST(enroll_pop_refused_says_pop)
+{
+    struct est_client_auth a = {h, "estuser", token, 1, NULL};
+    struct eca_http_conn_info bound = {0, "TLSv1.2", {1, 2, 3}, 3}, other = bound;
+    struct eca_chain *issued = NULL;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(f, "est/enroll_401_pop.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "server wants proof-of-possession (HTTP 401, challenged for "
+                                  "Digest); server says \"Proof of Possession Mismatch\"") != NULL,
+                  "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "EST_POP=true"));
+    ck_assert_ptr_null(strstr(err.msg, "check EST_USERNAME"));
+    /* PoP sent, but the POST went over another connection than the one the CSR is bound to. */
+    a.pop = &bound;
+    other.tls_unique[0] = 9;
+    other.new_connections = 1;
+    fake_http_set_conn(f, &other);
+    fake_http_push_fixture(f, "est/enroll_401_pop.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "carried proof-of-possession (tls-unique) but the POST went "
+                                  "over a new TLS connection") != NULL,
+                  "%s", err.msg);
+    /* Same connection: no such claim. */
+    fake_http_set_conn(f, &bound);
+    fake_http_push_fixture(f, "est/enroll_401_pop.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "carried proof-of-possession (tls-unique);") == NULL &&
+                      strstr(err.msg, "new TLS connection") == NULL,
+                  "%s", err.msg);
+    ck_assert_ptr_null(issued);
+}
+END_TEST
+
 START_TEST(enroll_preemptive_basic_refused_is_eauth)
 {
-    struct est_client_auth a = {h, "estuser", token, 1};
+    struct est_client_auth a = {h, "estuser", token, 1, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
 
@@ -146,7 +205,7 @@ END_TEST
 
 START_TEST(enroll_polls_after_202_then_succeeds)
 {
-    struct est_client_auth a = {h, NULL, NULL, 1};
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
     X509 *certs[] = {leaf};
@@ -167,7 +226,7 @@ END_TEST
 
 START_TEST(enroll_pending_is_capped_and_stoppable)
 {
-    struct est_client_auth a = {h, NULL, NULL, 1};
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
 
@@ -187,7 +246,7 @@ END_TEST
 
 START_TEST(leaf_only_answer_is_completed_from_cacerts)
 {
-    struct est_client_auth a = {h, "estuser", token, 1};
+    struct est_client_auth a = {h, "estuser", token, 1, NULL};
     struct eca_chain *ca = NULL, *issued = NULL, *full = NULL;
     struct eca_key *key = NULL;
     struct eca_err err = {0};
@@ -222,7 +281,7 @@ START_TEST(csrattrs_and_fetch_and_transport_errors)
 
     eca_buf_init(&out, 0);
     fake_http_push_fixture(f, "est/csrattrs_204.http");
-    ck_assert_int_eq(est_client_csrattrs(&o, h, &attrs, &err), ECA_OK);
+    ck_assert_int_eq(est_client_csrattrs(&o, h, &attrs, NULL, &err), ECA_OK);
     ck_assert_uint_eq(attrs.nattrs, 0);
     fake_http_push_error(f, ECA_ETLS, "certificate verify failed");
     ck_assert_int_eq(est_client_cacerts(&o, h, &ca, &err), ECA_ETLS);
@@ -243,7 +302,9 @@ client_suite(void)
 
     tcase_set_timeout(tc, 10);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, enroll_answers_basic_challenge_then_succeeds);
+    tcase_add_test(tc, enroll_hands_challenge_rules_to_the_transport);
+    tcase_add_test(tc, enroll_digest_refused_names_scheme_and_text);
+    tcase_add_test(tc, enroll_pop_refused_says_pop);
     tcase_add_test(tc, enroll_preemptive_basic_refused_is_eauth);
     tcase_add_test(tc, enroll_polls_after_202_then_succeeds);
     tcase_add_test(tc, enroll_pending_is_capped_and_stoppable);

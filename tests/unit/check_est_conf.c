@@ -46,6 +46,7 @@ static const char *const vars[] = {
     "LOG_FORMAT",
     "CERT_NAME",
     "EST_BASIC_AUTH",
+    "EST_POP",
 };
 
 static void
@@ -104,6 +105,7 @@ START_TEST(env_mode_minimal_with_defaults)
     ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_EC_P256);
     ck_assert_str_eq(eca_secret_str(c->token), "canary-token-123");
     ck_assert_int_eq(c->basic_preemptive, 1);
+    ck_assert_int_eq(c->pop, 0);
     ck_assert_int_eq(c->crl_enabled, 0);
     ck_assert_int_eq(c->crl_max_age_s, 24 * 3600);
     est_conf_free(c);
@@ -132,6 +134,7 @@ START_TEST(env_mode_full_contract)
     setenv("CHECK_INTERVAL_SECONDS", "60", 1);
     setenv("FORCE_RENEWAL", "true", 1);
     setenv("EST_BASIC_AUTH", "challenge", 1);
+    setenv("EST_POP", "true", 1);
     setenv("STATE_DIR", dir, 1);
     ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://127.0.0.1:4222/.well-known/est/devices");
@@ -147,6 +150,7 @@ START_TEST(env_mode_full_contract)
     ck_assert_int_eq(c->g.check_interval_s, 60);
     ck_assert_int_eq(c->g.force, 1);
     ck_assert_int_eq(c->basic_preemptive, 0);
+    ck_assert_int_eq(c->pop, 1);
     ck_assert_str_eq(c->g.state_dir, dir);
     est_conf_free(c);
 }
@@ -197,6 +201,7 @@ static const char good_file[] =
     "bootstrap_token_env = \"MY_TOKEN\";\n"
     "log_level = \"debug\";\n"
     "crl_enabled = true;\n"
+    "pop = true;\n"
     "certificates = (\n"
     "  { name = \"mqtt\"; subject_dn = \"CN=mqtt-1\"; cert_path = \"/c/m.pem\";\n"
     "    key_path = \"/c/m.key\"; ca_certs_path = \"/c/ca.pem\"; key_type = \"ec-p384\"; },\n"
@@ -227,6 +232,7 @@ START_TEST(file_mode_with_env_and_cli_precedence)
     ck_assert_uint_eq(c->certs[1].nsans, 2);
     ck_assert_int_eq(c->certs[1].pfx_profile, ECA_PKCS12_LEGACY);
     ck_assert_str_eq(c->certs[1].base.reload_command, "systemctl reload nginx");
+    ck_assert_int_eq(c->pop, 1);
     est_conf_free(c);
 }
 END_TEST

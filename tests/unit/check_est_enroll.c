@@ -57,6 +57,67 @@ START_TEST(csrattrs_rfc7030_example)
 }
 END_TEST
 
+/* libest's default /csrattrs: bare OIDs only, then a NUL. P-384 and SHA-384 are asked for;
+ * macAddress and emailAddress are named as not honoured. */
+START_TEST(csrattrs_libest_bare_oids)
+{
+    struct eca_http_resp r;
+    struct est_csrattrs a;
+    struct est_csrattrs_plan plan;
+    struct eca_err err = {0};
+
+    fixture_load_http("est/csrattrs_libest.http", &r);
+    ck_assert_msg(est_csrattrs_parse(&r, &a, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_uint_eq(a.noids, 4);
+    ck_assert_int_eq(a.key_family, EST_KEY_EC);
+    ck_assert_str_eq(a.ec_curve, "secp384r1");
+    ck_assert_str_eq(a.sig_md, "SHA384");
+    est_csrattrs_plan(&a, ECA_KEY_EC_P256, 0, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P384);
+    ck_assert_str_eq(plan.extra.md, "SHA384");
+    ck_assert_msg(strstr(plan.applied, "key_type ec-p384") != NULL, "%s", plan.applied);
+    ck_assert_msg(strstr(plan.applied, "signature SHA384") != NULL, "%s", plan.applied);
+    ck_assert_msg(strstr(plan.ignored, "macAddress: not honoured") != NULL, "%s", plan.ignored);
+    ck_assert_msg(strstr(plan.ignored, "emailAddress: not honoured") != NULL, "%s", plan.ignored);
+    ck_assert_ptr_null(strstr(plan.ignored, "1.3.132.0.34"));
+    /* A bare hash fits an RSA key as well. */
+    est_csrattrs_plan(&a, ECA_KEY_RSA_3072, 1, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_RSA_3072);
+    ck_assert_str_eq(plan.extra.md, "SHA384");
+    fixture_free_http(&r);
+}
+END_TEST
+
+/* Bare curve and hash OIDs one at a time: P-256/SHA-512 apply; P-521 is named as unsupported. */
+START_TEST(csrattrs_bare_curve_and_hash)
+{
+    /* SEQUENCE { prime256v1, sha512 } and SEQUENCE { secp521r1, sha256 } */
+    static const unsigned char p256_512[] = {0x30, 0x15, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+                                             0x3d, 0x03, 0x01, 0x07, 0x06, 0x09, 0x60, 0x86,
+                                             0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03};
+    static const unsigned char p521_256[] = {0x30, 0x12, 0x06, 0x05, 0x2b, 0x81, 0x04,
+                                             0x00, 0x23, 0x06, 0x09, 0x60, 0x86, 0x48,
+                                             0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+    struct est_csrattrs a;
+    struct est_csrattrs_plan plan;
+    struct eca_err err = {0};
+
+    ck_assert_msg(est_csrattrs_parse_body(p256_512, sizeof p256_512, &a, &err) == ECA_OK, "%s",
+                  err.msg);
+    est_csrattrs_plan(&a, ECA_KEY_RSA_2048, 0, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P256);
+    ck_assert_str_eq(plan.extra.md, "SHA512");
+    ck_assert_str_eq(plan.ignored, "");
+    ck_assert_msg(est_csrattrs_parse_body(p521_256, sizeof p521_256, &a, &err) == ECA_OK, "%s",
+                  err.msg);
+    est_csrattrs_plan(&a, ECA_KEY_EC_P256, 0, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P256);
+    ck_assert_str_eq(plan.extra.md, "SHA256");
+    ck_assert_msg(strstr(plan.ignored, "curve secp521r1: not supported") != NULL, "%s",
+                  plan.ignored);
+}
+END_TEST
+
 START_TEST(csrattrs_extension_request_with_real_extensions)
 {
     struct eca_http_resp r;
@@ -225,6 +286,8 @@ enroll_suite(void)
     tcase_add_test(tc, enroll_body_is_base64_in_64_columns);
     tcase_add_loop_test(tc, csrattrs_rfc7030_example, 0, 2);
     tcase_add_test(tc, csrattrs_extension_request_with_real_extensions);
+    tcase_add_test(tc, csrattrs_libest_bare_oids);
+    tcase_add_test(tc, csrattrs_bare_curve_and_hash);
     tcase_add_loop_test(tc, csrattrs_empty_means_nothing_requested, 0, 3);
     tcase_add_loop_test(tc, csrattrs_garbage_is_a_parse_error, 0, 2);
     tcase_add_loop_test(tc, enroll_answers_map_to_errors, 0, sizeof answers / sizeof answers[0]);

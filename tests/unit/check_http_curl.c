@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eca_b64.h"
 #include "eca_http.h"
 #include "eca_secret.h"
 #include "eca_test.h"
@@ -469,6 +470,102 @@ START_TEST(basic_preemptive)
 }
 END_TEST
 
+static enum eca_rc
+get_digest(const char *path, const char *pass, int after_challenge, int digest_ok,
+           struct eca_http_resp *resp, struct eca_err *err)
+{
+    struct eca_http *h = transport(NULL);
+    struct eca_secret *s = NULL;
+    struct eca_http_req req = {.method = "GET",
+                               .url = url(port_tls, "https", "127.0.0.1", path),
+                               .basic_user = "edge",
+                               .basic_after_challenge = after_challenge,
+                               .digest_ok = digest_ok};
+    enum eca_rc rc;
+
+    ck_assert_int_eq(eca_secret_from_mem(pass, strlen(pass), &s, err), ECA_OK);
+    req.basic_pass = s;
+    rc = eca_http_perform(h, &req, resp, err);
+    eca_secret_free(s);
+    eca_http_free(h);
+    return rc;
+}
+
+/* libcurl answers the nonce of the 401 at once: two requests, whatever was sent first. */
+START_TEST(digest_challenge_is_answered)
+{
+    static const struct {
+        const char *path;
+        int after, digest_ok;
+        long status;
+        const char *seen;
+    } cases[] = {
+        {"/digest/md5/a", 1, 1, 200, "none,ok"},
+        {"/digest/sha256/b", 1, 1, 200, "none,ok"},
+        {"/digest/md5/c", 0, 1, 200, "basic,ok"},
+        {"/digest/sha256/d", 0, 1, 200, "basic,ok"},
+        /* not allowed: no credentials for a Digest challenge (Basic preemptive still goes) */
+        {"/digest/md5/e", 1, 0, 401, "none"},
+        {"/digest/md5/f", 0, 0, 401, "basic"},
+    };
+    struct eca_http_resp resp;
+    struct eca_err err = {0};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_msg(get_digest(cases[i].path, CANARY, cases[i].after, cases[i].digest_ok, &resp,
+                                 &err) == ECA_OK,
+                      "%s", err.msg);
+        ck_assert_msg(resp.status == cases[i].status, "%s: HTTP %ld", cases[i].path, resp.status);
+        ck_assert_str_eq((char *)resp.body.data, cases[i].seen);
+        eca_http_resp_free(&resp);
+    }
+    /* A wrong password ends as the server's 401, not a loop (libcurl retries a refused
+     * Digest answer once on its own). */
+    ck_assert_int_eq(get_digest("/digest/md5/g", "not-it", 1, 1, &resp, &err), ECA_OK);
+    ck_assert_int_eq(resp.status, 401);
+    ck_assert_msg(strcmp((char *)resp.body.data, "none,bad") == 0 ||
+                      strcmp((char *)resp.body.data, "none,bad,bad") == 0,
+                  "%s", (char *)resp.body.data);
+    eca_http_resp_free(&resp);
+}
+END_TEST
+
+/* The response reports its connection: new or reused, the TLS version, and tls-unique as the
+ * server sees it (RFC 5929 §3.1) when capped at TLS 1.2; none over TLS 1.3. */
+START_TEST(connection_info_and_tls_unique)
+{
+    struct eca_http_opts o = {.user_agent = UA, .ca_bundle = path_in("ca0.pem"), .tls12_max = 1};
+    struct eca_http *h = transport(&o);
+    struct eca_http_resp a, b;
+    struct eca_err err = {0};
+    struct eca_buf want;
+    const char *u = url(port_tls, "https", "127.0.0.1", "/tls-unique");
+
+    ck_assert_msg(get(h, u, &a, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(get(h, u, &b, &err), ECA_OK);
+    ck_assert_int_eq(a.conn.new_connections, 1);
+    ck_assert_int_eq(b.conn.new_connections, 0);
+    ck_assert_str_eq(a.conn.tls_version, "TLSv1.2");
+    ck_assert_uint_eq(a.conn.tls_unique_len, 12);
+    eca_buf_init(&want, 0);
+    ck_assert_int_eq(eca_b64_decode((char *)a.body.data, a.body.len, &want, &err), ECA_OK);
+    ck_assert_uint_eq(want.len, 12);
+    ck_assert_mem_eq(want.data, a.conn.tls_unique, 12);
+    ck_assert_mem_eq(b.conn.tls_unique, a.conn.tls_unique, 12);
+    eca_buf_free(&want);
+    eca_http_resp_free(&a);
+    eca_http_resp_free(&b);
+    eca_http_free(h);
+
+    h = transport(NULL);
+    ck_assert_int_eq(get(h, u, &a, &err), ECA_OK);
+    ck_assert_str_eq(a.conn.tls_version, "TLSv1.3");
+    ck_assert_uint_eq(a.conn.tls_unique_len, 0);
+    eca_http_resp_free(&a);
+    eca_http_free(h);
+}
+END_TEST
+
 START_TEST(password_never_in_errors)
 {
     struct eca_http_opts o = {.user_agent = UA, .ca_bundle = path_in("ca1.pem"), .timeout_s = 1};
@@ -545,6 +642,8 @@ http_curl_suite(void)
     tcase_add_test(tc, mtls_client_certificate);
     tcase_add_test(tc, basic_after_challenge);
     tcase_add_test(tc, basic_preemptive);
+    tcase_add_test(tc, digest_challenge_is_answered);
+    tcase_add_test(tc, connection_info_and_tls_unique);
     tcase_add_test(tc, password_never_in_errors);
     tcase_add_test(tc, options_are_checked);
     suite_add_tcase(s, tc);

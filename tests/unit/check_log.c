@@ -178,6 +178,21 @@ START_TEST(secret_fields_and_denied_names_print_redacted)
 }
 END_TEST
 
+/* A denied name redacts a string value; a yes/no or a count under it says what was asked. */
+START_TEST(denied_names_keep_booleans_and_counts)
+{
+    eca_log(ECA_LOG_INFO, "x", NULL,
+            ECA_LOG_FIELDS(ECA_LB("challenge_password", 1), ECA_LI("bootstrap_token", 0),
+                           ECA_LS("challenge_password_value", "s3cr3t-pop"),
+                           ECA_LS("challenge_password", "hunter2")),
+            NULL);
+    ck_assert_ptr_nonnull(strstr(cap, "\"challenge_password\":true"));
+    ck_assert_ptr_nonnull(strstr(cap, "\"bootstrap_token\":0"));
+    ck_assert_ptr_nonnull(strstr(cap, "\"challenge_password\":\"[redacted]\""));
+    ck_assert_ptr_null(strstr(cap, "hunter2"));
+}
+END_TEST
+
 START_TEST(forget_and_short_secrets)
 {
     eca_log_redact_add("abc"); /* too short: ignored */
@@ -307,6 +322,7 @@ log_suite(void)
     tcase_add_test(tc, json_strings_are_escaped);
     tcase_add_test(tc, canary_secret_never_reaches_the_log);
     tcase_add_test(tc, secret_with_json_special_chars_is_redacted_in_escaped_form);
+    tcase_add_test(tc, denied_names_keep_booleans_and_counts);
     tcase_add_test(tc, secret_fields_and_denied_names_print_redacted);
     tcase_add_test(tc, forget_and_short_secrets);
     tcase_add_test(tc, text_format_for_humans);
