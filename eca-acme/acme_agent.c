@@ -575,6 +575,30 @@ acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
 }
 
 void
+acme_agent_status(const struct acme_agent *a, size_t i, time_t now, struct eca_status_cert *out)
+{
+    const struct acme_cert_conf *cc = &a->conf->certs[i];
+    time_t at;
+
+    eca_agent_status(&cc->base, a->conf->g.state_dir, a->conf->g.check_interval_s, now, out);
+    if (!out->present || !acme_agent_ari_renew_at(a, i, &at))
+        return;
+    if (out->renew_at == 0 || at < out->renew_at)
+        out->renew_at = at;
+    /* Only a certificate waiting for its renewal time is moved; a retry or a due renewal
+     * already acts at once or at its backoff. */
+    if (strcmp(out->next_reason, "check") != 0 && strcmp(out->next_reason, "renew") != 0)
+        return;
+    if (at <= now) {
+        out->next_action = now;
+        out->next_reason = eca_renew_reason_name(ECA_RENEW_SUGGESTED);
+    } else if (at <= out->next_action) {
+        out->next_action = at;
+        out->next_reason = "renew";
+    }
+}
+
+void
 acme_agent_set_random(struct acme_agent *a, uint64_t (*rnd)(void *ctx), void *ctx)
 {
     a->rnd = rnd ? rnd : random_u64;

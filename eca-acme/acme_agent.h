@@ -11,6 +11,7 @@
 #include "eca_err.h"
 #include "eca_http.h"
 #include "eca_loop.h"
+#include "eca_status.h"
 
 struct acme_agent;
 
@@ -59,6 +60,15 @@ int acme_agent_profile(const struct acme_agent *a, size_t i, char *out, size_t o
  * persisted in STATE_DIR/<name>.ari (for `status`, which acts on nothing): 1 and *at, or 0.
  */
 int acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at);
+
+/*
+ * Status of certificate i without acting (for `status`): eca_agent_status() with the persisted
+ * ARI renewal time folded in: renew_at is the earlier of the two, and a certificate waiting for
+ * its renewal shows next_reason "suggested" (now) or "renew" at the ARI time when that comes
+ * first. Reads files only: no request to the CA.
+ */
+void acme_agent_status(const struct acme_agent *a, size_t i, time_t now,
+                       struct eca_status_cert *out);
 
 /* Tests: the random source of the ARI renewal time (NULL: RAND_bytes). */
 void acme_agent_set_random(struct acme_agent *a, uint64_t (*rnd)(void *ctx), void *ctx);

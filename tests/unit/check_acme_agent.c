@@ -481,6 +481,45 @@ START_TEST(ari_garbage_falls_back_to_the_threshold)
 }
 END_TEST
 
+START_TEST(status_folds_in_the_ari_time_and_shows_the_profile)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_status_cert st;
+    struct eca_err err = {0};
+    char profile[65], path[512];
+    FILE *f;
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_ok.http", NULL);
+    acme_agent_status(a, 0, NOW, &st);
+    ck_assert_str_eq(st.next_reason, "check");
+    ck_assert_int_gt(st.renew_at, W_END); /* the threshold's time: no ARI answer yet */
+    ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 0);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    acme_agent_status(a, 0, NOW, &st);
+    ck_assert_int_eq(st.renew_at, W_START + 4242);
+    ck_assert_str_eq(st.next_reason, "check");
+    /* Once the chosen time has come, status says so without asking the CA. */
+    acme_agent_status(a, 0, W_START + 5000, &st);
+    ck_assert_str_eq(st.next_reason, "suggested");
+    ck_assert_int_eq(st.next_action, W_START + 5000);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    snprintf(path, sizeof path, "%s/t.profile", c->g.state_dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs("shortlived", f);
+    fclose(f);
+    ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 1);
+    ck_assert_str_eq(profile, "shortlived");
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
 START_TEST(profile_unknown_to_the_ca_names_what_it_offers)
 {
     struct acme_conf *c = make_conf("a.example", 0);
@@ -551,6 +590,7 @@ acme_agent_suite(void)
     tcase_add_test(tc, ari_past_window_renews_now_with_replaces);
     tcase_add_loop_test(tc, ari_garbage_falls_back_to_the_threshold, 0,
                         sizeof ari_garbage / sizeof ari_garbage[0]);
+    tcase_add_test(tc, status_folds_in_the_ari_time_and_shows_the_profile);
     tcase_add_test(tc, profile_unknown_to_the_ca_names_what_it_offers);
     tcase_add_test(tc, profile_at_a_ca_without_profiles_warns_or_fails_when_required);
     suite_add_tcase(s, tc);
