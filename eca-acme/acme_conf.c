@@ -62,7 +62,7 @@ profile_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct e
         return rc;
     if (cc->profile != NULL && !profile_name_is_valid(cc->profile))
         return eca_cfg_at(config_setting_get_member(g, "profile"), err,
-                          "'%s' is not a profile name (1..64 printable characters, no blanks)",
+                          "'%.64s' is not a profile name (1..64 printable characters, no blanks)",
                           cc->profile);
     return ECA_OK;
 }
@@ -76,7 +76,7 @@ profile_from_env(struct acme_conf *c, struct eca_err *err)
 
     if (p != NULL && !profile_name_is_valid(p))
         return eca_err_set(err, ECA_ECONF,
-                           "%s: ACME_PROFILE: '%s' is not a profile name (1..64 printable "
+                           "%s: ACME_PROFILE: '%.64s' is not a profile name (1..64 printable "
                            "characters, no blanks)",
                            ENV_WHERE, p);
     if ((rc = eca_env_bool("ACME_PROFILE_REQUIRED", &req, err)) != ECA_OK)
