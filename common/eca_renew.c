@@ -14,7 +14,7 @@ static const char *const names[ECA_RENEW_REASON_MAX] = {
     [ECA_RENEW_MISMATCH] = "mismatch", [ECA_RENEW_NOT_YET_VALID] = "not_yet_valid",
     [ECA_RENEW_EXPIRED] = "expired",   [ECA_RENEW_REVOKED] = "revoked",
     [ECA_RENEW_FORCED] = "forced",     [ECA_RENEW_THRESHOLD] = "threshold",
-    [ECA_RENEW_MAX_AGE] = "max_age",
+    [ECA_RENEW_MAX_AGE] = "max_age",   [ECA_RENEW_SUGGESTED] = "suggested",
 };
 
 const char *

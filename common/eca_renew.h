@@ -15,6 +15,7 @@ enum eca_renew_reason {
     ECA_RENEW_FORCED,
     ECA_RENEW_THRESHOLD, /* less than threshold_pct of the lifetime left */
     ECA_RENEW_MAX_AGE,   /* older than max_age_s */
+    ECA_RENEW_SUGGESTED, /* the CA's suggested renewal time has come (set by a daemon) */
     ECA_RENEW_REASON_MAX
 };
 

@@ -805,3 +805,35 @@ eca_x509_to_der(X509 *x, struct eca_buf *out, struct eca_err *err)
 
     return append_i2d(der, n, "certificate", out, err);
 }
+
+enum eca_rc
+eca_x509_aki_keyid(X509 *x, struct eca_buf *out, struct eca_err *err)
+{
+    const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(x);
+
+    if (kid == NULL || ASN1_STRING_length(kid) <= 0)
+        return eca_err_set(err, ECA_ENOTFOUND,
+                           "certificate: no authorityKeyIdentifier keyIdentifier");
+    return eca_buf_append(out, ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid), err);
+}
+
+enum eca_rc
+eca_x509_serial_der_content(X509 *x, struct eca_buf *out, struct eca_err *err)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    long len = 0;
+    int n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der), tag, cls;
+    enum eca_rc rc;
+
+    if (n <= 0)
+        return eca_err_ssl(err, ECA_ECRYPTO, "certificate: cannot encode the serial");
+    p = der;
+    /* The INTEGER's contents without tag and length: the sign byte a DER encoder adds stays. */
+    if ((ASN1_get_object(&p, &len, &tag, &cls, n) & 0x80) || tag != V_ASN1_INTEGER || len <= 0)
+        rc = eca_err_set(err, ECA_ECRYPTO, "certificate: malformed serial encoding");
+    else
+        rc = eca_buf_append(out, p, (size_t)len, err);
+    OPENSSL_free(der);
+    return rc;
+}

@@ -100,4 +100,16 @@ enum eca_rc eca_x509_verify(const struct eca_chain *c, const char *anchors_path,
 /* DER of the leaf (certificate i) appended to out. */
 enum eca_rc eca_x509_to_der(X509 *x, struct eca_buf *out, struct eca_err *err);
 
+/*
+ * The keyIdentifier bytes of the authorityKeyIdentifier extension (RFC 5280 §4.2.1.1)
+ * appended to out; ECA_ENOTFOUND when the certificate carries none.
+ */
+enum eca_rc eca_x509_aki_keyid(X509 *x, struct eca_buf *out, struct eca_err *err);
+
+/*
+ * The content octets of the DER serialNumber INTEGER (no tag, no length; a leading 0x00
+ * kept when the encoder needed it for a positive number) appended to out.
+ */
+enum eca_rc eca_x509_serial_der_content(X509 *x, struct eca_buf *out, struct eca_err *err);
+
 #endif

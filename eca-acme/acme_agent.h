@@ -4,11 +4,14 @@
 #define ACME_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "acme_conf.h"
 #include "eca_err.h"
+#include "eca_http.h"
 #include "eca_loop.h"
+#include "eca_status.h"
 
 struct acme_agent;
 
@@ -27,12 +30,51 @@ void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
  * One pass for certificate i (an eca_loop_run_fn): read what is installed, decide, and renew
  * when due (or when force is set): new key, CSR, order, then eca_agent_deploy (install,
  * reload, verify). One JSON log event per step; res holds the state and next check.
+ * The decision includes the CA's renewal information (RFC 9773) when the directory offers it:
+ * res->dec.reason is ECA_RENEW_SUGGESTED when the chosen time in the CA's window has come,
+ * res->dec.renew_at the earlier of that time and the lifetime threshold, and res->dec.next_check
+ * is no later than the chosen time nor the next renewalInfo request (Retry-After). The loop
+ * needs nothing else: sleeping until res->dec.next_check honours ARI. The renewal's newOrder
+ * carries "replaces" with the installed certificate's certID.
  */
 enum eca_rc acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,
                            struct eca_err *err);
 
 /* Revoke the installed certificate i (RFC 8555 §7.6) with an RFC 5280 reason code. */
 enum eca_rc acme_agent_revoke(struct acme_agent *a, size_t i, int reason, struct eca_err *err);
+
+/*
+ * Check every certificate's `profile` against the directory's meta.profiles (fetching the
+ * directory when needed): an unknown profile is ECA_ECONF naming the profiles the CA offers;
+ * a CA without profiles gets a `profile_unsupported` warning per certificate (ECA_ECONF with
+ * profile_required). Network failures are returned as they are. For the daemon's start; the
+ * same check runs before every order anyway.
+ */
+enum eca_rc acme_agent_check_profiles(struct acme_agent *a, struct eca_err *err);
+
+/* The profile the CA echoed for certificate i's last order (for `status`): 1 and out, or 0. */
+int acme_agent_profile(const struct acme_agent *a, size_t i, char *out, size_t outlen);
+
+/*
+ * The renewal time chosen in the CA's suggested window for the installed certificate i, as
+ * persisted in STATE_DIR/<name>.ari (for `status`, which acts on nothing): 1 and *at, or 0.
+ */
+int acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at);
+
+/*
+ * Status of certificate i without acting (for `status`): eca_agent_status() with the persisted
+ * ARI renewal time folded in: renew_at is the earlier of the two, and a certificate waiting for
+ * its renewal shows next_reason "suggested" (now) or "renew" at the ARI time when that comes
+ * first. Reads files only: no request to the CA.
+ */
+void acme_agent_status(const struct acme_agent *a, size_t i, time_t now,
+                       struct eca_status_cert *out);
+
+/* Tests: the random source of the ARI renewal time (NULL: RAND_bytes). */
+void acme_agent_set_random(struct acme_agent *a, uint64_t (*rnd)(void *ctx), void *ctx);
+
+/* Tests: use http (borrowed, must outlive the agent) instead of a libcurl transport. */
+void acme_agent_set_transport(struct acme_agent *a, struct eca_http *http);
 
 void acme_agent_free(struct acme_agent *a);
 

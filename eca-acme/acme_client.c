@@ -634,9 +634,24 @@ download(struct acme_client *c, const char *url, struct eca_buf *out, struct eca
     return rc;
 }
 
+/* 1 if a failed newOrder that carried "replaces" was refused because of it. */
+static int
+replaces_refused(const struct acme_order_extra *x, const struct eca_http_resp *resp)
+{
+    struct acme_problem *p;
+    int refused;
+
+    if (x == NULL || x->replaces == NULL || resp->status < 400)
+        return 0;
+    p = acme_problem_of(resp);
+    refused = acme_ari_replaces_refused(p);
+    acme_problem_free(p);
+    return refused;
+}
+
 static enum eca_rc
 new_order(struct acme_client *c, struct issue *is, const char *const *names, size_t n,
-          struct eca_err *err)
+          const struct acme_order_extra *extra, int *refused, struct eca_err *err)
 {
     struct eca_buf payload;
     struct eca_http_resp resp;
@@ -645,10 +660,12 @@ new_order(struct acme_client *c, struct issue *is, const char *const *names, siz
 
     eca_buf_init(&payload, 0);
     eca_http_resp_init(&resp, 0);
-    rc = acme_order_build_new(names, n, &payload, err);
+    rc = acme_order_build_new_ex(names, n, extra, &payload, err);
     call.payload = eca_buf_str(&payload);
     if (rc == ECA_OK)
         rc = exchange(c, &call, &resp, err);
+    if (rc == ECA_OK)
+        *refused = replaces_refused(extra, &resp);
     if (rc == ECA_OK)
         rc = verdict(c, acme_order_parse(&resp, &is->order, err), err);
     if (rc == ECA_OK && is->order->url == NULL)
@@ -736,28 +753,117 @@ issue_free(struct issue *is, const struct acme_responder *r)
     acme_order_free(is->order);
 }
 
+/*
+ * newOrder with opts; when the server refuses "replaces", once more without it (RFC 9773 §5:
+ * the replacement is a hint, and a certificate must not go unrenewed because of it).
+ */
+static enum eca_rc
+new_order_ex(struct acme_client *c, struct issue *is, const char *const *names, size_t n,
+             const struct acme_issue_opts *opts, int *dropped, struct eca_err *err)
+{
+    struct acme_order_extra x = {opts ? opts->profile : NULL, opts ? opts->replaces : NULL};
+    int refused = 0;
+    enum eca_rc rc = new_order(c, is, names, n, &x, &refused, err);
+
+    if (rc == ECA_OK || !refused)
+        return rc;
+    eca_log(ECA_LOG_WARN, "acme_replaces_refused", NULL,
+            ECA_LOG_FIELDS(ECA_LS("replaces", x.replaces), ECA_LS("name", names[0])),
+            "%s; ordering again without \"replaces\"", err ? err->msg : "");
+    eca_err_clear(err);
+    acme_order_free(is->order);
+    is->order = NULL;
+    x.replaces = NULL;
+    *dropped = 1;
+    return new_order(c, is, names, n, &x, &refused, err);
+}
+
 enum eca_rc
 acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                   const struct acme_responder *responder, const void *csr_der, size_t csr_len,
                   struct eca_buf *chain_pem, struct eca_err *err)
 {
+    return acme_client_issue_ex(c, names, n, responder, csr_der, csr_len, NULL, chain_pem, NULL,
+                                err);
+}
+
+enum eca_rc
+acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
+                     const struct acme_responder *responder, const void *csr_der, size_t csr_len,
+                     const struct acme_issue_opts *opts, struct eca_buf *chain_pem,
+                     struct acme_issue_info *info, struct eca_err *err)
+{
     struct issue is = {0};
-    int done = 0;
+    int done = 0, dropped = 0;
     enum eca_rc rc;
 
     if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
         return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
     if ((rc = acme_client_account(c, err)) != ECA_OK)
         return rc;
-    rc = new_order(c, &is, names, n, err);
+    rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
+    /* The server's echo of the profile, before polling replaces the order object. */
+    if (rc == ECA_OK && info != NULL) {
+        memset(info, 0, sizeof *info);
+        info->replaces_dropped = dropped;
+        if (is.order->profile != NULL && (info->profile = strdup(is.order->profile)) == NULL)
+            rc = eca_err_set(err, ECA_ENOMEM, "newOrder: out of memory");
+    }
     while (rc == ECA_OK && !done)
         rc = step(c, &is, responder, csr_der, csr_len, chain_pem, &done, err);
     free(is.prev);
+    if (rc != ECA_OK && info != NULL) {
+        free(info->profile);
+        info->profile = NULL;
+    }
     if (rc == ECA_OK)
         eca_log(ECA_LOG_INFO, "acme_order_valid", NULL,
                 ECA_LOG_FIELDS(ECA_LS("order", is.order->url), ECA_LS("name", names[0])),
                 "certificate downloaded");
     issue_free(&is, responder);
+    return rc;
+}
+
+const struct acme_dir *
+acme_client_dir(const struct acme_client *c)
+{
+    return c->dir;
+}
+
+enum eca_rc
+acme_client_renewal_info(struct acme_client *c, const char *cert_id, struct acme_ari **out,
+                         long *retry_after, struct eca_err *err)
+{
+    struct call call = {"GET", NULL, NULL, 0, "renewalInfo"};
+    struct eca_http_resp resp;
+    char *url = NULL;
+    size_t len;
+    enum eca_rc rc;
+
+    if (retry_after != NULL)
+        *retry_after = ACME_ARI_RETRY_DEFAULT;
+    if (c->dir->renewal_info == NULL)
+        return eca_err_set(err, ECA_ENOTFOUND, "renewalInfo: the directory offers none");
+    /* RFC 9773 §4.1: the certID is a path segment appended to the renewalInfo URL. */
+    len = strlen(c->dir->renewal_info);
+    if ((url = malloc(len + strlen(cert_id) + 2)) == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "renewalInfo: out of memory");
+    snprintf(url, len + strlen(cert_id) + 2, "%s%s%s", c->dir->renewal_info,
+             len > 0 && c->dir->renewal_info[len - 1] == '/' ? "" : "/", cert_id);
+    call.url = url;
+    eca_http_resp_init(&resp, 0);
+    /* One request, no waiting on 429/503: a busy CA must not hold up the renewal decision,
+     * which goes on by the lifetime threshold (ARI never blocks renewal). */
+    rc = send_once(c, &call, &resp, err);
+    if (rc == ECA_OK) {
+        if (retry_after != NULL)
+            *retry_after = acme_ari_retry_after(&resp, eca_clock_now());
+        rc = acme_ari_parse(&resp, eca_clock_now(), out, err);
+        if (rc != ECA_OK)
+            eca_err_prefix(err, "%s: ", url);
+    }
+    eca_http_resp_free(&resp);
+    free(url);
     return rc;
 }
 

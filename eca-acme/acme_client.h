@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+#include "acme_ari.h"
+#include "acme_dir.h"
+#include "acme_order.h"
 #include "eca_buf.h"
 #include "eca_err.h"
 #include "eca_http.h"
@@ -63,6 +66,40 @@ const char *acme_client_account_url(const struct acme_client *c);
 enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                               const struct acme_responder *responder, const void *csr_der,
                               size_t csr_len, struct eca_buf *chain_pem, struct eca_err *err);
+
+/* What acme_client_issue_ex() adds to an order, and what it reports back. */
+struct acme_issue_opts {
+    const char *profile;  /* requested profile, NULL: none (the server's default) */
+    const char *replaces; /* certID of the certificate this one renews (RFC 9773 §5), or NULL */
+};
+
+struct acme_issue_info {
+    char *profile; /* the profile the server echoed in the order, NULL: none (caller frees) */
+    int replaces_dropped; /* 1: the server refused "replaces" and the order went without it */
+};
+
+/*
+ * acme_client_issue with a profile and/or "replaces". A newOrder refused because of
+ * "replaces" (acme_ari_replaces_refused) is sent once more without it, with a warning.
+ * info (may be NULL) is filled on success; free info->profile.
+ */
+enum eca_rc acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
+                                 const struct acme_responder *responder, const void *csr_der,
+                                 size_t csr_len, const struct acme_issue_opts *opts,
+                                 struct eca_buf *chain_pem, struct acme_issue_info *info,
+                                 struct eca_err *err);
+
+/* The directory fetched by acme_client_new(), borrowed for the life of the client. */
+const struct acme_dir *acme_client_dir(const struct acme_client *c);
+
+/*
+ * GET <renewalInfo>/<cert_id> (RFC 9773 §4.1, unsigned, with the transport's User-Agent).
+ * On success *out is new (acme_ari_free). *retry_after (may be NULL) is set in every case to
+ * the clamped wait before the next request (acme_ari_retry_after). ECA_ENOTFOUND when the
+ * directory offers no renewalInfo; any failure names the URL.
+ */
+enum eca_rc acme_client_renewal_info(struct acme_client *c, const char *cert_id,
+                                     struct acme_ari **out, long *retry_after, struct eca_err *err);
 
 /* Revoke a certificate (DER) with a reason code (RFC 5280 §5.3.1), signed by the account. */
 enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int reason,

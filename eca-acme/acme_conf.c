@@ -36,6 +36,62 @@ domains_check(const config_setting_t *g, const struct acme_cert_conf *cc, struct
     return ECA_OK;
 }
 
+/* ---- ACME profiles (per certificate; env overrides every certificate) ---- */
+
+/* 1..64 printable ASCII characters without blanks: a name from the directory's meta.profiles. */
+static int
+profile_name_is_valid(const char *p)
+{
+    size_t n = strlen(p);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (; *p; p++)
+        if (*p <= ' ' || *p > '~')
+            return 0;
+    return 1;
+}
+
+static enum eca_rc
+profile_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if ((rc = eca_cfg_str(g, "profile", &cc->profile, err)) != ECA_OK ||
+        (rc = eca_conf_get_bool(g, "profile_required", 0, &cc->profile_required, err)) != ECA_OK)
+        return rc;
+    if (cc->profile != NULL && !profile_name_is_valid(cc->profile))
+        return eca_cfg_at(config_setting_get_member(g, "profile"), err,
+                          "'%.64s' is not a profile name (1..64 printable characters, no blanks)",
+                          cc->profile);
+    return ECA_OK;
+}
+
+static enum eca_rc
+profile_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    const char *p = eca_env_str("ACME_PROFILE");
+    int req = -1;
+    enum eca_rc rc;
+
+    if (p != NULL && !profile_name_is_valid(p))
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: ACME_PROFILE: '%.64s' is not a profile name (1..64 printable "
+                           "characters, no blanks)",
+                           ENV_WHERE, p);
+    if ((rc = eca_env_bool("ACME_PROFILE_REQUIRED", &req, err)) != ECA_OK)
+        return rc;
+    for (size_t i = 0; i < c->ncerts; i++) {
+        if (p != NULL && (rc = eca_cfg_set_str(&c->certs[i].profile, p, err)) != ECA_OK)
+            return rc;
+        if (req >= 0)
+            c->certs[i].profile_required = req;
+    }
+    return ECA_OK;
+}
+
+/* ---- end of ACME profiles ---- */
+
 static enum eca_rc
 cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err *err)
 {
@@ -53,6 +109,8 @@ cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err 
         (rc = eca_conf_get_bool(g, "fullchain", 0, &full, err)) != ECA_OK)
         return rc;
     cc->fullchain = full;
+    if ((rc = profile_from_file(g, cc, err)) != ECA_OK) /* ACME profiles */
+        return rc;
     return ECA_OK;
 }
 
@@ -150,6 +208,8 @@ globals_from_env(void *ctx, struct eca_err *err)
     for (size_t i = 0; i < c->ncerts; i++)
         if ((rc = eca_certconf_policy_from_env(&c->certs[i].base, err)) != ECA_OK)
             return rc;
+    if ((rc = profile_from_env(c, err)) != ECA_OK) /* ACME profiles */
+        return rc;
     return ECA_OK;
 }
 
@@ -236,6 +296,7 @@ acme_conf_free(struct acme_conf *c)
     for (size_t i = 0; i < c->ncerts; i++) {
         eca_certconf_free(&c->certs[i].base);
         eca_cfg_vec_free(c->certs[i].domains, c->certs[i].ndomains);
+        free(c->certs[i].profile); /* ACME profiles */
     }
     free(c->certs);
     eca_agentconf_free(&c->g);

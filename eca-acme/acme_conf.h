@@ -19,6 +19,11 @@ struct acme_cert_conf {
     char **domains;           /* domains[0] is the subject */
     size_t ndomains;
     int fullchain; /* 1: cert_path holds leaf + chain (default); 0: leaf only */
+
+    /* ACME profiles (draft-ietf-acme-profiles): `profile`, `profile_required` / ACME_PROFILE,
+     * ACME_PROFILE_REQUIRED. NULL: order without a profile (the CA's default). */
+    char *profile;
+    int profile_required; /* 1: a CA without profiles is an error, not a warning */
 };
 
 /* Global settings and the certificate list. Free with acme_conf_free(). */

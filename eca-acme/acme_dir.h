@@ -16,7 +16,14 @@ struct acme_dir {
     char *renewal_info;     /* optional (ARI, RFC 9773) */
     char *terms_of_service; /* meta.termsOfService, optional */
     int eab_required;       /* meta.externalAccountRequired */
+    /* meta.profiles (draft-ietf-acme-profiles): name -> description, in the server's order. */
+    char **profile_names;
+    char **profile_descs;
+    size_t nprofiles; /* 0: the server offers no profiles */
 };
+
+/* Most profiles a directory may list before it is refused as hostile. */
+#define ACME_DIR_MAX_PROFILES 64
 
 /*
  * Parse a directory response (status, Content-Type, JSON). On success *out is new (free
@@ -29,6 +36,12 @@ enum eca_rc acme_dir_parse(const struct eca_http_resp *resp, struct acme_dir **o
 /* Same over the JSON body alone. */
 enum eca_rc acme_dir_parse_json(const void *body, size_t len, struct acme_dir **out,
                                 struct eca_err *err);
+
+/* 1 if the directory lists a profile called name (case-sensitive, as the server spells it). */
+int acme_dir_has_profile(const struct acme_dir *d, const char *name);
+
+/* The profile names, comma-separated ("classic, shortlived"), into out; "" when none. */
+void acme_dir_profile_list(const struct acme_dir *d, char *out, size_t outlen);
 
 void acme_dir_free(struct acme_dir *d);
 

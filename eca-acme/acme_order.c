@@ -109,14 +109,48 @@ put_json(struct json_object *o, struct eca_buf *out, struct eca_err *err)
     return rc;
 }
 
+/* 1 if s is base64url "." base64url, both halves non-empty (RFC 9773 §4.1). */
+static int
+is_cert_id(const char *s)
+{
+    static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t a = strspn(s, b64u);
+
+    return a > 0 && s[a] == '.' && strspn(s + a + 1, b64u) > 0 &&
+           s[a + 1 + strspn(s + a + 1, b64u)] == '\0';
+}
+
+static enum eca_rc
+check_extra(const struct acme_order_extra *x, struct eca_err *err)
+{
+    if (x == NULL)
+        return ECA_OK;
+    if (x->profile != NULL && x->profile[0] == '\0')
+        return eca_err_set(err, ECA_EINVAL, "newOrder: empty profile");
+    if (x->replaces != NULL && !is_cert_id(x->replaces))
+        return eca_err_set(err, ECA_EINVAL, "newOrder: replaces \"%.40s\" is not a certID",
+                           x->replaces);
+    return ECA_OK;
+}
+
 enum eca_rc
 acme_order_build_new(const char *const *names, size_t n, struct eca_buf *out, struct eca_err *err)
 {
+    return acme_order_build_new_ex(names, n, NULL, out, err);
+}
+
+enum eca_rc
+acme_order_build_new_ex(const char *const *names, size_t n, const struct acme_order_extra *extra,
+                        struct eca_buf *out, struct eca_err *err)
+{
     struct json_object *o, *ids, *id;
+    enum eca_rc rc;
 
     if (n == 0 || n > ACME_ORDER_MAX_IDS)
         return eca_err_set(err, ECA_EINVAL, "newOrder: %zu identifiers (want 1..%d)", n,
                            ACME_ORDER_MAX_IDS);
+    if ((rc = check_extra(extra, err)) != ECA_OK)
+        return rc;
     o = json_object_new_object();
     ids = json_object_new_array();
     json_object_object_add(o, "identifiers", ids);
@@ -130,6 +164,10 @@ acme_order_build_new(const char *const *names, size_t n, struct eca_buf *out, st
         json_object_object_add(id, "value", json_object_new_string(names[i]));
         json_object_array_add(ids, id);
     }
+    if (extra != NULL && extra->profile != NULL)
+        json_object_object_add(o, "profile", json_object_new_string(extra->profile));
+    if (extra != NULL && extra->replaces != NULL)
+        json_object_object_add(o, "replaces", json_object_new_string(extra->replaces));
     return put_json(o, out, err);
 }
 
@@ -216,7 +254,9 @@ order_from_json(struct json_object *obj, struct acme_order **out, struct eca_err
         (rc = parse_authz_urls(obj, o, err)) != ECA_OK ||
         (rc = get_dup(obj, "order", "finalize", 1, &o->finalize, err)) != ECA_OK ||
         (rc = get_dup(obj, "order", "certificate", 0, &o->certificate, err)) != ECA_OK ||
-        (rc = get_problem(obj, "order", &o->error, err)) != ECA_OK)
+        (rc = get_problem(obj, "order", &o->error, err)) != ECA_OK ||
+        (rc = get_dup(obj, "order", "profile", 0, &o->profile, err)) != ECA_OK ||
+        (rc = get_dup(obj, "order", "replaces", 0, &o->replaces, err)) != ECA_OK)
         goto out;
     if (o->nauthz == 0 && o->status == ACME_ST_PENDING)
         rc = eca_err_set(err, ECA_EPROTO, "order.authorizations: empty on a pending order");
@@ -280,6 +320,8 @@ acme_order_free(struct acme_order *o)
     free(o->finalize);
     free(o->certificate);
     acme_problem_free(o->error);
+    free(o->profile);
+    free(o->replaces);
     free(o);
 }
 

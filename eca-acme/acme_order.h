@@ -35,6 +35,8 @@ struct acme_order {
     char *finalize;
     char *certificate;          /* NULL until valid */
     struct acme_problem *error; /* NULL unless the server gave one */
+    char *profile;              /* the profile the server echoed (draft-ietf-acme-profiles) */
+    char *replaces;             /* the certID the server echoed (RFC 9773 §5) */
 };
 
 struct acme_challenge {
@@ -61,6 +63,20 @@ struct acme_authz {
 /* Append the newOrder payload {"identifiers":[{"type":"dns","value":...}]} (§7.4). */
 enum eca_rc acme_order_build_new(const char *const *names, size_t n, struct eca_buf *out,
                                  struct eca_err *err);
+
+/* What a newOrder may carry beyond its identifiers; NULL members are left out. */
+struct acme_order_extra {
+    const char *profile;  /* "profile" (draft-ietf-acme-profiles §3) */
+    const char *replaces; /* "replaces": certID of the certificate renewed (RFC 9773 §5) */
+};
+
+/*
+ * acme_order_build_new with extra members. An empty profile or replaces, or a replaces that is
+ * not a certID (base64url "." base64url), is ECA_EINVAL.
+ */
+enum eca_rc acme_order_build_new_ex(const char *const *names, size_t n,
+                                    const struct acme_order_extra *extra, struct eca_buf *out,
+                                    struct eca_err *err);
 
 /* Append the finalize payload {"csr": base64url(DER)} (§7.4). */
 enum eca_rc acme_order_build_finalize(const void *csr_der, size_t len, struct eca_buf *out,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for the agent's check/decide steps and its failure handling (no CA reachable). */
 #include <check.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -18,6 +21,7 @@
 #include "eca_clock.h"
 #include "eca_log.h"
 #include "eca_test.h"
+#include "eca_b64.h"
 
 #define CANARY "Q2FuYXJ5LUhNQUMta2V5LW5ldmVyLWxvZ2dlZC0xMjM0NTY3ODk"
 
@@ -220,6 +224,351 @@ START_TEST(status_reports_lifetime_left)
 }
 END_TEST
 
+/* ---- ACME Renewal Information (RFC 9773) and profiles, over the fake transport ---- */
+
+/* 2026-12-03T08:00:00Z; ari_ok.http's window opens 2027-01-20T10:00:00Z (48 days later). */
+#define NOW     1796284800
+#define W_START 1800439200
+#define W_END   1800612000
+/* certID of the certificate write_ari_cert() makes: AKI 69885B6B..., serial 0x87654321. */
+#define CERT_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+#define ARI_URL "https://localhost:14000/draft-ietf-acme-ari-03/renewalInfo/" CERT_ID
+
+static time_t fake_now = NOW;
+
+static time_t
+test_clock(void)
+{
+    return fake_now;
+}
+
+static uint64_t rnd_value;
+
+static uint64_t
+test_rnd(void *ctx)
+{
+    (void)ctx;
+    return rnd_value;
+}
+
+/* A 90-day certificate (NOW-1d .. NOW+89d) for dns with the RFC 9773 example's AKI and serial. */
+static void
+write_ari_cert(const char *dns)
+{
+    static const unsigned char aki[] = {0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3,
+                                        0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4};
+    char path[512], san[300];
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(k);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set_int64(X509_get_serialNumber(x), 0x87654321LL);
+    X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &(time_t){NOW});
+    X509_time_adj_ex(X509_getm_notAfter(x), 89, 0, &(time_t){NOW});
+    X509_set_pubkey(x, k);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *)dns, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    snprintf(san, sizeof san, "DNS:%s", dns);
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    akid->keyid = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(akid->keyid, aki, sizeof aki);
+    ck_assert_int_eq(X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0), 1);
+    AUTHORITY_KEYID_free(akid);
+    ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
+    snprintf(path, sizeof path, "%s/cert.pem", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    PEM_write_X509(f, x);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, 0600);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+/* An agent over a fake transport answering the fixtures given (NULL-ended), at fake_now. */
+static struct acme_agent *
+ari_agent(struct acme_conf *c, struct eca_http **http, struct fake_http **fake, ...)
+{
+    struct acme_agent *a = NULL;
+    struct eca_err err = {0};
+    const char *fx;
+    va_list ap;
+
+    *http = fake_http_new(fake);
+    va_start(ap, fake);
+    while ((fx = va_arg(ap, const char *)) != NULL)
+        fake_http_push_fixture(*fake, fx);
+    va_end(ap);
+    ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
+    acme_agent_set_transport(a, *http);
+    acme_agent_set_random(a, test_rnd, NULL);
+    return a;
+}
+
+static void
+ari_setup(void)
+{
+    setup();
+    fake_now = NOW;
+    rnd_value = 4242;
+    eca_clock_set(test_clock);
+}
+
+static void
+ari_teardown(void)
+{
+    eca_clock_set(NULL);
+    teardown();
+}
+
+static void
+read_state(const struct acme_conf *c, const char *suffix, char *out, size_t outlen)
+{
+    char path[512];
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/t%s", c->g.state_dir, suffix);
+    out[0] = '\0';
+    if ((f = fopen(path, "r")) == NULL)
+        return;
+    n = fread(out, 1, outlen - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+START_TEST(ari_future_window_schedules_and_persists_the_choice)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    char state[256];
+    time_t at = 0;
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_ok.http", NULL);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    /* ARI's time (48 days away) is earlier than the threshold's (about 59 days). */
+    ck_assert_int_eq(res.dec.renew_at, W_START + 4242);
+    ck_assert_int_le(res.dec.next_check, NOW + c->g.check_interval_s);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    ck_assert_str_eq(fake_http_req(fake, 1)->method, "GET");
+    ck_assert_str_eq(fake_http_req(fake, 1)->url, ARI_URL);
+    read_state(c, ".ari", state, sizeof state);
+    ck_assert_str_eq(state, "eca-ari 1 " CERT_ID " 1800439200 1800612000 1800443442\n");
+    ck_assert_int_eq(acme_agent_ari_renew_at(a, 0, &at), 1);
+    ck_assert_int_eq(at, W_START + 4242);
+    ck_assert(logcap_contains("\"event\":\"ari_window\""));
+    ck_assert(logcap_contains("\"renew_at\":\"2027-01-20T11:10:42Z\""));
+    /* A resident daemon asks again only after Retry-After (21600 s). */
+    fake_now = NOW + 21599;
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    ck_assert_int_eq(res.dec.renew_at, W_START + 4242);
+    ck_assert_int_le(res.dec.next_check, NOW + 21600);
+    fake_now = NOW + 21600;
+    fake_http_push_fixture(fake, "acme/ari_ok.http");
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_agent_free(a);
+    eca_http_free(http);
+    /* A restart (another random draw) keeps the time chosen for this certificate and window. */
+    rnd_value = 99999;
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_ok.http", NULL);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.renew_at, W_START + 4242);
+    read_state(c, ".ari", state, sizeof state);
+    ck_assert_str_eq(state, "eca-ari 1 " CERT_ID " 1800439200 1800612000 1800443442\n");
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(ari_past_window_renews_now_with_replaces)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    const struct fake_req *r;
+    struct json_object *jws, *payload;
+    struct eca_buf b;
+    const char *p64;
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_revoked_past.http",
+                  "acme/nonce.http", "acme/account_existing.http", NULL);
+    /* The order itself finds no answer: the fake transport fails it. */
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_SUGGESTED);
+    ck_assert(logcap_contains("\"decision\":\"suggested\""));
+    ck_assert(logcap_contains("\"reason\":\"suggested\""));
+    ck_assert(logcap_contains("\"replaces\":\"" CERT_ID "\""));
+    ck_assert_uint_eq(fake_http_nreq(fake), 5);
+    r = fake_http_req(fake, 4);
+    ck_assert_str_eq(r->url, "https://localhost:14000/order-plz");
+    jws = json_tokener_parse(r->body);
+    p64 = json_object_get_string(json_object_object_get(jws, "payload"));
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_b64url_decode(p64, strlen(p64), &b, NULL), ECA_OK);
+    payload = json_tokener_parse(eca_buf_str(&b));
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(payload, "replaces")), CERT_ID);
+    ck_assert_ptr_null(json_object_object_get(payload, "profile"));
+    json_object_put(payload);
+    json_object_put(jws);
+    eca_buf_free(&b);
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+static const char *const ari_garbage[] = {
+    "acme/ari_end_before_start.http", "acme/ari_truncated.http", "acme/ari_html.http",
+    "acme/ari_malformed.http",        "acme/ari_503.http",       "acme/ari_no_window.http",
+};
+
+START_TEST(ari_garbage_falls_back_to_the_threshold)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res, plain;
+    struct eca_err err = {0};
+    char state[256];
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    /* The threshold decision alone: a directory without renewalInfo is never asked. */
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &plain, &err), ECA_OK);
+    ck_assert_uint_eq(fake_http_nreq(fake), 1);
+    acme_agent_free(a);
+    eca_http_free(http);
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", ari_garbage[_i], NULL);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert_int_eq(res.dec.renew_at, plain.dec.renew_at);
+    ck_assert_int_eq(res.dec.next_check, plain.dec.next_check);
+    ck_assert(logcap_contains("\"event\":\"ari_failed\""));
+    ck_assert(logcap_contains("the lifetime threshold applies"));
+    read_state(c, ".ari", state, sizeof state);
+    ck_assert_str_eq(state, "");
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(status_folds_in_the_ari_time_and_shows_the_profile)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_status_cert st;
+    struct eca_err err = {0};
+    char profile[65], path[512];
+    FILE *f;
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_ok.http", NULL);
+    acme_agent_status(a, 0, NOW, &st);
+    ck_assert_str_eq(st.next_reason, "check");
+    ck_assert_int_gt(st.renew_at, W_END); /* the threshold's time: no ARI answer yet */
+    ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 0);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
+    acme_agent_status(a, 0, NOW, &st);
+    ck_assert_int_eq(st.renew_at, W_START + 4242);
+    ck_assert_str_eq(st.next_reason, "check");
+    /* Once the chosen time has come, status says so without asking the CA. */
+    acme_agent_status(a, 0, W_START + 5000, &st);
+    ck_assert_str_eq(st.next_reason, "suggested");
+    ck_assert_int_eq(st.next_action, W_START + 5000);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    snprintf(path, sizeof path, "%s/t.profile", c->g.state_dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs("shortlived", f);
+    fclose(f);
+    ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 1);
+    ck_assert_str_eq(profile, "shortlived");
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(profile_unknown_to_the_ca_names_what_it_offers)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_err err = {0};
+
+    c->certs[0].profile = strdup("tlsserver");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", NULL);
+    ck_assert_int_eq(acme_agent_check_profiles(a, &err), ECA_ECONF);
+    ck_assert_str_eq(err.msg, "certificate t: profile 'tlsserver' is not offered by the CA (it "
+                              "offers: default, shortlived)");
+    acme_agent_free(a);
+    eca_http_free(http);
+    free(c->certs[0].profile);
+    c->certs[0].profile = strdup("shortlived");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", NULL);
+    ck_assert_int_eq(acme_agent_check_profiles(a, &err), ECA_OK);
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(profile_at_a_ca_without_profiles_warns_or_fails_when_required)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_err err = {0};
+
+    c->certs[0].profile = strdup("shortlived");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    ck_assert_int_eq(acme_agent_check_profiles(a, &err), ECA_OK);
+    ck_assert(logcap_contains("\"event\":\"profile_unsupported\""));
+    acme_agent_free(a);
+    eca_http_free(http);
+    c->certs[0].profile_required = 1;
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    ck_assert_int_eq(acme_agent_check_profiles(a, &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "the CA offers no profiles (profile_required = true)"));
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
 static Suite *
 acme_agent_suite(void)
 {
@@ -233,6 +582,17 @@ acme_agent_suite(void)
     tcase_add_test(tc, changed_names_force_renewal_and_failure_leaves_pair);
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ari");
+    tcase_set_timeout(tc, 20);
+    tcase_add_checked_fixture(tc, ari_setup, ari_teardown);
+    tcase_add_test(tc, ari_future_window_schedules_and_persists_the_choice);
+    tcase_add_test(tc, ari_past_window_renews_now_with_replaces);
+    tcase_add_loop_test(tc, ari_garbage_falls_back_to_the_threshold, 0,
+                        sizeof ari_garbage / sizeof ari_garbage[0]);
+    tcase_add_test(tc, status_folds_in_the_ari_time_and_shows_the_profile);
+    tcase_add_test(tc, profile_unknown_to_the_ca_names_what_it_offers);
+    tcase_add_test(tc, profile_at_a_ca_without_profiles_warns_or_fails_when_required);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -829,6 +829,178 @@ START_TEST(client_polls_with_a_doubling_backoff_without_retry_after)
 }
 END_TEST
 
+#define CERT_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+#define ARI_URL P "/draft-ietf-acme-ari-03/renewalInfo/" CERT_ID
+
+START_TEST(client_gets_renewal_info_unsigned)
+{
+    struct acme_client *c;
+    struct acme_ari *a = NULL;
+    struct eca_err err = {0};
+    long retry = 0;
+
+    fake_http_push_fixture(fake, "acme/dir_pebble_ari.http");
+    fake_http_push_fixture(fake, "acme/ari_ok.http");
+    c = client();
+    ck_assert_uint_eq(acme_client_dir(c)->nprofiles, 2);
+    ck_assert_int_eq(acme_client_renewal_info(c, CERT_ID, &a, &retry, &err), ECA_OK);
+    ck_assert_int_eq(a->start, 1800439200);
+    ck_assert_int_eq(a->end, 1800612000);
+    ck_assert_int_eq(retry, 21600);
+    /* RFC 9773 §4.1: a plain GET of <renewalInfo>/<certID>; no nonce, no JWS. */
+    assert_req(1, "GET", ARI_URL, NULL, NULL);
+    ck_assert_uint_eq(fake_http_req(fake, 1)->body_len, 0);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    acme_ari_free(a);
+    acme_client_free(c);
+}
+END_TEST
+
+static const struct {
+    const char *fixture;
+    enum eca_rc rc;
+    long retry;
+    const char *needle;
+} ari_failures[] = {
+    {"acme/ari_malformed.http", ECA_ESERVER, 60, "server problem malformed"},
+    /* A busy CA is not waited for: the threshold decides this pass. */
+    {"acme/ari_503.http", ECA_EAGAIN, 120, "HTTP 503"},
+    {"acme/ari_end_before_start.http", ECA_EPROTO, 21600, "suggestedWindow.end: before start"},
+    {"acme/ari_truncated.http", ECA_EPARSE, ACME_ARI_RETRY_DEFAULT, "invalid JSON"},
+};
+
+START_TEST(client_renewal_info_failure_names_url_and_next_try)
+{
+    struct acme_client *c;
+    struct acme_ari *a = NULL;
+    struct eca_err err = {0};
+    long retry = 0;
+
+    fake_http_push_fixture(fake, "acme/dir_pebble_ari.http");
+    fake_http_push_fixture(fake, ari_failures[_i].fixture);
+    c = client();
+    ck_assert_int_eq(acme_client_renewal_info(c, CERT_ID, &a, &retry, &err), ari_failures[_i].rc);
+    ck_assert_ptr_null(a);
+    ck_assert_int_eq(retry, ari_failures[_i].retry);
+    ck_assert_msg(strstr(err.msg, ARI_URL) != NULL && strstr(err.msg, ari_failures[_i].needle),
+                  "%s", err.msg);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2);
+    ck_assert_uint_eq(nsleeps, 0);
+    acme_client_free(c);
+}
+END_TEST
+
+START_TEST(client_renewal_info_needs_the_directory_entry)
+{
+    struct acme_client *c;
+    struct acme_ari *a = NULL;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    c = client();
+    ck_assert_int_eq(acme_client_renewal_info(c, CERT_ID, &a, NULL, &err), ECA_ENOTFOUND);
+    ck_assert_uint_eq(fake_http_nreq(fake), 1);
+    acme_client_free(c);
+}
+END_TEST
+
+/* The order flow after newOrder, for the order of order_new_pending/order_new_profile. */
+static void
+queue_after_new_order(void)
+{
+    static const char *const seq[] = {
+        "acme/authz_pending.http", "acme/challenge_processing.http", "acme/authz_valid.http",
+        "acme/order_ready.http",   "acme/order_processing.http",     "acme/order_valid.http",
+    };
+
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+}
+
+static const char *const replaces_refusals[] = {
+    "acme/problem_already_replaced.http",
+    "acme/problem_replaces_unauthorized.http",
+    "acme/problem_replaces_malformed.http",
+};
+
+START_TEST(client_orders_again_without_replaces_when_refused)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {"shortlived", CERT_ID};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+    char *payload;
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    fake_http_push_fixture(fake, "acme/dir_pebble_ari.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, replaces_refusals[_i]);
+    fake_http_push_fixture(fake, "acme/order_new_profile.http");
+    queue_after_new_order();
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    logcap_start();
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_str_eq(info.profile, "shortlived");
+    ck_assert_int_eq(info.replaces_dropped, 1);
+    assert_req(2, "POST", P "/order-plz", "nonce-HEAD-0a1b2c3d4e5f", P "/my-account/1");
+    payload = jws_part(2, "payload");
+    ck_assert_str_eq(payload, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}],"
+                              "\"profile\":\"shortlived\",\"replaces\":\"" CERT_ID "\"}");
+    free(payload);
+    payload = jws_part(3, "payload");
+    ck_assert_str_eq(payload, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}],"
+                              "\"profile\":\"shortlived\"}");
+    free(payload);
+    ck_assert(logcap_contains("\"event\":\"acme_replaces_refused\""));
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    logcap_stop();
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
+static const char *const other_refusals[] = {
+    "acme/problem_malformed_other.http",
+    "acme/problem_invalid_profile.http",
+};
+
+START_TEST(client_does_not_retry_other_refusals)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {"nonesuch", CERT_ID};
+    struct acme_issue_info info = {NULL, 0};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    fake_http_push_fixture(fake, "acme/dir_pebble_ari.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, other_refusals[_i]);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err),
+        ECA_ESERVER);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3);
+    ck_assert_ptr_null(info.profile);
+    ck_assert_uint_eq(chain.len, 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
 static Suite *
 acme_client_suite(void)
 {
@@ -861,6 +1033,14 @@ acme_client_suite(void)
                         sizeof lookup_refused / sizeof lookup_refused[0]);
     tcase_add_test(tc, account_new_key_skips_the_lookup);
     tcase_add_test(tc, client_polls_with_a_doubling_backoff_without_retry_after);
+    tcase_add_test(tc, client_gets_renewal_info_unsigned);
+    tcase_add_loop_test(tc, client_renewal_info_failure_names_url_and_next_try, 0,
+                        sizeof ari_failures / sizeof ari_failures[0]);
+    tcase_add_test(tc, client_renewal_info_needs_the_directory_entry);
+    tcase_add_loop_test(tc, client_orders_again_without_replaces_when_refused, 0,
+                        sizeof replaces_refusals / sizeof replaces_refusals[0]);
+    tcase_add_loop_test(tc, client_does_not_retry_other_refusals, 0,
+                        sizeof other_refusals / sizeof other_refusals[0]);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,6 +31,8 @@ static const char *const vars[] = {
     "KEY_TYPE",
     "RENEWAL_THRESHOLD_PERCENT",
     "RELOAD_COMMAND",
+    "ACME_PROFILE",
+    "ACME_PROFILE_REQUIRED",
 };
 
 static char tmpdir[256];
@@ -324,6 +326,8 @@ static const struct {
     {"CA_URL", "ftp://x", "CA_URL"},
     {"WEBROOT", "/srv", "WEBROOT"},
     {"EAB_KID", "kid", "EAB_KID"},
+    {"ACME_PROFILE", "short lived", "ACME_PROFILE: 'short lived' is not a profile name"},
+    {"ACME_PROFILE_REQUIRED", "maybe", "ACME_PROFILE_REQUIRED"},
 };
 
 START_TEST(env_errors_name_the_variable)
@@ -382,6 +386,70 @@ START_TEST(example_file_in_docs_loads)
 }
 END_TEST
 
+START_TEST(profile_per_certificate_and_from_env)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c;
+    struct eca_err err = {0};
+
+    write_conf(BASE_GLOBALS "certificates = (\n"
+                            "  { name = \"a\"; domains = [\"a.example\"]; cert_path = \"/a.pem\";\n"
+                            "    key_path = \"/a.key\"; profile = \"shortlived\";\n"
+                            "    profile_required = true; },\n"
+                            "  { name = \"b\"; domains = [\"b.example\"]; cert_path = \"/b.pem\";\n"
+                            "    key_path = \"/b.key\"; }\n"
+                            ");\n");
+    c = load_ok(conf_path);
+    ck_assert_str_eq(c->certs[0].profile, "shortlived");
+    ck_assert_int_eq(c->certs[0].profile_required, 1);
+    ck_assert_ptr_null(c->certs[1].profile);
+    ck_assert_int_eq(c->certs[1].profile_required, 0);
+    acme_conf_free(c);
+    /* The environment overrides every certificate (env > file). */
+    setenv("ACME_PROFILE", "tlsserver", 1);
+    setenv("ACME_PROFILE_REQUIRED", "false", 1);
+    c = load_ok(conf_path);
+    ck_assert_str_eq(c->certs[0].profile, "tlsserver");
+    ck_assert_str_eq(c->certs[1].profile, "tlsserver");
+    ck_assert_int_eq(c->certs[0].profile_required, 0);
+    acme_conf_free(c);
+    unsetenv("ACME_PROFILE");
+    unsetenv("ACME_PROFILE_REQUIRED");
+    write_conf(BASE_GLOBALS "certificates = (\n"
+                            "  { name = \"a\"; domains = [\"a.example\"]; cert_path = \"/a.pem\";\n"
+                            "    key_path = \"/a.key\";\n"
+                            "    profile = \"short lived\"; }\n"
+                            ");\n");
+    c = NULL;
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err.msg, "acme.conf:6") && strstr(err.msg, "profile") &&
+                      strstr(err.msg, "'short lived' is not a profile name"),
+                  "%s", err.msg);
+}
+END_TEST
+
+START_TEST(profile_from_env_mode)
+{
+    struct acme_conf *c;
+
+    setenv("CA_URL", "https://ca.example/dir", 1);
+    setenv("DOMAIN_NAME", "a.example", 1);
+    setenv("CERT_PATH", "/c", 1);
+    setenv("KEY_PATH", "/k", 1);
+    setenv("HTTP01_LISTEN", "127.0.0.1:1", 1);
+    c = load_ok(NULL);
+    ck_assert_ptr_null(c->certs[0].profile);
+    acme_conf_free(c);
+    setenv("ACME_PROFILE", "shortlived", 1);
+    setenv("ACME_PROFILE_REQUIRED", "true", 1);
+    c = load_ok(NULL);
+    ck_assert_str_eq(c->certs[0].profile, "shortlived");
+    ck_assert_int_eq(c->certs[0].profile_required, 1);
+    acme_conf_free(c);
+}
+END_TEST
+
 static Suite *
 acme_conf_suite(void)
 {
@@ -390,6 +458,8 @@ acme_conf_suite(void)
 
     tcase_set_timeout(tc, 5);
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, profile_per_certificate_and_from_env);
+    tcase_add_test(tc, profile_from_env_mode);
     tcase_add_test(tc, file_sets_every_field);
     tcase_add_test(tc, file_defaults);
     tcase_add_test(tc, env_mode_describes_one_certificate);

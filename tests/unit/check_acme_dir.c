@@ -72,7 +72,44 @@ static const struct {
     {"acme/dir_html.http", ECA_EPROTO, "directory: unexpected Content-Type \"text/html\""},
     {"acme/dir_503.http", ECA_EAGAIN, "directory: HTTP 503: server problem serverInternal"},
     {"acme/problem_html_500.http", ECA_ESERVER, "directory: HTTP 500"},
+    {"acme/dir_profiles_wrong_type.http", ECA_EPROTO,
+     "directory.meta.profiles.classic: expected a name and a string"},
+    {"acme/dir_profiles_not_object.http", ECA_EPROTO, "directory.meta.profiles: expected object"},
 };
+
+START_TEST(dir_parses_pebble_ari_and_profiles)
+{
+    struct eca_http_resp resp;
+    struct acme_dir *d = NULL;
+    char list[64];
+
+    fixture_load_http("acme/dir_pebble_ari.http", &resp);
+    ck_assert_int_eq(acme_dir_parse(&resp, &d, NULL), ECA_OK);
+    ck_assert_str_eq(d->renewal_info, "https://localhost:14000/draft-ietf-acme-ari-03/renewalInfo");
+    ck_assert_uint_eq(d->nprofiles, 2);
+    ck_assert_str_eq(d->profile_names[0], "default");
+    ck_assert_str_eq(d->profile_descs[0], "The profile you know and love");
+    ck_assert_str_eq(d->profile_names[1], "shortlived");
+    ck_assert_int_eq(acme_dir_has_profile(d, "shortlived"), 1);
+    ck_assert_int_eq(acme_dir_has_profile(d, "Shortlived"), 0);
+    ck_assert_int_eq(acme_dir_has_profile(d, "tlsserver"), 0);
+    acme_dir_profile_list(d, list, sizeof list);
+    ck_assert_str_eq(list, "default, shortlived");
+    acme_dir_profile_list(d, list, 10);
+    ck_assert_str_eq(list, "default, ");
+    acme_dir_free(d);
+    fixture_free_http(&resp);
+    /* pebble 2.4 and most CAs: no profiles at all. */
+    fixture_load_http("acme/dir_pebble.http", &resp);
+    ck_assert_int_eq(acme_dir_parse(&resp, &d, NULL), ECA_OK);
+    ck_assert_uint_eq(d->nprofiles, 0);
+    ck_assert_int_eq(acme_dir_has_profile(d, "default"), 0);
+    acme_dir_profile_list(d, list, sizeof list);
+    ck_assert_str_eq(list, "");
+    acme_dir_free(d);
+    fixture_free_http(&resp);
+}
+END_TEST
 
 START_TEST(dir_parse_rejects_broken_responses)
 {
@@ -111,6 +148,7 @@ acme_dir_suite(void)
     tcase_add_test(tc, dir_parses_pebble);
     tcase_add_test(tc, dir_parses_letsencrypt_with_ari_and_random_key);
     tcase_add_test(tc, dir_reports_eab_required);
+    tcase_add_test(tc, dir_parses_pebble_ari_and_profiles);
     tcase_add_loop_test(tc, dir_parse_rejects_broken_responses, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, dir_parse_json_caps_size);
     suite_add_tcase(s, tc);

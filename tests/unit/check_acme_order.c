@@ -154,7 +154,84 @@ static const struct {
     {"acme/problem_ratelimited.http", ECA_EAGAIN, "rateLimited"},
     {"acme/problem_subproblems.http", ECA_ESERVER,
      "dns:_example.org: malformed: Invalid underscore"},
+    {"acme/order_profile_wrong_type.http", ECA_EPROTO, "order.profile: expected string"},
+    {"acme/problem_invalid_profile.http", ECA_ESERVER,
+     "HTTP 400: server problem invalidProfile: profile name \"nonesuch\" not recognised"},
+    {"acme/problem_already_replaced.http", ECA_ESERVER, "HTTP 409: server problem alreadyReplaced"},
+    {"acme/problem_replaces_unauthorized.http", ECA_EAUTH, "HTTP 403: server problem unauthorized"},
 };
+
+START_TEST(order_builds_profile_and_replaces)
+{
+    const char *names[] = {"a.example"};
+    struct acme_order_extra x = {"shortlived", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"};
+    struct eca_buf b;
+
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(acme_order_build_new_ex(names, 1, &x, &b, NULL), ECA_OK);
+    ck_assert_str_eq(eca_buf_str(&b),
+                     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}],"
+                     "\"profile\":\"shortlived\","
+                     "\"replaces\":\"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE\"}");
+    eca_buf_reset(&b);
+    x.profile = NULL;
+    ck_assert_int_eq(acme_order_build_new_ex(names, 1, &x, &b, NULL), ECA_OK);
+    ck_assert_ptr_null(strstr(eca_buf_str(&b), "profile"));
+    ck_assert_ptr_nonnull(strstr(eca_buf_str(&b), "\"replaces\":"));
+    eca_buf_reset(&b);
+    x.replaces = NULL;
+    x.profile = "classic";
+    ck_assert_int_eq(acme_order_build_new_ex(names, 1, &x, &b, NULL), ECA_OK);
+    ck_assert_str_eq(eca_buf_str(&b),
+                     "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}],"
+                     "\"profile\":\"classic\"}");
+    eca_buf_free(&b);
+}
+END_TEST
+
+static const struct acme_order_extra bad_extras[] = {
+    {"", NULL},
+    {NULL, "no-dot"},
+    {NULL, ".AIdlQyE"},
+    {NULL, "aYhb."},
+    {NULL, "aYhb.AIdl.QyE"},
+    {NULL, "aYhb/x.AIdlQyE"},
+    {NULL, "aYhb.AIdlQyE\""},
+};
+
+START_TEST(order_refuses_bad_profile_or_replaces)
+{
+    const char *names[] = {"a.example"};
+    struct eca_buf b;
+    struct eca_err err = {0};
+
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(acme_order_build_new_ex(names, 1, &bad_extras[_i], &b, &err), ECA_EINVAL);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "newOrder:"));
+    eca_buf_free(&b);
+}
+END_TEST
+
+START_TEST(order_parses_echoed_profile_and_replaces)
+{
+    struct eca_http_resp resp;
+    struct acme_order *o = NULL;
+
+    fixture_load_http("acme/order_new_profile.http", &resp);
+    ck_assert_int_eq(acme_order_parse(&resp, &o, NULL), ECA_OK);
+    ck_assert_str_eq(o->profile, "shortlived");
+    ck_assert_str_eq(o->replaces, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+    acme_order_free(o);
+    fixture_free_http(&resp);
+    fixture_load_http("acme/order_new_pending.http", &resp);
+    ck_assert_int_eq(acme_order_parse(&resp, &o, NULL), ECA_OK);
+    ck_assert_ptr_null(o->profile);
+    ck_assert_ptr_null(o->replaces);
+    acme_order_free(o);
+    fixture_free_http(&resp);
+}
+END_TEST
 
 START_TEST(order_parse_rejects_broken_responses)
 {
@@ -348,6 +425,10 @@ acme_order_suite(void)
 
     tcase_set_timeout(tc, 5);
     tcase_add_test(tc, order_builds_payloads);
+    tcase_add_test(tc, order_builds_profile_and_replaces);
+    tcase_add_loop_test(tc, order_refuses_bad_profile_or_replaces, 0,
+                        sizeof bad_extras / sizeof bad_extras[0]);
+    tcase_add_test(tc, order_parses_echoed_profile_and_replaces);
     tcase_add_loop_test(tc, order_token_validation, 0, sizeof tokens / sizeof tokens[0]);
     tcase_add_test(tc, order_token_length_bounds);
     tcase_add_test(tc, order_parses_pebble_orders);
