@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eca_http_auth.h"
+#include "eca_test.h"
 
 static const struct {
     const char *value;
@@ -74,14 +75,4 @@ http_auth_suite(void)
     return s;
 }
 
-int
-main(void)
-{
-    SRunner *sr = srunner_create(http_auth_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+ECA_TEST_SUITE(http_auth_suite)
