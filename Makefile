@@ -83,7 +83,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(
 # Fuzz targets double as regression tests: a replay driver feeds them every seed file.
 fuzzlibs = $(if $(filter fuzz_acme_%,$(1)),$(LIBACME),)$(if $(filter fuzz_est_%,$(1)),$(LIBEST),)
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
-		$$(call fuzzlibs,$$*) $(LIBECA)
+		$(BUILD)/obj/tests/support/http_raw.o $$(call fuzzlibs,$$*) $(LIBECA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

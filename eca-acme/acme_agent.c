@@ -10,7 +10,7 @@
 #include "acme_client.h"
 #include "acme_http01.h"
 #include "eca.h"
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_b64.h"
 #include "eca_buf.h"
 #include "eca_clock.h"
@@ -55,9 +55,6 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
         eca_err_prefix(err, "state_dir: ");
         goto out;
     }
-    for (size_t i = 0; i < conf->ncerts; i++)
-        if ((rc = eca_agent_recover(conf->g.state_dir, &conf->certs[i].base, err)) != ECA_OK)
-            goto out;
     *out = a;
     a = NULL;
 out:
@@ -306,7 +303,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
 {
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
-    struct eca_agent_set set;
+    struct eca_deploy_set set;
     char serial[130], na[32];
     X509 *leaf;
     enum eca_rc rc;
@@ -326,10 +323,10 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
                 ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
                 ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
-    if ((rc = eca_agent_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
-        rc = eca_agent_deploy(a->conf->g.state_dir, &cc->base, &set, serial, err);
+    if ((rc = eca_deploy_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
+        rc = eca_deploy_deploy(a->conf->g.state_dir, &cc->base, &set, serial, err);
 out:
-    eca_agent_set_free(&set);
+    eca_deploy_set_free(&set);
     eca_key_free(key);
     eca_x509_chain_free(chain);
     return rc;
@@ -342,7 +339,7 @@ decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
     /* Names changed in the configuration: the installed certificate no longer fits. */
     int forced = force || (st->present && !dns_matches(st->dns, cc));
 
-    eca_agent_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
+    eca_deploy_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
 }
 
 static void

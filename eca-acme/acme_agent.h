@@ -8,14 +8,14 @@
 
 #include "acme_conf.h"
 #include "eca_err.h"
-#include "eca_loop.h"
+#include "eca_deploy.h"
 
 struct acme_agent;
 
 /*
- * An agent for conf (borrowed: it must outlive the agent). Creates STATE_DIR (0700) and rolls
- * forward any interrupted install (journal STATE_DIR/<name>.journal). The ACME account and
- * the http-01 responder are set up lazily, at the first renewal or revocation.
+ * An agent for conf (borrowed: it must outlive the agent). Creates STATE_DIR (0700); the
+ * daemon rolls interrupted installs forward itself, at start. The ACME account and the
+ * http-01 responder are set up lazily, at the first renewal or revocation.
  */
 enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out,
                            struct eca_err *err);
@@ -24,8 +24,8 @@ enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out
 void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
 
 /*
- * One pass for certificate i (an eca_loop_run_fn): read what is installed, decide, and renew
- * when due (or when force is set): new key, CSR, order, then eca_agent_deploy (install,
+ * One pass for certificate i: read what is installed, decide, and renew
+ * when due (or when force is set): new key, CSR, order, then eca_deploy_deploy (install,
  * reload, verify). One JSON log event per step; res holds the state and next check.
  */
 enum eca_rc acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,

@@ -22,7 +22,7 @@ pkg_cflags=$(pkg-config --cflags $pkgs)
 pkg_libs=$(pkg-config --libs $pkgs)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -O1 -g -fno-omit-frame-pointer -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
--Icommon -Ieca-acme -Ieca-est $pkg_cflags $san"
+-Icommon -Ieca-acme -Ieca-est -Itests/support $pkg_cflags $san"
 
 mkdir -p "$out/obj" "$out/bin"
 
@@ -45,7 +45,8 @@ lib_objs() {
     done
 }
 
-common_src=$(ls common/*.c | grep -v '_win\.c$')
+# The raw HTTP parser lives with the test support: only fixtures and fuzz targets use it.
+common_src="$(ls common/*.c | grep -v '_win\.c$') tests/support/http_raw.c"
 acme_src=$(ls eca-acme/*.c | grep -v '/main\.c$')
 est_src=$(ls eca-est/*.c | grep -v '/main\.c$')
 

@@ -14,7 +14,7 @@
 
 #include "acme_agent.h"
 #include "acme_conf.h"
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_clock.h"
 #include "eca_log.h"
 #include "eca_test.h"
@@ -208,7 +208,7 @@ START_TEST(status_reports_lifetime_left)
 
     write_cert("a.example", 10);
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    eca_agent_status(&c->certs[0].base, c->g.state_dir, c->g.check_interval_s, now, &st);
+    eca_deploy_status(&c->certs[0].base, c->g.state_dir, c->g.check_interval_s, now, &st);
     ck_assert_int_eq(st.present, 1);
     ck_assert_str_eq(st.serial, "1092");
     ck_assert_int_ge(eca_status_left_pct(&st, now), 89);
