@@ -87,8 +87,11 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repl
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-lint-layers:
+# common/ holds mechanisms: it includes no daemon header and calls no daemon function (the
+# daemons call it; nothing calls back but the transport interface, struct eca_http).
+lint-layers: $(LIBECA)
 	@! grep -nE '#include "(acme|est)_' common/*.[ch] || { echo "common/ includes daemon code" >&2; exit 1; }
+	@! nm $(LIBECA) | grep -E ' U (acme|est)_' || { echo "common/ calls daemon code" >&2; exit 1; }
 	@! grep -niwE 'acme|est|rfc ?8555|rfc ?7030' common/*.[ch] || { echo "protocol vocabulary in common/" >&2; exit 1; }
 	@! grep -n '#include "est_' eca-acme/*.[ch] 2>/dev/null || { echo "eca-acme includes eca-est" >&2; exit 1; }
 	@! grep -n '#include "acme_' eca-est/*.[ch] 2>/dev/null || { echo "eca-est includes eca-acme" >&2; exit 1; }
