@@ -248,8 +248,8 @@ rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_
 }
 
 enum eca_rc
-eca_deploy_deploy(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
-                  const char *serial, struct eca_err *err)
+eca_deploy_run(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
+               const char *serial, struct eca_err *err)
 {
     struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
     struct eca_err rerr = {0};

@@ -69,8 +69,8 @@ void eca_deploy_set_free(struct eca_deploy_set *s);
  * set is installed again (journaled), the reload runs again, `verify_failed` is logged and
  * ECA_EPROTO returned, so the loop retries later with backoff.
  */
-enum eca_rc eca_deploy_deploy(const char *state_dir, const struct eca_certconf *cc,
-                              struct eca_deploy_set *s, const char *serial, struct eca_err *err);
+enum eca_rc eca_deploy_run(const char *state_dir, const struct eca_certconf *cc,
+                           struct eca_deploy_set *s, const char *serial, struct eca_err *err);
 
 /* Run cc's reload action: the command (argv, timeout), then the signal to the pid file. */
 enum eca_rc eca_deploy_reload(const struct eca_certconf *cc, struct eca_err *err);

@@ -324,7 +324,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
                 ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
     if ((rc = eca_deploy_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
-        rc = eca_deploy_deploy(a->conf->g.state_dir, &cc->base, &set, serial, err);
+        rc = eca_deploy_run(a->conf->g.state_dir, &cc->base, &set, serial, err);
 out:
     eca_deploy_set_free(&set);
     eca_key_free(key);

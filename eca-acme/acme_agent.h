@@ -25,7 +25,7 @@ void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
 
 /*
  * One pass for certificate i: read what is installed, decide, and renew
- * when due (or when force is set): new key, CSR, order, then eca_deploy_deploy (install,
+ * when due (or when force is set): new key, CSR, order, then eca_deploy_run (install,
  * reload, verify). One JSON log event per step; res holds the state and next check.
  */
 enum eca_rc acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,

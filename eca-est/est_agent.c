@@ -371,7 +371,7 @@ deploy(struct pass *p, struct eca_err *err)
         goto out;
     eca_deploy_set_add(&set, cc->pfx_path, &pfx, ECA_FS_MODE_PRIVATE);
     eca_deploy_set_add(&set, cc->ca_certs_path, &p->ca_pem, ECA_FS_MODE_PUBLIC);
-    rc = eca_deploy_deploy(p->conf->g.state_dir, &cc->base, &set, p->serial, err);
+    rc = eca_deploy_run(p->conf->g.state_dir, &cc->base, &set, p->serial, err);
 out:
     eca_deploy_set_free(&set);
     eca_buf_free(&pfx);
