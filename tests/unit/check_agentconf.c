@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for eca_agentconf and eca_cfg: shared certificate and global settings, file and env. */
+/* Tests for eca_agentconf and eca_conf: shared certificate and global settings, file and env. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
