@@ -82,7 +82,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call testlibs,$$*) $(LIBSUP) $(
 
 # Fuzz targets double as regression tests: a replay driver feeds them every seed file.
 fuzzlibs = $(if $(filter fuzz_acme_%,$(1)),$(LIBACME),)$(if $(filter fuzz_est_%,$(1)),$(LIBEST),)
-fuzzdeps = $(BUILD)/obj/tests/fuzz/$(1).o $(call fuzzlibs,$(1)) $(LIBECA)
+# The raw HTTP parser (tests/support/http_raw.c) is test code: only fuzzing and tests link it.
+fuzzdeps = $(BUILD)/obj/tests/fuzz/$(1).o $(BUILD)/obj/tests/support/http_raw.o \
+	$(call fuzzlibs,$(1)) $(LIBECA)
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/replay_main.o $$(call fuzzdeps,$$*)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -93,8 +95,11 @@ $(BUILD)/fuzz-bin/%: $$(call fuzzdeps,$$*)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 fuzz-bins: $(FUZZ_BINS)
 
-lint-layers:
+# common/ holds mechanisms: it includes no daemon header and calls no daemon function (the
+# daemons call it; nothing calls back but the transport interface, struct eca_http).
+lint-layers: $(LIBECA)
 	@! grep -nE '#include "(acme|est)_' common/*.[ch] || { echo "common/ includes daemon code" >&2; exit 1; }
+	@! nm $(LIBECA) | grep -E ' U (acme|est)_' || { echo "common/ calls daemon code" >&2; exit 1; }
 	@! grep -niwE 'acme|est|rfc ?8555|rfc ?7030' common/*.[ch] || { echo "protocol vocabulary in common/" >&2; exit 1; }
 	@! grep -n '#include "est_' eca-acme/*.[ch] 2>/dev/null || { echo "eca-acme includes eca-est" >&2; exit 1; }
 	@! grep -n '#include "acme_' eca-est/*.[ch] 2>/dev/null || { echo "eca-est includes eca-acme" >&2; exit 1; }

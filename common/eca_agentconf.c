@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eca_cfg.h"
 #include "eca_conf.h"
 
 #define OOM(err)     eca_err_set((err), ECA_ENOMEM, "config: out of memory")
@@ -33,11 +32,11 @@ minio_paths(const config_setting_t *g, struct eca_certconf *cc, struct eca_err *
     if ((rc = eca_conf_get_str(g, "directory", 1, &dir, err)) != ECA_OK)
         return rc;
     if (config_setting_get_member(g, "cert_path") || config_setting_get_member(g, "key_path"))
-        return eca_cfg_at(g, err, "layout minio takes 'directory', not cert_path/key_path");
+        return eca_conf_at(g, err, "layout minio takes 'directory', not cert_path/key_path");
     free(cc->cert_path);
     free(cc->key_path);
-    cc->cert_path = eca_cfg_printf("%s/public.crt", dir);
-    cc->key_path = eca_cfg_printf("%s/private.key", dir);
+    cc->cert_path = eca_conf_printf("%s/public.crt", dir);
+    cc->key_path = eca_conf_printf("%s/private.key", dir);
     return cc->cert_path && cc->key_path ? ECA_OK : OOM(err);
 }
 
@@ -57,17 +56,17 @@ layout_from_file(const config_setting_t *g, unsigned flags, struct eca_certconf 
     if (strcmp(layout, "pkcs12") == 0 && (flags & ECA_CERTCONF_PKCS12))
         cc->layout = ECA_LAYOUT_PKCS12;
     else if (strcmp(layout, "pem") != 0)
-        return eca_cfg_at(config_setting_get_member(g, "layout"), err,
-                          "unknown layout '%s' (pem, minio%s)", layout,
-                          flags & ECA_CERTCONF_PKCS12 ? ", pkcs12" : "");
-    if ((rc = eca_cfg_str(g, "cert_path", &cc->cert_path, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "key_path", &cc->key_path, err)) != ECA_OK)
+        return eca_conf_at(config_setting_get_member(g, "layout"), err,
+                           "unknown layout '%s' (pem, minio%s)", layout,
+                           flags & ECA_CERTCONF_PKCS12 ? ", pkcs12" : "");
+    if ((rc = eca_conf_str(g, "cert_path", &cc->cert_path, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "key_path", &cc->key_path, err)) != ECA_OK)
         return rc;
     if (cc->cert_path == NULL)
-        return eca_cfg_at(g, err, "cert_path: required");
+        return eca_conf_at(g, err, "cert_path: required");
     if (cc->key_path == NULL)
-        return eca_cfg_at(g, err, "key_path: required");
-    return eca_cfg_str(g, "chain_path", &cc->chain_path, err);
+        return eca_conf_at(g, err, "key_path: required");
+    return eca_conf_str(g, "chain_path", &cc->chain_path, err);
 }
 
 static enum eca_rc
@@ -76,21 +75,21 @@ reload_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_
     long long t = cc->reload_timeout_s, vt = cc->verify_timeout_s;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(g, "reload_command", &cc->reload_command, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(g, "reload_command", &cc->reload_command, err)) != ECA_OK ||
         (rc = eca_conf_get_int(g, "reload_timeout_seconds", 0, 1, 3600, &t, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "reload_signal", &cc->reload_signal, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "reload_pid_file", &cc->reload_pid_file, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "verify", &cc->verify, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "verify_name", &cc->verify_name, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "reload_signal", &cc->reload_signal, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "reload_pid_file", &cc->reload_pid_file, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "verify", &cc->verify, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "verify_name", &cc->verify_name, err)) != ECA_OK ||
         (rc = eca_conf_get_int(g, "verify_timeout_seconds", 0, 1, 300, &vt, err)) != ECA_OK)
         return rc;
     cc->reload_timeout_s = (int)t;
     cc->verify_timeout_s = (int)vt;
     if ((cc->reload_signal == NULL) != (cc->reload_pid_file == NULL))
-        return eca_cfg_at(g, err, "reload_signal and reload_pid_file go together");
-    if (cc->verify && eca_cfg_check_listen("verify", cc->verify, err) != ECA_OK)
-        return eca_cfg_at(config_setting_get_member(g, "verify"), err, "'%s': expected host:port",
-                          cc->verify);
+        return eca_conf_at(g, err, "reload_signal and reload_pid_file go together");
+    if (cc->verify && eca_conf_check_listen("verify", cc->verify, err) != ECA_OK)
+        return eca_conf_at(config_setting_get_member(g, "verify"), err, "'%s': expected host:port",
+                           cc->verify);
     return ECA_OK;
 }
 
@@ -108,8 +107,8 @@ policy_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_
     cc->threshold_pct = (int)pct;
     cc->max_age_s = (long)age;
     if (v && eca_key_type_parse(v, &cc->key_type) != 0)
-        return eca_cfg_at(config_setting_get_member(g, "key_type"), err,
-                          "unknown key type '%s' (" KEY_CHOICES ")", v);
+        return eca_conf_at(config_setting_get_member(g, "key_type"), err,
+                           "unknown key type '%s' (" KEY_CHOICES ")", v);
     cc->key_type_explicit |= v != NULL;
     return ECA_OK;
 }
@@ -122,13 +121,13 @@ eca_certconf_from_file(const config_setting_t *g, unsigned flags, struct eca_cer
     enum eca_rc rc;
 
     if (!config_setting_is_group(g))
-        return eca_cfg_at(g, err, "expected a group { name = ...; ... }");
+        return eca_conf_at(g, err, "expected a group { name = ...; ... }");
     if ((rc = eca_conf_get_str(g, "name", 1, &v, err)) != ECA_OK)
         return rc;
-    if (!eca_cfg_name_is_safe(v))
-        return eca_cfg_at(config_setting_get_member(g, "name"), err,
-                          "'%s': use letters, digits, '.', '_', '-' (at most 64)", v);
-    if ((rc = eca_cfg_set_str(&cc->name, v, err)) != ECA_OK ||
+    if (!eca_conf_name_is_safe(v))
+        return eca_conf_at(config_setting_get_member(g, "name"), err,
+                           "'%s': use letters, digits, '.', '_', '-' (at most 64)", v);
+    if ((rc = eca_conf_set_str(&cc->name, v, err)) != ECA_OK ||
         (rc = layout_from_file(g, flags, cc, err)) != ECA_OK ||
         (rc = policy_from_file(g, cc, err)) != ECA_OK)
         return rc;
@@ -140,15 +139,15 @@ eca_certconf_paths_from_env(struct eca_certconf *cc, struct eca_err *err)
 {
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_env("CERT_PATH", &cc->cert_path, err)) != ECA_OK ||
-        (rc = eca_cfg_env("KEY_PATH", &cc->key_path, err)) != ECA_OK ||
-        (rc = eca_cfg_env("CHAIN_PATH", &cc->chain_path, err)) != ECA_OK)
+    if ((rc = eca_conf_env("CERT_PATH", &cc->cert_path, err)) != ECA_OK ||
+        (rc = eca_conf_env("KEY_PATH", &cc->key_path, err)) != ECA_OK ||
+        (rc = eca_conf_env("CHAIN_PATH", &cc->chain_path, err)) != ECA_OK)
         return rc;
     /* With a file, the variables override; without one, they are the only source. */
     if (cc->cert_path == NULL)
-        return eca_err_set(err, ECA_ECONF, "%s: CERT_PATH: required", ECA_CFG_ENV);
+        return eca_err_set(err, ECA_ECONF, "%s: CERT_PATH: required", ECA_CONF_ENV);
     if (cc->key_path == NULL)
-        return eca_err_set(err, ECA_ECONF, "%s: KEY_PATH: required", ECA_CFG_ENV);
+        return eca_err_set(err, ECA_ECONF, "%s: KEY_PATH: required", ECA_CONF_ENV);
     return ECA_OK;
 }
 
@@ -161,24 +160,24 @@ eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err)
 
     if (kt && eca_key_type_parse(kt, &cc->key_type) != 0)
         return eca_err_set(err, ECA_ECONF, "%s: KEY_TYPE: unknown key type '%s' (" KEY_CHOICES ")",
-                           ECA_CFG_ENV, kt);
+                           ECA_CONF_ENV, kt);
     cc->key_type_explicit |= kt != NULL;
     if ((rc = eca_env_int("RENEWAL_THRESHOLD_PERCENT", 1, 99, &pct, err)) != ECA_OK ||
         (rc = eca_env_int("MAX_AGE_SECONDS", 0, MAX_AGE_MAX, &age, err)) != ECA_OK ||
         (rc = eca_env_int("RELOAD_TIMEOUT_SECONDS", 1, 3600, &tmo, err)) != ECA_OK ||
-        (rc = eca_cfg_env("RELOAD_COMMAND", &cc->reload_command, err)) != ECA_OK ||
-        (rc = eca_cfg_env("RELOAD_SIGNAL", &cc->reload_signal, err)) != ECA_OK ||
-        (rc = eca_cfg_env("RELOAD_PID_FILE", &cc->reload_pid_file, err)) != ECA_OK ||
-        (rc = eca_cfg_env("VERIFY", &cc->verify, err)) != ECA_OK ||
-        (rc = eca_cfg_env("VERIFY_NAME", &cc->verify_name, err)) != ECA_OK)
+        (rc = eca_conf_env("RELOAD_COMMAND", &cc->reload_command, err)) != ECA_OK ||
+        (rc = eca_conf_env("RELOAD_SIGNAL", &cc->reload_signal, err)) != ECA_OK ||
+        (rc = eca_conf_env("RELOAD_PID_FILE", &cc->reload_pid_file, err)) != ECA_OK ||
+        (rc = eca_conf_env("VERIFY", &cc->verify, err)) != ECA_OK ||
+        (rc = eca_conf_env("VERIFY_NAME", &cc->verify_name, err)) != ECA_OK)
         return rc;
     cc->threshold_pct = (int)pct;
     cc->reload_timeout_s = (int)tmo;
     cc->max_age_s = (long)age;
     if ((cc->reload_signal == NULL) != (cc->reload_pid_file == NULL))
         return eca_err_set(err, ECA_ECONF, "%s: RELOAD_SIGNAL and RELOAD_PID_FILE go together",
-                           ECA_CFG_ENV);
-    if (cc->verify && eca_cfg_check_listen(ECA_CFG_ENV ": VERIFY", cc->verify, err) != ECA_OK)
+                           ECA_CONF_ENV);
+    if (cc->verify && eca_conf_check_listen(ECA_CONF_ENV ": VERIFY", cc->verify, err) != ECA_OK)
         return ECA_ECONF;
     return ECA_OK;
 }
@@ -199,62 +198,28 @@ eca_certconf_free(struct eca_certconf *cc)
     free(cc->verify_name);
 }
 
-static enum eca_rc
-check_unique(const config_setting_t *g, const unsigned char *arr, size_t elem_size, size_t i,
-             struct eca_err *err)
-{
-    const struct eca_certconf *me = (const void *)(arr + i * elem_size);
-
-    for (size_t j = 0; j < i; j++) {
-        const struct eca_certconf *o = (const void *)(arr + j * elem_size);
-
-        if (strcmp(o->name, me->name) == 0)
-            return eca_cfg_at(config_setting_get_member(g, "name"), err,
-                              "duplicate certificate name '%s'", me->name);
-    }
-    return ECA_OK;
-}
-
 enum eca_rc
-eca_certconf_list_from_file(const config_setting_t *root, const char *config_path, size_t elem_size,
-                            enum eca_rc (*parse)(const config_setting_t *g, void *elem, void *ctx,
-                                                 struct eca_err *err),
-                            void *ctx, void **out, size_t *n, struct eca_err *err)
+eca_certconf_list(const config_setting_t *root, const char *config_path,
+                  const config_setting_t **list, size_t *n, struct eca_err *err)
 {
-    config_setting_t *list = config_setting_get_member(root, "certificates");
-    unsigned char *arr;
-    enum eca_rc rc;
+    config_setting_t *l = config_setting_get_member(root, "certificates");
     int len;
 
-    if (list == NULL)
+    if (l == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: certificates: at least one certificate is required",
                            config_path);
-    if (!config_setting_is_list(list) || (len = config_setting_length(list)) == 0)
-        return eca_cfg_at(list, err, "expected a non-empty list ( { ... }, ... )");
-    if ((arr = calloc((size_t)len, elem_size)) == NULL)
-        return OOM(err);
-    *out = arr;
-    for (int i = 0; i < len; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        void *elem = arr + (size_t)i * elem_size;
-
-        eca_certconf_defaults(elem);
-        *n = (size_t)i + 1;
-        if ((rc = parse(g, elem, ctx, err)) != ECA_OK ||
-            (rc = check_unique(g, arr, elem_size, (size_t)i, err)) != ECA_OK)
-            return rc;
-    }
+    if (!config_setting_is_list(l) || (len = config_setting_length(l)) == 0)
+        return eca_conf_at(l, err, "expected a non-empty list ( { ... }, ... )");
+    *list = l;
+    *n = (size_t)len;
     return ECA_OK;
 }
 
 enum eca_rc
-eca_certconf_list_one(size_t elem_size, void **out, size_t *n, struct eca_err *err)
+eca_certconf_duplicate(const config_setting_t *g, const char *name, struct eca_err *err)
 {
-    if ((*out = calloc(1, elem_size)) == NULL)
-        return OOM(err);
-    eca_certconf_defaults(*out);
-    *n = 1;
-    return ECA_OK;
+    return eca_conf_at(config_setting_get_member(g, "name"), err, "duplicate certificate name '%s'",
+                       name);
 }
 
 void
@@ -272,19 +237,19 @@ eca_agentconf_from_file(const config_setting_t *root, struct eca_agentconf *ac, 
     long long iv = ac->check_interval_s;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(root, "ca_url", &ac->ca_url, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "ca_bundle", &ac->ca_bundle, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "state_dir", &ac->state_dir, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(root, "ca_url", &ac->ca_url, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "ca_bundle", &ac->ca_bundle, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "state_dir", &ac->state_dir, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "insecure", 0, &ac->insecure, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "check_interval_seconds", 0, 1, INTERVAL_MAX, &iv, err)) ||
-        (rc = eca_cfg_str(root, "metrics_textfile", &ac->metrics_textfile, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "metrics_listen", &ac->metrics_listen, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "metrics_textfile", &ac->metrics_textfile, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "metrics_listen", &ac->metrics_listen, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "metrics_allow_nonloopback", 0,
                                 &ac->metrics_allow_nonloopback, err)) != ECA_OK)
         return rc;
     ac->check_interval_s = (long)iv;
-    eca_cfg_where_file(root, "ca_url", ac->where_url, sizeof ac->where_url);
-    return eca_cfg_log_from_file(root, &ac->log_level, &ac->log_format, err);
+    eca_conf_where_file(root, "ca_url", ac->where_url, sizeof ac->where_url);
+    return eca_conf_log_from_file(root, &ac->log_level, &ac->log_format, err);
 }
 
 enum eca_rc
@@ -293,19 +258,19 @@ eca_agentconf_from_env(struct eca_agentconf *ac, struct eca_err *err)
     long long iv = ac->check_interval_s;
     enum eca_rc rc;
 
-    eca_cfg_where_env("CA_URL", ac->where_url, sizeof ac->where_url);
-    if ((rc = eca_cfg_env("CA_URL", &ac->ca_url, err)) != ECA_OK ||
-        (rc = eca_cfg_env("CA_BUNDLE", &ac->ca_bundle, err)) != ECA_OK ||
-        (rc = eca_cfg_env("STATE_DIR", &ac->state_dir, err)) != ECA_OK ||
+    eca_conf_where_env("CA_URL", ac->where_url, sizeof ac->where_url);
+    if ((rc = eca_conf_env("CA_URL", &ac->ca_url, err)) != ECA_OK ||
+        (rc = eca_conf_env("CA_BUNDLE", &ac->ca_bundle, err)) != ECA_OK ||
+        (rc = eca_conf_env("STATE_DIR", &ac->state_dir, err)) != ECA_OK ||
         (rc = eca_env_bool("INSECURE", &ac->insecure, err)) != ECA_OK ||
         (rc = eca_env_int("CHECK_INTERVAL_SECONDS", 1, INTERVAL_MAX, &iv, err)) != ECA_OK ||
         (rc = eca_env_bool("FORCE_RENEWAL", &ac->force, err)) != ECA_OK ||
-        (rc = eca_cfg_env("METRICS_TEXTFILE", &ac->metrics_textfile, err)) != ECA_OK ||
-        (rc = eca_cfg_env("METRICS_LISTEN", &ac->metrics_listen, err)) != ECA_OK ||
+        (rc = eca_conf_env("METRICS_TEXTFILE", &ac->metrics_textfile, err)) != ECA_OK ||
+        (rc = eca_conf_env("METRICS_LISTEN", &ac->metrics_listen, err)) != ECA_OK ||
         (rc = eca_env_bool("METRICS_ALLOW_NONLOOPBACK", &ac->metrics_allow_nonloopback, err)))
         return rc;
     ac->check_interval_s = (long)iv;
-    return eca_cfg_log_from_env(&ac->log_level, &ac->log_format, err);
+    return eca_conf_log_from_env(&ac->log_level, &ac->log_format, err);
 }
 
 enum eca_rc
@@ -325,14 +290,14 @@ eca_agentconf_finish(struct eca_agentconf *ac, const char *default_state_dir, st
     const char *where = ac->where_url[0] ? ac->where_url : "ca_url (CA_URL)";
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_check_url(ac->ca_url, ac->insecure, where,
-                                ac->config_path ? ac->config_path : ECA_CFG_ENV, err)) != ECA_OK)
+    if ((rc = eca_conf_check_url(ac->ca_url, ac->insecure, where,
+                                 ac->config_path ? ac->config_path : ECA_CONF_ENV, err)) != ECA_OK)
         return rc;
     if (ac->metrics_listen &&
-        (rc = eca_cfg_check_listen("metrics_listen (METRICS_LISTEN)", ac->metrics_listen, err)))
+        (rc = eca_conf_check_listen("metrics_listen (METRICS_LISTEN)", ac->metrics_listen, err)))
         return rc;
     if (ac->state_dir == NULL)
-        return eca_cfg_set_str(&ac->state_dir, default_state_dir, err);
+        return eca_conf_set_str(&ac->state_dir, default_state_dir, err);
     /* State files are "<state_dir>/<name><suffix>" in fixed buffers: a truncated path would
      * silently be a different file, so a too-long directory is a config error instead. */
     if (strlen(ac->state_dir) > ECA_AGENTCONF_STATE_DIR_MAX)
@@ -354,53 +319,18 @@ eca_agentconf_free(struct eca_agentconf *ac)
     free(ac->metrics_listen);
 }
 
-static enum eca_rc
-load_file(struct eca_agentconf *ac, const char *path, const struct eca_agentconf_steps *steps,
-          void *ctx, struct eca_err *err)
+enum eca_rc
+eca_agentconf_read_file(struct eca_agentconf *ac, const char *path, config_t *cfg,
+                        struct eca_err *err)
 {
-    config_t cfg;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_set_str(&ac->config_path, path, err)) != ECA_OK)
+    if ((rc = eca_conf_set_str(&ac->config_path, path, err)) != ECA_OK)
         return rc;
     /* eca_conf_load initialises cfg, and destroys it itself when it fails. */
-    if ((rc = eca_conf_load(path, &cfg, err)) != ECA_OK)
+    if ((rc = eca_conf_load(path, cfg, err)) != ECA_OK)
         return rc;
-    if ((rc = eca_agentconf_from_file(config_root_setting(&cfg), ac, err)) == ECA_OK)
-        rc = steps->from_file(ctx, config_root_setting(&cfg), err);
-    config_destroy(&cfg);
+    if ((rc = eca_agentconf_from_file(config_root_setting(cfg), ac, err)) != ECA_OK)
+        config_destroy(cfg);
     return rc;
-}
-
-enum eca_rc
-eca_agentconf_load(struct eca_agentconf *ac, const char *config_path, const char *log_format,
-                   int force, const char *default_state_dir,
-                   const struct eca_agentconf_steps *steps, void *ctx, struct eca_err *err)
-{
-    enum eca_rc rc;
-
-    if (config_path)
-        rc = load_file(ac, config_path, steps, ctx, err);
-    else
-        rc = steps->cert_from_env(ctx, err);
-    if (rc == ECA_OK && (rc = eca_agentconf_from_env(ac, err)) == ECA_OK)
-        rc = steps->from_env(ctx, err);
-    if (rc == ECA_OK)
-        rc = eca_agentconf_apply_cli(ac, log_format, force, err);
-    if (rc == ECA_OK && (rc = eca_agentconf_finish(ac, default_state_dir, err)) == ECA_OK)
-        rc = steps->finish(ctx, err);
-    return rc;
-}
-
-enum eca_rc
-eca_agentconf_load_cli(struct eca_agentconf *ac, const struct eca_agentconf_cli *cli,
-                       const char *default_state_dir, const struct eca_agentconf_steps *steps,
-                       void *ctx, struct eca_err *err)
-{
-    static const struct eca_agentconf_cli none = {NULL, NULL, 0};
-
-    if (cli == NULL)
-        cli = &none;
-    return eca_agentconf_load(ac, cli->config_path, cli->log_format, cli->force, default_state_dir,
-                              steps, ctx, err);
 }

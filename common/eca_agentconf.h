@@ -87,20 +87,15 @@ enum eca_rc eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err
 void eca_certconf_free(struct eca_certconf *cc);
 
 /*
- * The list `certificates` of root: calls parse(g, elem, ctx, err) for each group, with elem
- * a zeroed array element of elem_size bytes that starts with a struct eca_certconf (already
- * defaulted). Refuses an empty list and duplicate names. *out (calloc'ed) and *n are set even
- * on failure, so the caller frees what was parsed.
+ * The list `certificates` of root: its length in *n (at least 1). No list, or an empty one:
+ * ECA_ECONF naming config_path or file:line. Each element is then the daemon's to parse.
  */
-enum eca_rc eca_certconf_list_from_file(const config_setting_t *root, const char *config_path,
-                                        size_t elem_size,
-                                        enum eca_rc (*parse)(const config_setting_t *g, void *elem,
-                                                             void *ctx, struct eca_err *err),
-                                        void *ctx, void **out, size_t *n, struct eca_err *err);
+enum eca_rc eca_certconf_list(const config_setting_t *root, const char *config_path,
+                              const config_setting_t **list, size_t *n, struct eca_err *err);
 
-/* Environment mode's list: one zeroed, defaulted element of elem_size bytes (starting with a
- * struct eca_certconf) calloc'ed into *out, *n = 1. ECA_ENOMEM only. */
-enum eca_rc eca_certconf_list_one(size_t elem_size, void **out, size_t *n, struct eca_err *err);
+/* ECA_ECONF "file:line: name: duplicate certificate name" for the certificate group g. */
+enum eca_rc eca_certconf_duplicate(const config_setting_t *g, const char *name,
+                                   struct eca_err *err);
 
 /* Defaults: interval 6 h, info, json. */
 void eca_agentconf_init(struct eca_agentconf *ac);
@@ -124,27 +119,12 @@ enum eca_rc eca_agentconf_finish(struct eca_agentconf *ac, const char *default_s
 
 void eca_agentconf_free(struct eca_agentconf *ac);
 
-/* The daemon-specific steps of eca_agentconf_load(); ctx is the daemon's loader. */
-struct eca_agentconf_steps {
-    /* Globals and certificates from the file's root group. */
-    enum eca_rc (*from_file)(void *ctx, const config_setting_t *root, struct eca_err *err);
-    /* No file: the one certificate of the environment contract. */
-    enum eca_rc (*cert_from_env)(void *ctx, struct eca_err *err);
-    /* Environment overrides (after the file or the environment certificate). */
-    enum eca_rc (*from_env)(void *ctx, struct eca_err *err);
-    /* Final checks, after eca_agentconf_finish(). */
-    enum eca_rc (*finish)(void *ctx, struct eca_err *err);
-};
-
 /*
- * The load sequence both daemons follow: the file `config_path` (else the environment
- * certificate), environment overrides, the command line (log_format, force), then the
- * shared and the daemon's final checks. Precedence: flag > environment > file > default.
+ * Read the file at path into cfg (the caller config_destroy()s it on success) and the shared
+ * globals of its root group into ac (ac->config_path set). The daemon then reads its own.
  */
-enum eca_rc eca_agentconf_load(struct eca_agentconf *ac, const char *config_path,
-                               const char *log_format, int force, const char *default_state_dir,
-                               const struct eca_agentconf_steps *steps, void *ctx,
-                               struct eca_err *err);
+enum eca_rc eca_agentconf_read_file(struct eca_agentconf *ac, const char *path, config_t *cfg,
+                                    struct eca_err *err);
 
 /* What the command line tells the loader; NULL/0 members override nothing. */
 struct eca_agentconf_cli {
@@ -153,10 +133,7 @@ struct eca_agentconf_cli {
     int force;               /* --force: 1, else 0 */
 };
 
-/* eca_agentconf_load() with the command line in one piece; cli NULL: no command line. */
-enum eca_rc eca_agentconf_load_cli(struct eca_agentconf *ac, const struct eca_agentconf_cli *cli,
-                                   const char *default_state_dir,
-                                   const struct eca_agentconf_steps *steps, void *ctx,
-                                   struct eca_err *err);
+/* What a daemon's configuration loader is asked for besides the command line. */
+#define ECA_CONF_INSPECT 0x1u /* `status`: credentials are neither read nor required */
 
 #endif

@@ -2,6 +2,7 @@
 /* libconfig and environment helpers whose errors name the setting and its file:line. */
 #include "eca_conf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "eca_fs.h"
+#include "eca_http.h"
 
 enum eca_rc
 eca_conf_load(const char *path, config_t *cfg, struct eca_err *err)
@@ -214,4 +216,292 @@ eca_conf_parse_bool(const char *s)
             return 0;
     }
     return -1;
+}
+
+/* ---- building blocks of the daemons' parsers: strings, lists, names, URLs ---- */
+
+#define OOM(err) eca_err_set((err), ECA_ENOMEM, "config: out of memory")
+
+char *
+eca_conf_printf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+enum eca_rc
+eca_conf_set_str(char **dst, const char *s, struct eca_err *err)
+{
+    char *d = strdup(s);
+
+    if (d == NULL)
+        return OOM(err);
+    free(*dst);
+    *dst = d;
+    return ECA_OK;
+}
+
+void
+eca_conf_vec_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+enum eca_rc
+eca_conf_at(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
+{
+    char path[256], msg[ECA_ERR_MSG_MAX];
+    const char *file = config_setting_source_file(s);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    eca_conf_path(s, path, sizeof path);
+    return eca_err_set(err, ECA_ECONF, "%s:%u: %s: %s", file ? file : "config",
+                       (unsigned)config_setting_source_line(s), path, msg);
+}
+
+/* Trim blanks around tok in place. */
+static char *
+trim(char *tok)
+{
+    char *end;
+
+    while (isspace((unsigned char)*tok))
+        tok++;
+    end = tok + strlen(tok);
+    while (end > tok && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return tok;
+}
+
+enum eca_rc
+eca_conf_split_csv(const char *s, char ***out, size_t *nout, struct eca_err *err)
+{
+    char **v = NULL, **nv, *copy = strdup(s), *save = NULL, *tok;
+    size_t n = 0;
+    enum eca_rc rc = ECA_OK;
+
+    if (copy == NULL)
+        return OOM(err);
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tok = trim(tok);
+        if (*tok == '\0')
+            continue;
+        if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+            rc = OOM(err);
+            goto out;
+        }
+        v = nv;
+        if ((v[n] = strdup(tok)) == NULL) {
+            rc = OOM(err);
+            goto out;
+        }
+        n++;
+    }
+    eca_conf_vec_free(*out, *nout);
+    *out = v;
+    *nout = n;
+    v = NULL;
+out:
+    eca_conf_vec_free(v, n);
+    free(copy);
+    return rc;
+}
+
+enum eca_rc
+eca_conf_str_list(const config_setting_t *g, const char *name, char ***out, size_t *nout,
+                  struct eca_err *err)
+{
+    config_setting_t *s = config_setting_get_member(g, name);
+    char **v;
+    int n;
+
+    if (s == NULL)
+        return ECA_OK;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING)
+        return eca_conf_split_csv(config_setting_get_string(s), out, nout, err);
+    if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
+        return eca_conf_at(s, err, "expected a list of strings");
+    n = config_setting_length(s);
+    if ((v = calloc((size_t)n + 1, sizeof(*v))) == NULL)
+        return OOM(err);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            eca_conf_vec_free(v, (size_t)n);
+            return eca_conf_at(e, err, "expected string");
+        }
+        if ((v[i] = strdup(config_setting_get_string(e))) == NULL) {
+            eca_conf_vec_free(v, (size_t)n);
+            return OOM(err);
+        }
+    }
+    eca_conf_vec_free(*out, *nout);
+    *out = v;
+    *nout = (size_t)n;
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_str(const config_setting_t *g, const char *name, char **dst, struct eca_err *err)
+{
+    const char *v = NULL;
+    enum eca_rc rc = eca_conf_get_str(g, name, 0, &v, err);
+
+    if (rc != ECA_OK || v == NULL)
+        return rc;
+    return eca_conf_set_str(dst, v, err);
+}
+
+enum eca_rc
+eca_conf_env(const char *name, char **dst, struct eca_err *err)
+{
+    const char *v = eca_env_str(name);
+
+    return v ? eca_conf_set_str(dst, v, err) : ECA_OK;
+}
+
+int
+eca_conf_name_is_safe(const char *s)
+{
+    if (*s == '\0' || *s == '.' || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+            return 0;
+    return 1;
+}
+
+int
+eca_conf_dns_is_valid(const char *d)
+{
+    size_t len = strlen(d);
+
+    if (len == 0 || len > 253 || d[0] == '.' || d[len - 1] == '.')
+        return 0;
+    if (strncmp(d, "*.", 2) == 0)
+        d += 2;
+    for (; *d; d++)
+        if (!isalnum((unsigned char)*d) && *d != '-' && *d != '.')
+            return 0;
+    return 1;
+}
+
+void
+eca_conf_where_file(const config_setting_t *g, const char *name, char *out, size_t outlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, name);
+    const char *file;
+
+    if (s == NULL)
+        return;
+    file = config_setting_source_file(s);
+    snprintf(out, outlen, "%s:%u: %s", file ? file : "config",
+             (unsigned)config_setting_source_line(s), name);
+}
+
+void
+eca_conf_where_env(const char *var, char *out, size_t outlen)
+{
+    if (eca_env_str(var))
+        snprintf(out, outlen, "%s: %s", ECA_CONF_ENV, var);
+}
+
+enum eca_rc
+eca_conf_log_from_file(const config_setting_t *root, enum eca_log_level *level,
+                       enum eca_log_format *fmt, struct eca_err *err)
+{
+    const char *v = NULL;
+    enum eca_rc rc;
+
+    if ((rc = eca_conf_get_str(root, "log_level", 0, &v, err)) != ECA_OK)
+        return rc;
+    if (v && eca_log_level_parse(v, level) != 0)
+        return eca_conf_at(config_setting_get_member(root, "log_level"), err,
+                           "'%s' (debug, info, warn, error)", v);
+    v = NULL;
+    if ((rc = eca_conf_get_str(root, "log_format", 0, &v, err)) != ECA_OK)
+        return rc;
+    if (v && eca_log_format_parse(v, fmt) != 0)
+        return eca_conf_at(config_setting_get_member(root, "log_format"), err, "'%s' (json, text)",
+                           v);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_log_from_env(enum eca_log_level *level, enum eca_log_format *fmt, struct eca_err *err)
+{
+    const char *v;
+
+    if ((v = eca_env_str("LOG_LEVEL")) && eca_log_level_parse(v, level) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: LOG_LEVEL: '%s' (debug, info, warn, error)",
+                           ECA_CONF_ENV, v);
+    if ((v = eca_env_str("LOG_FORMAT")) && eca_log_format_parse(v, fmt) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: LOG_FORMAT: '%s' (json, text)", ECA_CONF_ENV, v);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_check_url(const char *url, int insecure, const char *where, const char *src,
+                   struct eca_err *err)
+{
+    char shown[256];
+
+    if (url == NULL)
+        return eca_err_set(err, ECA_ECONF, "%s: ca_url (CA_URL): required", src);
+    if (strncmp(url, "https://", 8) != 0 && !(insecure && strncmp(url, "http://", 7) == 0)) {
+        /* The error is logged: never echo a "user:pass@" or query that may hold a secret. */
+        return eca_err_set(err, ECA_ECONF, "%s: '%.200s': must be an https:// URL%s", where,
+                           eca_http_url_for_log(url, shown, sizeof shown),
+                           insecure ? " (or http://)" : "");
+    }
+    /* Refused again per request, but a config error names the setting up front. */
+    if (eca_http_check_url(url, insecure, err) != ECA_OK) {
+        eca_err_prefix(err, "%s: ", where);
+        if (err != NULL)
+            err->rc = ECA_ECONF;
+        return ECA_ECONF;
+    }
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_check_listen(const char *where, const char *v, struct eca_err *err)
+{
+    const char *colon = strrchr(v, ':');
+    char *end = NULL;
+    long port;
+
+    if (colon == NULL || colon == v || colon[1] == '\0')
+        return eca_err_set(err, ECA_ECONF, "%s: '%s': expected addr:port", where, v);
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return eca_err_set(err, ECA_ECONF, "%s: '%s': port must be 0..65535", where, v);
+    return ECA_OK;
+}
+
+int
+eca_conf_url_len(const char *url)
+{
+    size_t n = strlen(url);
+
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return n > 0x7fffffff ? 0x7fffffff : (int)n;
 }

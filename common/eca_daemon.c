@@ -2,45 +2,49 @@
 /* Process control of an agent: the request flags, shared by the platform halves. */
 #include "eca_daemon.h"
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "eca_daemon_os.h"
 
 /*
  * The one mutable global outside the logger and the clock: requests arrive in signal
- * handlers (or the Windows service thread), which can reach nothing else.
+ * handlers (or the Windows console and service threads), which can reach nothing else.
+ * Every access is one atomic operation, so a request raised while the loop takes the
+ * pending set is either in what it took or still pending, never lost; a lock-free atomic
+ * is async-signal-safe.
  */
-static volatile sig_atomic_t pending;
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "eca_daemon needs lock-free atomic ints (signal handlers set the request flags)"
+#endif
+static atomic_uint pending;
 
 void
 eca_daemon_request(unsigned bits)
 {
-    pending |= (sig_atomic_t)bits;
+    atomic_fetch_or(&pending, bits);
 }
 
 unsigned
 eca_daemon_take(void)
 {
-    unsigned bits = (unsigned)pending;
-
-    pending &= ECA_DAEMON_STOP;
-    return bits;
+    /* Read and clear in one step: STOP stays set until eca_daemon_fini(). */
+    return atomic_fetch_and(&pending, ECA_DAEMON_STOP);
 }
 
 unsigned
 eca_daemon_peek(void)
 {
-    return (unsigned)pending;
+    return atomic_load(&pending);
 }
 
 int
 eca_daemon_stopping(void)
 {
-    return (pending & ECA_DAEMON_STOP) != 0;
+    return (atomic_load(&pending) & ECA_DAEMON_STOP) != 0;
 }
 
 void
 eca_daemon_clear(void)
 {
-    pending = 0;
+    atomic_store(&pending, 0);
 }

@@ -118,15 +118,6 @@ const char *eca_http_resp_header_nth(const struct eca_http_resp *resp, const cha
 /* Media type of Content-Type, lower-cased, without parameters ("application/json"). */
 int eca_http_resp_media_type(const struct eca_http_resp *resp, char *out, size_t outlen);
 
-/*
- * Parse a wire-exact HTTP/1.1 response (status line, headers, body; Content-Length or
- * chunked or to-end; CRLF or LF). For canned fixtures and fuzzing. resp must be initialised;
- * its body cap (resp->body.max) gives ECA_ETOOBIG. ECA_EPARSE names the part at fault
- * ("HTTP status line", "header line N" counting the status line as line 1, "chunk size").
- */
-enum eca_rc eca_http_parse_raw(const void *bytes, size_t len, struct eca_http_resp *resp,
-                               struct eca_err *err);
-
 /* Longest wait eca_http_retry_after() returns: a day, so a bogus header cannot park us. */
 #define ECA_HTTP_RETRY_AFTER_MAX 86400L
 

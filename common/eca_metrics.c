@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eca_fs.h"
+#include "eca_log.h"
 #include "eca_metrics_os.h"
 
 /* Large enough for thousands of certificates; the cap only guards against a runaway. */
@@ -442,4 +443,32 @@ int
 eca_metrics_os_timeout_ms(const struct eca_metrics *m)
 {
     return m->timeout_ms;
+}
+
+enum eca_rc
+eca_metrics_open(const char *agent, const char *version, const char *textfile, const char *listen,
+                 int allow_nonloopback, struct eca_metrics **out, struct eca_err *err)
+{
+    struct eca_metrics *m;
+    enum eca_rc rc;
+
+    *out = NULL;
+    if (textfile == NULL && listen == NULL)
+        return ECA_OK;
+    if ((m = eca_metrics_new(agent, version)) == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "metrics: out of memory");
+    if ((rc = eca_metrics_declare_rc_causes(m, err)) != ECA_OK ||
+        (listen &&
+         (rc = eca_metrics_serve(m, listen, allow_nonloopback ? ECA_METRICS_ALLOW_NONLOOPBACK : 0,
+                                 err)) != ECA_OK)) {
+        eca_err_prefix(err, "metrics: ");
+        eca_metrics_free(m);
+        return rc;
+    }
+    if (listen)
+        eca_log(ECA_LOG_INFO, "metrics_listening", NULL,
+                ECA_LOG_FIELDS(ECA_LS("listen", listen), ECA_LI("port", eca_metrics_port(m))),
+                NULL);
+    *out = m;
+    return ECA_OK;
 }

@@ -110,6 +110,15 @@ void eca_metrics_set_timeout_ms(struct eca_metrics *m, int ms);
  */
 enum eca_rc eca_metrics_handle_ready(struct eca_metrics *m, struct eca_err *err);
 
+/*
+ * An agent's metrics: NULL in *out when neither textfile nor listen is set; otherwise a
+ * registry with every failure cause declared, serving `listen` when set (logged as
+ * metrics_listening). Errors are prefixed "metrics: ".
+ */
+enum eca_rc eca_metrics_open(const char *agent, const char *version, const char *textfile,
+                             const char *listen, int allow_nonloopback, struct eca_metrics **out,
+                             struct eca_err *err);
+
 /* Close the listener (eca_metrics_fd() becomes -1); the registry stays. */
 void eca_metrics_stop(struct eca_metrics *m);
 

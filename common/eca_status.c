@@ -84,6 +84,16 @@ text_one(const struct eca_status_cert *c, time_t now, struct eca_buf *out, struc
     return rc;
 }
 
+int
+eca_status_healthy(const struct eca_status_cert *c, time_t now)
+{
+    /* Any other next_reason is a renewal due now (missing key, key mismatch, max age...). */
+    int waiting = c->next_reason != NULL &&
+                  (strcmp(c->next_reason, "check") == 0 || strcmp(c->next_reason, "renew") == 0);
+
+    return c->present && waiting && c->failures == 0 && c->not_after > now && c->renew_at > now;
+}
+
 enum eca_rc
 eca_status_render_text(const struct eca_status_cert *v, size_t n, time_t now, struct eca_buf *out,
                        struct eca_err *err)
@@ -177,6 +187,22 @@ eca_status_write(const char *state_dir, const char *agent, const char *version,
     snprintf(path, sizeof path, "%s/status.json", state_dir);
     if ((rc = eca_status_render_json(agent, version, v, n, now, &b, err)) == ECA_OK)
         rc = eca_fs_write_atomic(path, b.data, b.len, ECA_FS_MODE_PUBLIC, err);
+    eca_buf_free(&b);
+    return rc;
+}
+
+enum eca_rc
+eca_status_print(const char *agent, const char *version, const struct eca_status_cert *v, size_t n,
+                 time_t now, int json, FILE *out, struct eca_err *err)
+{
+    struct eca_buf b;
+    enum eca_rc rc;
+
+    eca_buf_init(&b, 0);
+    rc = json ? eca_status_render_json(agent, version, v, n, now, &b, err)
+              : eca_status_render_text(v, n, now, &b, err);
+    if (rc == ECA_OK && b.len > 0 && fwrite(b.data, 1, b.len, out) != b.len)
+        rc = eca_err_set(err, ECA_EIO, "status: write failed");
     eca_buf_free(&b);
     return rc;
 }

@@ -4,6 +4,7 @@
 #define ECA_STATUS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "eca_buf.h"
@@ -32,6 +33,12 @@ const char *eca_status_time(time_t t, char *buf, size_t len);
 /* Share of the lifetime left at `now`, 0..100 (0 when absent or expired). */
 int eca_status_left_pct(const struct eca_status_cert *c, time_t now);
 
+/*
+ * 1 when c is healthy at `now`: installed, unexpired, before its renewal point and its last
+ * pass did not fail; 0 when it is failing, missing, expired or past its renewal point.
+ */
+int eca_status_healthy(const struct eca_status_cert *c, time_t now);
+
 /* Human-readable report, one block per certificate, appended to out. */
 enum eca_rc eca_status_render_text(const struct eca_status_cert *v, size_t n, time_t now,
                                    struct eca_buf *out, struct eca_err *err);
@@ -46,6 +53,11 @@ enum eca_rc eca_status_render_text(const struct eca_status_cert *v, size_t n, ti
 enum eca_rc eca_status_render_json(const char *agent, const char *version,
                                    const struct eca_status_cert *v, size_t n, time_t now,
                                    struct eca_buf *out, struct eca_err *err);
+
+/* The text (or, with json, the JSON) report written to out, for the `status` command. */
+enum eca_rc eca_status_print(const char *agent, const char *version,
+                             const struct eca_status_cert *v, size_t n, time_t now, int json,
+                             FILE *out, struct eca_err *err);
 
 /* Write STATE_DIR/status.json atomically (0644) for health checks. */
 enum eca_rc eca_status_write(const char *state_dir, const char *agent, const char *version,

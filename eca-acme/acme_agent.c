@@ -13,7 +13,7 @@
 #include "acme_client.h"
 #include "acme_http01.h"
 #include "eca.h"
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_b64.h"
 #include "eca_buf.h"
 #include "eca_clock.h"
@@ -89,9 +89,6 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
         eca_err_prefix(err, "state_dir: ");
         goto out;
     }
-    for (size_t i = 0; i < conf->ncerts; i++)
-        if ((rc = eca_agent_recover(conf->g.state_dir, &conf->certs[i].base, err)) != ECA_OK)
-            goto out;
     *out = a;
     a = NULL;
 out:
@@ -575,12 +572,15 @@ acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
 }
 
 void
-acme_agent_status(const struct acme_agent *a, size_t i, time_t now, struct eca_status_cert *out)
+acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca_status_cert *out)
 {
-    const struct acme_cert_conf *cc = &a->conf->certs[i];
+    /* Files only (`status` creates nothing): a view of the configuration, no client. */
+    const struct acme_agent view = {.conf = conf};
+    const struct acme_agent *a = &view;
+    const struct acme_cert_conf *cc = &conf->certs[i];
     time_t at;
 
-    eca_agent_status(&cc->base, a->conf->g.state_dir, a->conf->g.check_interval_s, now, out);
+    eca_deploy_status(&cc->base, a->conf->g.state_dir, a->conf->g.check_interval_s, now, out);
     if (!out->present || !acme_agent_ari_renew_at(a, i, &at))
         return;
     if (out->renew_at == 0 || at < out->renew_at)
@@ -682,7 +682,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
 {
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
-    struct eca_agent_set set;
+    struct eca_deploy_set set;
     char serial[130], na[32];
     X509 *leaf;
     enum eca_rc rc;
@@ -702,10 +702,10 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
                 ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
                 ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
-    if ((rc = eca_agent_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
-        rc = eca_agent_deploy(a->conf->g.state_dir, &cc->base, &set, serial, err);
+    if ((rc = eca_deploy_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
+        rc = eca_deploy_run(a->conf->g.state_dir, &cc->base, &set, serial, err);
 out:
-    eca_agent_set_free(&set);
+    eca_deploy_set_free(&set);
     eca_key_free(key);
     eca_x509_chain_free(chain);
     return rc;
@@ -718,7 +718,7 @@ decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
     /* Names changed in the configuration: the installed certificate no longer fits. */
     int forced = force || (st->present && !dns_matches(st->dns, cc));
 
-    eca_agent_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
+    eca_deploy_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
 }
 
 static void

@@ -9,16 +9,16 @@
 
 #include "acme_conf.h"
 #include "eca_err.h"
+#include "eca_deploy.h"
 #include "eca_http.h"
-#include "eca_loop.h"
 #include "eca_status.h"
 
 struct acme_agent;
 
 /*
- * An agent for conf (borrowed: it must outlive the agent). Creates STATE_DIR (0700) and rolls
- * forward any interrupted install (journal STATE_DIR/<name>.journal). The ACME account and
- * the http-01 responder are set up lazily, at the first renewal or revocation.
+ * An agent for conf (borrowed: it must outlive the agent). Creates STATE_DIR (0700); the
+ * daemon rolls interrupted installs forward itself, at start. The ACME account and the
+ * http-01 responder are set up lazily, at the first renewal or revocation.
  */
 enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out,
                            struct eca_err *err);
@@ -27,8 +27,8 @@ enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out
 void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
 
 /*
- * One pass for certificate i (an eca_loop_run_fn): read what is installed, decide, and renew
- * when due (or when force is set): new key, CSR, order, then eca_agent_deploy (install,
+ * One pass for certificate i: read what is installed, decide, and renew
+ * when due (or when force is set): new key, CSR, order, then eca_deploy_run (install,
  * reload, verify). One JSON log event per step; res holds the state and next check.
  * The decision includes the CA's renewal information (RFC 9773) when the directory offers it:
  * res->dec.reason is ECA_RENEW_SUGGESTED when the chosen time in the CA's window has come,
@@ -62,12 +62,12 @@ int acme_agent_profile(const struct acme_agent *a, size_t i, char *out, size_t o
 int acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at);
 
 /*
- * Status of certificate i without acting (for `status`): eca_agent_status() with the persisted
+ * Status of certificate i without acting (for `status`): eca_deploy_status() with the persisted
  * ARI renewal time folded in: renew_at is the earlier of the two, and a certificate waiting for
  * its renewal shows next_reason "suggested" (now) or "renew" at the ARI time when that comes
  * first. Reads files only: no request to the CA.
  */
-void acme_agent_status(const struct acme_agent *a, size_t i, time_t now,
+void acme_agent_status(const struct acme_conf *conf, size_t i, time_t now,
                        struct eca_status_cert *out);
 
 /* Tests: the random source of the ARI renewal time (NULL: RAND_bytes). */

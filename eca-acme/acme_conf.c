@@ -8,10 +8,9 @@
 
 #include <libconfig.h>
 
-#include "eca_cfg.h"
 #include "eca_conf.h"
 
-#define ENV_WHERE ECA_CFG_ENV
+#define ENV_WHERE ECA_CONF_ENV
 #define OOM(err)  eca_err_set((err), ECA_ENOMEM, "config: out of memory")
 
 /* Values known only at the end, with where they were set (for messages). */
@@ -25,11 +24,11 @@ static enum eca_rc
 domains_check(const config_setting_t *g, const struct acme_cert_conf *cc, struct eca_err *err)
 {
     for (size_t i = 0; i < cc->ndomains; i++) {
-        if (eca_cfg_dns_is_valid(cc->domains[i]))
+        if (eca_conf_dns_is_valid(cc->domains[i]))
             continue;
         if (g)
-            return eca_cfg_at(config_setting_get_member(g, "domains"), err,
-                              "'%s' is not a DNS name", cc->domains[i]);
+            return eca_conf_at(config_setting_get_member(g, "domains"), err,
+                               "'%s' is not a DNS name", cc->domains[i]);
         return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: '%s' is not a DNS name", ENV_WHERE,
                            cc->domains[i]);
     }
@@ -57,13 +56,13 @@ profile_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct e
 {
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(g, "profile", &cc->profile, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(g, "profile", &cc->profile, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(g, "profile_required", 0, &cc->profile_required, err)) != ECA_OK)
         return rc;
     if (cc->profile != NULL && !profile_name_is_valid(cc->profile))
-        return eca_cfg_at(config_setting_get_member(g, "profile"), err,
-                          "'%.64s' is not a profile name (1..64 printable characters, no blanks)",
-                          cc->profile);
+        return eca_conf_at(config_setting_get_member(g, "profile"), err,
+                           "'%.64s' is not a profile name (1..64 printable characters, no blanks)",
+                           cc->profile);
     return ECA_OK;
 }
 
@@ -82,7 +81,7 @@ profile_from_env(struct acme_conf *c, struct eca_err *err)
     if ((rc = eca_env_bool("ACME_PROFILE_REQUIRED", &req, err)) != ECA_OK)
         return rc;
     for (size_t i = 0; i < c->ncerts; i++) {
-        if (p != NULL && (rc = eca_cfg_set_str(&c->certs[i].profile, p, err)) != ECA_OK)
+        if (p != NULL && (rc = eca_conf_set_str(&c->certs[i].profile, p, err)) != ECA_OK)
             return rc;
         if (req >= 0)
             c->certs[i].profile_required = req;
@@ -93,18 +92,16 @@ profile_from_env(struct acme_conf *c, struct eca_err *err)
 /* ---- end of ACME profiles ---- */
 
 static enum eca_rc
-cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err *err)
+cert_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_err *err)
 {
-    struct acme_cert_conf *cc = elem;
     int full = 1;
     enum eca_rc rc;
 
-    (void)ctx;
     if ((rc = eca_certconf_from_file(g, 0, &cc->base, err)) != ECA_OK ||
-        (rc = eca_cfg_str_list(g, "domains", &cc->domains, &cc->ndomains, err)) != ECA_OK)
+        (rc = eca_conf_str_list(g, "domains", &cc->domains, &cc->ndomains, err)) != ECA_OK)
         return rc;
     if (cc->ndomains == 0)
-        return eca_cfg_at(g, err, "domains: at least one DNS name is required");
+        return eca_conf_at(g, err, "domains: at least one DNS name is required");
     if ((rc = domains_check(g, cc, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(g, "fullchain", 0, &full, err)) != ECA_OK)
         return rc;
@@ -114,68 +111,87 @@ cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err 
     return ECA_OK;
 }
 
+/* The list `certificates`: each element parsed, names unique. */
 static enum eca_rc
-from_file(void *ctx, const config_setting_t *root, struct eca_err *err)
+certs_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
 {
-    struct loader *l = ctx;
-    struct acme_conf *c = l->c;
-    void *certs = NULL;
+    const config_setting_t *list = NULL;
+    size_t n = 0;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(root, "acme_provisioner", &l->provisioner, err)) != ECA_OK ||
-        (rc = eca_cfg_str_list(root, "contact", &c->contact, &c->ncontact, err)) != ECA_OK ||
-        (rc = eca_conf_get_bool(root, "tos_agreed", 0, &c->tos_agreed, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "eab_kid", &c->eab_kid, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "eab_hmac_key_file", &c->eab_hmac_key_file, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "http01_listen", &c->http01_listen, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK)
+    if ((rc = eca_certconf_list(root, c->g.config_path, &list, &n, err)) != ECA_OK)
         return rc;
-    eca_cfg_where_file(root, c->webroot ? "webroot" : "http01_listen", l->where_listen,
-                       sizeof l->where_listen);
-    eca_cfg_where_file(root, c->eab_kid ? "eab_kid" : "eab_hmac_key_file", l->where_eab,
-                       sizeof l->where_eab);
-    rc = eca_certconf_list_from_file(root, c->g.config_path, sizeof(*c->certs), cert_from_file,
-                                     NULL, &certs, &c->ncerts, err);
-    c->certs = certs;
-    return rc;
+    if ((c->certs = calloc(n, sizeof(*c->certs))) == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+
+        eca_certconf_defaults(&c->certs[i].base);
+        c->ncerts = i + 1;
+        if ((rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->certs[j].base.name, c->certs[i].base.name) == 0)
+                return eca_certconf_duplicate(g, c->certs[i].base.name, err);
+    }
+    return ECA_OK;
+}
+
+static enum eca_rc
+from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
+{
+    struct acme_conf *c = l->c;
+    enum eca_rc rc;
+
+    if ((rc = eca_conf_str(root, "acme_provisioner", &l->provisioner, err)) != ECA_OK ||
+        (rc = eca_conf_str_list(root, "contact", &c->contact, &c->ncontact, err)) != ECA_OK ||
+        (rc = eca_conf_get_bool(root, "tos_agreed", 0, &c->tos_agreed, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "eab_kid", &c->eab_kid, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "eab_hmac_key_file", &c->eab_hmac_key_file, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "http01_listen", &c->http01_listen, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK)
+        return rc;
+    eca_conf_where_file(root, c->webroot ? "webroot" : "http01_listen", l->where_listen,
+                        sizeof l->where_listen);
+    eca_conf_where_file(root, c->eab_kid ? "eab_kid" : "eab_hmac_key_file", l->where_eab,
+                        sizeof l->where_eab);
+    return certs_from_file(root, c, err);
 }
 
 /* Environment mode: the one certificate of the container contract. */
 static enum eca_rc
-cert_from_env(void *ctx, struct eca_err *err)
+cert_from_env(struct acme_conf *c, struct eca_err *err)
 {
-    struct acme_conf *c = ((struct loader *)ctx)->c;
     struct acme_cert_conf *cc;
     const char *dn = eca_env_str("DOMAIN_NAME");
-    void *one = NULL;
     enum eca_rc rc;
 
-    if ((rc = eca_certconf_list_one(sizeof(*c->certs), &one, &c->ncerts, err)) != ECA_OK)
-        return rc;
-    c->certs = one;
+    if ((c->certs = calloc(1, sizeof(*c->certs))) == NULL)
+        return OOM(err);
+    c->ncerts = 1;
     cc = &c->certs[0];
+    eca_certconf_defaults(&cc->base);
     cc->fullchain = 1;
     if (dn == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: required (no --config file given)",
                            ENV_WHERE);
-    if ((rc = eca_cfg_split_csv(dn, &cc->domains, &cc->ndomains, err)) != ECA_OK)
+    if ((rc = eca_conf_split_csv(dn, &cc->domains, &cc->ndomains, err)) != ECA_OK)
         return rc;
     if (cc->ndomains == 0)
         return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: no DNS name in '%s'", ENV_WHERE, dn);
     if ((rc = domains_check(NULL, cc, err)) != ECA_OK)
         return rc;
-    if ((rc = eca_cfg_set_str(&cc->base.name,
-                              eca_cfg_name_is_safe(cc->domains[0]) ? cc->domains[0] : "default",
-                              err)) != ECA_OK)
+    if ((rc = eca_conf_set_str(&cc->base.name,
+                               eca_conf_name_is_safe(cc->domains[0]) ? cc->domains[0] : "default",
+                               err)) != ECA_OK)
         return rc;
     return eca_certconf_paths_from_env(&cc->base, err);
 }
 
 static enum eca_rc
-globals_from_env(void *ctx, struct eca_err *err)
+globals_from_env(struct loader *l, struct eca_err *err)
 {
-    struct loader *l = ctx;
     struct acme_conf *c = l->c;
     const char *v;
     enum eca_rc rc;
@@ -188,21 +204,21 @@ globals_from_env(void *ctx, struct eca_err *err)
         free(c->http01_listen);
         free(c->webroot);
         c->http01_listen = c->webroot = NULL;
-        eca_cfg_where_env(eca_env_str("WEBROOT") ? "WEBROOT" : "HTTP01_LISTEN", l->where_listen,
-                          sizeof l->where_listen);
+        eca_conf_where_env(eca_env_str("WEBROOT") ? "WEBROOT" : "HTTP01_LISTEN", l->where_listen,
+                           sizeof l->where_listen);
     }
-    eca_cfg_where_env(eca_env_str("EAB_KID") ? "EAB_KID" : "EAB_HMAC_KEY_FILE", l->where_eab,
-                      sizeof l->where_eab);
-    if ((rc = eca_cfg_env("ACME_PROVISIONER", &l->provisioner, err)) != ECA_OK ||
-        (rc = eca_cfg_env("EAB_KID", &c->eab_kid, err)) != ECA_OK ||
-        (rc = eca_cfg_env("EAB_HMAC_KEY_FILE", &c->eab_hmac_key_file, err)) != ECA_OK ||
-        (rc = eca_cfg_env("HTTP01_LISTEN", &c->http01_listen, err)) != ECA_OK ||
-        (rc = eca_cfg_env("WEBROOT", &c->webroot, err)) != ECA_OK ||
-        (rc = eca_cfg_env("PREFERRED_CHAIN", &c->preferred_chain, err)) != ECA_OK ||
+    eca_conf_where_env(eca_env_str("EAB_KID") ? "EAB_KID" : "EAB_HMAC_KEY_FILE", l->where_eab,
+                       sizeof l->where_eab);
+    if ((rc = eca_conf_env("ACME_PROVISIONER", &l->provisioner, err)) != ECA_OK ||
+        (rc = eca_conf_env("EAB_KID", &c->eab_kid, err)) != ECA_OK ||
+        (rc = eca_conf_env("EAB_HMAC_KEY_FILE", &c->eab_hmac_key_file, err)) != ECA_OK ||
+        (rc = eca_conf_env("HTTP01_LISTEN", &c->http01_listen, err)) != ECA_OK ||
+        (rc = eca_conf_env("WEBROOT", &c->webroot, err)) != ECA_OK ||
+        (rc = eca_conf_env("PREFERRED_CHAIN", &c->preferred_chain, err)) != ECA_OK ||
         (rc = eca_env_bool("TOS_AGREED", &c->tos_agreed, err)) != ECA_OK)
         return rc;
     if ((v = eca_env_str("ACME_CONTACT")) != NULL &&
-        (rc = eca_cfg_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK)
+        (rc = eca_conf_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK)
         return rc;
     /* Per-certificate variables override every certificate (env > file). */
     for (size_t i = 0; i < c->ncerts; i++)
@@ -221,16 +237,15 @@ finish_url(struct loader *l, struct eca_err *err)
     const char *url = c->g.ca_url;
 
     if (l->provisioner == NULL)
-        return eca_cfg_set_str(&c->directory_url, url, err);
+        return eca_conf_set_str(&c->directory_url, url, err);
     c->directory_url =
-        eca_cfg_printf("%.*s/acme/%s/directory", eca_cfg_url_len(url), url, l->provisioner);
+        eca_conf_printf("%.*s/acme/%s/directory", eca_conf_url_len(url), url, l->provisioner);
     return c->directory_url ? ECA_OK : OOM(err);
 }
 
 static enum eca_rc
-finish_checks(void *ctx, struct eca_err *err)
+finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
 {
-    struct loader *l = ctx;
     struct acme_conf *c = l->c;
     const char *src = c->g.config_path ? c->g.config_path : ENV_WHERE;
     enum eca_rc rc;
@@ -245,10 +260,11 @@ finish_checks(void *ctx, struct eca_err *err)
             err, ECA_ECONF,
             "%s: http01_listen (HTTP01_LISTEN) or webroot (WEBROOT): one is required", src);
     if (c->http01_listen &&
-        (rc = eca_cfg_check_listen(l->where_listen[0] ? l->where_listen : "http01_listen",
-                                   c->http01_listen, err)) != ECA_OK)
+        (rc = eca_conf_check_listen(l->where_listen[0] ? l->where_listen : "http01_listen",
+                                    c->http01_listen, err)) != ECA_OK)
         return rc;
-    if ((c->eab_kid == NULL) != (c->eab_hmac_key_file == NULL))
+    /* `status` reads what is installed: the account's credentials do not matter there. */
+    if (!(flags & ECA_CONF_INSPECT) && (c->eab_kid == NULL) != (c->eab_hmac_key_file == NULL))
         return eca_err_set(err, ECA_ECONF,
                            "%s: eab_kid (EAB_KID) and eab_hmac_key_file (EAB_HMAC_KEY_FILE) go "
                            "together",
@@ -256,20 +272,44 @@ finish_checks(void *ctx, struct eca_err *err)
     return ECA_OK;
 }
 
-enum eca_rc
-acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out, struct eca_err *err)
+/* The file (its globals, then ours), or without one the environment's single certificate. */
+static enum eca_rc
+from_file_or_env(struct loader *l, const char *path, struct eca_err *err)
 {
-    static const struct eca_agentconf_steps steps = {from_file, cert_from_env, globals_from_env,
-                                                     finish_checks};
+    config_t cfg;
+    enum eca_rc rc;
+
+    if (path == NULL)
+        return cert_from_env(l->c, err);
+    if ((rc = eca_agentconf_read_file(&l->c->g, path, &cfg, err)) != ECA_OK)
+        return rc;
+    rc = from_file(l, config_root_setting(&cfg), err);
+    config_destroy(&cfg);
+    return rc;
+}
+
+enum eca_rc
+acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_conf **out,
+               struct eca_err *err)
+{
+    static const struct eca_agentconf_cli none = {NULL, NULL, 0};
     struct loader l;
     enum eca_rc rc;
 
+    if (cli == NULL)
+        cli = &none;
     memset(&l, 0, sizeof l);
     if ((l.c = calloc(1, sizeof(*l.c))) == NULL)
         return OOM(err);
+    /* Defaults, then file, then environment, then flags: each later source overrides. */
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
-    rc = eca_agentconf_load_cli(&l.c->g, cli, ACME_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
+    if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
+        (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
+        (rc = globals_from_env(&l, err)) == ECA_OK &&
+        (rc = eca_agentconf_apply_cli(&l.c->g, cli->log_format, cli->force, err)) == ECA_OK &&
+        (rc = eca_agentconf_finish(&l.c->g, ACME_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK)
+        rc = finish_checks(&l, flags, err);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;
@@ -277,6 +317,12 @@ acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out, stru
     free(l.provisioner);
     acme_conf_free(l.c);
     return rc;
+}
+
+enum eca_rc
+acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out, struct eca_err *err)
+{
+    return acme_conf_read(cli, 0, out, err);
 }
 
 const struct acme_cert_conf *
@@ -295,13 +341,13 @@ acme_conf_free(struct acme_conf *c)
         return;
     for (size_t i = 0; i < c->ncerts; i++) {
         eca_certconf_free(&c->certs[i].base);
-        eca_cfg_vec_free(c->certs[i].domains, c->certs[i].ndomains);
+        eca_conf_vec_free(c->certs[i].domains, c->certs[i].ndomains);
         free(c->certs[i].profile); /* ACME profiles */
     }
     free(c->certs);
     eca_agentconf_free(&c->g);
     free(c->directory_url);
-    eca_cfg_vec_free(c->contact, c->ncontact);
+    eca_conf_vec_free(c->contact, c->ncontact);
     free(c->eab_kid);
     free(c->eab_hmac_key_file);
     free(c->http01_listen);

@@ -50,6 +50,10 @@ struct acme_conf {
 enum eca_rc acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out,
                            struct eca_err *err);
 
+/* acme_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no EAB pair check). */
+enum eca_rc acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags,
+                           struct acme_conf **out, struct eca_err *err);
+
 /* Find a certificate by name; NULL when absent. Borrowed. */
 const struct acme_cert_conf *acme_conf_find(const struct acme_conf *c, const char *name);
 

@@ -1,23 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* eca-acme: command line, signals, and the check -> decide -> act -> sleep loop. */
+/*
+ * eca-acme: the command line, the configuration (flag > environment > file > default) and the
+ * loop: check, decide, act, report, sleep until the earliest due time. TERM/INT stop, HUP
+ * re-reads the configuration, USR1 forces renewal. What it calls are mechanisms.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "acme_agent.h"
 #include "acme_conf.h"
 #include "eca.h"
-#include "eca_cli.h"
+#include "eca_clock.h"
 #include "eca_daemon.h"
+#include "eca_deploy.h"
+#include "eca_fs.h"
 #include "eca_log.h"
-#include "eca_loop.h"
+#include "eca_metrics.h"
+#include "eca_retry.h"
+#include "eca_service.h"
+#include "eca_status.h"
 
-#define BACKOFF_BASE_S 60L
+#define PROG           "eca-acme"
+#define BACKOFF_BASE_S 60L   /* the first retry after a failure */
+#define BACKOFF_CAP_S  3600L /* the longest (further capped per certificate) */
+#define EXIT_FAIL      1     /* a certificate could not be renewed, or `status`: not healthy */
+#define EXIT_USAGE     2     /* usage or configuration error */
 
-/* The shared options and eca-acme's own: revoke [--reason N] [--cert NAME]. */
+/* The command line. Strings borrow argv. */
 struct args {
-    const struct eca_cli *c;
-    int reason;
-    const char *cert;
+    struct eca_agentconf_cli conf; /* --config, --log-format, --force */
+    enum eca_log_format fmt;
+    int once, check_config, json, reason;
+    const char *command; /* NULL (run), "status" or "revoke" */
+    const char *cert;    /* revoke --cert NAME */
 };
 
 static void
@@ -36,169 +54,426 @@ usage(FILE *f)
           "  --log-format F      json (default) or text\n"
           "  --version, --help\n"
           "signals: TERM/INT stop, HUP re-reads the configuration, USR1 forces renewal.\n"
-          "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error.\n",
+          "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error;\n"
+          "      status: 0 every certificate valid and not due, 1 one is failing, missing,\n"
+          "      expired or past its renewal point, 2 configuration error.\n",
           f);
 }
 
 static int
-is_revoke(const struct eca_cli *c)
+bad_arg(const char *arg, const char *problem)
 {
-    return c->command != NULL && strcmp(c->command, "revoke") == 0;
+    fprintf(stderr, PROG ": %s: %s\n", arg, problem);
+    return EXIT_USAGE;
 }
 
-/* eca_cli_app.arg: `revoke`, then its --cert NAME and --reason N. */
+/* RFC 5280 §5.3.1 reason code 0..10. */
 static int
-own_arg(const struct eca_cli_app *app, struct eca_cli *c, const char *o, const char *v)
+parse_reason(const char *s, int *out)
 {
-    struct args *a = app->ctx;
+    char *end = NULL;
+    long v;
 
-    if (strcmp(o, "revoke") == 0 && c->command == NULL) {
-        c->command = "revoke";
-        return ECA_CLI_TOOK1;
-    }
-    if (!is_revoke(c) || (strcmp(o, "--cert") != 0 && strcmp(o, "--reason") != 0))
-        return ECA_CLI_UNKNOWN;
-    if (v == NULL)
-        return ECA_CLI_MISSING;
-    if (strcmp(o, "--cert") == 0) {
-        a->cert = v;
-    } else if (eca_cli_int(v, 0, 10, &a->reason) != 0) {
-        eca_cli_error(app, "--reason: expected 0..10 (RFC 5280 §5.3.1)");
-        return ECA_CLI_BAD;
-    }
-    return ECA_CLI_TOOK2;
-}
-
-static void
-log_config(const struct acme_conf *c)
-{
-    eca_log_setup("eca-acme", c->g.log_level, c->g.log_format);
-    if (c->g.insecure)
-        eca_log(ECA_LOG_WARN, "insecure_transport", NULL,
-                ECA_LOG_FIELDS(ECA_LS("directory_url", c->directory_url)),
-                "insecure = true: an http:// directory URL is allowed");
-}
-
-static int
-load_config(const struct args *a, struct acme_conf **conf, struct acme_agent **agent)
-{
-    const struct eca_agentconf_cli cli = {a->c->config_path, a->c->log_format, a->c->force};
-    struct eca_err err = {0};
-
-    if (acme_conf_load(&cli, conf, &err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "config_invalid", NULL, NULL, 0, "%s", err.msg);
-        return ECA_EXIT_USAGE;
-    }
-    log_config(*conf);
-    if (a->c->check_config)
-        return 0;
-    if (acme_agent_new(*conf, agent, &err) != ECA_OK) {
-        eca_log(ECA_LOG_ERROR, "agent_failed", NULL, NULL, 0, "%s", err.msg);
-        acme_conf_free(*conf);
-        *conf = NULL;
-        return ECA_EXIT_FAIL;
-    }
-    acme_agent_set_stop(*agent, eca_daemon_stopping);
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 10)
+        return -1;
+    *out = (int)v;
     return 0;
 }
 
-/* The running daemon, as eca_loop_main() sees it. */
-struct app {
-    const struct args *a;
-    struct acme_conf *conf;
-    struct acme_agent *agent;
-};
-
-static enum eca_rc
-run_one(void *ctx, size_t i, int force, struct eca_pass_result *res, struct eca_err *err)
-{
-    return acme_agent_run(ctx, i, force, res, err);
-}
-
-static void
-describe(void *ctx, struct eca_loop *l)
-{
-    const struct app *p = ctx;
-
-    eca_loop_init(l, "eca-acme", &p->conf->g, p->conf->certs, p->conf->ncerts,
-                  sizeof(*p->conf->certs), BACKOFF_BASE_S, run_one, p->agent);
-}
-
-/* HUP: a new configuration replaces the old only if it is valid. */
+/* argv into *a: -1 to go on, else the exit status (--help, --version, a usage error). */
 static int
-reload(void *ctx)
+parse_args(int argc, char **argv, struct args *a)
 {
-    struct app *p = ctx;
-    struct acme_conf *nc = NULL;
-    struct acme_agent *na = NULL;
+    memset(a, 0, sizeof(*a));
+    a->fmt = ECA_LOG_JSON;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int revoke = a->command && strcmp(a->command, "revoke") == 0;
+        int valued = strcmp(o, "--config") == 0 || strcmp(o, "--log-format") == 0 ||
+                     (revoke && (strcmp(o, "--cert") == 0 || strcmp(o, "--reason") == 0));
 
-    if (load_config(p->a, &nc, &na) != 0) {
-        log_config(p->conf);
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(o, "--version") == 0) {
+            printf(PROG " %s\n", ECA_VERSION);
+            return 0;
+        }
+        if (valued && v == NULL)
+            return bad_arg(o, "missing argument");
+        if (strcmp(o, "--once") == 0)
+            a->once = 1;
+        else if (strcmp(o, "--force") == 0)
+            a->conf.force = 1;
+        else if (strcmp(o, "--check-config") == 0)
+            a->check_config = 1;
+        else if ((strcmp(o, "status") == 0 || strcmp(o, "revoke") == 0) && a->command == NULL)
+            a->command = strcmp(o, "status") == 0 ? "status" : "revoke";
+        else if (strcmp(o, "--json") == 0 && a->command && strcmp(a->command, "status") == 0)
+            a->json = 1;
+        else if (!valued)
+            return bad_arg(o, "unknown option or argument (see --help)");
+        else if (strcmp(o, "--config") == 0)
+            a->conf.config_path = v;
+        else if (strcmp(o, "--cert") == 0)
+            a->cert = v;
+        else if (strcmp(o, "--reason") == 0 && parse_reason(v, &a->reason) != 0)
+            return bad_arg(o, "expected 0..10 (RFC 5280 §5.3.1)");
+        else if (strcmp(o, "--log-format") == 0 && eca_log_format_parse(v, &a->fmt) != 0)
+            return bad_arg(o, "expected json or text");
+        else if (strcmp(o, "--log-format") == 0)
+            a->conf.log_format = v;
+        i += valued;
+    }
+    return -1;
+}
+
+/* The configuration, read in our order (acme_conf_read); logging as it asks. */
+static int
+load(const struct args *a, unsigned flags, struct acme_conf **conf)
+{
+    struct eca_err err = {0};
+
+    if (acme_conf_read(&a->conf, flags, conf, &err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "config_invalid", NULL,
+                ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
         return -1;
     }
-    acme_agent_free(p->agent);
-    acme_conf_free(p->conf);
-    p->conf = nc;
-    p->agent = na;
+    eca_log_setup(PROG, (*conf)->g.log_level, (*conf)->g.log_format);
+    if ((*conf)->g.insecure)
+        eca_log(ECA_LOG_WARN, "insecure_transport", NULL,
+                ECA_LOG_FIELDS(ECA_LS("directory_url", (*conf)->directory_url)),
+                "insecure = true: an http:// directory URL is allowed");
     return 0;
 }
 
+/* ---- the daemon ---- */
+
+/* One managed certificate as the loop tracks it. */
+struct slot {
+    struct eca_retry retry;
+    time_t due;
+    int journal; /* an interrupted install still to roll forward */
+};
+
+struct daemon {
+    struct acme_conf *conf;
+    struct acme_agent *agent;
+    struct slot *slots;
+    struct eca_status_cert *status; /* what the status file says, one per certificate */
+    struct eca_metrics *metrics;    /* NULL: no metrics */
+};
+
+/*
+ * Take up d->conf: STATE_DIR, each certificate's retry state, an interrupted install rolled
+ * forward (one that cannot be fails alone, at its passes), and what is installed.
+ */
 static int
-cmd_revoke(const struct args *a, struct acme_conf *conf, struct acme_agent *agent)
+slots_open(struct daemon *d, int once)
+{
+    const struct eca_agentconf *g = &d->conf->g;
+    size_t n = d->conf->ncerts;
+    time_t now = eca_clock_now();
+    struct eca_err err = {0};
+
+    d->slots = calloc(n, sizeof(*d->slots));
+    d->status = calloc(n, sizeof(*d->status));
+    if (d->slots == NULL || d->status == NULL)
+        return -1;
+    if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        const struct eca_certconf *cc = &d->conf->certs[i].base;
+        struct slot *s = &d->slots[i];
+
+        eca_err_clear(&err);
+        if (eca_retry_load(g->state_dir, cc->name, &s->retry, &err) != ECA_OK)
+            eca_log(ECA_LOG_WARN, "sched_unreadable", cc->name, NULL, 0, "%s; starting afresh",
+                    err.msg);
+        s->due = eca_retry_first_due(&s->retry, now, once);
+        if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
+            eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
+        acme_agent_status(d->conf, i, now, &d->status[i]);
+        if (d->metrics)
+            eca_metrics_cert_add(d->metrics, cc->name, NULL);
+    }
+    return 0;
+}
+
+static void
+slots_close(struct daemon *d)
+{
+    free(d->slots);
+    free(d->status);
+    d->slots = NULL;
+    d->status = NULL;
+}
+
+/* Certificate i: check, decide, act (acme_agent_run), then record; 1 when it failed. */
+static int
+pass_one(struct daemon *d, size_t i, int force)
+{
+    const struct eca_agentconf *g = &d->conf->g;
+    const char *name = d->conf->certs[i].base.name;
+    struct slot *s = &d->slots[i];
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    enum eca_rc rc = ECA_OK;
+    time_t now;
+
+    memset(&res, 0, sizeof res);
+    if (s->journal &&
+        (rc = eca_deploy_recover(g->state_dir, &d->conf->certs[i].base, &err)) == ECA_OK)
+        s->journal = 0;
+    /* After a failure the retry is a renewal, not just a look (e.g. after a rollback). */
+    if (rc == ECA_OK)
+        rc = acme_agent_run(d->agent, i, force || s->retry.failures > 0, &res, &err);
+    now = eca_clock_now();
+    if (rc == ECA_ESTOPPED) {
+        eca_log(ECA_LOG_INFO, "renew_abandoned", name, NULL, 0, "stop requested");
+        return 0;
+    }
+    if (rc != ECA_OK) {
+        s->due = eca_retry_fail(g->state_dir, name, &s->retry, &res.st, &err, BACKOFF_BASE_S,
+                                BACKOFF_CAP_S, g->check_interval_s, eca_deploy_seed(name), now);
+        if (d->metrics)
+            eca_metrics_renewal_failed(d->metrics, name, eca_rc_name(err.rc), NULL);
+    } else {
+        eca_retry_ok(g->state_dir, name, &s->retry, res.renewed, now);
+        s->due = res.dec.next_check;
+        if (res.renewed && d->metrics)
+            eca_metrics_renewal_succeeded(d->metrics, name, now, NULL);
+    }
+    if (d->metrics && res.st.present)
+        eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
+    else if (d->metrics && rc == ECA_OK)
+        eca_metrics_clear_validity(d->metrics, name);
+    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->retry, now);
+    return rc != ECA_OK;
+}
+
+/* After every pass: the status file and the metrics textfile. */
+static void
+report(const struct daemon *d)
+{
+    const struct eca_agentconf *g = &d->conf->g;
+    struct eca_err err = {0};
+    time_t now = eca_clock_now();
+
+    if (eca_status_write(g->state_dir, PROG, ECA_VERSION, d->status, d->conf->ncerts, now, &err) !=
+        ECA_OK)
+        eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
+    eca_err_clear(&err);
+    if (d->metrics && g->metrics_textfile &&
+        eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);
+}
+
+/* Sleep until `next`; metrics requests are answered without a pass. */
+static void
+sleep_until(const struct daemon *d, time_t next)
+{
+    char at[32];
+
+    eca_log(ECA_LOG_DEBUG, "sleeping", NULL,
+            ECA_LOG_FIELDS(ECA_LS("until", eca_status_time(next, at, sizeof at))), NULL);
+    while (eca_daemon_wait(next, d->metrics ? eca_metrics_fd(d->metrics) : -1) &
+           ECA_DAEMON_FD_READY)
+        eca_metrics_handle_ready(d->metrics, NULL);
+}
+
+/* HUP: a valid new configuration replaces the old; certificates it drops leave the metrics. */
+static int
+reload(struct daemon *d, const struct args *a)
+{
+    struct acme_conf *nc = NULL;
+    struct acme_agent *na = NULL;
+    struct eca_err err = {0};
+
+    if (load(a, 0, &nc) != 0 || acme_agent_new(nc, &na, &err) != ECA_OK) {
+        if (nc != NULL)
+            eca_log(ECA_LOG_ERROR, "agent_failed", NULL, NULL, 0, "%s", err.msg);
+        acme_conf_free(nc);
+        eca_log_setup(PROG, d->conf->g.log_level, d->conf->g.log_format);
+        eca_log(ECA_LOG_WARN, "config_reload_failed", NULL, NULL, 0,
+                "keeping the old configuration");
+        return 0;
+    }
+    acme_agent_set_stop(na, eca_daemon_stopping);
+    for (size_t i = 0; i < d->conf->ncerts; i++)
+        if (d->metrics && acme_conf_find(nc, d->conf->certs[i].base.name) == NULL)
+            eca_metrics_cert_remove(d->metrics, d->conf->certs[i].base.name);
+    slots_close(d);
+    acme_agent_free(d->agent);
+    acme_conf_free(d->conf);
+    d->conf = nc;
+    d->agent = na;
+    if (slots_open(d, a->once) != 0)
+        return -1;
+    eca_log(ECA_LOG_INFO, "config_reloaded", NULL, ECA_LOG_FIELDS(ECA_LI("certs", nc->ncerts)),
+            NULL);
+    return 0;
+}
+
+/* The loop. Returns 1 when the last pass had a failure (a stop request always gives 0). */
+static int
+serve(struct daemon *d, const struct args *a)
+{
+    int force = d->conf->g.force, failed = 0;
+
+    for (;;) {
+        unsigned req = eca_daemon_take();
+        time_t now, next;
+
+        if (req & ECA_DAEMON_STOP)
+            break;
+        if ((req & ECA_DAEMON_RELOAD) && reload(d, a) != 0)
+            return EXIT_FAIL;
+        if (req & ECA_DAEMON_FORCE) {
+            force = 1;
+            eca_log(ECA_LOG_INFO, "renew_forced", NULL, NULL, 0, "SIGUSR1");
+        }
+        now = eca_clock_now();
+        failed = 0;
+        for (size_t i = 0; i < d->conf->ncerts && !eca_daemon_stopping(); i++)
+            if (force || d->slots[i].due <= now)
+                failed |= pass_one(d, i, force);
+        force = 0;
+        report(d);
+        if (a->once || eca_daemon_stopping())
+            break;
+        next = eca_clock_now() + d->conf->g.check_interval_s;
+        for (size_t i = 0; i < d->conf->ncerts; i++)
+            if (d->slots[i].due < next)
+                next = d->slots[i].due;
+        sleep_until(d, next);
+    }
+    return failed && !eca_daemon_stopping() ? EXIT_FAIL : 0;
+}
+
+/* The daemon's life over conf (taken over): metrics, certificates, the loop. */
+static int
+run_daemon(const struct args *a, struct acme_conf *conf)
+{
+    struct daemon d = {conf, NULL, NULL, NULL, NULL};
+    const struct eca_agentconf *g = &conf->g;
+    struct eca_err err = {0};
+    int rc = EXIT_FAIL;
+
+    if (acme_agent_new(conf, &d.agent, &err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "agent_failed", NULL, NULL, 0, "%s", err.msg);
+        goto out;
+    }
+    acme_agent_set_stop(d.agent, eca_daemon_stopping);
+    /* A profile the CA does not offer is a configuration error, found before any order; a CA
+     * out of reach now is not (each order checks again). */
+    if (acme_agent_check_profiles(d.agent, &err) != ECA_OK) {
+        if (err.rc == ECA_ECONF) {
+            eca_log(ECA_LOG_ERROR, "config_invalid", NULL, NULL, 0, "%s", err.msg);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        eca_log(ECA_LOG_WARN, "profile_check_deferred", NULL, NULL, 0, "%s", err.msg);
+        eca_err_clear(&err);
+    }
+    if (eca_metrics_open(PROG, ECA_VERSION, g->metrics_textfile, g->metrics_listen,
+                         g->metrics_allow_nonloopback, &d.metrics, &err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "metrics_failed", NULL, NULL, 0, "%s", err.msg);
+        goto out;
+    }
+    if (slots_open(&d, a->once) != 0)
+        goto out;
+    eca_log(ECA_LOG_INFO, "agent_started", NULL,
+            ECA_LOG_FIELDS(ECA_LS("version", ECA_VERSION), ECA_LI("certs", conf->ncerts),
+                           ECA_LB("once", a->once)),
+            NULL);
+    rc = serve(&d, a);
+    eca_log(ECA_LOG_INFO, "agent_stopped", NULL, NULL, 0, NULL);
+out:
+    slots_close(&d);
+    eca_metrics_free(d.metrics);
+    acme_agent_free(d.agent);
+    acme_conf_free(d.conf);
+    return rc;
+}
+
+/* ---- the commands that do not loop ---- */
+
+/* `status`: reads what is installed and the retry state; needs no credentials, writes nothing. */
+static int
+cmd_status(const struct args *a)
+{
+    struct acme_conf *conf = NULL;
+    struct eca_status_cert *v;
+    struct eca_err err = {0};
+    time_t now = eca_clock_now();
+    int healthy = 1, rc = EXIT_FAIL;
+
+    if (load(a, ECA_CONF_INSPECT, &conf) != 0)
+        return EXIT_USAGE;
+    if ((v = calloc(conf->ncerts, sizeof(*v))) != NULL) {
+        for (size_t i = 0; i < conf->ncerts; i++) {
+            acme_agent_status(conf, i, now, &v[i]); /* the lifetime, and the CA's ARI window */
+            healthy &= eca_status_healthy(&v[i], now);
+        }
+        if (eca_status_print(PROG, ECA_VERSION, v, conf->ncerts, now, a->json, stdout, &err) ==
+            ECA_OK)
+            rc = healthy ? 0 : EXIT_FAIL;
+        else
+            fprintf(stderr, PROG ": status: %s\n", err.msg);
+    }
+    free(v);
+    acme_conf_free(conf);
+    return rc;
+}
+
+static int
+cmd_revoke(const struct args *a, const struct acme_conf *conf)
 {
     const struct acme_cert_conf *cc = NULL;
+    struct acme_agent *agent = NULL;
     struct eca_err err = {0};
+    int rc = 0;
 
     if (a->cert)
         cc = acme_conf_find(conf, a->cert);
     else if (conf->ncerts == 1)
         cc = &conf->certs[0];
     if (cc == NULL) {
-        fprintf(stderr, "eca-acme: revoke: %s\n",
+        fprintf(stderr, PROG ": revoke: %s\n",
                 a->cert ? "no certificate of that name"
                         : "several certificates: name one with --cert");
-        return ECA_EXIT_USAGE;
+        return EXIT_USAGE;
     }
-    if (acme_agent_revoke(agent, (size_t)(cc - conf->certs), a->reason, &err) != ECA_OK) {
+    if (acme_agent_new(conf, &agent, &err) != ECA_OK ||
+        acme_agent_revoke(agent, (size_t)(cc - conf->certs), a->reason, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "revoke_failed", cc->base.name,
                 ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
-        return ECA_EXIT_FAIL;
-    }
-    return 0;
-}
-
-/* eca_cli_app.run: configuration, then --check-config, status, revoke or the loop. */
-static int
-run(void *ctx, const struct eca_cli *c)
-{
-    struct args *a = ctx;
-    struct acme_conf *conf = NULL;
-    struct acme_agent *agent = NULL;
-    int rc;
-
-    a->c = c;
-    if ((rc = load_config(a, &conf, &agent)) != 0)
-        return rc;
-    if (c->check_config) {
-        printf("configuration OK: %zu certificate(s), directory %s\n", conf->ncerts,
-               conf->directory_url);
-    } else if (c->command && strcmp(c->command, "status") == 0) {
-        struct app p = {a, conf, agent};
-        struct eca_loop l;
-
-        describe(&p, &l);
-        rc = eca_loop_print_status(&l, c->json);
-    } else if (is_revoke(c)) {
-        rc = cmd_revoke(a, conf, agent);
-    } else {
-        struct app p = {a, conf, agent};
-        struct eca_loop_app la = {describe, reload, &p};
-
-        rc = eca_loop_main(&la, c->once, conf->g.force);
-        conf = p.conf;
-        agent = p.agent;
+        rc = EXIT_FAIL;
     }
     acme_agent_free(agent);
+    return rc;
+}
+
+static int
+run(const struct args *a)
+{
+    struct acme_conf *conf = NULL;
+    int rc = 0;
+
+    if (a->command && strcmp(a->command, "status") == 0 && !a->check_config)
+        return cmd_status(a);
+    if (load(a, 0, &conf) != 0)
+        return EXIT_USAGE;
+    if (a->check_config)
+        printf("configuration OK: %zu certificate(s), CA %s\n", conf->ncerts, conf->directory_url);
+    else if (a->command && strcmp(a->command, "revoke") == 0)
+        rc = cmd_revoke(a, conf);
+    else
+        return run_daemon(a, conf);
     acme_conf_free(conf);
     return rc;
 }
@@ -206,8 +481,25 @@ run(void *ctx, const struct eca_cli *c)
 int
 main(int argc, char **argv)
 {
-    struct args a = {NULL, 0, NULL};
-    const struct eca_cli_app app = {"eca-acme", usage, own_arg, run, &a, NULL, NULL};
+    struct args a;
+    struct eca_err err = {0};
+    int rc;
 
-    return eca_cli_main(&app, argc, argv);
+    /* Keys, state and journals are created private; public files set their mode explicitly. */
+    umask(077);
+    /* Windows: `service install|uninstall|renew|reload` end here, `service run` goes on. */
+    if ((rc = eca_service_start(PROG, &argc, &argv)) >= 0)
+        return rc;
+    if ((rc = parse_args(argc, argv, &a)) >= 0)
+        return rc;
+    eca_log_setup(PROG, ECA_LOG_INFO, a.fmt);
+    if (eca_init(&err) != ECA_OK || eca_daemon_init(&err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
+        eca_fini();
+        return EXIT_FAIL;
+    }
+    rc = run(&a);
+    eca_daemon_fini();
+    eca_fini();
+    return rc;
 }

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "eca.h"
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_clock.h"
 #include "eca_certstate.h"
 #include "eca_crl.h"
@@ -15,6 +15,7 @@
 #include "eca_key.h"
 #include "eca_log.h"
 #include "eca_pkcs12.h"
+#include "eca_status.h"
 #include "eca_x509.h"
 #include "est_client.h"
 
@@ -175,6 +176,7 @@ static enum eca_rc
 check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
 {
     struct eca_err cerr = {0};
+    char na[32], nc[32];
     enum eca_rc rc;
 
     if ((rc = eca_certstate_read(p->cc->base.cert_path, p->cc->base.key_path, &p->st, err)) !=
@@ -187,13 +189,14 @@ check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
                 ECA_LOG_FIELDS(ECA_LB("fail_closed", p->conf->crl_fail_closed)), "%s%s", cerr.msg,
                 p->revoked ? "; treating the certificate as revoked" : "");
     }
-    eca_agent_decide(&p->cc->base, &p->st, p->revoked, p->force, p->conf->g.check_interval_s,
-                     p->now, dec);
+    eca_deploy_decide(&p->cc->base, &p->st, p->revoked, p->force, p->conf->g.check_interval_s,
+                      p->now, dec);
     eca_log(ECA_LOG_INFO, "cert_checked", p->cc->base.name,
             ECA_LOG_FIELDS(ECA_LB("present", p->st.present), ECA_LS("serial", p->st.serial),
-                           ECA_LI("not_after", (long long)p->st.not_after),
+                           ECA_LS("not_after", eca_status_time(p->st.present ? p->st.not_after : 0,
+                                                               na, sizeof na)),
                            ECA_LS("decision", eca_renew_reason_name(dec->reason)),
-                           ECA_LI("next_check", (long long)dec->next_check)),
+                           ECA_LS("next_check", eca_status_time(dec->next_check, nc, sizeof nc))),
             "%s", p->st.present ? "" : p->st.problem);
     return ECA_OK;
 }
@@ -427,19 +430,19 @@ static enum eca_rc
 deploy(struct pass *p, struct eca_err *err)
 {
     const struct est_cert_conf *cc = p->cc;
-    struct eca_agent_set set;
+    struct eca_deploy_set set;
     struct eca_buf pfx;
     enum eca_rc rc;
 
     eca_buf_init(&pfx, 0);
-    if ((rc = eca_agent_set_build(&set, &cc->base, p->key, p->full, 0, err)) != ECA_OK ||
+    if ((rc = eca_deploy_set_build(&set, &cc->base, p->key, p->full, 0, err)) != ECA_OK ||
         (cc->pfx_path && (rc = pfx_build(p, &pfx, err)) != ECA_OK))
         goto out;
-    eca_agent_set_add(&set, cc->pfx_path, &pfx, ECA_FS_MODE_PRIVATE);
-    eca_agent_set_add(&set, cc->ca_certs_path, &p->ca_pem, ECA_FS_MODE_PUBLIC);
-    rc = eca_agent_deploy(p->conf->g.state_dir, &cc->base, &set, p->serial, err);
+    eca_deploy_set_add(&set, cc->pfx_path, &pfx, ECA_FS_MODE_PRIVATE);
+    eca_deploy_set_add(&set, cc->ca_certs_path, &p->ca_pem, ECA_FS_MODE_PUBLIC);
+    rc = eca_deploy_run(p->conf->g.state_dir, &cc->base, &set, p->serial, err);
 out:
-    eca_agent_set_free(&set);
+    eca_deploy_set_free(&set);
     eca_buf_free(&pfx);
     return rc;
 }
@@ -457,7 +460,7 @@ static enum eca_rc
 act(struct pass *p, struct eca_err *err)
 {
     X509 *leaf;
-    char subject[512];
+    char subject[512], na[32];
     enum eca_rc rc;
 
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
@@ -477,23 +480,14 @@ act(struct pass *p, struct eca_err *err)
     eca_x509_serial_hex(leaf, p->serial, sizeof p->serial);
     eca_x509_subject(leaf, subject, sizeof subject);
     eca_log(ECA_LOG_INFO, "cert_issued", p->cc->base.name,
-            ECA_LOG_FIELDS(ECA_LS("serial", p->serial), ECA_LS("subject", subject),
-                           ECA_LI("not_after", (long long)eca_x509_not_after(leaf)),
-                           ECA_LS("op", p->reenrolled ? "simplereenroll" : "simpleenroll"),
-                           ECA_LI("chain", eca_x509_chain_count(p->full)),
-                           ECA_LI("took_ms", ms_since(&p->t0))),
+            ECA_LOG_FIELDS(
+                ECA_LS("serial", p->serial), ECA_LS("subject", subject),
+                ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
+                ECA_LS("op", p->reenrolled ? "simplereenroll" : "simpleenroll"),
+                ECA_LI("chain", eca_x509_chain_count(p->full)),
+                ECA_LI("took_ms", ms_since(&p->t0))),
             NULL);
     return deploy(p, err);
-}
-
-static enum eca_rc
-prepare_state(const struct pass *p, struct eca_err *err)
-{
-    enum eca_rc rc;
-
-    if ((rc = eca_fs_mkdir_p(p->conf->g.state_dir, 0700, err)) != ECA_OK)
-        return rc;
-    return eca_agent_recover(p->conf->g.state_dir, &p->cc->base, err);
 }
 
 enum eca_rc
@@ -515,7 +509,9 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
     eca_buf_init(&p.csr, 0);
     eca_buf_init(&p.ca_pem, 0);
     eca_buf_init(&p.pop_attr, 0);
-    if ((rc = prepare_state(&p, err)) != ECA_OK || (rc = check(&p, &res->dec, err)) != ECA_OK)
+    /* Interrupted installs are rolled forward by the daemon at start, like eca-acme's. */
+    if ((rc = eca_fs_mkdir_p(conf->g.state_dir, 0700, err)) != ECA_OK ||
+        (rc = check(&p, &res->dec, err)) != ECA_OK)
         goto out;
     res->st = p.st;
     if (res->dec.reason == ECA_RENEW_NONE)
@@ -527,8 +523,8 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);
-    eca_agent_decide(&cc->base, &res->st, 0, 0, conf->g.check_interval_s, eca_clock_now(),
-                     &res->dec);
+    eca_deploy_decide(&cc->base, &res->st, 0, 0, conf->g.check_interval_s, eca_clock_now(),
+                      &res->dec);
 out:
     pass_free(&p);
     return rc;

@@ -5,7 +5,7 @@
 
 #include "eca_err.h"
 #include "eca_http.h"
-#include "eca_loop.h"
+#include "eca_deploy.h"
 #include "est_conf.h"
 
 /* Process-level hooks for a pass; every field may be NULL. */
@@ -20,7 +20,7 @@ struct est_agent_env {
 /*
  * One pass for certificate cc: read what is installed, check the CRL when enabled
  * (revoked: renew now, with the bootstrap credentials), decide (force: renew whatever the
- * lifetime), and when due enroll or re-enroll, then eca_agent_deploy (install, reload,
+ * lifetime), and when due enroll or re-enroll, then eca_deploy_run (install, reload,
  * verify). One JSON log line per step; failures are returned (not logged) with the step
  * named in err. res holds the installed state and the next check.
  */

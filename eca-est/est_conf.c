@@ -9,10 +9,9 @@
 
 #include <libconfig.h>
 
-#include "eca_cfg.h"
 #include "eca_conf.h"
 
-#define ENV_WHERE ECA_CFG_ENV
+#define ENV_WHERE ECA_CONF_ENV
 #define OOM(err)  eca_err_set((err), ECA_ENOMEM, "config: out of memory")
 
 /* Values known only at the end, with where they were set (for messages). */
@@ -33,8 +32,8 @@ pfx_profile_from_file(const config_setting_t *g, struct est_cert_conf *cc, struc
     if (rc != ECA_OK || v == NULL)
         return rc;
     if (eca_pkcs12_profile_parse(v, &cc->pfx_profile) != 0)
-        return eca_cfg_at(config_setting_get_member(g, "pfx_profile"), err,
-                          "unknown PKCS#12 profile '%s' (modern, legacy)", v);
+        return eca_conf_at(config_setting_get_member(g, "pfx_profile"), err,
+                           "unknown PKCS#12 profile '%s' (modern, legacy)", v);
     return ECA_OK;
 }
 
@@ -43,50 +42,62 @@ cert_outputs_from_file(const config_setting_t *g, struct est_cert_conf *cc, stru
 {
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(g, "ca_certs_path", &cc->ca_certs_path, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "pfx_path", &cc->pfx_path, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "pfx_password_file", &cc->pfx_password_file, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "pfx_friendly_name", &cc->pfx_friendly_name, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(g, "ca_certs_path", &cc->ca_certs_path, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "pfx_path", &cc->pfx_path, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "pfx_password_file", &cc->pfx_password_file, err)) != ECA_OK ||
+        (rc = eca_conf_str(g, "pfx_friendly_name", &cc->pfx_friendly_name, err)) != ECA_OK ||
         (rc = pfx_profile_from_file(g, cc, err)) != ECA_OK)
         return rc;
     if (cc->base.layout == ECA_LAYOUT_PKCS12 && cc->pfx_path == NULL)
-        return eca_cfg_at(g, err, "layout pkcs12 needs pfx_path");
+        return eca_conf_at(g, err, "layout pkcs12 needs pfx_path");
     if (cc->pfx_path && cc->pfx_password_file == NULL)
-        return eca_cfg_at(config_setting_get_member(g, "pfx_path"), err,
-                          "needs pfx_password_file (a password is never written inline)");
+        return eca_conf_at(config_setting_get_member(g, "pfx_path"), err,
+                           "needs pfx_password_file (a password is never written inline)");
     return ECA_OK;
 }
 
 static enum eca_rc
-cert_from_file(const config_setting_t *g, void *elem, void *ctx, struct eca_err *err)
+cert_from_file(const config_setting_t *g, struct est_cert_conf *cc, struct eca_err *err)
 {
-    struct est_cert_conf *cc = elem;
     enum eca_rc rc;
 
-    (void)ctx;
     if ((rc = eca_certconf_from_file(g, ECA_CERTCONF_PKCS12, &cc->base, err)) != ECA_OK ||
-        (rc = eca_cfg_str(g, "subject_dn", &cc->subject_dn, err)) != ECA_OK ||
-        (rc = eca_cfg_str_list(g, "sans", &cc->sans, &cc->nsans, err)) != ECA_OK)
+        (rc = eca_conf_str(g, "subject_dn", &cc->subject_dn, err)) != ECA_OK ||
+        (rc = eca_conf_str_list(g, "sans", &cc->sans, &cc->nsans, err)) != ECA_OK)
         return rc;
     for (size_t i = 0; i < cc->nsans; i++)
-        if (!eca_cfg_dns_is_valid(cc->sans[i]))
-            return eca_cfg_at(config_setting_get_member(g, "sans"), err, "'%s' is not a DNS name",
-                              cc->sans[i]);
+        if (!eca_conf_dns_is_valid(cc->sans[i]))
+            return eca_conf_at(config_setting_get_member(g, "sans"), err, "'%s' is not a DNS name",
+                               cc->sans[i]);
     if (cc->subject_dn == NULL && cc->nsans == 0)
-        return eca_cfg_at(g, err, "subject_dn or sans: one is required");
+        return eca_conf_at(g, err, "subject_dn or sans: one is required");
     return cert_outputs_from_file(g, cc, err);
 }
 
+/* The list `certificates`: each element parsed, names unique. */
 static enum eca_rc
 certs_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err *err)
 {
-    void *certs = NULL;
+    const config_setting_t *list = NULL;
+    size_t n = 0;
     enum eca_rc rc;
 
-    rc = eca_certconf_list_from_file(root, c->g.config_path, sizeof(*c->certs), cert_from_file,
-                                     NULL, &certs, &c->ncerts, err);
-    c->certs = certs;
-    return rc;
+    if ((rc = eca_certconf_list(root, c->g.config_path, &list, &n, err)) != ECA_OK)
+        return rc;
+    if ((c->certs = calloc(n, sizeof(*c->certs))) == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+
+        eca_certconf_defaults(&c->certs[i].base);
+        c->ncerts = i + 1;
+        if ((rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->certs[j].base.name, c->certs[i].base.name) == 0)
+                return eca_certconf_duplicate(g, c->certs[i].base.name, err);
+    }
+    return ECA_OK;
 }
 
 static enum eca_rc
@@ -108,21 +119,21 @@ creds_from_file(const config_setting_t *root, struct loader *l, struct eca_err *
     const char *v = NULL;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(root, "est_username", &c->username, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "bootstrap_token_file", &l->token_file, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "bootstrap_token_env", &l->token_env, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "bootstrap_cert_path", &c->bootstrap_cert, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "bootstrap_key_path", &c->bootstrap_key, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(root, "est_username", &c->username, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "bootstrap_token_file", &l->token_file, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "bootstrap_token_env", &l->token_env, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "bootstrap_cert_path", &c->bootstrap_cert, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "bootstrap_key_path", &c->bootstrap_key, err)) != ECA_OK ||
         (rc = eca_conf_get_str(root, "basic_auth", 0, &v, err)) != ECA_OK)
         return rc;
     if (l->token_file && l->token_env)
-        return eca_cfg_at(config_setting_get_member(root, "bootstrap_token_env"), err,
-                          "set bootstrap_token_file or bootstrap_token_env, not both");
-    eca_cfg_where_file(root, l->token_file ? "bootstrap_token_file" : "bootstrap_token_env",
-                       l->where_token, sizeof l->where_token);
+        return eca_conf_at(config_setting_get_member(root, "bootstrap_token_env"), err,
+                           "set bootstrap_token_file or bootstrap_token_env, not both");
+    eca_conf_where_file(root, l->token_file ? "bootstrap_token_file" : "bootstrap_token_env",
+                        l->where_token, sizeof l->where_token);
     if (v && basic_mode(v, &c->basic_preemptive) != ECA_OK)
-        return eca_cfg_at(config_setting_get_member(root, "basic_auth"), err,
-                          "'%s' (preemptive, challenge)", v);
+        return eca_conf_at(config_setting_get_member(root, "basic_auth"), err,
+                           "'%s' (preemptive, challenge)", v);
     return ECA_OK;
 }
 
@@ -133,7 +144,7 @@ misc_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err 
     enum eca_rc rc;
 
     if ((rc = eca_conf_get_bool(root, "crl_enabled", 0, &c->crl_enabled, err)) != ECA_OK ||
-        (rc = eca_cfg_str(root, "crl_url", &c->crl_url, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "crl_url", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "crl_max_age_hours", 0, 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) ||
         (rc = eca_conf_get_int(root, "max_pending_seconds", 0, 1, 86400, &mp, err)) != ECA_OK ||
@@ -145,12 +156,11 @@ misc_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err 
 }
 
 static enum eca_rc
-from_file(void *ctx, const config_setting_t *root, struct eca_err *err)
+from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
 {
-    struct loader *l = ctx;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_str(root, "est_provisioner", &l->provisioner, err)) != ECA_OK ||
+    if ((rc = eca_conf_str(root, "est_provisioner", &l->provisioner, err)) != ECA_OK ||
         (rc = creds_from_file(root, l, err)) != ECA_OK ||
         (rc = misc_from_file(root, l->c, err)) != ECA_OK)
         return rc;
@@ -168,18 +178,18 @@ cert_identity_from_env(struct est_cert_conf *cc, struct eca_err *err)
 
     if (sans == NULL)
         sans = eca_env_str("DOMAIN_NAME");
-    if ((rc = eca_cfg_env("SUBJECT_DN", &cc->subject_dn, err)) != ECA_OK ||
-        (sans && (rc = eca_cfg_split_csv(sans, &cc->sans, &cc->nsans, err)) != ECA_OK))
+    if ((rc = eca_conf_env("SUBJECT_DN", &cc->subject_dn, err)) != ECA_OK ||
+        (sans && (rc = eca_conf_split_csv(sans, &cc->sans, &cc->nsans, err)) != ECA_OK))
         return rc;
     for (size_t i = 0; i < cc->nsans; i++)
-        if (!eca_cfg_dns_is_valid(cc->sans[i]))
+        if (!eca_conf_dns_is_valid(cc->sans[i]))
             return eca_err_set(err, ECA_ECONF, "%s: SANS: '%s' is not a DNS name", ENV_WHERE,
                                cc->sans[i]);
     if ((rc = eca_certconf_paths_from_env(&cc->base, err)) != ECA_OK ||
-        (rc = eca_cfg_env("CA_CERTS_PATH", &cc->ca_certs_path, err)) != ECA_OK ||
-        (rc = eca_cfg_env("PFX_PATH", &cc->pfx_path, err)) != ECA_OK ||
-        (rc = eca_cfg_env("PFX_PASSWORD_FILE", &cc->pfx_password_file, err)) != ECA_OK ||
-        (rc = eca_cfg_env("PFX_FRIENDLY_NAME", &cc->pfx_friendly_name, err)) != ECA_OK)
+        (rc = eca_conf_env("CA_CERTS_PATH", &cc->ca_certs_path, err)) != ECA_OK ||
+        (rc = eca_conf_env("PFX_PATH", &cc->pfx_path, err)) != ECA_OK ||
+        (rc = eca_conf_env("PFX_PASSWORD_FILE", &cc->pfx_password_file, err)) != ECA_OK ||
+        (rc = eca_conf_env("PFX_FRIENDLY_NAME", &cc->pfx_friendly_name, err)) != ECA_OK)
         return rc;
     if ((v = eca_env_str("PFX_PROFILE")) && eca_pkcs12_profile_parse(v, &cc->pfx_profile) != 0)
         return eca_err_set(err, ECA_ECONF, "%s: PFX_PROFILE: '%s' (modern, legacy)", ENV_WHERE, v);
@@ -194,12 +204,12 @@ cert_name_from_subject(struct est_cert_conf *cc, struct eca_err *err)
     size_t n = 0;
 
     if (env != NULL) {
-        if (!eca_cfg_name_is_safe(env))
+        if (!eca_conf_name_is_safe(env))
             return eca_err_set(err, ECA_ECONF,
                                "%s: CERT_NAME: '%s': use letters, digits, '.', "
                                "'_', '-' (at most 64)",
                                ENV_WHERE, env);
-        return eca_cfg_set_str(&cc->base.name, env, err);
+        return eca_conf_set_str(&cc->base.name, env, err);
     }
     cn = cc->subject_dn ? strstr(cc->subject_dn, "CN=") : NULL;
     if (cn != NULL)
@@ -208,23 +218,22 @@ cert_name_from_subject(struct est_cert_conf *cc, struct eca_err *err)
     else if (cc->nsans > 0)
         n = (size_t)snprintf(buf, sizeof buf, "%s", cc->sans[0]) % sizeof buf;
     buf[n] = '\0';
-    return eca_cfg_set_str(&cc->base.name, eca_cfg_name_is_safe(buf) ? buf : "default", err);
+    return eca_conf_set_str(&cc->base.name, eca_conf_name_is_safe(buf) ? buf : "default", err);
 }
 
 /* Environment mode: the one certificate of the container contract. */
 static enum eca_rc
-cert_from_env(void *ctx, struct eca_err *err)
+cert_from_env(struct est_conf *c, struct eca_err *err)
 {
-    struct est_conf *c = ((struct loader *)ctx)->c;
     struct est_cert_conf *cc;
     const char *sans = eca_env_str("SANS") ? eca_env_str("SANS") : eca_env_str("DOMAIN_NAME");
-    void *one = NULL;
     enum eca_rc rc;
 
-    if ((rc = eca_certconf_list_one(sizeof(*c->certs), &one, &c->ncerts, err)) != ECA_OK)
-        return rc;
-    c->certs = one;
+    if ((c->certs = calloc(1, sizeof(*c->certs))) == NULL)
+        return OOM(err);
+    c->ncerts = 1;
     cc = &c->certs[0];
+    eca_certconf_defaults(&cc->base);
     cc->pfx_profile = ECA_PKCS12_MODERN;
     if (eca_env_str("SUBJECT_DN") == NULL && sans == NULL)
         return eca_err_set(err, ECA_ECONF,
@@ -256,17 +265,17 @@ creds_from_env(struct loader *l, struct eca_err *err)
         free(l->token_file);
         free(l->token_env);
         l->token_file = l->token_env = NULL;
-        eca_cfg_where_env(eca_env_str("BOOTSTRAP_TOKEN") ? "BOOTSTRAP_TOKEN"
-                                                         : "BOOTSTRAP_TOKEN_FILE",
-                          l->where_token, sizeof l->where_token);
+        eca_conf_where_env(eca_env_str("BOOTSTRAP_TOKEN") ? "BOOTSTRAP_TOKEN"
+                                                          : "BOOTSTRAP_TOKEN_FILE",
+                           l->where_token, sizeof l->where_token);
         if (eca_env_str("BOOTSTRAP_TOKEN") &&
-            (rc = eca_cfg_set_str(&l->token_env, "BOOTSTRAP_TOKEN", err)) != ECA_OK)
+            (rc = eca_conf_set_str(&l->token_env, "BOOTSTRAP_TOKEN", err)) != ECA_OK)
             return rc;
     }
-    if ((rc = eca_cfg_env("BOOTSTRAP_TOKEN_FILE", &l->token_file, err)) != ECA_OK ||
-        (rc = eca_cfg_env("EST_USERNAME", &c->username, err)) != ECA_OK ||
-        (rc = eca_cfg_env("BOOTSTRAP_CERT_PATH", &c->bootstrap_cert, err)) != ECA_OK ||
-        (rc = eca_cfg_env("BOOTSTRAP_KEY_PATH", &c->bootstrap_key, err)) != ECA_OK)
+    if ((rc = eca_conf_env("BOOTSTRAP_TOKEN_FILE", &l->token_file, err)) != ECA_OK ||
+        (rc = eca_conf_env("EST_USERNAME", &c->username, err)) != ECA_OK ||
+        (rc = eca_conf_env("BOOTSTRAP_CERT_PATH", &c->bootstrap_cert, err)) != ECA_OK ||
+        (rc = eca_conf_env("BOOTSTRAP_KEY_PATH", &c->bootstrap_key, err)) != ECA_OK)
         return rc;
     if ((v = eca_env_str("EST_BASIC_AUTH")) && basic_mode(v, &c->basic_preemptive) != ECA_OK)
         return eca_err_set(err, ECA_ECONF, "%s: EST_BASIC_AUTH: '%s' (preemptive, challenge)",
@@ -281,7 +290,7 @@ misc_from_env(struct est_conf *c, struct eca_err *err)
     enum eca_rc rc;
 
     if ((rc = eca_env_bool("CRL_ENABLED", &c->crl_enabled, err)) != ECA_OK ||
-        (rc = eca_cfg_env("CRL_URL", &c->crl_url, err)) != ECA_OK ||
+        (rc = eca_conf_env("CRL_URL", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_env_int("CRL_MAX_AGE_HOURS", 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK ||
         (rc = eca_env_int("EST_MAX_PENDING_SECONDS", 1, 86400, &mp, err)) != ECA_OK ||
@@ -293,13 +302,12 @@ misc_from_env(struct est_conf *c, struct eca_err *err)
 }
 
 static enum eca_rc
-globals_from_env(void *ctx, struct eca_err *err)
+globals_from_env(struct loader *l, struct eca_err *err)
 {
-    struct loader *l = ctx;
     struct est_conf *c = l->c;
     enum eca_rc rc;
 
-    if ((rc = eca_cfg_env("EST_PROVISIONER", &l->provisioner, err)) != ECA_OK ||
+    if ((rc = eca_conf_env("EST_PROVISIONER", &l->provisioner, err)) != ECA_OK ||
         (rc = creds_from_env(l, err)) != ECA_OK || (rc = misc_from_env(c, err)) != ECA_OK)
         return rc;
     for (size_t i = 0; i < c->ncerts; i++) {
@@ -321,18 +329,18 @@ finish_url(struct loader *l, struct eca_err *err)
 {
     struct est_conf *c = l->c;
     const char *url = c->g.ca_url;
-    int n = eca_cfg_url_len(url);
+    int n = eca_conf_url_len(url);
 
-    if (l->provisioner && (!eca_cfg_name_is_safe(l->provisioner)))
+    if (l->provisioner && (!eca_conf_name_is_safe(l->provisioner)))
         return eca_err_set(err, ECA_ECONF,
                            "est_provisioner (EST_PROVISIONER): '%s' is not a "
                            "valid label",
                            l->provisioner);
     if (n >= 16 && strstr(url, "/.well-known/est") != NULL)
-        c->base_url = eca_cfg_printf("%.*s", n, url);
+        c->base_url = eca_conf_printf("%.*s", n, url);
     else
-        c->base_url = eca_cfg_printf("%.*s/.well-known/est%s%s", n, url, l->provisioner ? "/" : "",
-                                     l->provisioner ? l->provisioner : "");
+        c->base_url = eca_conf_printf("%.*s/.well-known/est%s%s", n, url, l->provisioner ? "/" : "",
+                                      l->provisioner ? l->provisioner : "");
     return c->base_url ? ECA_OK : OOM(err);
 }
 
@@ -360,14 +368,18 @@ finish_token(struct loader *l, struct eca_err *err)
 }
 
 static enum eca_rc
-finish_checks(void *ctx, struct eca_err *err)
+finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
 {
-    struct loader *l = ctx;
     struct est_conf *c = l->c;
     const char *src = c->g.config_path ? c->g.config_path : ENV_WHERE;
     enum eca_rc rc;
 
-    if ((rc = finish_url(l, err)) != ECA_OK || (rc = finish_token(l, err)) != ECA_OK)
+    if ((rc = finish_url(l, err)) != ECA_OK)
+        return rc;
+    /* `status` reads what is installed: it neither loads nor needs the bootstrap secrets. */
+    if (flags & ECA_CONF_INSPECT)
+        return ECA_OK;
+    if ((rc = finish_token(l, err)) != ECA_OK)
         return rc;
     if ((c->bootstrap_cert == NULL) != (c->bootstrap_key == NULL))
         return eca_err_set(err, ECA_ECONF,
@@ -383,22 +395,46 @@ finish_checks(void *ctx, struct eca_err *err)
     return ECA_OK;
 }
 
-enum eca_rc
-est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out, struct eca_err *err)
+/* The file (its globals, then ours), or without one the environment's single certificate. */
+static enum eca_rc
+from_file_or_env(struct loader *l, const char *path, struct eca_err *err)
 {
-    static const struct eca_agentconf_steps steps = {from_file, cert_from_env, globals_from_env,
-                                                     finish_checks};
+    config_t cfg;
+    enum eca_rc rc;
+
+    if (path == NULL)
+        return cert_from_env(l->c, err);
+    if ((rc = eca_agentconf_read_file(&l->c->g, path, &cfg, err)) != ECA_OK)
+        return rc;
+    rc = from_file(l, config_root_setting(&cfg), err);
+    config_destroy(&cfg);
+    return rc;
+}
+
+enum eca_rc
+est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct est_conf **out,
+              struct eca_err *err)
+{
+    static const struct eca_agentconf_cli none = {NULL, NULL, 0};
     struct loader l;
     enum eca_rc rc;
 
+    if (cli == NULL)
+        cli = &none;
     memset(&l, 0, sizeof l);
     if ((l.c = calloc(1, sizeof(*l.c))) == NULL)
         return OOM(err);
+    /* Defaults, then file, then environment, then flags: each later source overrides. */
     eca_agentconf_init(&l.c->g);
     l.c->basic_preemptive = 1;
     l.c->max_pending_s = EST_CONF_DEFAULT_MAX_PENDING;
     l.c->crl_max_age_s = EST_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
-    rc = eca_agentconf_load_cli(&l.c->g, cli, EST_CONF_DEFAULT_STATE_DIR, &steps, &l, err);
+    if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
+        (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
+        (rc = globals_from_env(&l, err)) == ECA_OK &&
+        (rc = eca_agentconf_apply_cli(&l.c->g, cli->log_format, cli->force, err)) == ECA_OK &&
+        (rc = eca_agentconf_finish(&l.c->g, EST_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK)
+        rc = finish_checks(&l, flags, err);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;
@@ -410,12 +446,18 @@ est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out, struct
     return rc;
 }
 
+enum eca_rc
+est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out, struct eca_err *err)
+{
+    return est_conf_read(cli, 0, out, err);
+}
+
 static void
 cert_free(struct est_cert_conf *cc)
 {
     eca_certconf_free(&cc->base);
     free(cc->subject_dn);
-    eca_cfg_vec_free(cc->sans, cc->nsans);
+    eca_conf_vec_free(cc->sans, cc->nsans);
     free(cc->ca_certs_path);
     free(cc->pfx_path);
     free(cc->pfx_password_file);

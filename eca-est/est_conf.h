@@ -59,6 +59,10 @@ struct est_conf {
 enum eca_rc est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out,
                           struct eca_err *err);
 
+/* est_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no bootstrap secrets). */
+enum eca_rc est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags,
+                          struct est_conf **out, struct eca_err *err);
+
 void est_conf_free(struct est_conf *c);
 
 #endif

@@ -1,17 +1,40 @@
 /* SPDX-License-Identifier: MIT */
-/* eca-est: command line, configuration, and the shared agent loop (eca_loop). */
+/*
+ * eca-est: the command line, the configuration (flag > environment > file > default) and the
+ * loop: check, decide, act, report, sleep until the earliest due time. TERM/INT stop, HUP
+ * re-reads the configuration, USR1 forces renewal. What it calls are mechanisms.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "eca.h"
-#include "eca_cli.h"
+#include "eca_clock.h"
 #include "eca_daemon.h"
+#include "eca_deploy.h"
+#include "eca_fs.h"
 #include "eca_log.h"
-#include "eca_loop.h"
+#include "eca_metrics.h"
+#include "eca_retry.h"
+#include "eca_service.h"
+#include "eca_status.h"
 #include "est_agent.h"
 #include "est_conf.h"
 
-#define BACKOFF_BASE_S 30L
+#define PROG           "eca-est"
+#define BACKOFF_BASE_S 30L   /* the first retry after a failure */
+#define BACKOFF_CAP_S  3600L /* the longest (further capped per certificate) */
+#define EXIT_FAIL      1     /* a certificate could not be renewed, or `status`: not healthy */
+#define EXIT_USAGE     2     /* usage or configuration error */
+
+/* The command line. Strings borrow argv. */
+struct args {
+    struct eca_agentconf_cli conf; /* --config, --log-format, --force */
+    enum eca_log_format fmt;
+    int once, check_config, json;
+    const char *command; /* NULL (run) or "status" */
+};
 
 static void
 usage(FILE *f)
@@ -34,109 +57,384 @@ usage(FILE *f)
           "  challengePassword and requests without a value are ignored; the 'csrattrs'\n"
           "  log line lists what was applied and what was ignored, and why.\n"
           "signals: TERM/INT stop, HUP re-reads the configuration, USR1 renews now\n"
-          "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error\n",
+          "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error;\n"
+          "      status: 0 every certificate valid and not due, 1 one is failing, missing,\n"
+          "      expired or past its renewal point, 2 configuration error\n",
           f);
 }
 
 static int
-load(const struct eca_cli *a, struct est_conf **conf)
+bad_arg(const char *arg, const char *problem)
 {
-    const struct eca_agentconf_cli cli = {a->config_path, a->log_format, a->force};
+    fprintf(stderr, PROG ": %s: %s\n", arg, problem);
+    return EXIT_USAGE;
+}
+
+/* argv into *a: -1 to go on, else the exit status (--help, --version, a usage error). */
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->fmt = ECA_LOG_JSON;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int valued = strcmp(o, "--config") == 0 || strcmp(o, "--log-format") == 0;
+
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(o, "--version") == 0) {
+            printf(PROG " %s\n", ECA_VERSION);
+            return 0;
+        }
+        if (valued && v == NULL)
+            return bad_arg(o, "missing argument");
+        if (strcmp(o, "--once") == 0)
+            a->once = 1;
+        else if (strcmp(o, "--force") == 0)
+            a->conf.force = 1;
+        else if (strcmp(o, "--check-config") == 0)
+            a->check_config = 1;
+        else if (strcmp(o, "status") == 0 && a->command == NULL)
+            a->command = "status";
+        else if (strcmp(o, "--json") == 0 && a->command && strcmp(a->command, "status") == 0)
+            a->json = 1;
+        else if (!valued)
+            return bad_arg(o, "unknown option or argument (see --help)");
+        else if (strcmp(o, "--config") == 0)
+            a->conf.config_path = v;
+        else if (strcmp(o, "--log-format") == 0 && eca_log_format_parse(v, &a->fmt) != 0)
+            return bad_arg(o, "expected json or text");
+        else if (strcmp(o, "--log-format") == 0)
+            a->conf.log_format = v;
+        i += valued;
+    }
+    return -1;
+}
+
+/* The configuration, read in our order (est_conf_read); logging as it asks. */
+static int
+load(const struct args *a, unsigned flags, struct est_conf **conf)
+{
     struct eca_err err = {0};
 
-    if (est_conf_load(&cli, conf, &err) != ECA_OK) {
+    if (est_conf_read(&a->conf, flags, conf, &err) != ECA_OK) {
         eca_log(ECA_LOG_ERROR, "config_invalid", NULL,
                 ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
         return -1;
     }
-    eca_log_setup("eca-est", (*conf)->g.log_level, (*conf)->g.log_format);
+    eca_log_setup(PROG, (*conf)->g.log_level, (*conf)->g.log_format);
     if ((*conf)->g.insecure)
         eca_log(ECA_LOG_WARN, "insecure_transport", NULL, NULL, 0,
                 "insecure = true: http:// URLs are accepted (TLS verification stays on)");
     return 0;
 }
 
-/* The running daemon, as eca_loop_main() sees it. */
-struct app {
-    const struct eca_cli *a;
-    struct est_conf *conf;
-    struct est_agent_env env;
+/* ---- the daemon ---- */
+
+/* One managed certificate as the loop tracks it. */
+struct slot {
+    struct eca_retry retry;
+    time_t due;
+    int journal; /* an interrupted install still to roll forward */
 };
 
-static enum eca_rc
-run_one(void *ctx, size_t i, int force, struct eca_pass_result *res, struct eca_err *err)
-{
-    const struct app *p = ctx;
+struct daemon {
+    struct est_conf *conf;
+    struct est_agent_env env; /* the stop predicate for long protocol waits */
+    struct slot *slots;
+    struct eca_status_cert *status; /* what the status file says, one per certificate */
+    struct eca_metrics *metrics;    /* NULL: no metrics */
+};
 
-    return est_agent_run(p->conf, &p->conf->certs[i], &p->env, force, res, err);
-}
-
-static void
-describe(void *ctx, struct eca_loop *l)
-{
-    struct app *p = ctx;
-
-    eca_loop_init(l, "eca-est", &p->conf->g, p->conf->certs, p->conf->ncerts,
-                  sizeof(*p->conf->certs), BACKOFF_BASE_S, run_one, p);
-}
-
-/* HUP: a new configuration replaces the old only if it is valid. */
+/*
+ * Take up d->conf: STATE_DIR, each certificate's retry state, an interrupted install rolled
+ * forward (one that cannot be fails alone, at its passes), and what is installed.
+ */
 static int
-reload(void *ctx)
+slots_open(struct daemon *d, int once)
 {
-    struct app *p = ctx;
-    struct est_conf *fresh = NULL;
+    const struct eca_agentconf *g = &d->conf->g;
+    size_t n = d->conf->ncerts;
+    time_t now = eca_clock_now();
+    struct eca_err err = {0};
 
-    if (load(p->a, &fresh) != 0) {
-        eca_log_setup("eca-est", p->conf->g.log_level, p->conf->g.log_format);
+    d->slots = calloc(n, sizeof(*d->slots));
+    d->status = calloc(n, sizeof(*d->status));
+    if (d->slots == NULL || d->status == NULL)
         return -1;
+    if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        const struct eca_certconf *cc = &d->conf->certs[i].base;
+        struct slot *s = &d->slots[i];
+
+        eca_err_clear(&err);
+        if (eca_retry_load(g->state_dir, cc->name, &s->retry, &err) != ECA_OK)
+            eca_log(ECA_LOG_WARN, "sched_unreadable", cc->name, NULL, 0, "%s; starting afresh",
+                    err.msg);
+        s->due = eca_retry_first_due(&s->retry, now, once);
+        if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
+            eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
+        eca_deploy_status(cc, g->state_dir, g->check_interval_s, now, &d->status[i]);
+        if (d->metrics)
+            eca_metrics_cert_add(d->metrics, cc->name, NULL);
     }
-    est_conf_free(p->conf);
-    p->conf = fresh;
     return 0;
 }
 
-static int
-dispatch(const struct eca_cli *a, struct est_conf **conf)
+static void
+slots_close(struct daemon *d)
 {
-    struct app p = {a, *conf, {eca_daemon_stopping, NULL, NULL}};
-    struct eca_loop_app la = {describe, reload, &p};
-    struct eca_loop l;
-    int rc;
+    free(d->slots);
+    free(d->status);
+    d->slots = NULL;
+    d->status = NULL;
+}
 
-    if (a->check_config) {
-        eca_log(ECA_LOG_INFO, "config_ok", NULL,
-                ECA_LOG_FIELDS(ECA_LS("base_url", (*conf)->base_url),
-                               ECA_LI("certificates", (*conf)->ncerts)),
-                NULL);
+/* Certificate i: check, decide, act (est_agent_run), then record; 1 when it failed. */
+static int
+pass_one(struct daemon *d, size_t i, int force)
+{
+    const struct eca_agentconf *g = &d->conf->g;
+    const char *name = d->conf->certs[i].base.name;
+    struct slot *s = &d->slots[i];
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    enum eca_rc rc = ECA_OK;
+    time_t now;
+
+    memset(&res, 0, sizeof res);
+    if (s->journal &&
+        (rc = eca_deploy_recover(g->state_dir, &d->conf->certs[i].base, &err)) == ECA_OK)
+        s->journal = 0;
+    /* After a failure the retry is a renewal, not just a look (e.g. after a rollback). */
+    if (rc == ECA_OK)
+        rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, force || s->retry.failures > 0,
+                           &res, &err);
+    now = eca_clock_now();
+    if (rc == ECA_ESTOPPED) {
+        eca_log(ECA_LOG_INFO, "renew_abandoned", name, NULL, 0, "stop requested");
         return 0;
     }
-    if (a->command != NULL) { /* the one sub-command: status */
-        describe(&p, &l);
-        return eca_loop_print_status(&l, a->json);
+    if (rc != ECA_OK) {
+        s->due = eca_retry_fail(g->state_dir, name, &s->retry, &res.st, &err, BACKOFF_BASE_S,
+                                BACKOFF_CAP_S, g->check_interval_s, eca_deploy_seed(name), now);
+        if (d->metrics)
+            eca_metrics_renewal_failed(d->metrics, name, eca_rc_name(err.rc), NULL);
+    } else {
+        eca_retry_ok(g->state_dir, name, &s->retry, res.renewed, now);
+        s->due = res.dec.next_check;
+        if (res.renewed && d->metrics)
+            eca_metrics_renewal_succeeded(d->metrics, name, now, NULL);
     }
-    rc = eca_loop_main(&la, a->once, (*conf)->g.force);
-    *conf = p.conf;
+    if (d->metrics && res.st.present)
+        eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
+    else if (d->metrics && rc == ECA_OK)
+        eca_metrics_clear_validity(d->metrics, name);
+    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->retry, now);
+    return rc != ECA_OK;
+}
+
+/* After every pass: the status file and the metrics textfile. */
+static void
+report(const struct daemon *d)
+{
+    const struct eca_agentconf *g = &d->conf->g;
+    struct eca_err err = {0};
+    time_t now = eca_clock_now();
+
+    if (eca_status_write(g->state_dir, PROG, ECA_VERSION, d->status, d->conf->ncerts, now, &err) !=
+        ECA_OK)
+        eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
+    eca_err_clear(&err);
+    if (d->metrics && g->metrics_textfile &&
+        eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);
+}
+
+/* Sleep until `next`; metrics requests are answered without a pass. */
+static void
+sleep_until(const struct daemon *d, time_t next)
+{
+    char at[32];
+
+    eca_log(ECA_LOG_DEBUG, "sleeping", NULL,
+            ECA_LOG_FIELDS(ECA_LS("until", eca_status_time(next, at, sizeof at))), NULL);
+    while (eca_daemon_wait(next, d->metrics ? eca_metrics_fd(d->metrics) : -1) &
+           ECA_DAEMON_FD_READY)
+        eca_metrics_handle_ready(d->metrics, NULL);
+}
+
+static int
+has_cert(const struct est_conf *c, const char *name)
+{
+    for (size_t i = 0; i < c->ncerts; i++)
+        if (strcmp(c->certs[i].base.name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* HUP: a valid new configuration replaces the old; certificates it drops leave the metrics. */
+static int
+reload(struct daemon *d, const struct args *a)
+{
+    struct est_conf *nc = NULL;
+
+    if (load(a, 0, &nc) != 0) {
+        eca_log_setup(PROG, d->conf->g.log_level, d->conf->g.log_format);
+        eca_log(ECA_LOG_WARN, "config_reload_failed", NULL, NULL, 0,
+                "keeping the old configuration");
+        return 0;
+    }
+    for (size_t i = 0; i < d->conf->ncerts; i++)
+        if (d->metrics && !has_cert(nc, d->conf->certs[i].base.name))
+            eca_metrics_cert_remove(d->metrics, d->conf->certs[i].base.name);
+    slots_close(d);
+    est_conf_free(d->conf);
+    d->conf = nc;
+    if (slots_open(d, a->once) != 0)
+        return -1;
+    eca_log(ECA_LOG_INFO, "config_reloaded", NULL, ECA_LOG_FIELDS(ECA_LI("certs", nc->ncerts)),
+            NULL);
+    return 0;
+}
+
+/* The loop. Returns 1 when the last pass had a failure (a stop request always gives 0). */
+static int
+serve(struct daemon *d, const struct args *a)
+{
+    int force = d->conf->g.force, failed = 0;
+
+    for (;;) {
+        unsigned req = eca_daemon_take();
+        time_t now, next;
+
+        if (req & ECA_DAEMON_STOP)
+            break;
+        if ((req & ECA_DAEMON_RELOAD) && reload(d, a) != 0)
+            return EXIT_FAIL;
+        if (req & ECA_DAEMON_FORCE) {
+            force = 1;
+            eca_log(ECA_LOG_INFO, "renew_forced", NULL, NULL, 0, "SIGUSR1");
+        }
+        now = eca_clock_now();
+        failed = 0;
+        for (size_t i = 0; i < d->conf->ncerts && !eca_daemon_stopping(); i++)
+            if (force || d->slots[i].due <= now)
+                failed |= pass_one(d, i, force);
+        force = 0;
+        report(d);
+        if (a->once || eca_daemon_stopping())
+            break;
+        next = eca_clock_now() + d->conf->g.check_interval_s;
+        for (size_t i = 0; i < d->conf->ncerts; i++)
+            if (d->slots[i].due < next)
+                next = d->slots[i].due;
+        sleep_until(d, next);
+    }
+    return failed && !eca_daemon_stopping() ? EXIT_FAIL : 0;
+}
+
+/* The daemon's life over conf (taken over): metrics, certificates, the loop. */
+static int
+run_daemon(const struct args *a, struct est_conf *conf)
+{
+    struct daemon d = {conf, {eca_daemon_stopping, NULL, NULL}, NULL, NULL, NULL};
+    const struct eca_agentconf *g = &conf->g;
+    struct eca_err err = {0};
+    int rc = EXIT_FAIL;
+
+    if (eca_metrics_open(PROG, ECA_VERSION, g->metrics_textfile, g->metrics_listen,
+                         g->metrics_allow_nonloopback, &d.metrics, &err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "metrics_failed", NULL, NULL, 0, "%s", err.msg);
+        goto out;
+    }
+    if (slots_open(&d, a->once) != 0)
+        goto out;
+    eca_log(ECA_LOG_INFO, "agent_started", NULL,
+            ECA_LOG_FIELDS(ECA_LS("version", ECA_VERSION), ECA_LI("certs", conf->ncerts),
+                           ECA_LB("once", a->once)),
+            NULL);
+    rc = serve(&d, a);
+    eca_log(ECA_LOG_INFO, "agent_stopped", NULL, NULL, 0, NULL);
+out:
+    slots_close(&d);
+    eca_metrics_free(d.metrics);
+    est_conf_free(d.conf);
     return rc;
 }
 
-/* eca_cli_app.run: configuration, then --check-config, status or the loop. */
+/* ---- the commands that do not loop ---- */
+
+/* `status`: reads what is installed and the retry state; needs no credentials, writes nothing. */
 static int
-run(void *ctx, const struct eca_cli *c)
+cmd_status(const struct args *a)
 {
     struct est_conf *conf = NULL;
-    int rc;
+    struct eca_status_cert *v;
+    struct eca_err err = {0};
+    time_t now = eca_clock_now();
+    int healthy = 1, rc = EXIT_FAIL;
 
-    (void)ctx;
-    rc = load(c, &conf) != 0 ? ECA_EXIT_USAGE : dispatch(c, &conf);
+    if (load(a, ECA_CONF_INSPECT, &conf) != 0)
+        return EXIT_USAGE;
+    if ((v = calloc(conf->ncerts, sizeof(*v))) != NULL) {
+        for (size_t i = 0; i < conf->ncerts; i++) {
+            eca_deploy_status(&conf->certs[i].base, conf->g.state_dir, conf->g.check_interval_s,
+                              now, &v[i]);
+            healthy &= eca_status_healthy(&v[i], now);
+        }
+        if (eca_status_print(PROG, ECA_VERSION, v, conf->ncerts, now, a->json, stdout, &err) ==
+            ECA_OK)
+            rc = healthy ? 0 : EXIT_FAIL;
+        else
+            fprintf(stderr, PROG ": status: %s\n", err.msg);
+    }
+    free(v);
     est_conf_free(conf);
     return rc;
+}
+
+static int
+run(const struct args *a)
+{
+    struct est_conf *conf = NULL;
+
+    if (a->command && strcmp(a->command, "status") == 0 && !a->check_config)
+        return cmd_status(a);
+    if (load(a, 0, &conf) != 0)
+        return EXIT_USAGE;
+    if (!a->check_config)
+        return run_daemon(a, conf);
+    printf("configuration OK: %zu certificate(s), CA %s\n", conf->ncerts, conf->base_url);
+    est_conf_free(conf);
+    return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-    const struct eca_cli_app app = {"eca-est", usage, NULL, run, NULL, NULL, NULL};
+    struct args a;
+    struct eca_err err = {0};
+    int rc;
 
-    return eca_cli_main(&app, argc, argv);
+    /* Keys, state and journals are created private; public files set their mode explicitly. */
+    umask(077);
+    /* Windows: `service install|uninstall|renew|reload` end here, `service run` goes on. */
+    if ((rc = eca_service_start(PROG, &argc, &argv)) >= 0)
+        return rc;
+    if ((rc = parse_args(argc, argv, &a)) >= 0)
+        return rc;
+    eca_log_setup(PROG, ECA_LOG_INFO, a.fmt);
+    if (eca_init(&err) != ECA_OK || eca_daemon_init(&err) != ECA_OK) {
+        eca_log(ECA_LOG_ERROR, "init_failed", NULL, NULL, 0, "%s", err.msg);
+        eca_fini();
+        return EXIT_FAIL;
+    }
+    rc = run(&a);
+    eca_daemon_fini();
+    eca_fini();
+    return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "acme_problem.h"
+#include "http_raw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char text[ECA_ERR_MSG_MAX];
 
     eca_http_resp_init(&resp, 0);
-    if (eca_http_parse_raw(data, size, &resp, NULL) == ECA_OK) {
+    if (test_http_parse_raw(data, size, &resp, NULL) == ECA_OK) {
         acme_problem_check(&resp, "fuzz", "application/json", 1700000000, &err);
         p = acme_problem_of(&resp);
         if (p != NULL)

@@ -116,7 +116,8 @@ grep -q '"event":"order_profile".*"profile":"shortlived"' "$IT_TMP/profile.log" 
 [ "$(cat "$d/state/ari.test.profile")" = shortlived ] || die "echoed profile not kept for status"
 rc=0
 ACME_PROFILE=nonesuch run_agent badprofile --once --force || rc=$?
-[ "$rc" = 1 ] || die "unknown profile: exit $rc, want 1"
+# A configuration error, found at start before any order: exit 2.
+[ "$rc" = 2 ] || die "unknown profile: exit $rc, want 2"
 grep -q "profile 'nonesuch' is not offered by the CA (it offers: classic, shortlived)" \
     "$IT_TMP/badprofile.log" || die "unknown profile: the offered profiles are not named"
 control '{"ari":"future","profiles":null}'
@@ -125,7 +126,7 @@ grep -q '"event":"profile_unsupported"' "$IT_TMP/noprofiles.log" ||
     die "a CA without profiles: no warning"
 rc=0
 ACME_PROFILE=shortlived ACME_PROFILE_REQUIRED=true run_agent required --once --force || rc=$?
-[ "$rc" = 1 ] || die "profile_required at a CA without profiles: exit $rc, want 1"
+[ "$rc" = 2 ] || die "profile_required at a CA without profiles: exit $rc, want 2"
 grep -q 'the CA offers no profiles (profile_required = true)' "$IT_TMP/required.log" ||
     die "profile_required: no error naming it"
 log "PASS"

@@ -35,14 +35,15 @@ grep -q '^eca_renewals_total{.*cert="good".*} 1' "$d/eca.prom" || die "textfile:
 grep '^eca_renewal_failures_total{' "$d/eca.prom" | grep 'cert="bad"' | grep -q 'ENOTFOUND.*} 1$' ||
     die "textfile: no ENOTFOUND failure of bad: $(grep 'failures_total{' "$d/eca.prom")"
 
-# 2. status (text and JSON) and the status file.
-"$ECA_ACME" --config "$conf" status >"$IT_TMP/status.txt" 2>"$IT_TMP/status.log" ||
-    die "status failed"
+# 2. status (text and JSON) and the status file; one certificate failing: status exits 1.
+rc=0; "$ECA_ACME" --config "$conf" status >"$IT_TMP/status.txt" 2>"$IT_TMP/status.log" || rc=$?
+[ "$rc" = 1 ] || die "status with a failing certificate: exit $rc, want 1"
 serial=$(cert_serial "$d/out/good.pem")
 grep -q "serial:    $serial" "$IT_TMP/status.txt" || die "status lacks the serial"
 grep -q "failures:  1, last error" "$IT_TMP/status.txt" || die "status lacks the failure"
-"$ECA_ACME" --config "$conf" status --json >"$IT_TMP/status.json" 2>>"$IT_TMP/status.log" ||
-    die "status --json failed"
+rc=0; "$ECA_ACME" --config "$conf" status --json >"$IT_TMP/status.json" 2>>"$IT_TMP/status.log" ||
+    rc=$?
+[ "$rc" = 1 ] || die "status --json with a failing certificate: exit $rc, want 1"
 python3 - "$IT_TMP/status.json" "$d/state/status.json" "$serial" <<'PY' || die "status JSON"
 import json, sys
 for path in sys.argv[1:3]:

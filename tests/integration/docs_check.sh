@@ -44,7 +44,7 @@ done
 # ---- (b) environment variables ----
 # String literals passed to the functions that read the environment, across line breaks.
 env_vars() {
-    perl -0777 -ne 'while (/\b(?:getenv|eca_env_[a-z]+|eca_cfg_env|eca_cfg_where_env|eca_secret_from_env)\(\s*"([A-Za-z_][A-Za-z0-9_]*)"/g) { print "$1\n" }' "$@" |
+    perl -0777 -ne 'while (/\b(?:getenv|eca_env_[a-z]+|eca_conf_env|eca_conf_where_env|eca_secret_from_env)\(\s*"([A-Za-z_][A-Za-z0-9_]*)"/g) { print "$1\n" }' "$@" |
         sort -u
 }
 

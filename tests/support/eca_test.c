@@ -13,6 +13,7 @@
 #include "eca_buf.h"
 #include "eca_fs.h"
 #include "eca_log.h"
+#include "http_raw.h"
 
 #define FAKE_MAX 64
 
@@ -32,7 +33,7 @@ load_raw(const void *p, size_t n, struct eca_http_resp *resp, const char *what)
     struct eca_err err = {0};
 
     eca_http_resp_init(resp, 0);
-    if (eca_http_parse_raw(p, n, resp, &err) != ECA_OK)
+    if (test_http_parse_raw(p, n, resp, &err) != ECA_OK)
         ck_abort_msg("fixture %s: %s", what, err.msg);
 }
 
@@ -194,7 +195,7 @@ fake_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
         free(it->msg);
         return rc;
     }
-    rc = eca_http_parse_raw(it->raw, it->len, resp, err);
+    rc = test_http_parse_raw(it->raw, it->len, resp, err);
     resp->conn = f->conn;
     free(it->raw);
     return rc;

@@ -17,7 +17,7 @@
 
 #include "acme_agent.h"
 #include "acme_conf.h"
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_clock.h"
 #include "eca_log.h"
 #include "eca_test.h"
@@ -212,7 +212,7 @@ START_TEST(status_reports_lifetime_left)
 
     write_cert("a.example", 10);
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
-    eca_agent_status(&c->certs[0].base, c->g.state_dir, c->g.check_interval_s, now, &st);
+    eca_deploy_status(&c->certs[0].base, c->g.state_dir, c->g.check_interval_s, now, &st);
     ck_assert_int_eq(st.present, 1);
     ck_assert_str_eq(st.serial, "1092");
     ck_assert_int_ge(eca_status_left_pct(&st, now), 89);
@@ -495,16 +495,16 @@ START_TEST(status_folds_in_the_ari_time_and_shows_the_profile)
 
     write_ari_cert("a.example");
     a = ari_agent(c, &http, &fake, "acme/dir_pebble_ari.http", "acme/ari_ok.http", NULL);
-    acme_agent_status(a, 0, NOW, &st);
+    acme_agent_status(c, 0, NOW, &st);
     ck_assert_str_eq(st.next_reason, "check");
     ck_assert_int_gt(st.renew_at, W_END); /* the threshold's time: no ARI answer yet */
     ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 0);
     ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_OK);
-    acme_agent_status(a, 0, NOW, &st);
+    acme_agent_status(c, 0, NOW, &st);
     ck_assert_int_eq(st.renew_at, W_START + 4242);
     ck_assert_str_eq(st.next_reason, "check");
     /* Once the chosen time has come, status says so without asking the CA. */
-    acme_agent_status(a, 0, W_START + 5000, &st);
+    acme_agent_status(c, 0, W_START + 5000, &st);
     ck_assert_str_eq(st.next_reason, "suggested");
     ck_assert_int_eq(st.next_action, W_START + 5000);
     ck_assert_uint_eq(fake_http_nreq(fake), 2);

@@ -6,6 +6,7 @@
 
 #include "acme_order.h"
 #include "eca_test.h"
+#include "http_raw.h"
 
 #define P       "https://localhost:14000"
 #define AUTHZ_A P "/authZ/Mq8W1rCXHjTnYQpCLfZ1nN0w3vZkqZsH4WbqHGA7N0E"
@@ -335,7 +336,7 @@ START_TEST(order_links_finds_alternates)
     size_t n;
 
     eca_http_resp_init(&resp, 0);
-    ck_assert_int_eq(eca_http_parse_raw(raw, strlen(raw), &resp, NULL), ECA_OK);
+    ck_assert_int_eq(test_http_parse_raw(raw, strlen(raw), &resp, NULL), ECA_OK);
     n = acme_order_links(&resp, "alternate", urls, 4);
     ck_assert_uint_eq(n, 3);
     ck_assert_str_eq(urls[0], "https://localhost:14000/certZ/abc/1");

@@ -7,6 +7,7 @@
 
 #include "acme_problem.h"
 #include "eca_test.h"
+#include "http_raw.h"
 
 START_TEST(problem_parses_subproblems_per_identifier)
 {
@@ -143,7 +144,7 @@ START_TEST(problem_gate_passes_success_and_caps_size)
     memset(raw + n, 'a', ACME_JSON_MAX + 2);
     memcpy(raw + n + ACME_JSON_MAX + 2, "\"}", 2);
     eca_http_resp_init(&resp, ACME_JSON_MAX * 2);
-    ck_assert_int_eq(eca_http_parse_raw(raw, n + ACME_JSON_MAX + 4, &resp, &err), ECA_OK);
+    ck_assert_int_eq(test_http_parse_raw(raw, n + ACME_JSON_MAX + 4, &resp, &err), ECA_OK);
     ck_assert_int_eq(acme_problem_json(&resp, "order", &obj, &err), ECA_ETOOBIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "order: body of"));
     eca_http_resp_free(&resp);

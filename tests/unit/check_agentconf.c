@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for eca_agentconf and eca_cfg: shared certificate and global settings, file and env. */
+/* Tests for eca_agentconf and eca_conf: shared certificate and global settings, file and env. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,6 @@
 #include <libconfig.h>
 
 #include "eca_agentconf.h"
-#include "eca_cfg.h"
 #include "eca_conf.h"
 #include "eca_test.h"
 
@@ -140,7 +139,7 @@ START_TEST(globals_metrics_listen_checked)
     eca_agentconf_init(&ac);
     setenv("METRICS_LISTEN", "127.0.0.1", 1);
     ck_assert_int_eq(eca_agentconf_from_env(&ac, &err), ECA_OK);
-    ck_assert_int_eq(eca_cfg_set_str(&ac.ca_url, "https://ca.test/", &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_set_str(&ac.ca_url, "https://ca.test/", &err), ECA_OK);
     ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
     ck_assert_ptr_nonnull(strstr(err.msg, "metrics_listen (METRICS_LISTEN): '127.0.0.1'"));
     eca_agentconf_free(&ac);
@@ -180,7 +179,7 @@ START_TEST(ca_url_secrets_not_echoed)
 
     for (i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         eca_agentconf_init(&ac);
-        ck_assert_int_eq(eca_cfg_set_str(&ac.ca_url, urls[i], &err), ECA_OK);
+        ck_assert_int_eq(eca_conf_set_str(&ac.ca_url, urls[i], &err), ECA_OK);
         ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
         ck_assert_int_eq(err.rc, ECA_ECONF);
         ck_assert_ptr_nonnull(strstr(err.msg, "ca_url (CA_URL)"));
@@ -202,15 +201,15 @@ START_TEST(state_dir_too_long)
     longdir[0] = '/';
     longdir[sizeof longdir - 1] = '\0';
     eca_agentconf_init(&ac);
-    ck_assert_int_eq(eca_cfg_set_str(&ac.ca_url, "https://ca.test/", &err), ECA_OK);
-    ck_assert_int_eq(eca_cfg_set_str(&ac.state_dir, longdir, &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_set_str(&ac.ca_url, "https://ca.test/", &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_set_str(&ac.state_dir, longdir, &err), ECA_OK);
     ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
     ck_assert_ptr_nonnull(strstr(err.msg, "state_dir (STATE_DIR): longer than"));
     longdir[ECA_AGENTCONF_STATE_DIR_MAX] = '\0';
     ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_ECONF);
     free(ac.state_dir);
     ac.state_dir = NULL;
-    ck_assert_int_eq(eca_cfg_set_str(&ac.state_dir, longdir, &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_set_str(&ac.state_dir, longdir, &err), ECA_OK);
     ck_assert_int_eq(eca_agentconf_finish(&ac, "/var/lib/x", &err), ECA_OK);
     eca_agentconf_free(&ac);
 }
@@ -221,14 +220,14 @@ START_TEST(cfg_helpers)
     char **v = NULL;
     size_t n = 0;
 
-    ck_assert_int_eq(eca_cfg_split_csv(" a, ,b ,c", &v, &n, NULL), ECA_OK);
+    ck_assert_int_eq(eca_conf_split_csv(" a, ,b ,c", &v, &n, NULL), ECA_OK);
     ck_assert_uint_eq(n, 3);
     ck_assert_str_eq(v[1], "b");
-    eca_cfg_vec_free(v, n);
-    ck_assert(eca_cfg_name_is_safe("web-1.x_y"));
-    ck_assert(!eca_cfg_name_is_safe("../w"));
-    ck_assert(eca_cfg_dns_is_valid("*.a.example"));
-    ck_assert(!eca_cfg_dns_is_valid("a b"));
+    eca_conf_vec_free(v, n);
+    ck_assert(eca_conf_name_is_safe("web-1.x_y"));
+    ck_assert(!eca_conf_name_is_safe("../w"));
+    ck_assert(eca_conf_dns_is_valid("*.a.example"));
+    ck_assert(!eca_conf_dns_is_valid("a b"));
 }
 END_TEST
 
@@ -239,20 +238,20 @@ START_TEST(list_one_and_url_len)
     struct {
         struct eca_certconf base;
         int extra;
-    } *one = NULL;
-    void *p = NULL;
-    size_t n = 0;
+    } *one = calloc(1, sizeof(*one));
+    size_t n = 1;
 
-    ck_assert_int_eq(eca_certconf_list_one(sizeof(*one), &p, &n, &err), ECA_OK);
-    one = p;
+    ck_assert_ptr_nonnull(one);
+    eca_certconf_defaults(&one->base);
+    (void)err;
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(one->base.threshold_pct, ECA_AGENTCONF_DEFAULT_THRESHOLD);
     ck_assert_int_eq(one->extra, 0);
     eca_certconf_free(&one->base);
     free(one);
-    ck_assert_int_eq(eca_cfg_url_len("https://ca.example//"), 18);
-    ck_assert_int_eq(eca_cfg_url_len("https://ca.example"), 18);
-    ck_assert_int_eq(eca_cfg_url_len("///"), 0);
+    ck_assert_int_eq(eca_conf_url_len("https://ca.example//"), 18);
+    ck_assert_int_eq(eca_conf_url_len("https://ca.example"), 18);
+    ck_assert_int_eq(eca_conf_url_len("///"), 0);
 }
 END_TEST
 

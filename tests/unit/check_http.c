@@ -7,6 +7,7 @@
 
 #include "eca_http.h"
 #include "eca_test.h"
+#include "http_raw.h"
 
 /* Whole fixture file, NUL-terminated; the caller frees it. */
 static char *
@@ -37,7 +38,7 @@ parse_fixture(const char *name, size_t cap, struct eca_http_resp *resp, struct e
     enum eca_rc rc;
 
     eca_http_resp_init(resp, cap);
-    rc = eca_http_parse_raw(raw, len, resp, err);
+    rc = test_http_parse_raw(raw, len, resp, err);
     free(raw);
     return rc;
 }
@@ -179,16 +180,17 @@ START_TEST(parse_empty_and_garbage)
 
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         eca_http_resp_init(&resp, 0);
-        ck_assert_int_eq(eca_http_parse_raw(inputs[i], strlen(inputs[i]), &resp, &err), ECA_EPARSE);
+        ck_assert_int_eq(test_http_parse_raw(inputs[i], strlen(inputs[i]), &resp, &err),
+                         ECA_EPARSE);
         ck_assert_ptr_nonnull(strstr(err.msg, "HTTP status line"));
         eca_http_resp_free(&resp);
     }
     eca_http_resp_init(&resp, 0);
-    ck_assert_int_eq(eca_http_parse_raw(nul_value, sizeof nul_value - 1, &resp, &err), ECA_EPARSE);
+    ck_assert_int_eq(test_http_parse_raw(nul_value, sizeof nul_value - 1, &resp, &err), ECA_EPARSE);
     ck_assert_str_eq(err.msg, "header line 2: control character in value");
     eca_http_resp_free(&resp);
     eca_http_resp_init(&resp, 0);
-    ck_assert_int_eq(eca_http_parse_raw(space_name, sizeof space_name - 1, &resp, &err),
+    ck_assert_int_eq(test_http_parse_raw(space_name, sizeof space_name - 1, &resp, &err),
                      ECA_EPARSE);
     ck_assert_str_eq(err.msg, "header line 2: invalid field name");
     eca_http_resp_free(&resp);
@@ -389,7 +391,7 @@ cap_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *res
     ck_assert_uint_eq(resp->nheaders, 0);
     static const char raw[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
 
-    return eca_http_parse_raw(raw, sizeof raw - 1, resp, err);
+    return test_http_parse_raw(raw, sizeof raw - 1, resp, err);
 }
 
 static const struct eca_http_ops cap_ops = {cap_perform, NULL};

@@ -98,6 +98,31 @@ START_TEST(left_pct_bounds)
 }
 END_TEST
 
+START_TEST(healthy_only_when_valid_and_not_due)
+{
+    struct eca_status_cert v[2];
+    struct eca_status_cert c;
+
+    two(v);
+    ck_assert_int_eq(eca_status_healthy(&v[0], T0), 1);
+    /* missing and failing */
+    ck_assert_int_eq(eca_status_healthy(&v[1], T0), 0);
+    /* past its renewal point, and expired */
+    ck_assert_int_eq(eca_status_healthy(&v[0], T0 + 86400), 0);
+    ck_assert_int_eq(eca_status_healthy(&v[0], T0 + 3 * 86400), 0);
+    /* the last pass failed, although the certificate in place is fine */
+    c = v[0];
+    c.failures = 1;
+    ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
+    /* a renewal due now for another reason (the key does not match) */
+    c = v[0];
+    c.next_reason = "mismatch";
+    ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
+    c.next_reason = "renew";
+    ck_assert_int_eq(eca_status_healthy(&c, T0), 1);
+}
+END_TEST
+
 START_TEST(file_is_written_public)
 {
     struct eca_status_cert v[2];
@@ -129,6 +154,7 @@ status_suite(void)
     tcase_add_test(tc, json_is_exact);
     tcase_add_test(tc, text_names_every_fact);
     tcase_add_test(tc, left_pct_bounds);
+    tcase_add_test(tc, healthy_only_when_valid_and_not_due);
     tcase_add_test(tc, file_is_written_public);
     suite_add_tcase(s, tc);
     return s;

@@ -12,7 +12,7 @@
 
 #include <openssl/ssl.h>
 
-#include "eca_agent.h"
+#include "eca_deploy.h"
 #include "eca_fs.h"
 #include "eca_log.h"
 #include "eca_tlsprobe.h"
@@ -130,7 +130,7 @@ START_TEST(deploy_rolls_back_when_the_old_certificate_is_still_served)
     struct test_pki o2;
     struct test_pki_opts o;
     struct eca_certconf cc;
-    struct eca_agent_set set;
+    struct eca_deploy_set set;
     struct eca_chain *chain = NULL;
     struct eca_err err = {0};
     struct eca_buf before, after;
@@ -156,15 +156,15 @@ START_TEST(deploy_rolls_back_when_the_old_certificate_is_still_served)
     cc.key_path = key;
     cc.verify = hp;
     cc.verify_timeout_s = 1;
-    ck_assert_int_eq(eca_agent_set_build(&set, &cc, o2.leaf_key, chain, 0, NULL), ECA_OK);
-    ck_assert_int_eq(eca_agent_deploy(state, &cc, &set, serial, &err), ECA_EPROTO);
+    ck_assert_int_eq(eca_deploy_set_build(&set, &cc, o2.leaf_key, chain, 0, NULL), ECA_OK);
+    ck_assert_int_eq(eca_deploy_run(state, &cc, &set, serial, &err), ECA_EPROTO);
     ck_assert_ptr_nonnull(strstr(err.msg, "previous certificate restored"));
     ck_assert_msg(strstr(err.msg, serial) != NULL, "%s", err.msg);
     ck_assert(logcap_contains("\"event\":\"verify_failed\""));
     ck_assert(logcap_contains("\"event\":\"rollback_done\""));
     ck_assert_int_eq(eca_fs_read(cert, 1 << 20, &after, NULL), ECA_OK);
     ck_assert(before.len == after.len && memcmp(before.data, after.data, after.len) == 0);
-    eca_agent_set_free(&set);
+    eca_deploy_set_free(&set);
     eca_x509_chain_free(chain);
     eca_buf_free(&before);
     eca_buf_free(&after);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The protocol-free steps of a pass both agents take: decide, install a set, reload, verify. */
-#include "eca_agent.h"
+#include "eca_deploy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@
 #define VERIFY_PAUSE 250 /* ms between probes */
 
 unsigned
-eca_agent_seed(const char *name)
+eca_deploy_seed(const char *name)
 {
     unsigned h = 2166136261u;
 
@@ -26,8 +26,8 @@ eca_agent_seed(const char *name)
 }
 
 void
-eca_agent_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
-                 int forced, long interval_s, time_t now, struct eca_renew_out *out)
+eca_deploy_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
+                  int forced, long interval_s, time_t now, struct eca_renew_out *out)
 {
     struct eca_renew_in in;
 
@@ -42,7 +42,7 @@ eca_agent_decide(const struct eca_certconf *cc, const struct eca_certstate *st, 
     in.threshold_pct = cc->threshold_pct;
     in.max_age_s = cc->max_age_s;
     in.check_interval_s = interval_s;
-    in.jitter_seed = eca_agent_seed(cc->name);
+    in.jitter_seed = eca_deploy_seed(cc->name);
     eca_renew_decide(&in, out);
 }
 
@@ -53,7 +53,7 @@ journal_path(const char *state_dir, const char *name, char *out, size_t outlen)
 }
 
 enum eca_rc
-eca_agent_recover(const char *state_dir, const struct eca_certconf *cc, struct eca_err *err)
+eca_deploy_recover(const char *state_dir, const struct eca_certconf *cc, struct eca_err *err)
 {
     char journal[4096];
     int rolled = 0;
@@ -71,10 +71,10 @@ eca_agent_recover(const char *state_dir, const struct eca_certconf *cc, struct e
 }
 
 void
-eca_agent_set_add(struct eca_agent_set *s, const char *path, const struct eca_buf *data,
-                  unsigned mode)
+eca_deploy_set_add(struct eca_deploy_set *s, const char *path, const struct eca_buf *data,
+                   unsigned mode)
 {
-    if (path == NULL || s->n >= ECA_AGENT_FILES_MAX)
+    if (path == NULL || s->n >= ECA_DEPLOY_FILES_MAX)
         return;
     s->files[s->n++] = (struct eca_install_file){path, data->data ? (const void *)data->data : "",
                                                  data->len, mode};
@@ -97,9 +97,9 @@ cert_pem(const struct eca_chain *chain, int leaf_only, struct eca_buf *out, stru
 }
 
 enum eca_rc
-eca_agent_set_build(struct eca_agent_set *s, const struct eca_certconf *cc,
-                    const struct eca_key *key, const struct eca_chain *chain, int leaf_only,
-                    struct eca_err *err)
+eca_deploy_set_build(struct eca_deploy_set *s, const struct eca_certconf *cc,
+                     const struct eca_key *key, const struct eca_chain *chain, int leaf_only,
+                     struct eca_err *err)
 {
     enum eca_rc rc;
 
@@ -112,18 +112,18 @@ eca_agent_set_build(struct eca_agent_set *s, const struct eca_certconf *cc,
     if ((rc = eca_key_to_pem(key, &s->key, err)) != ECA_OK ||
         (rc = cert_pem(chain, leaf_only, &s->cert, err)) != ECA_OK)
         return rc;
-    eca_agent_set_add(s, cc->key_path, &s->key, ECA_FS_MODE_PRIVATE);
-    eca_agent_set_add(s, cc->cert_path, &s->cert, ECA_FS_MODE_PUBLIC);
+    eca_deploy_set_add(s, cc->key_path, &s->key, ECA_FS_MODE_PRIVATE);
+    eca_deploy_set_add(s, cc->cert_path, &s->cert, ECA_FS_MODE_PUBLIC);
     if (cc->chain_path && cc->layout != ECA_LAYOUT_MINIO) {
         if ((rc = eca_x509_chain_to_pem(chain, 1, &s->chain, err)) != ECA_OK)
             return rc;
-        eca_agent_set_add(s, cc->chain_path, &s->chain, ECA_FS_MODE_PUBLIC);
+        eca_deploy_set_add(s, cc->chain_path, &s->chain, ECA_FS_MODE_PUBLIC);
     }
     return ECA_OK;
 }
 
 void
-eca_agent_set_free(struct eca_agent_set *s)
+eca_deploy_set_free(struct eca_deploy_set *s)
 {
     eca_buf_free(&s->key);
     eca_buf_free(&s->cert);
@@ -133,7 +133,7 @@ eca_agent_set_free(struct eca_agent_set *s)
 
 /* Private files first: eca_install renames in order, so a key never lags its certificate. */
 static size_t
-ordered(const struct eca_agent_set *s, struct eca_install_file *out)
+ordered(const struct eca_deploy_set *s, struct eca_install_file *out)
 {
     size_t n = 0;
 
@@ -155,7 +155,7 @@ install(const char *state_dir, const char *name, const struct eca_install_file *
 }
 
 enum eca_rc
-eca_agent_reload(const struct eca_certconf *cc, struct eca_err *err)
+eca_deploy_reload(const struct eca_certconf *cc, struct eca_err *err)
 {
     char **argv = NULL;
     enum eca_rc rc = ECA_OK;
@@ -186,7 +186,7 @@ pause_ms(long ms)
 }
 
 enum eca_rc
-eca_agent_verify(const struct eca_certconf *cc, const char *serial, struct eca_err *err)
+eca_deploy_verify(const struct eca_certconf *cc, const char *serial, struct eca_err *err)
 {
     struct timespec t0, t;
     struct eca_err perr = {0};
@@ -224,8 +224,8 @@ static enum eca_rc
 rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *f,
          size_t n, struct eca_err *err)
 {
-    struct eca_buf prev[ECA_AGENT_FILES_MAX];
-    struct eca_install_file back[ECA_AGENT_FILES_MAX];
+    struct eca_buf prev[ECA_DEPLOY_FILES_MAX];
+    struct eca_install_file back[ECA_DEPLOY_FILES_MAX];
     char path[4096];
     size_t got = 0;
     enum eca_rc rc = ECA_OK;
@@ -241,17 +241,17 @@ rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_
                                               prev[got].len, f[got].mode};
     }
     if (rc == ECA_OK && (rc = install(state_dir, cc->name, back, n, err)) == ECA_OK)
-        rc = eca_agent_reload(cc, err);
+        rc = eca_deploy_reload(cc, err);
     for (size_t i = 0; i < got; i++)
         eca_buf_free(&prev[i]);
     return rc;
 }
 
 enum eca_rc
-eca_agent_deploy(const char *state_dir, const struct eca_certconf *cc, struct eca_agent_set *s,
-                 const char *serial, struct eca_err *err)
+eca_deploy_run(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
+               const char *serial, struct eca_err *err)
 {
-    struct eca_install_file files[ECA_AGENT_FILES_MAX];
+    struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
     struct eca_err rerr = {0};
     size_t n = ordered(s, files);
     enum eca_rc rc;
@@ -265,8 +265,8 @@ eca_agent_deploy(const char *state_dir, const struct eca_certconf *cc, struct ec
                            ECA_LS("key_path", cc->key_path)),
             NULL);
     /* A stop during verification leaves the new, matching pair: it is not known to be bad. */
-    if ((rc = eca_agent_reload(cc, err)) != ECA_OK || cc->verify == NULL ||
-        (rc = eca_agent_verify(cc, serial, err)) == ECA_OK || rc == ECA_ESTOPPED)
+    if ((rc = eca_deploy_reload(cc, err)) != ECA_OK || cc->verify == NULL ||
+        (rc = eca_deploy_verify(cc, serial, err)) == ECA_OK || rc == ECA_ESTOPPED)
         return rc;
     eca_log(ECA_LOG_ERROR, "verify_failed", cc->name,
             ECA_LOG_FIELDS(ECA_LS("target", cc->verify), ECA_LS("serial", serial)), "%s",
@@ -283,8 +283,9 @@ eca_agent_deploy(const char *state_dir, const struct eca_certconf *cc, struct ec
 }
 
 void
-eca_agent_status_fill(struct eca_status_cert *out, const char *name, const struct eca_certstate *st,
-                      const struct eca_renew_out *dec, const struct eca_sched *sched, time_t now)
+eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
+                       const struct eca_certstate *st, const struct eca_renew_out *dec,
+                       const struct eca_retry *retry, time_t now)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof out->name, "%s", name);
@@ -294,13 +295,13 @@ eca_agent_status_fill(struct eca_status_cert *out, const char *name, const struc
     out->not_before = st->not_before;
     out->not_after = st->not_after;
     snprintf(out->problem, sizeof out->problem, "%s", st->present ? "" : st->problem);
-    out->failures = sched->failures;
-    snprintf(out->last_rc, sizeof out->last_rc, "%s", sched->last_rc);
-    snprintf(out->last_error, sizeof out->last_error, "%s", sched->last_error);
-    out->last_success = sched->last_success;
+    out->failures = retry->failures;
+    snprintf(out->last_rc, sizeof out->last_rc, "%s", retry->last_rc);
+    snprintf(out->last_error, sizeof out->last_error, "%s", retry->last_error);
+    out->last_success = retry->last_success;
     out->renew_at = st->present ? dec->renew_at : 0;
-    if (sched->failures > 0 && sched->next_attempt > now) {
-        out->next_action = sched->next_attempt;
+    if (retry->failures > 0 && retry->next_attempt > now) {
+        out->next_action = retry->next_attempt;
         out->next_reason = "retry";
     } else if (dec->reason != ECA_RENEW_NONE) {
         out->next_action = now;
@@ -312,17 +313,17 @@ eca_agent_status_fill(struct eca_status_cert *out, const char *name, const struc
 }
 
 void
-eca_agent_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
-                 struct eca_status_cert *out)
+eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
+                  struct eca_status_cert *out)
 {
     struct eca_certstate st;
     struct eca_renew_out dec;
-    struct eca_sched sched;
+    struct eca_retry retry;
 
     if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
         memset(&st, 0, sizeof st);
-    if (eca_sched_load(state_dir, cc->name, &sched, NULL) != ECA_OK)
-        memset(&sched, 0, sizeof sched);
-    eca_agent_decide(cc, &st, 0, 0, interval_s, now, &dec);
-    eca_agent_status_fill(out, cc->name, &st, &dec, &sched, now);
+    if (eca_retry_load(state_dir, cc->name, &retry, NULL) != ECA_OK)
+        memset(&retry, 0, sizeof retry);
+    eca_deploy_decide(cc, &st, 0, 0, interval_s, now, &dec);
+    eca_deploy_status_fill(out, cc->name, &st, &dec, &retry, now);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-certificate retry state kept in STATE_DIR, so that a restart does not hammer the CA. */
-#include "eca_sched.h"
+#include "eca_retry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,9 @@
 
 #include "eca_buf.h"
 #include "eca_fs.h"
+#include "eca_log.h"
 #include "eca_renew.h"
+#include "eca_status.h"
 
 #define SCHED_MAX 4096
 
@@ -20,7 +22,7 @@ sched_path(const char *state_dir, const char *name, char *out, size_t outlen)
 
 /* "eca-sched 1 <failures> <next_attempt> <last_success> <rc>\n<message>\n" */
 static int
-parse(const char *text, struct eca_sched *out)
+parse(const char *text, struct eca_retry *out)
 {
     unsigned long f;
     long long next, ok;
@@ -44,7 +46,7 @@ parse(const char *text, struct eca_sched *out)
 }
 
 enum eca_rc
-eca_sched_load(const char *state_dir, const char *name, struct eca_sched *out, struct eca_err *err)
+eca_retry_load(const char *state_dir, const char *name, struct eca_retry *out, struct eca_err *err)
 {
     char path[4096];
     struct eca_buf b;
@@ -67,7 +69,7 @@ eca_sched_load(const char *state_dir, const char *name, struct eca_sched *out, s
 }
 
 enum eca_rc
-eca_sched_save(const char *state_dir, const char *name, const struct eca_sched *s,
+eca_retry_save(const char *state_dir, const char *name, const struct eca_retry *s,
                struct eca_err *err)
 {
     char path[4096], text[SCHED_MAX], msg[ECA_ERR_MSG_MAX];
@@ -86,7 +88,7 @@ eca_sched_save(const char *state_dir, const char *name, const struct eca_sched *
 }
 
 long
-eca_sched_failed(struct eca_sched *s, const struct eca_err *e, time_t now, long base_s, long cap_s,
+eca_retry_failed(struct eca_retry *s, const struct eca_err *e, time_t now, long base_s, long cap_s,
                  long lifetime_s, unsigned jitter_seed)
 {
     long wait;
@@ -102,7 +104,7 @@ eca_sched_failed(struct eca_sched *s, const struct eca_err *e, time_t now, long 
 }
 
 void
-eca_sched_succeeded(struct eca_sched *s, int renewed, time_t now)
+eca_retry_succeeded(struct eca_retry *s, int renewed, time_t now)
 {
     s->failures = 0;
     s->next_attempt = 0;
@@ -110,4 +112,52 @@ eca_sched_succeeded(struct eca_sched *s, int renewed, time_t now)
     s->last_error[0] = '\0';
     if (renewed)
         s->last_success = now;
+}
+
+time_t
+eca_retry_first_due(const struct eca_retry *s, time_t now, int once)
+{
+    return !once && s->failures > 0 && s->next_attempt > now ? s->next_attempt : now;
+}
+
+static void
+save(const char *state_dir, const char *name, const struct eca_retry *s)
+{
+    struct eca_err err = {0};
+
+    if (eca_retry_save(state_dir, name, s, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "sched_save_failed", name, NULL, 0, "%s", err.msg);
+}
+
+time_t
+eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,
+               const struct eca_certstate *st, const struct eca_err *e, long base_s, long cap_s,
+               long interval_s, unsigned jitter_seed, time_t now)
+{
+    long life = st->present ? (long)(st->not_after - st->not_before) : 0;
+    long wait;
+    char at[32];
+
+    if (interval_s < cap_s)
+        cap_s = interval_s;
+    /* A retry must come well before the certificate in place expires. */
+    if (st->present && st->not_after > now && (st->not_after - now) / 4 < cap_s)
+        cap_s = (long)((st->not_after - now) / 4);
+    wait = eca_retry_failed(s, e, now, base_s, cap_s > 0 ? cap_s : 1, life, jitter_seed);
+    save(state_dir, name, s);
+    eca_log(ECA_LOG_ERROR, "renew_failed", name,
+            ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(e->rc)), ECA_LI("failures", s->failures),
+                           ECA_LI("retry_in", wait),
+                           ECA_LS("retry_at", eca_status_time(s->next_attempt, at, sizeof at))),
+            "%s", e->msg);
+    return s->next_attempt;
+}
+
+void
+eca_retry_ok(const char *state_dir, const char *name, struct eca_retry *s, int renewed, time_t now)
+{
+    if (s->failures == 0 && !renewed)
+        return;
+    eca_retry_succeeded(s, renewed, now);
+    save(state_dir, name, s);
 }

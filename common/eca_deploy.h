@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* The protocol-free steps of a pass both agents take: decide, install a set, reload, verify. */
+#ifndef ECA_DEPLOY_H
+#define ECA_DEPLOY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "eca_agentconf.h"
+#include "eca_buf.h"
+#include "eca_certstate.h"
+#include "eca_err.h"
+#include "eca_install.h"
+#include "eca_key.h"
+#include "eca_renew.h"
+#include "eca_retry.h"
+#include "eca_status.h"
+#include "eca_x509.h"
+
+/* What one pass over one certificate saw and did (the daemon's agent fills it). */
+struct eca_pass_result {
+    struct eca_certstate st;  /* installed state (after a renewal: the new one) */
+    struct eca_renew_out dec; /* the decision for that state; dec.next_check: look again */
+    int renewed;              /* a new certificate was installed */
+};
+
+/* The most files one certificate installs (key, pfx, cert, chain, CA bundle, spare). */
+#define ECA_DEPLOY_FILES_MAX 6
+
+/* The files of one install: built by eca_deploy_set_build(), extended, then deployed. */
+struct eca_deploy_set {
+    struct eca_buf key, cert, chain;
+    struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
+    size_t n;
+};
+
+/* A stable per-certificate jitter seed (FNV-1a of the name, never 0). */
+unsigned eca_deploy_seed(const char *name);
+
+/*
+ * The renewal decision for cc from the installed state: revoked and forced come from the
+ * daemon (CRL, changed names, USR1); threshold, max age and jitter from cc. Pure.
+ */
+void eca_deploy_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
+                       int forced, long interval_s, time_t now, struct eca_renew_out *out);
+
+/* Roll forward an install of cc interrupted by a crash (journal STATE_DIR/<name>.journal). */
+enum eca_rc eca_deploy_recover(const char *state_dir, const struct eca_certconf *cc,
+                               struct eca_err *err);
+
+/*
+ * The PEM set for cc: key (0600), certificate (leaf + issuers, or the leaf alone when
+ * leaf_only; minio always gets the full chain) and, for the pem layout with chain_path, the
+ * issuers alone. Free with eca_deploy_set_free() whatever the result.
+ */
+enum eca_rc eca_deploy_set_build(struct eca_deploy_set *s, const struct eca_certconf *cc,
+                                 const struct eca_key *key, const struct eca_chain *chain,
+                                 int leaf_only, struct eca_err *err);
+
+/* Add one more file (path NULL: nothing); data is borrowed until the deploy. */
+void eca_deploy_set_add(struct eca_deploy_set *s, const char *path, const struct eca_buf *data,
+                        unsigned mode);
+
+void eca_deploy_set_free(struct eca_deploy_set *s);
+
+/*
+ * Install the set atomically (private files first, journaled), run the reload action, then
+ * when cc->verify is set check that the server serves `serial`. When it does not, the .prev
+ * set is installed again (journaled), the reload runs again, `verify_failed` is logged and
+ * ECA_EPROTO returned, so the loop retries later with backoff.
+ */
+enum eca_rc eca_deploy_run(const char *state_dir, const struct eca_certconf *cc,
+                           struct eca_deploy_set *s, const char *serial, struct eca_err *err);
+
+/* Run cc's reload action: the command (argv, timeout), then the signal to the pid file. */
+enum eca_rc eca_deploy_reload(const struct eca_certconf *cc, struct eca_err *err);
+
+/*
+ * Poll cc->verify until it serves `serial` or cc->verify_timeout_s pass (a server may take
+ * a moment to pick up the new pair). ECA_EPROTO naming both serials when it never does,
+ * ECA_ESTOPPED when a stop request cut it short.
+ */
+enum eca_rc eca_deploy_verify(const struct eca_certconf *cc, const char *serial,
+                              struct eca_err *err);
+
+/* Status of one certificate from its installed state, decision and retry state. */
+void eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
+                            const struct eca_certstate *st, const struct eca_renew_out *dec,
+                            const struct eca_retry *retry, time_t now);
+
+/* Status of cc without acting: reads the installed files and STATE_DIR/<name>.sched. */
+void eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s,
+                       time_t now, struct eca_status_cert *out);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-certificate retry state kept in STATE_DIR, so that a restart does not hammer the CA. */
+#ifndef ECA_RETRY_H
+#define ECA_RETRY_H
+
+#include <time.h>
+
+#include "eca_certstate.h"
+#include "eca_err.h"
+
+/* What survives a restart for one certificate. */
+struct eca_retry {
+    unsigned failures;                /* consecutive failed renewals; 0: healthy */
+    time_t next_attempt;              /* not before this after a failure (backoff) */
+    time_t last_success;              /* last renewal that installed a certificate; 0: none yet */
+    char last_rc[16];                 /* eca_rc_name of the last failure, "" when none */
+    char last_error[ECA_ERR_MSG_MAX]; /* its message (one line), "" when none */
+};
+
+/* STATE_DIR/<name>.sched into out; a missing file gives a zeroed state (ECA_OK). */
+enum eca_rc eca_retry_load(const char *state_dir, const char *name, struct eca_retry *out,
+                           struct eca_err *err);
+
+/* Write STATE_DIR/<name>.sched atomically (0600). */
+enum eca_rc eca_retry_save(const char *state_dir, const char *name, const struct eca_retry *s,
+                           struct eca_err *err);
+
+/*
+ * Record a failure at `now`: failures += 1, last error from e, next_attempt = now + capped
+ * exponential backoff with jitter (eca_renew_backoff). The base shrinks for short lifetimes
+ * (a twentieth of `lifetime_s` when that is shorter) so a two-minute certificate still gets
+ * several tries before it expires. Returns the delay in seconds.
+ */
+long eca_retry_failed(struct eca_retry *s, const struct eca_err *e, time_t now, long base_s,
+                      long cap_s, long lifetime_s, unsigned jitter_seed);
+
+/* Record a success at `now` (renewed: a certificate was installed): failures and error reset. */
+void eca_retry_succeeded(struct eca_retry *s, int renewed, time_t now);
+
+/*
+ * When a certificate is first looked at after a start: `now`, unless a persisted backoff
+ * still holds (a restart must not hammer the CA). With once (an explicit run: cron, an
+ * operator after a fix) the backoff is not waited for.
+ */
+time_t eca_retry_first_due(const struct eca_retry *s, time_t now, int once);
+
+/*
+ * A failed pass for certificate `name`: eca_retry_failed() with the cap further limited to
+ * interval_s and to a quarter of what is left of st's lifetime, saved to STATE_DIR, logged as
+ * `renew_failed`. Returns when to try again.
+ */
+time_t eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,
+                      const struct eca_certstate *st, const struct eca_err *e, long base_s,
+                      long cap_s, long interval_s, unsigned jitter_seed, time_t now);
+
+/* A good pass (renewed: a certificate was installed): recorded and saved when it changes. */
+void eca_retry_ok(const char *state_dir, const char *name, struct eca_retry *s, int renewed,
+                  time_t now);
+
+#endif
