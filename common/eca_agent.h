@@ -27,8 +27,20 @@ struct eca_agent_set {
     size_t n;
 };
 
-/* A stable per-certificate jitter seed (FNV-1a of the name, never 0). */
+/* A stable jitter seed for the certificate `name` on this host (never 0): FNV-1a of the name,
+ * mixed with the host seed once one is loaded (so retries spread across a fleet too). */
 unsigned eca_agent_seed(const char *name);
+
+/*
+ * Load the per-host jitter seed from STATE_DIR/host.seed (8 hex digits); when it is absent or
+ * unusable and `create` is set, a random one is written there (0600, first start) first.
+ * eca_agent_decide() and eca_agent_seed() use it from then on (0: none, the name alone).
+ * ECA_ENOTFOUND without `create` when there is none yet.
+ */
+enum eca_rc eca_agent_host_seed_load(const char *state_dir, int create, struct eca_err *err);
+
+/* The host seed in use (0: none loaded). */
+unsigned eca_agent_host_seed(void);
 
 /*
  * The renewal decision for cc from the installed state: revoked and forced come from the
@@ -37,7 +49,13 @@ unsigned eca_agent_seed(const char *name);
 void eca_agent_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
                       int forced, long interval_s, time_t now, struct eca_renew_out *out);
 
-/* Roll forward an install of cc interrupted by a crash (journal STATE_DIR/<name>.journal). */
+/*
+ * At start, per certificate: load (or create) the host seed, roll forward an install of cc
+ * interrupted by a crash (journal STATE_DIR/<name>.journal), then sweep what a kill -9 left
+ * (eca_install_sweep). A journal that cannot be rolled forward fails cc alone: it is logged
+ * (install_recover_failed, naming what to remove) and ECA_OK returned, so the other
+ * certificates are served; cc's next install retries the journal and fails with that message.
+ */
 enum eca_rc eca_agent_recover(const char *state_dir, const struct eca_certconf *cc,
                               struct eca_err *err);
 
