@@ -161,6 +161,26 @@ save_account_url(struct acme_agent *a, struct eca_err *err)
     return ECA_OK;
 }
 
+/* The CA lost the account: forget the stored URL (NULL), then keep the recovered one. */
+static void
+account_changed(void *ctx, const char *url)
+{
+    struct acme_agent *a = ctx;
+    struct eca_err err = {0};
+    char path[4096];
+
+    if (url != NULL) {
+        if (save_account_url(a, &err) != ECA_OK)
+            eca_log(ECA_LOG_WARN, "account_url_not_saved", NULL, NULL, 0, "%s", err.msg);
+        return;
+    }
+    state_path(a, "account", ".url", path, sizeof path);
+    if (eca_fs_remove(path, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "account_url_not_removed", NULL, NULL, 0, "%s", err.msg);
+    free(a->account_url);
+    a->account_url = NULL;
+}
+
 static enum eca_rc
 ensure_transport(struct acme_agent *a, struct eca_err *err)
 {
@@ -202,6 +222,8 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
     o.eab_hmac = a->eab_hmac;
     o.preferred_chain = a->conf->preferred_chain;
     o.should_stop = a->should_stop;
+    o.account_changed = account_changed;
+    o.account_ctx = a;
     if ((rc = acme_client_new(&o, &a->client, err)) != ECA_OK)
         return rc;
     if ((rc = acme_client_account(a->client, err)) != ECA_OK ||
