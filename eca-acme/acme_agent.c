@@ -264,7 +264,12 @@ dns_matches(const char *installed, const struct acme_cert_conf *cc)
     return ok && count == cc->ndomains;
 }
 
-/* Check the server's answer before it replaces anything: our key, exactly our names. */
+/*
+ * Check the server's answer before it replaces anything: a chain that holds together (each
+ * certificate signed by the next), a leaf usable now (clock skew allowed for), our key,
+ * exactly our names. No trust anchors are configured for ACME yet: the chain is checked for
+ * consistency only (eca_x509_verify_with() once a root setting exists).
+ */
 static enum eca_rc
 check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct eca_chain *chain,
              struct eca_err *err)
@@ -272,15 +277,21 @@ check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct 
     X509 *leaf;
     enum eca_rc rc;
 
-    if ((rc = eca_x509_chain_order(chain, err)) != ECA_OK)
-        return rc;
+    if ((rc = eca_x509_chain_order(chain, err)) != ECA_OK ||
+        (rc = eca_x509_chain_check_links(chain, err)) != ECA_OK)
+        goto out;
     leaf = eca_x509_chain_get(chain, 0);
+    if ((rc = eca_x509_check_validity(leaf, eca_clock_now(), ECA_X509_SKEW_S, err)) != ECA_OK)
+        goto out;
     if (!eca_x509_matches_key(leaf, key))
-        return eca_err_set(err, ECA_EPROTO, "issued certificate does not match the new key");
-    if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
-        return eca_err_set(err, ECA_EPROTO, "issued certificate does not carry exactly %s%s",
-                           cc->domains[0], cc->ndomains > 1 ? " and the other names" : "");
-    return ECA_OK;
+        rc = eca_err_set(err, ECA_EPROTO, "it does not match the new key");
+    else if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
+        rc = eca_err_set(err, ECA_EPROTO, "it does not carry exactly %s%s", cc->domains[0],
+                         cc->ndomains > 1 ? " and the other names" : "");
+out:
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "issued certificate refused, nothing installed: ");
+    return rc;
 }
 
 /* New key (every time), CSR, ACME order; on success the key and checked chain are handed out. */
