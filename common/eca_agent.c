@@ -132,6 +132,13 @@ journal_path(const char *state_dir, const char *name, char *out, size_t outlen)
 enum eca_rc
 eca_agent_recover(const char *state_dir, const struct eca_certconf *cc, struct eca_err *err)
 {
+    return eca_agent_recover_ex(state_dir, cc, NULL, 0, err);
+}
+
+enum eca_rc
+eca_agent_recover_ex(const char *state_dir, const struct eca_certconf *cc, const char *const *extra,
+                     size_t nextra, struct eca_err *err)
+{
     const char *paths[] = {cc->key_path, cc->cert_path, cc->chain_path};
     struct eca_err e = {0};
     char journal[4096];
@@ -152,6 +159,8 @@ eca_agent_recover(const char *state_dir, const struct eca_certconf *cc, struct e
                 "an interrupted install was rolled forward");
     eca_install_sweep(journal, paths, sizeof paths / sizeof paths[0], ECA_INSTALL_SWEEP_AGE_S,
                       &removed, NULL);
+    if (nextra > 0)
+        eca_install_sweep(journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     eca_fs_sweep_temps(state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     if (removed > 0)
         eca_log(ECA_LOG_INFO, "stale_files_removed", cc->name,

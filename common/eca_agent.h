@@ -59,6 +59,11 @@ void eca_agent_decide(const struct eca_certconf *cc, const struct eca_certstate 
 enum eca_rc eca_agent_recover(const char *state_dir, const struct eca_certconf *cc,
                               struct eca_err *err);
 
+/* eca_agent_recover() also sweeping the leftovers of extra[0..nextra) (NULL entries skipped):
+ * files a daemon installs beyond key, certificate and chain (a PKCS#12 bundle, a CA bundle). */
+enum eca_rc eca_agent_recover_ex(const char *state_dir, const struct eca_certconf *cc,
+                                 const char *const *extra, size_t nextra, struct eca_err *err);
+
 /*
  * The PEM set for cc: key (0600), certificate (leaf + issuers, or the leaf alone when
  * leaf_only; minio always gets the full chain) and, for the pem layout with chain_path, the

@@ -451,11 +451,13 @@ act(struct pass *p, struct eca_err *err)
 static enum eca_rc
 prepare_state(const struct pass *p, struct eca_err *err)
 {
+    /* The .pfx holds the key too: its leftover temporary copies are swept like the key's. */
+    const char *extra[] = {p->cc->pfx_path, p->cc->ca_certs_path};
     enum eca_rc rc;
 
     if ((rc = eca_fs_mkdir_p(p->conf->g.state_dir, 0700, err)) != ECA_OK)
         return rc;
-    return eca_agent_recover(p->conf->g.state_dir, &p->cc->base, err);
+    return eca_agent_recover_ex(p->conf->g.state_dir, &p->cc->base, extra, 2, err);
 }
 
 enum eca_rc

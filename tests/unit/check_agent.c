@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 
 #include "eca_agent.h"
 #include "eca_fs.h"
+#include "eca_log.h"
 #include "eca_test.h"
 
 Suite *agent_suite(void);
@@ -118,6 +121,95 @@ START_TEST(host_seed_garbage_is_replaced)
 }
 END_TEST
 
+static const char *
+at(const char *name)
+{
+    static char buf[4][600];
+    static int i;
+
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+    return buf[i];
+}
+
+/* A file written an hour ago (what a kill -9 left behind a while back). */
+static void
+put_old(const char *name)
+{
+    struct utimbuf t;
+
+    ck_assert_int_eq(eca_fs_write_atomic(at(name), "x\n", 2, 0600, NULL), ECA_OK);
+    t.actime = t.modtime = time(NULL) - 3600;
+    ck_assert_int_eq(utime(at(name), &t), 0);
+}
+
+static char keyp[600], certp[600], pfxp[600];
+
+static struct eca_certconf
+certconf(void)
+{
+    struct eca_certconf cc;
+
+    snprintf(keyp, sizeof keyp, "%s/key.pem", dir);
+    snprintf(certp, sizeof certp, "%s/cert.pem", dir);
+    snprintf(pfxp, sizeof pfxp, "%s/web.pfx", dir);
+    memset(&cc, 0, sizeof cc);
+    cc.name = "web";
+    cc.key_path = keyp;
+    cc.cert_path = certp;
+    return cc;
+}
+
+/* At start: the leftovers of the set (and of extra files) and of STATE_DIR are swept. */
+START_TEST(recover_sweeps_leftovers)
+{
+    struct eca_certconf cc = certconf();
+    const char *extra[] = {NULL, pfxp};
+    struct eca_err err = {0};
+
+    put_old(".key.pem.prev.tmp-0123456789abcdef");
+    put_old("cert.pem.new");
+    put_old(".web.pfx.prev.tmp-0123456789abcdef");
+    put_old(".web.sched.tmp-0123456789abcdef");
+    ck_assert_int_eq(eca_fs_write_atomic(at(".key.pem.tmp-00000000000000ff"), "y", 1, 0600, NULL),
+                     ECA_OK); /* young: a writer may be at work */
+    logcap_start();
+    ck_assert_int_eq(eca_agent_recover_ex(dir, &cc, extra, 2, &err), ECA_OK);
+    ck_assert(!eca_fs_exists(at(".key.pem.prev.tmp-0123456789abcdef")));
+    ck_assert(!eca_fs_exists(at("cert.pem.new")));
+    ck_assert(!eca_fs_exists(at(".web.pfx.prev.tmp-0123456789abcdef")));
+    ck_assert(!eca_fs_exists(at(".web.sched.tmp-0123456789abcdef")));
+    ck_assert(eca_fs_exists(at(".key.pem.tmp-00000000000000ff")));
+    ck_assert(logcap_contains("\"event\":\"stale_files_removed\""));
+    ck_assert(logcap_contains("\"files\":4"));
+    logcap_stop();
+}
+END_TEST
+
+/* A journal naming a directory fails that certificate alone: logged with what to remove, and
+ * the start goes on (ECA_OK) so the other certificates are served. */
+START_TEST(recover_stuck_journal_fails_alone)
+{
+    struct eca_certconf cc = certconf();
+    struct eca_err err = {0};
+    char list[1400];
+
+    ck_assert_int_eq(eca_fs_mkdir_p(at("key.pem"), 0700, NULL), ECA_OK);
+    put_old("key.pem.new");
+    snprintf(list, sizeof list, "%s\n%s\n", at("key.pem"), at("cert.pem"));
+    ck_assert_int_eq(eca_fs_write_atomic(at("web.journal"), list, strlen(list), 0600, NULL),
+                     ECA_OK);
+    logcap_start();
+    ck_assert_msg(eca_agent_recover(dir, &cc, &err) == ECA_OK, "%s", err.msg);
+    ck_assert(logcap_contains("\"event\":\"install_recover_failed\",\"cert\":\"web\""));
+    ck_assert(logcap_contains("key.pem: is a directory, not a regular file: remove it"));
+    logcap_stop();
+    /* The staged file is the set the journal will install: kept. */
+    ck_assert(eca_fs_exists(at("key.pem.new")));
+    ck_assert(eca_fs_exists(at("web.journal")));
+}
+END_TEST
+
 Suite *
 agent_suite(void)
 {
@@ -128,6 +220,8 @@ agent_suite(void)
     tcase_add_test(tc, host_seed_created_private_and_stable);
     tcase_add_test(tc, host_seed_moves_the_renewal_point);
     tcase_add_test(tc, host_seed_garbage_is_replaced);
+    tcase_add_test(tc, recover_sweeps_leftovers);
+    tcase_add_test(tc, recover_stuck_journal_fails_alone);
     suite_add_tcase(s, tc);
     return s;
 }
