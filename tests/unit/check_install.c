@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "eca_fs.h"
 #include "eca_install.h"
@@ -184,7 +185,7 @@ START_TEST(install_refuses_directory_target_before_staging)
     struct eca_install_file f[2];
     struct eca_err err = {0};
 
-    ck_assert_int_eq(mkdir(keyp, 0700), 0);
+    ck_assert_int_eq(eca_fs_mkdir_p(keyp, 0700, NULL), ECA_OK);
     put(certp, "", "old cert\n", 0644);
     set_files(f, "new key\n", "new cert\n");
     ck_assert_int_eq(eca_install_files(journal, f, 2, &err), ECA_EINVAL);
@@ -205,7 +206,7 @@ START_TEST(recover_names_what_to_remove)
     char list[1200];
     int rolled = 0;
 
-    ck_assert_int_eq(mkdir(keyp, 0700), 0);
+    ck_assert_int_eq(eca_fs_mkdir_p(keyp, 0700, NULL), ECA_OK);
     put(certp, "", "old cert\n", 0644);
     put(keyp, ".new", "new key\n", 0600);
     put(certp, ".new", "new cert\n", 0644);
@@ -228,14 +229,12 @@ static void
 put_old(const char *path, const char *suffix)
 {
     char q[700];
-    struct timeval tv[2];
+    struct utimbuf t;
 
     put(path, suffix, "leftover\n", 0600);
     snprintf(q, sizeof q, "%s%s", path, suffix);
-    gettimeofday(&tv[0], NULL);
-    tv[0].tv_sec -= 3600;
-    tv[1] = tv[0];
-    ck_assert_int_eq(utimes(q, tv), 0);
+    t.actime = t.modtime = time(NULL) - 3600;
+    ck_assert_int_eq(utime(q, &t), 0);
 }
 
 /* What kill -9 leaves: temp copies of the old key, staged .new files. Kept while a journal
