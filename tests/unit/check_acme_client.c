@@ -404,6 +404,43 @@ START_TEST(client_recovers_a_lost_account_within_the_pass)
 }
 END_TEST
 
+/* With EAB configured, the account re-created after the loss is bound again (EAB payload). */
+START_TEST(client_recreates_a_lost_account_with_eab)
+{
+    struct acme_client *c;
+    struct eca_secret *sec = NULL;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+    char *payload;
+
+    eca_buf_init(&chain, 0);
+    ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &sec, NULL), ECA_OK);
+    fake_http_push_fixture(fake, "acme/dir_eab_required.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/order_account_missing.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    fake_http_push_fixture(fake, "acme/account_recreated.http");
+    fake_http_push_fixture(fake, "acme/problem_unauthorized.http"); /* ends the order early */
+    opts.account_url = P "/my-account/1";
+    opts.eab_kid = "eab-kid-1";
+    opts.eab_hmac = sec;
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_EAUTH);
+    payload = jws_part(4, "payload");
+    ck_assert_ptr_nonnull(strstr(payload, "\"externalAccountBinding\":{\"protected\":\""));
+    ck_assert_ptr_null(strstr(payload, CANARY));
+    free(payload);
+    /* The second newOrder went out under the new account, once: no recovery loop. */
+    assert_req(5, "POST", P "/order-plz", "nonce-acct-7777", P "/my-account/7");
+    ck_assert_uint_eq(fake_http_nreq(fake), 6);
+    acme_client_free(c);
+    eca_secret_free(sec);
+    eca_buf_free(&chain);
+}
+END_TEST
+
 /* unauthorized while the lookup finds the very same, valid account: not an account problem;
  * the refusal stands, nothing is dropped, the order is not sent again. */
 START_TEST(client_keeps_an_account_the_server_still_knows)
@@ -967,6 +1004,7 @@ acme_client_suite(void)
     tcase_add_test(tc, client_prefers_the_alternate_chain_by_top_issuer);
     tcase_add_test(tc, client_recovers_a_lost_account_within_the_pass);
     tcase_add_test(tc, client_keeps_an_account_the_server_still_knows);
+    tcase_add_test(tc, client_recreates_a_lost_account_with_eab);
     tcase_add_test(tc, client_drops_a_lost_account_even_when_recovery_fails);
     tcase_add_test(tc, client_retries_bad_nonce_with_the_fresh_nonce);
     tcase_add_test(tc, client_gives_up_after_ten_bad_nonces);
