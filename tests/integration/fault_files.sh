@@ -41,6 +41,9 @@ grep '"event":"renew_failed","cert":"jam"' "$IT_TMP/fifo.log" |
     die "FIFO: no clear error for jam: $(grep '"cert":"jam"' "$IT_TMP/fifo.log" | tail -2)"
 grep -q '"event":"order_started","cert":"jam"' "$IT_TMP/fifo.log" && die "FIFO: jam was ordered anyway"
 assert_installed "$d/out/good.pem" "$d/out/good.key" good.test
+# The per-host jitter seed, created at first start, private.
+[ "$(stat -c %a "$d/state/host.seed")" = 600 ] || die "host.seed missing or not 0600"
+grep -qxE '[0-9a-f]{8}' "$d/state/host.seed" || die "host.seed is not a seed"
 rc=0
 timeout 10 "$ECA_ACME" --config "$conf" status </dev/null >"$IT_TMP/status-fifo.txt" 2>&1 || rc=$?
 [ "$rc" != 124 ] || die "status hung on the FIFO"
