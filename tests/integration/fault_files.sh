@@ -72,6 +72,26 @@ grep -q 'key.pem: is a FIFO (named pipe), not a regular file' "$IT_TMP/est-fifo.
     die "eca-est: no clear FIFO error: $(tail -3 "$IT_TMP/est-fifo.log")"
 log "FIFO (eca-est): exit $rc with a clear error"
 
+# ---- 1c. A FIFO at a token path: eca-est's bootstrap token, eca-acme's EAB key ----
+mkfifo "$e/token" "$e/eab"
+rc=0
+env -i PATH="$PATH" CA_URL="https://127.0.0.1:$(free_port)/.well-known/est" STATE_DIR="$e/state2" \
+    SUBJECT_DN="CN=fifo" CERT_PATH="$e/out/c2.pem" KEY_PATH="$e/out/k2.pem" \
+    EST_USERNAME=u BOOTSTRAP_TOKEN_FILE="$e/token" \
+    timeout 20 "$ECA_EST" --once </dev/null >"$IT_TMP/est-token.log" 2>&1 || rc=$?
+[ "$rc" != 124 ] || die "eca-est hung on a FIFO token file"
+grep -q 'token: is a FIFO (named pipe), not a regular file' "$IT_TMP/est-token.log" ||
+    die "eca-est: no clear error for a FIFO token file: $(tail -2 "$IT_TMP/est-token.log")"
+rc=0
+env -i PATH="$PATH" CA_URL="$PEBBLE_DIR_URL" CA_BUNDLE="$PEBBLE_TLS_CA" STATE_DIR="$e/state3" \
+    DOMAIN_NAME=eab.test CERT_PATH="$e/out/c3.pem" KEY_PATH="$e/out/k3.pem" EAB_KID=kid \
+    EAB_HMAC_KEY_FILE="$e/eab" HTTP01_LISTEN="127.0.0.1:$(free_port)" \
+    timeout 20 "$ECA_ACME" --once </dev/null >"$IT_TMP/acme-eab.log" 2>&1 || rc=$?
+[ "$rc" != 124 ] || die "eca-acme hung on a FIFO EAB key file"
+grep -q 'eab: is a FIFO (named pipe), not a regular file' "$IT_TMP/acme-eab.log" ||
+    die "eca-acme: no clear error for a FIFO EAB key file: $(tail -2 "$IT_TMP/acme-eab.log")"
+log "FIFO token files: clear errors, no hang"
+
 # ---- 2. A directory at KEY_PATH, and a journal (left by a crash) that lists it ----
 rm -f "$d/out/jam.key"
 mkdir "$d/out/jam.key"
