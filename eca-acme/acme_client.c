@@ -743,18 +743,17 @@ issue_free(struct issue *is, const struct acme_responder *r)
 }
 
 /*
- * After newOrder was refused for the account (err: ECA_ENOTFOUND for accountDoesNotExist,
- * ECA_EAUTH for unauthorized): look the key's account up again, or create it. ECA_OK when the
- * order is worth sending again (a different, valid account URL); otherwise err keeps the
- * first refusal (or says why recovery failed) and the order is not retried.
+ * After newOrder was refused for the account (first: ECA_ENOTFOUND for accountDoesNotExist,
+ * ECA_EAUTH for unauthorized; err says it): look the key's account up again, or create it.
+ * ECA_OK when the order is worth sending again (another account, or one created anew);
+ * otherwise err keeps the first refusal (or says why recovery failed), nothing is retried.
  */
 static enum eca_rc
-recover_account(struct acme_client *c, struct eca_err *err)
+recover_account(struct acme_client *c, enum eca_rc first, struct eca_err *err)
 {
     /* accountDoesNotExist is certain: the URL is dropped at once, whatever follows. An
      * unauthorized may be about something else: the URL goes only once another is found. */
-    int certain = err != NULL && err->rc == ECA_ENOTFOUND;
-    enum eca_rc first = err != NULL ? err->rc : ECA_EPROTO;
+    int certain = first == ECA_ENOTFOUND;
     char *old = c->kid;
     struct eca_err rerr = {0};
     enum eca_rc rc;
@@ -808,7 +807,7 @@ acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
     if ((rc = acme_client_account(c, err)) != ECA_OK)
         return rc;
     rc = new_order(c, &is, names, n, err);
-    if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, err)) == ECA_OK) {
+    if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
         issue_free(&is, responder);
         memset(&is, 0, sizeof is);
         rc = new_order(c, &is, names, n, err);
