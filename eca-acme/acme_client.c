@@ -399,6 +399,8 @@ acme_client_account(struct acme_client *c, struct eca_err *err)
     eca_log(ECA_LOG_INFO, "acme_account", NULL,
             ECA_LOG_FIELDS(ECA_LS("account", c->kid), ECA_LB("created", a->created)), "%s",
             a->created ? "account created" : "existing account found");
+    if (c->account_changed != NULL)
+        c->account_changed(c->account_ctx, c->kid);
 out:
     acme_account_free(a);
     return rc;
@@ -783,8 +785,6 @@ recover_account(struct acme_client *c, enum eca_rc first, struct eca_err *err)
         free(old);
         return first;
     }
-    if (c->account_changed != NULL)
-        c->account_changed(c->account_ctx, c->kid);
     eca_log(ECA_LOG_WARN, "acme_account_recovered", NULL,
             ECA_LOG_FIELDS(ECA_LS("old_account", old), ECA_LS("account", c->kid)),
             "ordering again with the recovered account");

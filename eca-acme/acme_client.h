@@ -38,8 +38,8 @@ struct acme_client_opts {
     int (*should_stop)(void);          /* polled while waiting; NULL: never */
     int account_key_new; /* 1: the key was just generated, so create the account without
                             the onlyReturnExisting lookup (one round trip less) */
-    /* Told when the account URL changes after the CA lost the account: NULL when the old URL
-     * is dropped, then the URL found again or newly created (to persist it). May be NULL. */
+    /* Told the account URL whenever one is found or created (to persist it), and NULL when
+     * the CA said it does not know the stored one (to forget it). May be NULL. */
     void (*account_changed)(void *ctx, const char *url);
     void *account_ctx;
 };

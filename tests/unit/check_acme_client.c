@@ -460,7 +460,8 @@ START_TEST(client_keeps_an_account_the_server_still_knows)
     ck_assert_msg(strstr(err.msg, "has status") != NULL, "%s", err.msg);
     ck_assert_uint_eq(fake_http_nreq(fake), 4);
     assert_req(3, "POST", P "/sign-me-up", "nonce-unauth-0005", NULL);
-    ck_assert_int_eq(nchanged, 0);
+    ck_assert_int_eq(nchanged, 1); /* the same URL, confirmed: nothing dropped */
+    ck_assert_str_eq(changed[0], P "/my-account/1");
     ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
     ck_assert_uint_eq(chain.len, 0);
     acme_client_free(c);
@@ -489,6 +490,12 @@ START_TEST(client_drops_a_lost_account_even_when_recovery_fails)
     ck_assert_int_eq(nchanged, 1);
     ck_assert_str_eq(changed[0], "(dropped)");
     ck_assert_ptr_null(acme_client_account_url(c));
+    /* The next pass finds the account: the agent is told, to store it again. */
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
+    ck_assert_msg(acme_client_account(c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(nchanged, 2);
+    ck_assert_str_eq(changed[1], P "/my-account/1");
     acme_client_free(c);
     eca_buf_free(&chain);
 }
