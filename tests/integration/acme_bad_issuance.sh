@@ -13,7 +13,8 @@ d=$IT_TMP/agent
 mkdir -p "$d/out"
 export CA_BUNDLE="$IT_TMP/tls/ca.pem" STATE_DIR="$d/state" LOG_LEVEL=debug
 export CERT_PATH="$d/out/cert.pem" KEY_PATH="$d/out/key.pem" DOMAIN_NAME=bad.test
-export HTTP01_LISTEN="127.0.0.1:$(free_port)"
+HTTP01_LISTEN="127.0.0.1:$(free_port)"
+export HTTP01_LISTEN
 # The installed pair: valid, matching, for the configured name.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
     -subj "/CN=bad.test" -addext subjectAltName=DNS:bad.test \
