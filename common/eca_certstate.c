@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_x509.h"
 
@@ -46,6 +47,12 @@ eca_certstate_read(const char *cert_path, const char *key_path, struct eca_certs
     enum eca_rc rc, crc, krc;
 
     memset(out, 0, sizeof *out);
+    /* A directory or FIFO where a file belongs is no state to renew from: ordering would only
+     * fail at the install, each retry costing the CA a certificate. */
+    if (eca_fs_check_file(cert_path, &e) != ECA_OK || eca_fs_check_file(key_path, &e) != ECA_OK) {
+        snprintf(out->problem, sizeof out->problem, "%.400s", e.msg);
+        return eca_err_set(err, ECA_EINVAL, "%s: remove it or change the path", e.msg);
+    }
     crc = eca_x509_chain_load(cert_path, &chain, &e);
     if ((rc = crc == ECA_OK ? ECA_OK : as_fact(crc, "certificate", cert_path, &e, out, err)) !=
         ECA_OK)

@@ -3,7 +3,10 @@
 #include "eca_deploy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "eca_clock.h"
 #include "eca_daemon.h"
@@ -14,15 +17,88 @@
 
 #define PEM_MAX      ((size_t)256 << 10)
 #define VERIFY_PAUSE 250 /* ms between probes */
+#define SEED_FILE    "host.seed"
 
-unsigned
-eca_deploy_seed(const char *name)
+/* Process-wide: one STATE_DIR per daemon, loaded at start, read by every decision. */
+static unsigned host_seed;
+
+static unsigned
+name_seed(const char *name)
 {
     unsigned h = 2166136261u;
 
     for (; *name; name++)
         h = (h ^ (unsigned char)*name) * 16777619u;
     return h ? h : 1;
+}
+
+unsigned
+eca_deploy_seed(const char *name)
+{
+    unsigned h = name_seed(name);
+
+    for (int i = 0; i < 4 && host_seed != 0; i++)
+        h = (h ^ ((host_seed >> (8 * i)) & 0xffu)) * 16777619u;
+    return h ? h : 1;
+}
+
+unsigned
+eca_deploy_host_seed(void)
+{
+    return host_seed;
+}
+
+/* 8 hex digits (and an optional newline) that are not all zero; 0 otherwise. */
+static unsigned
+seed_parse(const struct eca_buf *b)
+{
+    char text[9];
+
+    if (b->len < 8 || b->len > 9 || (b->len == 9 && b->data[8] != '\n'))
+        return 0;
+    memcpy(text, b->data, 8);
+    text[8] = '\0';
+    if (strspn(text, "0123456789abcdef") != 8)
+        return 0;
+    return (unsigned)strtoul(text, NULL, 16);
+}
+
+enum eca_rc
+eca_deploy_host_seed_load(const char *state_dir, int create, struct eca_err *err)
+{
+    char path[4096], text[16];
+    unsigned char r[4];
+    struct eca_buf b;
+    unsigned v;
+    enum eca_rc rc;
+
+    if (snprintf(path, sizeof path, "%s/%s", state_dir, SEED_FILE) >= (int)sizeof path)
+        return eca_err_set(err, ECA_EINVAL, "%s: state_dir too long", state_dir);
+    eca_buf_init(&b, 64);
+    rc = eca_fs_read(path, 64, &b, err);
+    v = rc == ECA_OK ? seed_parse(&b) : 0;
+    eca_buf_free(&b);
+    if (v != 0) {
+        host_seed = v;
+        return ECA_OK;
+    }
+    if (rc == ECA_OK)
+        rc = eca_err_set(err, ECA_EPARSE, "%s: not a seed (8 hex digits)", path);
+    if (!create || (rc != ECA_OK && rc != ECA_ENOTFOUND && rc != ECA_EPARSE))
+        return rc;
+    eca_err_clear(err);
+    do {
+        if (RAND_bytes(r, sizeof r) != 1)
+            return eca_err_ssl(err, ECA_ECRYPTO, "%s: random seed", path);
+        v = (unsigned)r[0] << 24 | (unsigned)r[1] << 16 | (unsigned)r[2] << 8 | r[3];
+    } while (v == 0);
+    snprintf(text, sizeof text, "%08x\n", v);
+    if ((rc = eca_fs_write_atomic(path, text, 9, ECA_FS_MODE_PRIVATE, err)) != ECA_OK)
+        return rc;
+    host_seed = v;
+    eca_log(ECA_LOG_INFO, "host_seed_created", NULL, ECA_LOG_FIELDS(ECA_LS("path", path)),
+            "renewal jitter is seeded per host from now on");
+    return ECA_OK;
 }
 
 void
@@ -42,7 +118,8 @@ eca_deploy_decide(const struct eca_certconf *cc, const struct eca_certstate *st,
     in.threshold_pct = cc->threshold_pct;
     in.max_age_s = cc->max_age_s;
     in.check_interval_s = interval_s;
-    in.jitter_seed = eca_deploy_seed(cc->name);
+    in.jitter_seed = name_seed(cc->name);
+    in.host_seed = host_seed;
     eca_renew_decide(&in, out);
 }
 
@@ -55,19 +132,39 @@ journal_path(const char *state_dir, const char *name, char *out, size_t outlen)
 enum eca_rc
 eca_deploy_recover(const char *state_dir, const struct eca_certconf *cc, struct eca_err *err)
 {
+    return eca_deploy_recover_ex(state_dir, cc, NULL, 0, err);
+}
+
+enum eca_rc
+eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
+                      const char *const *extra, size_t nextra, struct eca_err *err)
+{
+    const char *paths[] = {cc->key_path, cc->cert_path, cc->chain_path};
+    struct eca_err e = {0};
     char journal[4096];
-    int rolled = 0;
+    int rolled = 0, removed = 0;
     enum eca_rc rc;
 
+    if (eca_deploy_host_seed_load(state_dir, 1, &e) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "host_seed_failed", NULL, NULL, 0,
+                "%s; renewal jitter is seeded by the certificate name alone", e.msg);
     journal_path(state_dir, cc->name, journal, sizeof journal);
-    if ((rc = eca_install_recover(journal, &rolled, err)) != ECA_OK) {
-        eca_err_prefix(err, "%s: recovering interrupted install: ", cc->name);
-        return rc;
-    }
-    if (rolled)
+    if ((rc = eca_install_recover(journal, &rolled, err)) != ECA_OK)
+        eca_err_prefix(err, "%s: recovering an interrupted install: ", cc->name);
+    else if (rolled)
         eca_log(ECA_LOG_WARN, "install_recovered", cc->name, NULL, 0,
                 "an interrupted install was rolled forward");
-    return ECA_OK;
+    /* Whatever the journal did: what a kill -9 left is swept (staged files only without one). */
+    eca_install_sweep(journal, paths, sizeof paths / sizeof paths[0], ECA_INSTALL_SWEEP_AGE_S,
+                      &removed, NULL);
+    if (nextra > 0)
+        eca_install_sweep(journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
+    eca_fs_sweep_temps(state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
+    if (removed > 0)
+        eca_log(ECA_LOG_INFO, "stale_files_removed", cc->name,
+                ECA_LOG_FIELDS(ECA_LI("files", removed)),
+                "temporary and staged files left by an interrupted run");
+    return rc;
 }
 
 void
@@ -324,6 +421,9 @@ eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long int
         memset(&st, 0, sizeof st);
     if (eca_retry_load(state_dir, cc->name, &retry, NULL) != ECA_OK)
         memset(&retry, 0, sizeof retry);
+    /* Read only: status creates nothing (no host seed written either). */
+    if (eca_deploy_host_seed() == 0)
+        eca_deploy_host_seed_load(state_dir, 0, NULL);
     eca_deploy_decide(cc, &st, 0, 0, interval_s, now, &dec);
     eca_deploy_status_fill(out, cc->name, &st, &dec, &retry, now);
 }

@@ -34,8 +34,20 @@ struct eca_deploy_set {
     size_t n;
 };
 
-/* A stable per-certificate jitter seed (FNV-1a of the name, never 0). */
+/* A stable jitter seed for the certificate `name` on this host (never 0): FNV-1a of the name,
+ * mixed with the host seed once one is loaded (so retries spread across a fleet too). */
 unsigned eca_deploy_seed(const char *name);
+
+/*
+ * Load the per-host jitter seed from STATE_DIR/host.seed (8 hex digits); when it is absent or
+ * unusable and `create` is set, a random one is written there (0600, first start) first.
+ * eca_deploy_decide() and eca_deploy_seed() use it from then on (0: none, the name alone).
+ * ECA_ENOTFOUND without `create` when there is none yet.
+ */
+enum eca_rc eca_deploy_host_seed_load(const char *state_dir, int create, struct eca_err *err);
+
+/* The host seed in use (0: none loaded). */
+unsigned eca_deploy_host_seed(void);
 
 /*
  * The renewal decision for cc from the installed state: revoked and forced come from the
@@ -44,9 +56,19 @@ unsigned eca_deploy_seed(const char *name);
 void eca_deploy_decide(const struct eca_certconf *cc, const struct eca_certstate *st, int revoked,
                        int forced, long interval_s, time_t now, struct eca_renew_out *out);
 
-/* Roll forward an install of cc interrupted by a crash (journal STATE_DIR/<name>.journal). */
+/*
+ * At start, per certificate: load (or create) the host seed, roll forward an install of cc
+ * interrupted by a crash (journal STATE_DIR/<name>.journal), then sweep what a kill -9 left
+ * (eca_install_sweep; staged files only when no journal needs them). A journal that cannot be
+ * rolled forward is an error naming what to remove: the daemon fails that certificate alone.
+ */
 enum eca_rc eca_deploy_recover(const char *state_dir, const struct eca_certconf *cc,
                                struct eca_err *err);
+
+/* eca_deploy_recover() also sweeping the leftovers of extra[0..nextra) (NULL entries skipped):
+ * files a daemon installs beyond key, certificate and chain (a PKCS#12 bundle, a CA bundle). */
+enum eca_rc eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
+                                  const char *const *extra, size_t nextra, struct eca_err *err);
 
 /*
  * The PEM set for cc: key (0600), certificate (leaf + issuers, or the leaf alone when

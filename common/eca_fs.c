@@ -11,6 +11,8 @@
 #include "eca_fs_os.h"
 
 #define TMP_ATTEMPTS 8
+#define TMP_TAG      ".tmp-"
+#define TMP_HEX      16
 
 void
 eca_fs_dirname(const char *path, char *out, size_t outlen)
@@ -55,8 +57,8 @@ temp_name(const char *path, char *out, size_t outlen, struct eca_err *err)
 
     if (RAND_bytes(r, sizeof r) != 1)
         return eca_err_ssl(err, ECA_ECRYPTO, "%s: random temporary name", path);
-    n = snprintf(out, outlen, "%.*s.%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", (int)(base - path),
-                 path, base, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    n = snprintf(out, outlen, "%.*s.%s" TMP_TAG "%02x%02x%02x%02x%02x%02x%02x%02x",
+                 (int)(base - path), path, base, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
     if (n < 0 || (size_t)n >= outlen)
         return eca_err_set(err, ECA_EINVAL, "%s: path too long", path);
     return ECA_OK;
@@ -244,4 +246,102 @@ enum eca_rc
 eca_fs_check_private(const char *path, struct eca_err *err)
 {
     return eca_fs_os_check_private(path, err);
+}
+
+enum eca_rc
+eca_fs_not_regular(struct eca_err *err, const char *path, enum eca_fs_kind kind)
+{
+    static const char *const what[] = {
+        [ECA_FS_ABSENT] = "is missing",           [ECA_FS_REGULAR] = "is a regular file",
+        [ECA_FS_DIR] = "is a directory",          [ECA_FS_FIFO] = "is a FIFO (named pipe)",
+        [ECA_FS_OTHER] = "is a device or socket",
+    };
+
+    return eca_err_set(err, ECA_EINVAL, "%s: %s, not a regular file", path, what[kind]);
+}
+
+enum eca_rc
+eca_fs_check_file(const char *path, struct eca_err *err)
+{
+    enum eca_fs_kind k = eca_fs_os_kind(path);
+
+    if (k == ECA_FS_ABSENT || k == ECA_FS_REGULAR)
+        return ECA_OK;
+    return eca_fs_not_regular(err, path, k);
+}
+
+/* 1 if name is ".<base>.tmp-<16 lower-case hex>" (any base when base is NULL). */
+static int
+is_temp_of(const char *name, const char *base)
+{
+    size_t n = strlen(name), tag = strlen(TMP_TAG), b;
+    const char *hex;
+
+    if (name[0] != '.' || n < 1 + 1 + tag + TMP_HEX)
+        return 0;
+    hex = name + n - TMP_HEX;
+    if (strspn(hex, "0123456789abcdef") != TMP_HEX || strncmp(hex - tag, TMP_TAG, tag) != 0)
+        return 0;
+    if (base == NULL)
+        return 1;
+    b = strlen(base);
+    return n == 1 + b + tag + TMP_HEX && strncmp(name + 1, base, b) == 0;
+}
+
+struct sweep {
+    const char *dir, *base;
+    long min_age_s;
+    int removed;
+};
+
+int
+eca_fs_remove_stale(const char *path, long min_age_s)
+{
+    long age = eca_fs_os_age_s(path);
+
+    if (eca_fs_os_kind(path) != ECA_FS_REGULAR || age < 0 || age < min_age_s)
+        return 0;
+    return eca_fs_os_unlink(path, NULL) == ECA_OK;
+}
+
+static int
+sweep_one(void *ctx, const char *name)
+{
+    struct sweep *s = ctx;
+    char path[4096];
+
+    if (!is_temp_of(name, s->base) ||
+        snprintf(path, sizeof path, "%s/%s", s->dir, name) >= (int)sizeof path)
+        return 0;
+    s->removed += eca_fs_remove_stale(path, s->min_age_s);
+    return 0;
+}
+
+enum eca_rc
+eca_fs_sweep_temps(const char *dir, const char *base, long min_age_s, int *removed,
+                   struct eca_err *err)
+{
+    struct sweep s = {dir, base, min_age_s, 0};
+    enum eca_rc rc = eca_fs_os_list(dir, sweep_one, &s, err);
+
+    if (removed != NULL)
+        *removed += s.removed;
+    if (rc == ECA_ENOTFOUND) {
+        eca_err_clear(err);
+        rc = ECA_OK;
+    }
+    return rc;
+}
+
+void
+eca_fs_sweep_temps_of(const char *path, long min_age_s, int *removed)
+{
+    char *dir;
+    size_t n = strlen(path) + 2;
+
+    if ((dir = malloc(n)) == NULL)
+        return;
+    eca_fs_dirname(path, dir, n);
+    eca_fs_sweep_temps(dir, base_of(path), min_age_s, removed, NULL);
+    free(dir);
 }

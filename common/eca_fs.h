@@ -31,7 +31,11 @@ enum eca_rc eca_fs_write_atomic_nosync(const char *path, const void *data, size_
 enum eca_rc eca_fs_write_new(const char *path, const void *data, size_t len, unsigned mode,
                              struct eca_err *err);
 
-/* Read a whole file, at most max bytes (ECA_ETOOBIG beyond); ECA_ENOTFOUND if absent. */
+/*
+ * Read a whole file, at most max bytes (ECA_ETOOBIG beyond); ECA_ENOTFOUND if absent. Anything
+ * but a regular file (a directory, a FIFO, a device) is ECA_EINVAL saying what it is: a FIFO
+ * never blocks the reader.
+ */
 enum eca_rc eca_fs_read(const char *path, size_t max, struct eca_buf *out, struct eca_err *err);
 
 /* Rename (replacing the target) and fsync the target's directory. */
@@ -57,6 +61,23 @@ int eca_fs_exists(const char *path);
 
 /* ECA_EINVAL naming the path if a private file is readable or writable by group or others. */
 enum eca_rc eca_fs_check_private(const char *path, struct eca_err *err);
+
+/* ECA_OK when path is a regular file or absent; else ECA_EINVAL saying what is there. */
+enum eca_rc eca_fs_check_file(const char *path, struct eca_err *err);
+
+/*
+ * Remove the temporary files eca_fs_write_atomic() leaves when killed mid-write:
+ * "<dir>/.<base>.tmp-<16 hex>" (base NULL: of any file in dir), last modified at least
+ * min_age_s ago (a younger one may belong to a writer at work). *removed counts them.
+ */
+enum eca_rc eca_fs_sweep_temps(const char *dir, const char *base, long min_age_s, int *removed,
+                               struct eca_err *err);
+
+/* eca_fs_sweep_temps() for the temporary files of path alone (in its directory). */
+void eca_fs_sweep_temps_of(const char *path, long min_age_s, int *removed);
+
+/* Remove path if it is a regular file last modified at least min_age_s ago; 1 if removed. */
+int eca_fs_remove_stale(const char *path, long min_age_s);
 
 /* Directory part of path into out ("." when none). */
 void eca_fs_dirname(const char *path, char *out, size_t outlen);

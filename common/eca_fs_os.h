@@ -46,6 +46,23 @@ int eca_fs_os_exists(const char *path);
 /* ECA_EINVAL if group or others may read or write path; ECA_ENOTFOUND if absent. */
 enum eca_rc eca_fs_os_check_private(const char *path, struct eca_err *err);
 
+/* What a path names, following links (a dangling link is ECA_FS_ABSENT). */
+enum eca_fs_kind { ECA_FS_ABSENT = 0, ECA_FS_REGULAR, ECA_FS_DIR, ECA_FS_FIFO, ECA_FS_OTHER };
+enum eca_fs_kind eca_fs_os_kind(const char *path);
+
+/* ECA_EINVAL: "<path>: is a directory, not a regular file" (and so on for kind). */
+enum eca_rc eca_fs_not_regular(struct eca_err *err, const char *path, enum eca_fs_kind kind);
+
+/* Seconds since path was last modified (0 if in the future); -1 when it cannot be told. */
+long eca_fs_os_age_s(const char *path);
+
+/*
+ * Call each(ctx, name) for every entry of dir but "." and "..", in no particular order; a
+ * nonzero return stops the walk. ECA_ENOTFOUND when dir does not exist.
+ */
+enum eca_rc eca_fs_os_list(const char *dir, int (*each)(void *ctx, const char *name), void *ctx,
+                           struct eca_err *err);
+
 /* 1 if c separates path components on this OS. */
 int eca_fs_os_is_sep(char c);
 

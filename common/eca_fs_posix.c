@@ -2,12 +2,14 @@
 /* POSIX half of eca_fs: open/fsync/rename/mkdir/stat; eca_fs_win.c replaces it on Windows. */
 #include "eca_fs_os.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -119,19 +121,49 @@ eca_fs_os_abort(struct eca_fs_os_file *f)
     file_free(f);
 }
 
+static enum eca_fs_kind
+kind_of(mode_t m)
+{
+    if (S_ISREG(m))
+        return ECA_FS_REGULAR;
+    if (S_ISDIR(m))
+        return ECA_FS_DIR;
+    return S_ISFIFO(m) ? ECA_FS_FIFO : ECA_FS_OTHER;
+}
+
+enum eca_fs_kind
+eca_fs_os_kind(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? kind_of(st.st_mode) : ECA_FS_ABSENT;
+}
+
 enum eca_rc
 eca_fs_os_read(const char *path, size_t max, struct eca_buf *out, struct eca_err *err)
 {
     unsigned char chunk[8192];
     enum eca_rc rc = ECA_OK;
+    struct stat st;
     ssize_t r;
     int fd;
 
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer, for ever (and a stop
+     * request with it); it has no effect on the regular files read here. */
     do
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return sys_err(err, errno, path, "open");
+    if (fstat(fd, &st) != 0) {
+        rc = sys_err(err, errno, path, "stat");
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return eca_fs_not_regular(err, path, kind_of(st.st_mode));
+    }
     for (;;) {
         r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR)
@@ -224,6 +256,36 @@ eca_fs_os_check_private(const char *path, struct eca_err *err)
                            "%s: mode %04o lets group or others access it (want 0600 or "
                            "stricter)",
                            path, (unsigned)(st.st_mode & 07777));
+    return ECA_OK;
+}
+
+long
+eca_fs_os_age_s(const char *path)
+{
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (lstat(path, &st) != 0)
+        return -1;
+    return st.st_mtime >= now ? 0 : (long)(now - st.st_mtime);
+}
+
+enum eca_rc
+eca_fs_os_list(const char *dir, int (*each)(void *ctx, const char *name), void *ctx,
+               struct eca_err *err)
+{
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return sys_err(err, errno, dir, "open directory");
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (each(ctx, e->d_name) != 0)
+            break;
+    }
+    closedir(d);
     return ECA_OK;
 }
 

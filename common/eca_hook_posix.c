@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,8 @@
 #define POLL_NS           (50L * 1000 * 1000)
 /* How long a timed-out command gets between SIGTERM and SIGKILL. */
 #define GRACE_MS 1000L
+/* A reload command runs with the umask most systems give a login (a setting may come later). */
+#define HOOK_UMASK 022
 
 static long
 now_ms(void)
@@ -32,8 +35,10 @@ now_ms(void)
 
 /*
  * The child: own process group (so a timeout kills everything it started), default signal
- * handling and mask (the daemon blocks or handles some), then exec. An exec failure is
- * reported as errno over the close-on-exec pipe.
+ * handling and mask (the daemon blocks or handles some), the system's usual umask (the
+ * daemon's 077 would make files a reload writes, a rendered config or a pid file, unreadable
+ * to the service's other users), then exec. An exec failure is reported as errno over the
+ * close-on-exec pipe.
  */
 static void
 child(char *const *argv, int errfd)
@@ -49,6 +54,7 @@ child(char *const *argv, int errfd)
     signal(SIGUSR1, SIG_DFL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    umask(HOOK_UMASK);
     execvp(argv[0], argv);
     e = errno;
     if (write(errfd, &e, sizeof e) < 0)

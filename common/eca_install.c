@@ -169,6 +169,7 @@ write_journal(const char *journal_path, const struct eca_install_file *files, si
 static enum eca_rc
 check_files(const struct eca_install_file *files, size_t n, struct eca_err *err)
 {
+    struct eca_err e = {0};
     size_t i;
 
     if (n == 0 || n > SET_MAX)
@@ -179,6 +180,9 @@ check_files(const struct eca_install_file *files, size_t n, struct eca_err *err)
             return eca_err_set(err, ECA_EINVAL, "install: file %zu has no usable path", i);
         if (files[i].data == NULL && files[i].len > 0)
             return eca_err_set(err, ECA_EINVAL, "install: %s has no data", files[i].path);
+        /* Found before anything is staged: a journal naming a directory would never roll. */
+        if (eca_fs_check_file(files[i].path, &e) != ECA_OK)
+            return eca_err_set(err, ECA_EINVAL, "install: %s: remove it or change the path", e.msg);
     }
     return ECA_OK;
 }
@@ -216,6 +220,7 @@ eca_install_files(const char *journal_path, const struct eca_install_file *files
 enum eca_rc
 eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
 {
+    struct eca_err e = {0};
     struct eca_buf b;
     const char *paths[SET_MAX];
     char *line, *save = NULL;
@@ -241,6 +246,16 @@ eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
         }
         paths[n++] = line;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (eca_fs_check_file(paths[i], &e) != ECA_OK) {
+            rc = eca_err_set(err, ECA_EINVAL,
+                             "install recovery: %s: remove it (the new file waiting in %s.new "
+                             "then goes in place), or remove the journal %s to give up that "
+                             "install",
+                             e.msg, paths[i], journal_path);
+            goto out;
+        }
+    }
     if (n > 0 && (rc = roll_all(paths, n, err)) != ECA_OK) {
         eca_err_prefix(err, "install recovery (journal %s): ", journal_path);
         goto out;
@@ -250,4 +265,34 @@ eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err)
 out:
     eca_buf_free(&b);
     return rc;
+}
+
+/* The leftovers of writing path atomically, and of keeping its .prev copy. */
+static void
+sweep_file(const char *path, long min_age_s, int *removed)
+{
+    char prev[PATH_MAX_LEN];
+
+    eca_fs_sweep_temps_of(path, min_age_s, removed);
+    if (suffixed(path, ".prev", prev, sizeof prev, NULL) == ECA_OK)
+        eca_fs_sweep_temps_of(prev, min_age_s, removed);
+}
+
+enum eca_rc
+eca_install_sweep(const char *journal_path, const char *const *paths, size_t n, long min_age_s,
+                  int *removed, struct eca_err *err)
+{
+    char staged[PATH_MAX_LEN];
+    int journal = eca_fs_exists(journal_path);
+
+    (void)err;
+    for (size_t i = 0; i < n; i++) {
+        if (paths[i] == NULL)
+            continue;
+        sweep_file(paths[i], min_age_s, removed);
+        /* With a journal, the staged files are the new set: recovery needs them. */
+        if (!journal && suffixed(paths[i], ".new", staged, sizeof staged, NULL) == ECA_OK)
+            *removed += eca_fs_remove_stale(staged, min_age_s);
+    }
+    return ECA_OK;
 }

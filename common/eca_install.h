@@ -37,4 +37,16 @@ enum eca_rc eca_install_files(const char *journal_path, const struct eca_install
  */
 enum eca_rc eca_install_recover(const char *journal_path, int *rolled, struct eca_err *err);
 
+/* Leftovers younger than this may belong to a writer at work (another run, `status`). */
+#define ECA_INSTALL_SWEEP_AGE_S 60
+
+/*
+ * Sweep what a kill -9 leaves of the set paths[0..n) (NULL entries skipped): the temporary
+ * files of each target and of its .prev copy, and, unless the journal exists (then they are
+ * the set recovery installs), the staged "<path>.new" files; only those last modified at
+ * least min_age_s ago. *removed is increased by their number. Best effort: ECA_OK.
+ */
+enum eca_rc eca_install_sweep(const char *journal_path, const char *const *paths, size_t n,
+                              long min_age_s, int *removed, struct eca_err *err);
+
 #endif

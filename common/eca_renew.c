@@ -65,8 +65,9 @@ window_open(const struct eca_renew_in *in, int64_t *window)
     if (in->not_after > in->not_before)
         life = (int64_t)in->not_after - (int64_t)in->not_before;
     *window = percent(life, pct);
-    /* Spread a fleet's renewals over the first 10% of the window (seeded per certificate). */
-    open = (int64_t)in->not_after - *window - jitter(in->jitter_seed, 0, *window / 10);
+    /* Spread a fleet's renewals over the first 10% of the window, seeded per certificate and
+     * per host: a certificate of the same name on many hosts must not renew in lockstep. */
+    open = (int64_t)in->not_after - *window - jitter(in->jitter_seed, in->host_seed, *window / 10);
     if (in->max_age_s > 0 && (int64_t)in->not_before + in->max_age_s < open)
         open = (int64_t)in->not_before + in->max_age_s;
     if (open < (int64_t)in->not_before)

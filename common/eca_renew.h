@@ -29,7 +29,8 @@ struct eca_renew_in {
     int threshold_pct;     /* renew when less than this share of lifetime is left (1..99) */
     long max_age_s;        /* 0: none */
     long check_interval_s; /* longest sleep */
-    unsigned jitter_seed;  /* deterministic jitter source; 0: none */
+    unsigned jitter_seed;  /* deterministic jitter source, per certificate; 0: none */
+    unsigned host_seed;    /* mixed into it, per host (identical configs spread out); 0: none */
 };
 
 struct eca_renew_out {

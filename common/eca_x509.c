@@ -764,13 +764,15 @@ verify_failed(X509_STORE_CTX *ctx, struct eca_err *err)
                        X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx), subj);
 }
 
-enum eca_rc
-eca_x509_verify(const struct eca_chain *c, const char *anchors_path, time_t at, struct eca_err *err)
+/* Verify c's leaf against anchors_path (see load_anchors) or, when given, the chain anchors. */
+static enum eca_rc
+verify_leaf(const struct eca_chain *c, const char *anchors_path, const struct eca_chain *anchors,
+            time_t at, struct eca_err *err)
 {
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
     STACK_OF(X509) *untrusted = NULL;
-    enum eca_rc rc;
+    enum eca_rc rc = ECA_OK;
 
     if (eca_x509_chain_count(c) == 0)
         return eca_err_set(err, ECA_EINVAL, "verify: empty chain");
@@ -779,14 +781,22 @@ eca_x509_verify(const struct eca_chain *c, const char *anchors_path, time_t at, 
         rc = eca_err_ssl(err, ECA_ENOMEM, "verify: out of memory");
         goto out;
     }
-    if ((rc = load_anchors(store, c, anchors_path, err)) != ECA_OK)
+    if (anchors == NULL)
+        rc = load_anchors(store, c, anchors_path, err);
+    for (size_t i = 0; anchors != NULL && i < eca_x509_chain_count(anchors) && rc == ECA_OK; i++)
+        if (X509_STORE_add_cert(store, eca_x509_chain_get(anchors, i)) != 1)
+            rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: cannot add anchor %zu", i);
+    if (rc != ECA_OK)
         goto out;
     sk_X509_delete(untrusted, 0);
     if (X509_STORE_CTX_init(ctx, store, sk_X509_value(c->certs, 0), untrusted) != 1) {
         rc = eca_err_ssl(err, ECA_ECRYPTO, "verify: cannot set up");
         goto out;
     }
-    /* Anchors must be roots: no X509_V_FLAG_PARTIAL_CHAIN, so an intermediate cannot pose. */
+    /* From a file, anchors must be roots (no partial chain, so an intermediate cannot pose);
+     * anchors handed over in memory are the CA's own certificates, any of them may end it. */
+    if (anchors != NULL)
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
     if (at != 0)
         X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
     rc = X509_verify_cert(ctx) == 1 ? ECA_OK : verify_failed(ctx, err);
@@ -795,6 +805,12 @@ out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     return rc;
+}
+
+enum eca_rc
+eca_x509_verify(const struct eca_chain *c, const char *anchors_path, time_t at, struct eca_err *err)
+{
+    return verify_leaf(c, anchors_path, NULL, at, err);
 }
 
 enum eca_rc
@@ -836,4 +852,92 @@ eca_x509_serial_der_content(X509 *x, struct eca_buf *out, struct eca_err *err)
         rc = eca_buf_append(out, p, (size_t)len, err);
     OPENSSL_free(der);
     return rc;
+}
+
+/* ---- checks before an install ------------------------------------------------------------ */
+
+enum eca_rc
+eca_x509_check_validity(X509 *x, time_t now, long skew_s, struct eca_err *err)
+{
+    time_t nb = eca_x509_not_before(x), na = eca_x509_not_after(x);
+    char subj[256], when[32];
+    struct tm tm;
+
+    eca_x509_subject(x, subj, sizeof subj);
+    if (nb == 0 || na == 0)
+        return eca_err_set(err, ECA_EPROTO, "certificate '%s': unreadable validity dates", subj);
+    if (nb > now + skew_s) {
+        gmtime_r(&nb, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return eca_err_set(err, ECA_EPROTO,
+                           "certificate '%s' is not valid before %s, %lld s from now (more "
+                           "than the %ld s clock skew allowed)",
+                           subj, when, (long long)(nb - now), skew_s);
+    }
+    if (na <= now) {
+        gmtime_r(&na, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return eca_err_set(err, ECA_EPROTO, "certificate '%s' expired at %s", subj, when);
+    }
+    return ECA_OK;
+}
+
+/* 1 if issuer's key signed child (and the names link them). */
+static int
+signed_by(X509 *child, X509 *issuer)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(issuer);
+    int ok = issued(issuer, child) && pub != NULL && X509_verify(child, pub) == 1;
+
+    ERR_clear_error();
+    return ok;
+}
+
+enum eca_rc
+eca_x509_chain_check_links(const struct eca_chain *c, struct eca_err *err)
+{
+    size_t i, n = eca_x509_chain_count(c);
+    char a[256], b[256];
+    X509 *x, *up;
+
+    if (n == 0)
+        return eca_err_set(err, ECA_EPROTO, "chain: no certificates");
+    for (i = 0; i + 1 < n; i++) {
+        x = eca_x509_chain_get(c, i);
+        up = eca_x509_chain_get(c, i + 1);
+        if (!signed_by(x, up)) {
+            eca_x509_subject(x, a, sizeof a);
+            eca_x509_subject(up, b, sizeof b);
+            return eca_err_set(err, ECA_EPROTO, "chain: '%s' is not signed by the next, '%s'", a,
+                               b);
+        }
+    }
+    x = eca_x509_chain_get(c, n - 1);
+    if (n > 1 && X509_self_signed(x, 0) == 1 && !signed_by(x, x)) {
+        eca_x509_subject(x, a, sizeof a);
+        return eca_err_set(err, ECA_EPROTO, "chain: self-signed '%s' has a bad signature", a);
+    }
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_x509_verify_with(const struct eca_chain *c, const struct eca_chain *anchors, time_t at,
+                     struct eca_err *err)
+{
+    if (eca_x509_chain_count(anchors) == 0)
+        return eca_err_set(err, ECA_EINVAL, "verify: no trust anchors");
+    return verify_leaf(c, NULL, anchors, at, err);
+}
+
+int
+eca_x509_subject_matches_csr(X509 *x, const void *csr_der, size_t len)
+{
+    const unsigned char *p = csr_der;
+    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+    int ok =
+        req != NULL && X509_NAME_cmp(X509_get_subject_name(x), X509_REQ_get_subject_name(req)) == 0;
+
+    X509_REQ_free(req);
+    ERR_clear_error();
+    return ok;
 }

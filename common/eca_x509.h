@@ -97,6 +97,33 @@ int eca_x509_matches_key(X509 *x, const struct eca_key *key);
 enum eca_rc eca_x509_verify(const struct eca_chain *c, const char *anchors_path, time_t at,
                             struct eca_err *err);
 
+/* How far a new certificate's notBefore may lie ahead of our clock (CA and host clocks differ). */
+#define ECA_X509_SKEW_S 300
+
+/*
+ * A certificate about to be installed is usable at `now`: notBefore at most skew_s ahead,
+ * notAfter later than now. ECA_EPROTO naming the subject and the offending time otherwise.
+ */
+enum eca_rc eca_x509_check_validity(X509 *x, time_t now, long skew_s, struct eca_err *err);
+
+/*
+ * The chain (leaf first, as eca_x509_chain_order() leaves it) is internally consistent: each
+ * certificate names the next as issuer and carries a valid signature by its key; the last, when
+ * self-signed, verifies with its own key. ECA_EPROTO naming the pair otherwise.
+ */
+enum eca_rc eca_x509_chain_check_links(const struct eca_chain *c, struct eca_err *err);
+
+/*
+ * eca_x509_verify() with the trust anchors in memory, every one of them trusted as given (an
+ * intermediate included: a CA's own list of its certificates may hold no root). ECA_ETLS
+ * with OpenSSL's reason on failure.
+ */
+enum eca_rc eca_x509_verify_with(const struct eca_chain *c, const struct eca_chain *anchors,
+                                 time_t at, struct eca_err *err);
+
+/* 1 if the certificate's subject is the subject of the DER CSR (the name asked for). */
+int eca_x509_subject_matches_csr(X509 *x, const void *csr_der, size_t len);
+
 /* DER of the leaf (certificate i) appended to out. */
 enum eca_rc eca_x509_to_der(X509 *x, struct eca_buf *out, struct eca_err *err);
 

@@ -192,6 +192,26 @@ save_account_url(struct acme_agent *a, struct eca_err *err)
     return ECA_OK;
 }
 
+/* The CA lost the account: forget the stored URL (NULL), then keep the recovered one. */
+static void
+account_changed(void *ctx, const char *url)
+{
+    struct acme_agent *a = ctx;
+    struct eca_err err = {0};
+    char path[4096];
+
+    if (url != NULL) {
+        if (save_account_url(a, &err) != ECA_OK)
+            eca_log(ECA_LOG_WARN, "account_url_not_saved", NULL, NULL, 0, "%s", err.msg);
+        return;
+    }
+    state_path(a, "account", ".url", path, sizeof path);
+    if (eca_fs_remove(path, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "account_url_not_removed", NULL, NULL, 0, "%s", err.msg);
+    free(a->account_url);
+    a->account_url = NULL;
+}
+
 static enum eca_rc
 ensure_transport(struct acme_agent *a, struct eca_err *err)
 {
@@ -237,6 +257,8 @@ ensure_directory(struct acme_agent *a, struct eca_err *err)
     o.eab_hmac = a->eab_hmac;
     o.preferred_chain = a->conf->preferred_chain;
     o.should_stop = a->should_stop;
+    o.account_changed = account_changed;
+    o.account_ctx = a;
     a->account_ready = 0;
     a->profiles_checked = 0;
     return acme_client_new(&o, &a->client, err);
@@ -290,7 +312,12 @@ dns_matches(const char *installed, const struct acme_cert_conf *cc)
     return ok && count == cc->ndomains;
 }
 
-/* Check the server's answer before it replaces anything: our key, exactly our names. */
+/*
+ * Check the server's answer before it replaces anything: a chain that holds together (each
+ * certificate signed by the next), a leaf usable now (clock skew allowed for), our key,
+ * exactly our names. No trust anchors are configured for ACME yet: the chain is checked for
+ * consistency only (eca_x509_verify_with() once a root setting exists).
+ */
 static enum eca_rc
 check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct eca_chain *chain,
              struct eca_err *err)
@@ -298,15 +325,21 @@ check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct 
     X509 *leaf;
     enum eca_rc rc;
 
-    if ((rc = eca_x509_chain_order(chain, err)) != ECA_OK)
-        return rc;
+    if ((rc = eca_x509_chain_order(chain, err)) != ECA_OK ||
+        (rc = eca_x509_chain_check_links(chain, err)) != ECA_OK)
+        goto out;
     leaf = eca_x509_chain_get(chain, 0);
+    if ((rc = eca_x509_check_validity(leaf, eca_clock_now(), ECA_X509_SKEW_S, err)) != ECA_OK)
+        goto out;
     if (!eca_x509_matches_key(leaf, key))
-        return eca_err_set(err, ECA_EPROTO, "issued certificate does not match the new key");
-    if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
-        return eca_err_set(err, ECA_EPROTO, "issued certificate does not carry exactly %s%s",
-                           cc->domains[0], cc->ndomains > 1 ? " and the other names" : "");
-    return ECA_OK;
+        rc = eca_err_set(err, ECA_EPROTO, "it does not match the new key");
+    else if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
+        rc = eca_err_set(err, ECA_EPROTO, "it does not carry exactly %s%s", cc->domains[0],
+                         cc->ndomains > 1 ? " and the other names" : "");
+out:
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "issued certificate refused, nothing installed: ");
+    return rc;
 }
 
 /* ---- ACME profiles (draft-ietf-acme-profiles) ---- */

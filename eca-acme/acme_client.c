@@ -38,10 +38,13 @@ struct acme_client {
     size_t ncontact;
     int tos_agreed;
     int account_key_new;
+    int account_created; /* the last account step created one (not found an existing one) */
     long max_wait_s;
     int (*should_stop)(void);
     void (*sleep_ms)(void *ctx, long ms);
     void *sleep_ctx;
+    void (*account_changed)(void *ctx, const char *url);
+    void *account_ctx;
     struct acme_dir *dir;
     char *nonce;
     long last_retry_after; /* of the last response, -1: none */
@@ -279,6 +282,8 @@ acme_client_new(const struct acme_client_opts *opts, struct acme_client **out, s
     c->account_key_new = opts->account_key_new;
     c->max_wait_s = opts->max_wait_s > 0 ? opts->max_wait_s : 300;
     c->should_stop = opts->should_stop;
+    c->account_changed = opts->account_changed;
+    c->account_ctx = opts->account_ctx;
     c->last_retry_after = -1;
     if ((opts->account_url && !(c->kid = strdup(opts->account_url))) ||
         (opts->eab_kid && !(c->eab_kid = strdup(opts->eab_kid))) ||
@@ -390,9 +395,12 @@ acme_client_account(struct acme_client *c, struct eca_err *err)
     }
     c->kid = a->url;
     a->url = NULL;
+    c->account_created = a->created;
     eca_log(ECA_LOG_INFO, "acme_account", NULL,
             ECA_LOG_FIELDS(ECA_LS("account", c->kid), ECA_LB("created", a->created)), "%s",
             a->created ? "account created" : "existing account found");
+    if (c->account_changed != NULL)
+        c->account_changed(c->account_ctx, c->kid);
 out:
     acme_account_free(a);
     return rc;
@@ -778,6 +786,55 @@ new_order_ex(struct acme_client *c, struct issue *is, const char *const *names, 
     return new_order(c, is, names, n, &x, &refused, err);
 }
 
+/*
+ * After newOrder was refused for the account (first: ECA_ENOTFOUND for accountDoesNotExist,
+ * ECA_EAUTH for unauthorized; err says it): look the key's account up again, or create it.
+ * ECA_OK when the order is worth sending again (another account, or one created anew);
+ * otherwise err keeps the first refusal (or says why recovery failed), nothing is retried.
+ */
+static enum eca_rc
+recover_account(struct acme_client *c, enum eca_rc first, struct eca_err *err)
+{
+    /* accountDoesNotExist is certain: the URL is dropped at once, whatever follows. An
+     * unauthorized may be about something else: the URL goes only once another is found. */
+    int certain = first == ECA_ENOTFOUND;
+    char *old = c->kid;
+    struct eca_err rerr = {0};
+    enum eca_rc rc;
+
+    if (old == NULL)
+        return first;
+    eca_log(ECA_LOG_WARN, "acme_account_lost", NULL, ECA_LOG_FIELDS(ECA_LS("account", old)),
+            "the server refused the account (%s); looking it up again for the same key",
+            err ? err->msg : "");
+    c->kid = NULL;
+    c->account_key_new = 0; /* the key is not new: its account may exist under another URL */
+    if (certain && c->account_changed != NULL)
+        c->account_changed(c->account_ctx, NULL);
+    if ((rc = acme_client_account(c, &rerr)) != ECA_OK) {
+        if (!certain) {
+            c->kid = old;
+            old = NULL;
+        }
+        free(old);
+        eca_err_prefix(&rerr, "account recovery after '%s': ", err ? err->msg : "");
+        if (err != NULL)
+            *err = rerr;
+        return rc;
+    }
+    if (!certain && !c->account_created && strcmp(old, c->kid) == 0) {
+        /* The same, valid account: the refusal was about something else; keep it. */
+        free(old);
+        return first;
+    }
+    eca_log(ECA_LOG_WARN, "acme_account_recovered", NULL,
+            ECA_LOG_FIELDS(ECA_LS("old_account", old), ECA_LS("account", c->kid)),
+            "ordering again with the recovered account");
+    free(old);
+    eca_err_clear(err);
+    return ECA_OK;
+}
+
 enum eca_rc
 acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                   const struct acme_responder *responder, const void *csr_der, size_t csr_len,
@@ -802,6 +859,12 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
     if ((rc = acme_client_account(c, err)) != ECA_OK)
         return rc;
     rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
+    if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
+        issue_free(&is, responder);
+        memset(&is, 0, sizeof is);
+        dropped = 0;
+        rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
+    }
     /* The server's echo of the profile, before polling replaces the order object. */
     if (rc == ECA_OK && info != NULL) {
         memset(info, 0, sizeof *info);

@@ -41,6 +41,10 @@ struct acme_client_opts {
     int (*should_stop)(void);          /* polled while waiting; NULL: never */
     int account_key_new; /* 1: the key was just generated, so create the account without
                             the onlyReturnExisting lookup (one round trip less) */
+    /* Told the account URL whenever one is found or created (to persist it), and NULL when
+     * the CA said it does not know the stored one (to forget it). May be NULL. */
+    void (*account_changed)(void *ctx, const char *url);
+    void *account_ctx;
 };
 
 struct acme_client;
@@ -62,6 +66,10 @@ const char *acme_client_account_url(const struct acme_client *c);
  * responder (http-01), finalize with csr_der, wait, download. The PEM chain (leaf first,
  * the preferred alternate if configured) is appended to chain_pem. A failed order reports
  * the server's problem and every subproblem per identifier.
+ * A newOrder refused with accountDoesNotExist or unauthorized (a CA that lost its database,
+ * an account it no longer knows) drops the account URL, finds the key's account again
+ * (onlyReturnExisting) or registers it anew (with EAB when configured), and orders once more;
+ * acme_account_lost and acme_account_recovered are logged.
  */
 enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                               const struct acme_responder *responder, const void *csr_der,

@@ -447,6 +447,37 @@ out:
     return rc;
 }
 
+/*
+ * Check the answer before it replaces anything: our key, a leaf usable now (clock skew
+ * allowed for), the subject asked for (when one is configured), and a chain that verifies to
+ * the CA's own certificates from /cacerts (RFC 7030 §4.1.3: the explicit trust anchors).
+ */
+static enum eca_rc
+check_issued(const struct pass *p, struct eca_err *err)
+{
+    X509 *leaf = eca_x509_chain_get(p->full, 0);
+    time_t now = eca_clock_now(), nb = eca_x509_not_before(leaf);
+    char subj[512];
+    enum eca_rc rc = ECA_OK;
+
+    if (!eca_x509_matches_key(leaf, p->key)) {
+        rc = eca_err_set(err, ECA_EPROTO, "it does not match our key");
+    } else if ((rc = eca_x509_check_validity(leaf, now, ECA_X509_SKEW_S, err)) != ECA_OK) {
+        /* said */
+    } else if (p->cc->subject_dn != NULL &&
+               !eca_x509_subject_matches_csr(leaf, p->csr.data, p->csr.len)) {
+        eca_x509_subject(leaf, subj, sizeof subj);
+        rc = eca_err_set(err, ECA_EPROTO, "its subject '%s' is not the one asked for ('%s')", subj,
+                         p->cc->subject_dn);
+    } else if (eca_x509_chain_count(p->cacerts) > 0) {
+        /* At the leaf's notBefore when that is a little ahead of our clock (within the skew). */
+        rc = eca_x509_verify_with(p->full, p->cacerts, nb > now ? nb : now, err);
+    }
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "issued certificate refused, nothing installed: ");
+    return rc;
+}
+
 static long
 ms_since(const struct timespec *t0)
 {
@@ -474,9 +505,9 @@ act(struct pass *p, struct eca_err *err)
     /* The answer may hold the leaf alone: the chain then comes from /cacerts. */
     if ((rc = est_enroll_full_chain(p->issued, p->cacerts, p->key, &p->full, err)) != ECA_OK)
         return rc;
+    if ((rc = check_issued(p, err)) != ECA_OK)
+        return rc;
     leaf = eca_x509_chain_get(p->full, 0);
-    if (!eca_x509_matches_key(leaf, p->key))
-        return eca_err_set(err, ECA_EPROTO, "issued certificate does not match our key");
     eca_x509_serial_hex(leaf, p->serial, sizeof p->serial);
     eca_x509_subject(leaf, subject, sizeof subject);
     eca_log(ECA_LOG_INFO, "cert_issued", p->cc->base.name,

@@ -169,13 +169,17 @@ slots_open(struct daemon *d, int once)
     for (size_t i = 0; i < n; i++) {
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
+        const char *extra[2];
 
         eca_err_clear(&err);
         if (eca_retry_load(g->state_dir, cc->name, &s->retry, &err) != ECA_OK)
             eca_log(ECA_LOG_WARN, "sched_unreadable", cc->name, NULL, 0, "%s; starting afresh",
                     err.msg);
         s->due = eca_retry_first_due(&s->retry, now, once);
-        if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
+        /* The .pfx holds the key too: its leftover temporary copies are swept like the key's. */
+        extra[0] = d->conf->certs[i].pfx_path;
+        extra[1] = d->conf->certs[i].ca_certs_path;
+        if ((s->journal = eca_deploy_recover_ex(g->state_dir, cc, extra, 2, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
         eca_deploy_status(cc, g->state_dir, g->check_interval_s, now, &d->status[i]);
         if (d->metrics)

@@ -177,8 +177,18 @@ eca_fs_os_read(const char *path, size_t max, struct eca_buf *out, struct eca_err
     h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                     OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     free(w);
-    if (h == INVALID_HANDLE_VALUE)
-        return win_err(err, GetLastError(), path, "open");
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+
+        /* A directory cannot be opened this way: say what it is, not "Access is denied". */
+        if (eca_fs_os_kind(path) == ECA_FS_DIR)
+            return eca_fs_not_regular(err, path, ECA_FS_DIR);
+        return win_err(err, e, path, "open");
+    }
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        CloseHandle(h);
+        return eca_fs_not_regular(err, path, ECA_FS_OTHER);
+    }
     rc = read_all(h, path, max, out, err);
     CloseHandle(h);
     return rc;
@@ -277,6 +287,85 @@ eca_fs_os_exists(const char *path)
     r = GetFileAttributesW(w) != INVALID_FILE_ATTRIBUTES;
     free(w);
     return r;
+}
+
+enum eca_fs_kind
+eca_fs_os_kind(const char *path)
+{
+    wchar_t *w = NULL;
+    DWORD a;
+
+    if (eca_win_widen(path, &w, NULL) != ECA_OK)
+        return ECA_FS_ABSENT;
+    a = GetFileAttributesW(w);
+    free(w);
+    if (a == INVALID_FILE_ATTRIBUTES)
+        return ECA_FS_ABSENT;
+    return (a & FILE_ATTRIBUTE_DIRECTORY) ? ECA_FS_DIR : ECA_FS_REGULAR;
+}
+
+long
+eca_fs_os_age_s(const char *path)
+{
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    ULARGE_INTEGER m, n;
+    FILETIME now;
+    wchar_t *w = NULL;
+    BOOL ok;
+
+    if (eca_win_widen(path, &w, NULL) != ECA_OK)
+        return -1;
+    ok = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+    free(w);
+    if (!ok)
+        return -1;
+    GetSystemTimeAsFileTime(&now);
+    m.LowPart = d.ftLastWriteTime.dwLowDateTime;
+    m.HighPart = d.ftLastWriteTime.dwHighDateTime;
+    n.LowPart = now.dwLowDateTime;
+    n.HighPart = now.dwHighDateTime;
+    /* FILETIME counts 100 ns intervals. */
+    return n.QuadPart <= m.QuadPart ? 0 : (long)((n.QuadPart - m.QuadPart) / 10000000ULL);
+}
+
+enum eca_rc
+eca_fs_os_list(const char *dir, int (*each)(void *ctx, const char *name), void *ctx,
+               struct eca_err *err)
+{
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    wchar_t *w = NULL, *pattern;
+    char *name = NULL;
+    size_t n;
+    enum eca_rc rc;
+    int stop = 0;
+
+    if ((rc = eca_win_widen(dir, &w, err)) != ECA_OK)
+        return rc;
+    n = wcslen(w);
+    if ((pattern = malloc((n + 3) * sizeof *pattern)) == NULL) {
+        free(w);
+        return eca_err_set(err, ECA_ENOMEM, "%s: out of memory", dir);
+    }
+    memcpy(pattern, w, n * sizeof *pattern);
+    pattern[n] = L'\\';
+    pattern[n + 1] = L'*';
+    pattern[n + 2] = L'\0';
+    free(w);
+    h = FindFirstFileW(pattern, &fd);
+    free(pattern);
+    if (h == INVALID_HANDLE_VALUE)
+        return win_err(err, GetLastError(), dir, "list directory");
+    do {
+        if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0 ||
+            eca_win_narrow(fd.cFileName, &name, NULL) != ECA_OK)
+            continue;
+        stop = each(ctx, name);
+        free(name);
+        name = NULL;
+    } while (!stop && FindNextFileW(h, &fd));
+    FindClose(h);
+    return ECA_OK;
 }
 
 /* SYSTEM, Administrators, OWNER RIGHTS and the file's owner are the only trusted holders. */

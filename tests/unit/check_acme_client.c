@@ -331,6 +331,176 @@ START_TEST(client_issues_through_the_whole_order_flow)
 }
 END_TEST
 
+/* What the client told the agent about its account URL (NULL: dropped). */
+static char changed[4][200];
+static int nchanged;
+
+static void
+record_change(void *ctx, const char *url)
+{
+    (void)ctx;
+    ck_assert_int_lt(nchanged, 4);
+    snprintf(changed[nchanged++], sizeof changed[0], "%s", url ? url : "(dropped)");
+}
+
+/* A CA that lost its database (pebble restarted): newOrder says accountDoesNotExist for the
+ * stored URL; the lookup misses, the account is created again, and the same pass orders. */
+START_TEST(client_recovers_a_lost_account_within_the_pass)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",
+        "acme/nonce.http",
+        "acme/order_account_missing.http",   /* newOrder with the old kid */
+        "acme/problem_account_missing.http", /* onlyReturnExisting: unknown */
+        "acme/account_recreated.http",
+        "acme/order_new_pending.http",
+        "acme/authz_pending.http",
+        "acme/challenge_processing.http",
+        "acme/authz_valid.http",
+        "acme/order_ready.http",
+        "acme/order_processing.http",
+        "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+    char *payload;
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Intermediate", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    opts.account_changed = record_change;
+    nchanged = 0;
+    logcap_start();
+    c = client();
+    ck_assert_msg(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err) == ECA_OK,
+                  "%s", err.msg);
+    ck_assert_str_eq(eca_buf_str(&chain), eca_buf_str(&leaf));
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/7");
+    assert_req(2, "POST", P "/order-plz", "nonce-HEAD-0a1b2c3d4e5f", P "/my-account/1");
+    assert_req(3, "POST", P "/sign-me-up", "nonce-lost-0001", NULL);
+    assert_req(4, "POST", P "/sign-me-up", "nonce-nacct-0006", NULL);
+    assert_req(5, "POST", P "/order-plz", "nonce-acct-7777", P "/my-account/7");
+    assert_req(12, "POST", CERT, "nonce-order-0007", P "/my-account/7");
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    payload = jws_part(3, "payload");
+    ck_assert_str_eq(payload, "{\"onlyReturnExisting\":true}");
+    free(payload);
+    ck_assert_int_eq(nchanged, 2);
+    ck_assert_str_eq(changed[0], "(dropped)");
+    ck_assert_str_eq(changed[1], P "/my-account/7");
+    ck_assert(logcap_contains("\"event\":\"acme_account_lost\""));
+    ck_assert(logcap_contains("\"event\":\"acme_account_recovered\""));
+    logcap_stop();
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
+/* With EAB configured, the account re-created after the loss is bound again (EAB payload). */
+START_TEST(client_recreates_a_lost_account_with_eab)
+{
+    struct acme_client *c;
+    struct eca_secret *sec = NULL;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+    char *payload;
+
+    eca_buf_init(&chain, 0);
+    ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &sec, NULL), ECA_OK);
+    fake_http_push_fixture(fake, "acme/dir_eab_required.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/order_account_missing.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    fake_http_push_fixture(fake, "acme/account_recreated.http");
+    fake_http_push_fixture(fake, "acme/problem_unauthorized.http"); /* ends the order early */
+    opts.account_url = P "/my-account/1";
+    opts.eab_kid = "eab-kid-1";
+    opts.eab_hmac = sec;
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_EAUTH);
+    payload = jws_part(4, "payload");
+    ck_assert_ptr_nonnull(strstr(payload, "\"externalAccountBinding\":{\"protected\":\""));
+    ck_assert_ptr_null(strstr(payload, CANARY));
+    free(payload);
+    /* The second newOrder went out under the new account, once: no recovery loop. */
+    assert_req(5, "POST", P "/order-plz", "nonce-acct-7777", P "/my-account/7");
+    ck_assert_uint_eq(fake_http_nreq(fake), 6);
+    acme_client_free(c);
+    eca_secret_free(sec);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+/* unauthorized while the lookup finds the very same, valid account: not an account problem;
+ * the refusal stands, nothing is dropped, the order is not sent again. */
+START_TEST(client_keeps_an_account_the_server_still_knows)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    opts.account_url = P "/my-account/1";
+    opts.account_changed = record_change;
+    nchanged = 0;
+    c = client_with("acme/problem_unauthorized.http", "acme/account_existing.http", NULL);
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "has status") != NULL, "%s", err.msg);
+    ck_assert_uint_eq(fake_http_nreq(fake), 4);
+    assert_req(3, "POST", P "/sign-me-up", "nonce-unauth-0005", NULL);
+    ck_assert_int_eq(nchanged, 1); /* the same URL, confirmed: nothing dropped */
+    ck_assert_str_eq(changed[0], P "/my-account/1");
+    ck_assert_str_eq(acme_client_account_url(c), P "/my-account/1");
+    ck_assert_uint_eq(chain.len, 0);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+/* The lookup itself fails (CA down again): the dead URL is still dropped, the error says both. */
+START_TEST(client_drops_a_lost_account_even_when_recovery_fails)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    opts.account_url = P "/my-account/1";
+    opts.account_changed = record_change;
+    nchanged = 0;
+    c = client_with("acme/order_account_missing.http", NULL);
+    fake_http_push_error(fake, ECA_ENET, "connection refused");
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_ENET);
+    ck_assert_msg(strstr(err.msg, "account recovery after") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "connection refused") != NULL, "%s", err.msg);
+    ck_assert_int_eq(nchanged, 1);
+    ck_assert_str_eq(changed[0], "(dropped)");
+    ck_assert_ptr_null(acme_client_account_url(c));
+    /* The next pass finds the account: the agent is told, to store it again. */
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
+    ck_assert_msg(acme_client_account(c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(nchanged, 2);
+    ck_assert_str_eq(changed[1], P "/my-account/1");
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
 START_TEST(client_prefers_the_alternate_chain_by_top_issuer)
 {
     struct acme_client *c;
@@ -1011,6 +1181,10 @@ acme_client_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, client_issues_through_the_whole_order_flow);
     tcase_add_test(tc, client_prefers_the_alternate_chain_by_top_issuer);
+    tcase_add_test(tc, client_recovers_a_lost_account_within_the_pass);
+    tcase_add_test(tc, client_keeps_an_account_the_server_still_knows);
+    tcase_add_test(tc, client_recreates_a_lost_account_with_eab);
+    tcase_add_test(tc, client_drops_a_lost_account_even_when_recovery_fails);
     tcase_add_test(tc, client_retries_bad_nonce_with_the_fresh_nonce);
     tcase_add_test(tc, client_gives_up_after_ten_bad_nonces);
     tcase_add_test(tc, client_waits_out_503_retry_after);

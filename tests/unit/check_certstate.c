@@ -79,6 +79,22 @@ START_TEST(certstate_missing_files_are_facts)
 }
 END_TEST
 
+/* A directory where the key belongs is an error of the pass (before any order), not a fact. */
+START_TEST(certstate_directory_at_key_path_is_an_error)
+{
+    struct eca_certstate st;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(eca_fs_remove(key, NULL), ECA_OK);
+    ck_assert_int_eq(eca_fs_mkdir_p(key, 0700, NULL), ECA_OK);
+    ck_assert_int_eq(eca_certstate_read(cert, key, &st, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "key.pem: is a directory, not a regular file: remove it") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(st.present, 0);
+    ck_assert_msg(strstr(st.problem, "is a directory") != NULL, "%s", st.problem);
+}
+END_TEST
+
 START_TEST(certstate_unparsable_certificate)
 {
     struct eca_certstate st;
@@ -116,6 +132,7 @@ certstate_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, certstate_reads_matching_pair);
     tcase_add_test(tc, certstate_missing_files_are_facts);
+    tcase_add_test(tc, certstate_directory_at_key_path_is_an_error);
     tcase_add_test(tc, certstate_unparsable_certificate);
     tcase_add_test(tc, certstate_detects_key_mismatch);
     suite_add_tcase(s, tc);

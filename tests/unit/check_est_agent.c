@@ -29,6 +29,7 @@ static struct fake_http *fake;
 static struct eca_http *server;
 static int issue_enroll, issue_reenroll; /* answer that POST with a fresh leaf */
 static int issue_other_key;              /* ... certifying a key other than the CSR's */
+static int issue_bad; /* ... that is expired (1), signed by another key (2), another subject (3) */
 static long next_serial;
 static char opened[8][256]; /* the client certificate of each transport opened ("" none) */
 static int opened_tls12[8]; /* ... and whether it was capped at TLS 1.2 */
@@ -61,6 +62,13 @@ issue_for(const struct eca_http_req *req)
 
         leaf = pki_cert("device", other, inter, ik, 0, ++next_serial, 86400, NULL);
         EVP_PKEY_free(other);
+    } else if (issue_bad != 0) {
+        EVP_PKEY *forger = pki_key();
+
+        leaf = pki_cert(issue_bad == 3 ? "someone-else" : "device", X509_REQ_get0_pubkey(csr),
+                        inter, issue_bad == 2 ? forger : ik, 0, ++next_serial,
+                        issue_bad == 1 ? -30 : 86400, NULL);
+        EVP_PKEY_free(forger);
     } else {
         leaf =
             pki_cert("device", X509_REQ_get0_pubkey(csr), inter, ik, 0, ++next_serial, 86400, NULL);
@@ -170,7 +178,7 @@ setup(void)
     root = pki_cert("Test Root", rk, NULL, rk, 1, 1, 86400, NULL);
     inter = pki_cert("Test Issuing", ik, root, rk, 1, 2, 86400, NULL);
     server = fake_http_new(&fake);
-    issue_enroll = issue_reenroll = issue_other_key = 0;
+    issue_enroll = issue_reenroll = issue_other_key = issue_bad = 0;
     next_serial = 100;
     nopened = 0;
     test_mkdtemp(dir, sizeof dir);
@@ -358,7 +366,9 @@ START_TEST(wrong_token_writes_nothing)
     closedir(d);
     ck_assert_ptr_nonnull(d = opendir(statedir));
     while ((e = readdir(d)) != NULL)
-        ck_assert_msg(e->d_name[0] == '.' || strcmp(e->d_name, "dev.cacerts.pem") == 0,
+        /* host.seed: the per-host jitter seed, created at start whatever the CA says. */
+        ck_assert_msg(e->d_name[0] == '.' || strcmp(e->d_name, "dev.cacerts.pem") == 0 ||
+                          strcmp(e->d_name, "host.seed") == 0,
                       "%s in the state directory after a refused token", e->d_name);
     closedir(d);
 }
@@ -390,6 +400,48 @@ START_TEST(certificate_for_other_key_keeps_installed_pair)
     ck_assert_mem_eq(before.data, after.data, before.len);
     eca_buf_free(&before);
     eca_buf_free(&after);
+}
+END_TEST
+
+/* An answer that is expired, not signed by the CA /cacerts names, or for another subject
+ * fails the pass with the reason; the installed pair keeps its bytes. */
+static const char *const bad_reason[] = {"", "expired at", "verify: certificate signature failure",
+                                         "its subject 'CN=someone-else' is not the one asked for"};
+
+START_TEST(bad_answer_keeps_installed_pair)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_buf before, after, kbefore, kafter;
+
+    first_enrollment();
+    eca_buf_init(&before, 0);
+    eca_buf_init(&after, 0);
+    eca_buf_init(&kbefore, 0);
+    eca_buf_init(&kafter, 0);
+    ck_assert_int_eq(eca_fs_read(certp, 1u << 20, &before, NULL), ECA_OK);
+    ck_assert_int_eq(eca_fs_read(keyp, 1u << 20, &kbefore, NULL), ECA_OK);
+    push_cacerts();
+    push_status(204);
+    issue_reenroll = 1;
+    issue_bad = _i;
+    est_agent_run(&conf, &cc, &env, 1, &res, &err);
+    ck_assert_int_ne(err.rc, ECA_OK);
+    ck_assert_msg(strstr(err.msg, "issued certificate refused, nothing installed: ") != NULL, "%s",
+                  err.msg);
+    ck_assert_msg(strstr(err.msg, bad_reason[_i]) != NULL, "%s", err.msg);
+    ck_assert_int_eq(res.renewed, 0);
+    assert_installed(101);
+    ck_assert_int_eq(eca_fs_read(certp, 1u << 20, &after, NULL), ECA_OK);
+    ck_assert_int_eq(eca_fs_read(keyp, 1u << 20, &kafter, NULL), ECA_OK);
+    ck_assert_uint_eq(before.len, after.len);
+    ck_assert_mem_eq(before.data, after.data, before.len);
+    ck_assert_uint_eq(kbefore.len, kafter.len);
+    ck_assert_mem_eq(kbefore.data, kafter.data, kbefore.len);
+    eca_buf_free(&before);
+    eca_buf_free(&after);
+    eca_buf_free(&kbefore);
+    eca_buf_free(&kafter);
 }
 END_TEST
 
@@ -573,6 +625,7 @@ est_agent_suite(void)
     tcase_add_test(tc, wrong_token_writes_nothing);
     tcase_add_test(tc, csrattrs_are_reflected_in_the_csr);
     tcase_add_test(tc, certificate_for_other_key_keeps_installed_pair);
+    tcase_add_loop_test(tc, bad_answer_keeps_installed_pair, 1, 4);
     tcase_add_test(tc, pfx_written_private_and_password_never_logged);
     tcase_add_test(tc, one_session_per_enrollment);
     tcase_add_test(tc, cacerts_error_reads_once);

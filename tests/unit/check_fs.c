@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "eca_fs.h"
@@ -308,6 +309,75 @@ START_TEST(dirname_cases)
 }
 END_TEST
 
+/* A FIFO must not block the reader (open would wait for a writer); a directory is named. */
+START_TEST(read_refuses_what_is_not_a_regular_file)
+{
+    struct eca_err err = {0};
+    struct eca_buf b;
+
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(mkfifo(p("fifo"), 0600), 0);
+    ck_assert_int_eq(mkdir(p("dir"), 0700), 0);
+    ck_assert_int_eq(eca_fs_read(p("fifo"), 100, &b, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "/fifo: is a FIFO (named pipe), not a regular file") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(eca_fs_read(p("dir"), 100, &b, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "/dir: is a directory, not a regular file") != NULL, "%s",
+                  err.msg);
+    ck_assert_int_eq(eca_fs_read("/dev/null", 100, &b, &err), ECA_EINVAL);
+    ck_assert_ptr_null(b.data);
+    ck_assert_int_eq(eca_fs_check_file(p("fifo"), &err), ECA_EINVAL);
+    ck_assert_int_eq(eca_fs_check_file(p("dir"), &err), ECA_EINVAL);
+    ck_assert_int_eq(eca_fs_check_file(p("absent"), &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_write_new(p("file"), "x", 1, 0600, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_check_file(p("file"), &err), ECA_OK);
+}
+END_TEST
+
+static void
+make_old(const char *path, long age_s)
+{
+    struct timeval tv[2];
+
+    ck_assert_int_eq(eca_fs_write_new(path, "x", 1, 0600, NULL), ECA_OK);
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= age_s;
+    tv[1] = tv[0];
+    ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+/* Only the old temporary files of the named base go; young ones may have a writer. */
+START_TEST(sweep_removes_old_temps_of_base)
+{
+    int removed = 0;
+
+    make_old(p(".key.pem.tmp-0123456789abcdef"), 3600);
+    make_old(p(".key.pem.prev.tmp-0123456789abcdef"), 3600);
+    make_old(p(".key.pem.tmp-0123456789abcdeg"), 3600);  /* not our pattern */
+    make_old(p(".key.pem.tmp-0123456789abcdef0"), 3600); /* 17 digits */
+    make_old(p("key.pem.tmp-0123456789abcdef"), 3600);   /* no leading dot */
+    make_old(p("key.pem"), 3600);
+    make_old(p(".cert.pem.tmp-fedcba9876543210"), 3600);
+    make_old(p(".cert.pem.tmp-00000000000000aa"), 0); /* young */
+    ck_assert_int_eq(eca_fs_sweep_temps(dir, "key.pem", 60, &removed, NULL), ECA_OK);
+    ck_assert_int_eq(removed, 1);
+    ck_assert(!eca_fs_exists(p(".key.pem.tmp-0123456789abcdef")));
+    ck_assert(eca_fs_exists(p(".key.pem.prev.tmp-0123456789abcdef")));
+    eca_fs_sweep_temps_of(p("key.pem.prev"), 60, &removed);
+    ck_assert_int_eq(removed, 2);
+    ck_assert(!eca_fs_exists(p(".key.pem.prev.tmp-0123456789abcdef")));
+    ck_assert_int_eq(eca_fs_sweep_temps(dir, NULL, 60, &removed, NULL), ECA_OK);
+    ck_assert_int_eq(removed, 3);
+    ck_assert(!eca_fs_exists(p(".cert.pem.tmp-fedcba9876543210")));
+    ck_assert(eca_fs_exists(p(".cert.pem.tmp-00000000000000aa")));
+    ck_assert(eca_fs_exists(p(".key.pem.tmp-0123456789abcdeg")));
+    ck_assert(eca_fs_exists(p(".key.pem.tmp-0123456789abcdef0")));
+    ck_assert(eca_fs_exists(p("key.pem.tmp-0123456789abcdef")));
+    ck_assert(eca_fs_exists(p("key.pem")));
+    ck_assert_int_eq(eca_fs_sweep_temps(p("absent"), NULL, 60, &removed, NULL), ECA_OK);
+}
+END_TEST
+
 static Suite *
 fs_suite(void)
 {
@@ -324,6 +394,8 @@ fs_suite(void)
     tcase_add_test(tc, write_atomic_unwritable_dir_keeps_old_target);
     tcase_add_test(tc, write_new_refuses_existing);
     tcase_add_test(tc, read_whole_file_with_cap);
+    tcase_add_test(tc, read_refuses_what_is_not_a_regular_file);
+    tcase_add_test(tc, sweep_removes_old_temps_of_base);
     tcase_add_test(tc, check_private_names_file_and_mode);
     tcase_add_test(tc, mkdir_p_rename_remove_exists);
     tcase_add_test(tc, dirname_cases);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,26 @@ START_TEST(run_exit_statuses)
     ck_assert_str_eq(err.msg, "reload command 'sh' killed by signal 9");
     ck_assert_int_eq(run("/nonexistent/eca-reload", 5, &err), ECA_EIO);
     ck_assert_msg(strstr(err.msg, "could not be started: No such file") != NULL, "%s", err.msg);
+}
+END_TEST
+
+/* The daemons run under umask 077; a reload command gets the usual 022 (files 0644). */
+START_TEST(run_umask_is_022)
+{
+    struct eca_err err = {0};
+    struct stat st;
+    char dir[256], cmd[700], file[600];
+    mode_t old = umask(077);
+
+    test_mkdtemp(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/made-by-hook", dir);
+    snprintf(cmd, sizeof cmd, "sh -c ': > %s'", file);
+    ck_assert_msg(run(cmd, 5, &err) == ECA_OK, "%s", err.msg);
+    umask(old);
+    ck_assert_int_eq(stat(file, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    unlink(file);
+    test_rmdir(dir);
 }
 END_TEST
 
@@ -223,6 +244,7 @@ hook_suite(void)
     tcase_add_loop_test(tc, split_quoting, 0, sizeof good / sizeof good[0]);
     tcase_add_loop_test(tc, split_errors, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, run_exit_statuses);
+    tcase_add_test(tc, run_umask_is_022);
     tcase_add_test(tc, run_timeout_kills_process_group);
     tcase_add_test(tc, signal_pidfile_delivers);
     tcase_add_loop_test(tc, signal_pidfile_rejects_bad_pid, 0,

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "eca_fs.h"
 #include "eca_install.h"
@@ -176,6 +178,96 @@ START_TEST(failed_prev_renames_nothing)
 }
 END_TEST
 
+/* A directory at the key path is refused before anything is staged: no journal is left that
+ * would jam every later start. */
+START_TEST(install_refuses_directory_target_before_staging)
+{
+    struct eca_install_file f[2];
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(eca_fs_mkdir_p(keyp, 0700, NULL), ECA_OK);
+    put(certp, "", "old cert\n", 0644);
+    set_files(f, "new key\n", "new cert\n");
+    ck_assert_int_eq(eca_install_files(journal, f, 2, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "key.pem: is a directory, not a regular file: remove it") != NULL,
+                  "%s", err.msg);
+    ck_assert(!eca_fs_exists(journal));
+    ck_assert(!exists(keyp, ".new"));
+    ck_assert(!exists(certp, ".new"));
+    expect(certp, "", "old cert\n", 0644);
+}
+END_TEST
+
+/* A journal (from a crash) naming a path that became a directory: the error says what to remove;
+ * once it is removed, recovery installs the staged set. */
+START_TEST(recover_names_what_to_remove)
+{
+    struct eca_err err = {0};
+    char list[1200];
+    int rolled = 0;
+
+    ck_assert_int_eq(eca_fs_mkdir_p(keyp, 0700, NULL), ECA_OK);
+    put(certp, "", "old cert\n", 0644);
+    put(keyp, ".new", "new key\n", 0600);
+    put(certp, ".new", "new cert\n", 0644);
+    snprintf(list, sizeof list, "%s\n%s\n", keyp, certp);
+    put(journal, "", list, 0600);
+    ck_assert_int_eq(eca_install_recover(journal, &rolled, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "key.pem: is a directory, not a regular file: remove it") != NULL,
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, journal) != NULL, "%s", err.msg);
+    expect(certp, "", "old cert\n", 0644);
+    ck_assert(eca_fs_exists(journal));
+    ck_assert_int_eq(rmdir(keyp), 0);
+    ck_assert_msg(eca_install_recover(journal, &rolled, &err) == ECA_OK, "%s", err.msg);
+    expect(keyp, "", "new key\n", 0600);
+    expect(certp, "", "new cert\n", 0644);
+}
+END_TEST
+
+static void
+put_old(const char *path, const char *suffix)
+{
+    char q[700];
+    struct utimbuf t;
+
+    put(path, suffix, "leftover\n", 0600);
+    snprintf(q, sizeof q, "%s%s", path, suffix);
+    t.actime = t.modtime = time(NULL) - 3600;
+    ck_assert_int_eq(utime(q, &t), 0);
+}
+
+/* What kill -9 leaves: temp copies of the old key, staged .new files. Kept while a journal
+ * needs them or while young; removed otherwise. */
+START_TEST(sweep_removes_leftovers)
+{
+    const char *paths[] = {keyp, certp, NULL};
+    int removed = 0;
+
+    put(keyp, "", "key\n", 0600);
+    put(certp, "", "cert\n", 0644);
+    put_old(dir, "/.key.pem.prev.tmp-00112233445566ff");
+    put_old(dir, "/.cert.pem.tmp-00112233445566ff");
+    put_old(keyp, ".new");
+    put_old(certp, ".new");
+    put(journal, "", "x\n", 0600);
+    ck_assert_int_eq(eca_install_sweep(journal, paths, 3, 60, &removed, NULL), ECA_OK);
+    ck_assert_int_eq(removed, 2);
+    ck_assert(exists(keyp, ".new"));
+    ck_assert(exists(certp, ".new"));
+    ck_assert(!exists(dir, "/.key.pem.prev.tmp-00112233445566ff"));
+    ck_assert(!exists(dir, "/.cert.pem.tmp-00112233445566ff"));
+    ck_assert_int_eq(unlink(journal), 0);
+    put(certp, ".new", "young\n", 0644);
+    ck_assert_int_eq(eca_install_sweep(journal, paths, 3, 60, &removed, NULL), ECA_OK);
+    ck_assert_int_eq(removed, 3);
+    ck_assert(!exists(keyp, ".new"));
+    ck_assert(exists(certp, ".new"));
+    expect(keyp, "", "key\n", 0600);
+    expect(certp, "", "cert\n", 0644);
+}
+END_TEST
+
 START_TEST(recover_finishes_half_done_renames)
 {
     struct eca_err err = {0};
@@ -204,28 +296,19 @@ START_TEST(install_renames_key_before_cert)
     struct eca_install_file f[2];
     struct eca_err err = {0};
     char sub[600];
-    int rolled = 0;
 
-    /* A directory where the certificate goes: its .prev cannot be kept, so nothing is renamed
-     * (the key would no longer match the certificate); the journal lets recovery finish. */
+    /* A directory where the certificate goes is found before the key is touched: nothing is
+     * staged or renamed (the key would no longer match the certificate), no journal is left. */
     put(keyp, "", "old key\n", 0600);
     ck_assert_int_eq(eca_fs_mkdir_p(certp, 0700, NULL), ECA_OK);
     snprintf(sub, sizeof sub, "%s/x", certp);
     put(sub, "", "x", 0600);
     set_files(f, "new key\n", "new cert\n");
-    ck_assert_int_ne(eca_install_files(journal, f, 2, &err), ECA_OK);
-    ck_assert_msg(strstr(err.msg, "journal") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_install_files(journal, f, 2, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "cert.pem: is a directory") != NULL, "%s", err.msg);
     expect(keyp, "", "old key\n", 0600);
-    expect(keyp, ".new", "new key\n", 0600);
-    expect(certp, ".new", "new cert\n", 0644);
-    ck_assert(eca_fs_exists(journal));
-    /* Clear the obstacle: recovery finishes the install. */
-    ck_assert_int_eq(eca_fs_remove(sub, NULL), ECA_OK);
-    ck_assert_int_eq(rmdir(certp), 0);
-    ck_assert_msg(eca_install_recover(journal, &rolled, &err) == ECA_OK, "%s", err.msg);
-    expect(keyp, "", "new key\n", 0600);
-    expect(keyp, ".prev", "old key\n", 0600);
-    expect(certp, "", "new cert\n", 0644);
+    ck_assert(!exists(keyp, ".new"));
+    ck_assert(!exists(keyp, ".prev"));
     ck_assert(!eca_fs_exists(journal));
 }
 END_TEST
@@ -258,6 +341,9 @@ install_suite(void)
     tcase_add_test(tc, failed_prev_renames_nothing);
     tcase_add_test(tc, install_renames_key_before_cert);
     tcase_add_test(tc, install_rejects_bad_arguments);
+    tcase_add_test(tc, install_refuses_directory_target_before_staging);
+    tcase_add_test(tc, recover_names_what_to_remove);
+    tcase_add_test(tc, sweep_removes_leftovers);
     suite_add_tcase(s, tc);
     return s;
 }

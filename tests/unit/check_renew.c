@@ -150,6 +150,36 @@ START_TEST(jitter_is_deterministic_bounded_and_spread)
 }
 END_TEST
 
+/* One certificate name on many hosts (same jitter_seed): each host's seed moves it, stably. */
+START_TEST(host_seed_spreads_one_certificate_over_a_fleet)
+{
+    struct eca_renew_in in = cert(90 * DAY, 0);
+    struct eca_renew_out out, again, a, b;
+    time_t latest = NB + 90 * DAY - 90 * DAY * 33 / 100;
+    time_t earliest = latest - (90 * DAY * 33 / 100) / 10;
+    time_t lo = latest, hi = earliest;
+    unsigned host;
+
+    in.jitter_seed = 0x6d6f7371u; /* the same certificate everywhere */
+    in.host_seed = 0x1234abcdu;
+    eca_renew_decide(&in, &a);
+    in.host_seed = 0x1234abceu;
+    eca_renew_decide(&in, &b);
+    ck_assert_int_ne(a.renew_at, b.renew_at);
+    for (host = 1; host <= 1000; host++) {
+        in.host_seed = host * 2654435761u;
+        eca_renew_decide(&in, &out);
+        eca_renew_decide(&in, &again);
+        ck_assert_int_eq(out.renew_at, again.renew_at);
+        ck_assert_int_ge(out.renew_at, earliest);
+        ck_assert_int_le(out.renew_at, latest);
+        lo = out.renew_at < lo ? out.renew_at : lo;
+        hi = out.renew_at > hi ? out.renew_at : hi;
+    }
+    ck_assert_int_gt(hi - lo, (latest - earliest) * 9 / 10);
+}
+END_TEST
+
 START_TEST(renew_at_never_before_not_before)
 {
     struct eca_renew_in in = cert(1000, 0);
@@ -268,6 +298,7 @@ renew_suite(void)
     tcase_add_test(tc, two_minute_lifetime);
     tcase_add_test(tc, four_hundred_day_lifetime);
     tcase_add_test(tc, jitter_is_deterministic_bounded_and_spread);
+    tcase_add_test(tc, host_seed_spreads_one_certificate_over_a_fleet);
     tcase_add_test(tc, renew_at_never_before_not_before);
     tcase_add_test(tc, next_check_is_capped_and_never_in_the_past);
     tcase_add_test(tc, max_age_moves_renewal_earlier);

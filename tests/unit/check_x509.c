@@ -379,6 +379,103 @@ START_TEST(verify_good_expired_and_wrong_anchor)
 }
 END_TEST
 
+/* The checks before an install: validity with skew, links of the chain, anchors in memory. */
+START_TEST(install_checks_validity_links_and_anchors)
+{
+    time_t now = time(NULL);
+    struct test_pki_opts old = {.leaf_not_before = now - 7200, .leaf_not_after = now - 3600};
+    struct test_pki_opts early = {.leaf_not_before = now + 3600, .leaf_not_after = now + 86400};
+    struct test_pki_opts soon = {.leaf_not_before = now + 100, .leaf_not_after = now + 86400};
+    struct test_pki_opts other = {.ca_prefix = "Other"};
+    struct test_pki p, e, f, g, q, twin;
+    struct eca_chain *c, *full, *forged, *wrong, *ce, *cg, *anchors;
+    struct eca_err err = {0};
+
+    test_pki_make(NULL, &p);
+    test_pki_make(&old, &e);
+    test_pki_make(&early, &f);
+    test_pki_make(&soon, &g);
+    test_pki_make(&other, &q);
+    test_pki_make(NULL, &twin); /* same CA names as p, other keys */
+    ck_assert_msg(eca_x509_check_validity(p.leaf, now, 300, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_x509_check_validity(e.leaf, now, 300, &err), ECA_EPROTO);
+    ck_assert_msg(strstr(err.msg, "expired at") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_x509_check_validity(f.leaf, now, 300, &err), ECA_EPROTO);
+    ck_assert_msg(strstr(err.msg, "is not valid before") != NULL, "%s", err.msg);
+    ck_assert_msg(eca_x509_check_validity(g.leaf, now, 300, &err) == ECA_OK, "%s", err.msg);
+
+    c = chain_of(p.leaf, p.inter, NULL);
+    full = chain_of(p.leaf, p.inter, p.root);
+    forged = chain_of(p.leaf, twin.inter, NULL);
+    wrong = chain_of(p.leaf, q.inter, NULL);
+    ck_assert_msg(eca_x509_chain_check_links(c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_msg(eca_x509_chain_check_links(full, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_x509_chain_check_links(forged, &err), ECA_EPROTO);
+    ck_assert_msg(strstr(err.msg, "is not signed by the next") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_x509_chain_check_links(wrong, &err), ECA_EPROTO);
+
+    anchors = chain_of(p.root, NULL, NULL);
+    ck_assert_msg(eca_x509_verify_with(c, anchors, 0, &err) == ECA_OK, "%s", err.msg);
+    eca_x509_chain_free(anchors);
+    anchors = chain_of(p.inter, NULL, NULL); /* an intermediate alone is enough here */
+    ck_assert_msg(eca_x509_verify_with(c, anchors, 0, &err) == ECA_OK, "%s", err.msg);
+    eca_x509_chain_free(anchors);
+    anchors = chain_of(twin.inter, twin.root, NULL); /* same names, other keys */
+    ck_assert_int_eq(eca_x509_verify_with(forged, anchors, 0, &err), ECA_ETLS);
+    eca_x509_chain_free(anchors);
+    anchors = chain_of(q.root, q.inter, NULL);
+    ck_assert_int_eq(eca_x509_verify_with(c, anchors, 0, &err), ECA_ETLS);
+    eca_x509_chain_free(anchors);
+    ce = chain_of(e.leaf, e.inter, NULL);
+    anchors = chain_of(e.root, NULL, NULL);
+    ck_assert_int_eq(eca_x509_verify_with(ce, anchors, 0, &err), ECA_ETLS);
+    ck_assert_msg(strstr(err.msg, "certificate has expired") != NULL, "%s", err.msg);
+    eca_x509_chain_free(anchors);
+    /* Within the skew: verified at the leaf's notBefore. */
+    cg = chain_of(g.leaf, g.inter, NULL);
+    anchors = chain_of(g.root, NULL, NULL);
+    ck_assert_int_eq(eca_x509_verify_with(cg, anchors, now, &err), ECA_ETLS);
+    ck_assert_msg(eca_x509_verify_with(cg, anchors, now + 100, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_x509_verify_with(cg, NULL, 0, &err), ECA_EINVAL);
+
+    eca_x509_chain_free(anchors);
+    eca_x509_chain_free(cg);
+    eca_x509_chain_free(ce);
+    eca_x509_chain_free(c);
+    eca_x509_chain_free(full);
+    eca_x509_chain_free(forged);
+    eca_x509_chain_free(wrong);
+    test_pki_free(&p);
+    test_pki_free(&e);
+    test_pki_free(&f);
+    test_pki_free(&g);
+    test_pki_free(&q);
+    test_pki_free(&twin);
+}
+END_TEST
+
+START_TEST(subject_matches_csr)
+{
+    struct test_pki p;
+    struct eca_buf same, other;
+    char subj[256];
+
+    test_pki_make(NULL, &p);
+    eca_x509_subject(p.leaf, subj, sizeof subj);
+    eca_buf_init(&same, 0);
+    eca_buf_init(&other, 0);
+    ck_assert_int_eq(eca_x509_csr_build(p.leaf_key, subj, NULL, 0, &same, NULL), ECA_OK);
+    ck_assert_int_eq(eca_x509_csr_build(p.leaf_key, "CN=someone.else", NULL, 0, &other, NULL),
+                     ECA_OK);
+    ck_assert(eca_x509_subject_matches_csr(p.leaf, same.data, same.len));
+    ck_assert(!eca_x509_subject_matches_csr(p.leaf, other.data, other.len));
+    ck_assert(!eca_x509_subject_matches_csr(p.leaf, "junk", 4));
+    eca_buf_free(&same);
+    eca_buf_free(&other);
+    test_pki_free(&p);
+}
+END_TEST
+
 Suite *
 x509_suite(void)
 {
@@ -396,6 +493,8 @@ x509_suite(void)
     tcase_add_test(tc, chain_order_rejects_disconnected_set);
     tcase_add_test(tc, cert_facts);
     tcase_add_test(tc, verify_good_expired_and_wrong_anchor);
+    tcase_add_test(tc, install_checks_validity_links_and_anchors);
+    tcase_add_test(tc, subject_matches_csr);
     suite_add_tcase(s, tc);
     return s;
 }
