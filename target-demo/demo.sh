@@ -271,7 +271,8 @@ ECA demo: everything listens on 127.0.0.1 only; state and logs in $IT_TMP
   eca-est  (pid $ECA_EST_PID)  client-pem (PEM, used for MQTT), client-pfx (.pfx, used for /mtls)
   demo client (pid $CLIENT_PID)  one /mtls request and one MQTT publish+subscribe per second
   metrics               127.0.0.1:$METRICS_ACME_PORT, 127.0.0.1:$METRICS_EST_PORT
-  prometheus            ${PROM_PID:+http://127.0.0.1:$PROM_PORT/alerts (pid $PROM_PID)}${PROM_PID:-not started (DEMO_PROMETHEUS=1 starts it)}
+  prometheus            $([ -n "$PROM_PID" ] && echo "http://127.0.0.1:$PROM_PORT/alerts (pid $PROM_PID)" ||
+    echo "not started (DEMO_PROMETHEUS=1 starts it)")
 $RENEWALS_TXT
 $TRY_TXT
 EOF
