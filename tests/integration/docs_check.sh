@@ -7,7 +7,9 @@
 # that daemon's man page, (d) every relative Markdown link and every repository path quoted in
 # the project's Markdown files exists (with its #anchor), (e) no project file points at the
 # design notes outside the repository (DESIGN.md, STYLE.md, shared/), (f) the example configs
-# pass --check-config, (g) the demo's fixed ports are the ones target-demo/README.md lists.
+# pass --check-config, (g) the demo's fixed ports are the ones target-demo/README.md lists,
+# (h) the log events the code emits are the ones docs/OPERATIONS.md lists, and so are the
+# metric names.
 set -euo pipefail
 
 ECA_ROOT=${ECA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -170,6 +172,28 @@ ports=$(sed -n '/^stack_ports_fixed()/,/^}/p' target-demo/stack.sh | grep -oE '=
 for p in $ports; do
     grep -qE "^\| [0-9, ]*\b$p\b" target-demo/README.md || bad "demo port $p is not in target-demo/README.md's table"
 done
+
+# ---- (h) log events and metric names ----
+# The event is eca_log's second argument: a literal, or a conditional choosing between two.
+code_events=$(perl -0777 -ne 'while (/\beca_log\(\s*[^,;]+,\s*([^,;]+),/g) {
+        my $e = $1; while ($e =~ /"([a-z][a-z0-9_]*)"/g) { print "$1\n" } }' \
+    common/*.c eca-acme/*.c eca-est/*.c windows/*.c 2>/dev/null | sort -u)
+doc_events=$(sed -n '/^### Events/,/^## Metrics/p' docs/OPERATIONS.md |
+    grep -oE '^\| `[a-z_0-9]+`(, `[a-z_0-9]+`)*' | grep -oE '[a-z_0-9]+' | sort -u)
+[ "$(wc -l <<<"$code_events")" -gt 20 ] || bad "fewer than 20 log events found in the code (is the perl still right?)"
+for e in $(comm -23 <(echo "$code_events") <(echo "$doc_events")); do
+    bad "log event $e is emitted by the code but not listed in docs/OPERATIONS.md (### Events)"
+done
+for e in $(comm -13 <(echo "$code_events") <(echo "$doc_events")); do
+    bad "log event $e is listed in docs/OPERATIONS.md but no code emits it"
+done
+code_metrics=$(grep -ohE '"eca_[a-z_]+_(total|seconds|ratio|info)\b' common/*.c | tr -d '"' | sort -u)
+[ -n "$code_metrics" ] || bad "no metric name found in common/ (is the grep still right?)"
+doc_metrics=$(sed -n '/^## Metrics/,/^## /p' docs/OPERATIONS.md | grep -oE '^\| `eca_[a-z_]+' | tr -d '|` ' | sort -u)
+for m in $(comm -3 <(echo "$code_metrics") <(echo "$doc_metrics") | tr -d '\t'); do
+    bad "metric $m: in the code or in docs/OPERATIONS.md's table, not in both"
+done
+echo "docs_check: $(wc -l <<<"$code_events") log events, $(wc -l <<<"$code_metrics") metrics checked"
 
 if [ "$fail" = 0 ]; then
     echo "docs_check: PASS"
