@@ -38,7 +38,7 @@ stack_ports_free() {
 # or a hint when ss cannot see the owner (a socket of another user, seen without root).
 # Empty when nobody listens there.
 port_holder() {
-    local p=$1 rows pids pid out=""
+    local p=$1 rows pids="" pid out=""
     rows=$(ss -Hltnp 2>/dev/null | awk -v p="$p" '{
         n = split($4, a, ":"); addr = substr($4, 1, length($4) - length(a[n]) - 1)
         if (a[n] == p && (addr ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\])(%.*)?$/)) print
