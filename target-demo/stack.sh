@@ -72,7 +72,7 @@ stack_ports_check() {
 
 # stack_step WHAT LOG...: what the stack is doing now and the logs (under $STACK_DIR, or
 # absolute) that would hold the cause if it fails; stack_why prints them.
-STACK_STEP= STACK_STEP_LOGS=()
+STACK_STEP='' STACK_STEP_LOGS=()
 stack_step() {
     STACK_STEP=$1
     shift
