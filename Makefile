@@ -142,17 +142,29 @@ bench: all
 demo: deps all
 	./target-demo/demo.sh
 
+# The binaries; the man pages, every doc and example config (docs/ as is, so the links between
+# them keep working) under DOCDIR; the systemd units pointing at the installed binaries, and a
+# sysusers.d file creating the `eca` user they run as.
+DOCDIR ?= $(PREFIX)/share/doc/eca
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(DOCDIR)/systemd/eca-acme.service.d $(DESTDIR)$(DOCDIR)/systemd/eca-est.service.d \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	for u in eca-acme eca-est; do \
-		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' docs/systemd/$$u.service \
-			>$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service; \
-		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service; \
+	for m in eca-acme eca-est; do \
+		sed 's|/usr/local/share/doc/eca|$(DOCDIR)|g' docs/man/$$m.8 >$(DESTDIR)$(PREFIX)/share/man/man8/$$m.8 && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/$$m.8 || exit 1; \
 	done
+	install -m 0644 docs/*.md docs/*.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/systemd/README.md docs/systemd/*.service docs/systemd/eca.sysusers \
+		$(DESTDIR)$(DOCDIR)/systemd/
+	for u in eca-acme eca-est; do \
+		install -m 0644 docs/systemd/$$u.service.d/*.example $(DESTDIR)$(DOCDIR)/systemd/$$u.service.d/ && \
+		sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' docs/systemd/$$u.service \
+			>$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service || exit 1; \
+	done
+	install -m 0644 docs/systemd/eca.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/eca.conf
 
 FORMAT_FILES = $(wildcard common/*.[ch] eca-acme/*.[ch] eca-est/*.[ch] windows/*.[ch] tests/*/*.[ch])
 format:

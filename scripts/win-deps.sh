@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Cross-build static OpenSSL, libcurl, json-c, libconfig and Check for x86_64-w64-mingw32 from
-# Debian source packages into a prefix cached outside the clone (docs: shared/WINDOWS-CROSS.md).
+# Debian source packages into a prefix cached outside the clone (docs/WINDOWS.md).
 #
 # Usage: scripts/win-deps.sh [--no-wine]
 #   Prints progress on stderr and the prefix directory on stdout (its only output there).

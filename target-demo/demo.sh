@@ -1,35 +1,55 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# `make demo`: the whole local stack on 127.0.0.1 (ports in DESIGN.md), short-lived
-# certificates renewed on their own by eca-acme and eca-est, a client that keeps using them,
-# and a live view. Ctrl-C stops every process it started (by PID).
+# `make demo`: the whole local stack on 127.0.0.1 (ports in target-demo/README.md),
+# short-lived certificates renewed on their own by eca-acme and eca-est, a client that keeps
+# using them, and a live view. Ctrl-C stops every process it started (by PID).
 # DEMO_SECONDS=N: run unattended for N seconds, print a summary, exit non-zero if a renewal
 # or a client request failed, or if fewer renewals happened than the lifetimes promise.
 #
-# Knobs: DEMO_SECONDS (0: until Ctrl-C), DEMO_ACME_VALIDITY (300 s), DEMO_EST_VALIDITY (120 s),
-# DEMO_DIR (build/demo: state and logs, wiped at the next start), DEMO_REFRESH (3 s),
-# DEMO_PROMETHEUS=1 (also a real Prometheus on 127.0.0.1:4290 scraping both agents, with the
-# alert rules of target-demo/prometheus/).
+# Knobs: DEMO_SECONDS (0: until Ctrl-C; unset: 0 in a terminal, else 300), DEMO_ACME_VALIDITY
+# (300 s), DEMO_EST_VALIDITY (120 s), DEMO_DIR (build/demo: state and logs, wiped at the next
+# start), DEMO_REFRESH (3 s), DEMO_PROMETHEUS=1 (also a real Prometheus on 127.0.0.1:4290
+# scraping both agents, with the alert rules of target-demo/prometheus/).
 . "$(dirname "$0")/stack.sh"
 
+# Without a terminal nobody can press Ctrl-C: a run that ends, with a verdict, is the default.
+if [ -z "${DEMO_SECONDS:-}" ] && [ ! -t 1 ]; then DEMO_SECONDS=300; fi
 DEMO_SECONDS=${DEMO_SECONDS:-0}
 ACME_VALIDITY=${DEMO_ACME_VALIDITY:-300}
 EST_VALIDITY=${DEMO_EST_VALIDITY:-120}
 REFRESH=${DEMO_REFRESH:-3}
 THRESHOLD=33 # the agents' default RENEWAL_THRESHOLD_PERCENT
 DEMO_DIR=${DEMO_DIR:-$BUILD/demo}
+PROM_PORT=4290
+PROM_PID=
 case "$DEMO_SECONDS" in '' | *[!0-9]*) die "DEMO_SECONDS must be a number of seconds" ;; esac
 
 stack_prereqs
 stack_ports_fixed
-stack_ports_check
+EXTRA_PORTS=()
+[ "${DEMO_PROMETHEUS:-0}" = 1 ] && EXTRA_PORTS=("$PROM_PORT")
+stack_ports_check "${EXTRA_PORTS[@]}"
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 IT_TMP=$(cd "$DEMO_DIR" && pwd)
 IT_KEEP=1 # logs stay in $DEMO_DIR for a look afterwards
-STOP=0
-trap it_cleanup EXIT
-trap 'STOP=1' INT TERM
+
+# demo_cleanup: stop every process the demo started (lib.sh's it_cleanup, by PID, without
+# its dump of every log), then on a failure show the log that holds the cause.
+demo_cleanup() {
+    local rc=$?
+    trap '' INT TERM # a second Ctrl-C must not cut the cleanup short
+    set +e
+    log "stopping every process the demo started"
+    (IT_TMP='' it_cleanup "$rc")
+    if [ "$rc" != 0 ] && [ "$rc" != 130 ]; then
+        stack_why
+        echo "All logs: $IT_TMP" >&2
+    fi
+    exit "$rc"
+}
+trap demo_cleanup EXIT
+trap 'exit 130' INT TERM # while starting; the live view below only stops its loop
 
 # A renewal is due when less than THRESHOLD% of the lifetime is left (minus up to 10% of that
 # window as jitter): for 300 s ACME certificates after ~190-201 s, for 120 s EST ones ~76-80 s.
@@ -44,13 +64,13 @@ fi
 
 log "starting the ECA demo stack (state and logs in $IT_TMP)"
 stack_up "$ACME_VALIDITY" "$EST_VALIDITY"
+stack_step "starting the demo client" demo-client.log
 stack_start_client
-PROM_PORT=4290
-PROM_PID=
 # start_prometheus: the demo's prometheus.yml and alert rules, pointed at this stack's ports.
 start_prometheus() {
     local d=$IT_TMP/prometheus
     command -v prometheus >/dev/null || die "DEMO_PROMETHEUS=1 needs prometheus (scripts/deps.sh)"
+    stack_step "starting Prometheus" prometheus.log
     mkdir -p "$d/data"
     cp "$STACK_SH_DIR/prometheus/eca-alerts.yml" "$d/"
     sed -e "s/127.0.0.1:4231/127.0.0.1:$METRICS_ACME_PORT/" \
@@ -62,32 +82,11 @@ start_prometheus() {
     wait_for_port "$PROM_PORT" 30
 }
 [ "${DEMO_PROMETHEUS:-0}" = 1 ] && start_prometheus
+stack_step "" # the stack is up: from here on the verdict names its own evidence
 set +e # from here on, a failed probe is reported, never fatal
+STOP=0
+trap 'STOP=1' INT TERM
 T0=$(date +%s)
-
-cat <<EOF
-
-ECA demo: everything listens on 127.0.0.1 only; state and logs in $IT_TMP
-  pebble (ACME CA)      $PEBBLE_DIR_URL  certificates valid $ACME_VALIDITY s
-  EST CA (est_ca.py)    $EST_URL  client certificates valid $EST_VALIDITY s
-  CRL                   $EST_CRL_URL
-  nginx                 http-01 webroot on :$HTTP01_PORT; https://$WEB_NAME:$NGINX_PORT/ (/mtls needs an EST client certificate)
-  Mosquitto             mqtts://localhost:$MQTT_PORT (client certificate from the EST CA required)
-  eca-acme (pid $ECA_ACME_PID)  nginx, mosquitto (reload: SIGHUP), minio layout in $MINIO_DIR
-  eca-est  (pid $ECA_EST_PID)  client-pem (PEM, used for MQTT), client-pfx (.pfx, used for /mtls)
-  demo client (pid $CLIENT_PID)  one /mtls request and one MQTT publish+subscribe per second
-  metrics               127.0.0.1:$METRICS_ACME_PORT, 127.0.0.1:$METRICS_EST_PORT (if the agents serve them)
-  prometheus            ${PROM_PID:+http://127.0.0.1:$PROM_PORT/alerts (pid $PROM_PID)}${PROM_PID:-not started (DEMO_PROMETHEUS=1 starts it)}
-Renewals: ACME after ~$ACME_RENEW_AFTER s, EST after ~$EST_RENEW_AFTER s (less than $THRESHOLD% of the lifetime left).
-Try:  curl --cacert $PEBBLE_ROOT --resolve $WEB_NAME:$NGINX_PORT:127.0.0.1 https://$WEB_NAME:$NGINX_PORT/
-      $ECA_ACME --config $ACME_CONF status
-EOF
-if [ "$DEMO_SECONDS" -gt 0 ]; then
-    echo "Running unattended for $DEMO_SECONDS s (need >= $MIN_ACME ACME and >= $MIN_EST EST renewals, no failures)."
-else
-    echo "Press Ctrl-C to stop."
-fi
-echo
 
 # Per certificate: label, kind (file|pfx), path, served port and SNI (if a server presents it).
 CERTS=(
@@ -223,28 +222,115 @@ sum_renewals() {
     echo "$n"
 }
 
-# The final verdict: print why and return non-zero on any shortfall.
+# first_due AGENT CONF: the earliest renew_at (epoch seconds) in the agent's `status --json`.
+first_due() {
+    "$1" --config "$2" status --json 2>/dev/null | python3 -c '
+import json, sys, datetime
+d = json.load(sys.stdin)
+t = [c["renew_at"] for c in d.get("certificates", []) if c.get("renew_at")]
+if t:
+    print(int(datetime.datetime.strptime(min(t), "%Y-%m-%dT%H:%M:%SZ")
+              .replace(tzinfo=datetime.timezone.utc).timestamp()))
+' 2>/dev/null
+}
+
+# due_line KIND EPOCH LIFETIME AFTER: when the first renewal of that kind will happen.
+due_line() {
+    local at=$2 when
+    if [ -z "$at" ]; then
+        when="the agent does not say (status --json)"
+    else
+        when="$(date -u -d "@$at" +%H:%M:%S) UTC, $((at - T0)) s into the run"
+        if [ "$DEMO_SECONDS" -gt 0 ] && [ "$at" -gt $((T0 + DEMO_SECONDS)) ]; then
+            when="$when: after this run ends (DEMO_SECONDS=$((at - T0 + 30)) would show it)"
+        fi
+    fi
+    echo "  $1 certificates live $3 s and renew ~$4 s after issue; the first: $when"
+}
+ACME_DUE=$(first_due "$ECA_ACME" "$ACME_CONF")
+EST_DUE=$(first_due "$ECA_EST" "$EST_CONF")
+RENEWALS_TXT="Renewals (when less than $THRESHOLD% of the lifetime is left):
+$(due_line ACME "$ACME_DUE" "$ACME_VALIDITY" "$ACME_RENEW_AFTER")
+$(due_line EST "$EST_DUE" "$EST_VALIDITY" "$EST_RENEW_AFTER")"
+TRY_TXT="Try:  curl --cacert $PEBBLE_ROOT --resolve $WEB_NAME:$NGINX_PORT:127.0.0.1 https://$WEB_NAME:$NGINX_PORT/
+        (pebble-root.pem: the root pebble issues under, which nginx's certificate chains to)
+      curl --cacert $PEBBLE_TLS_CA $PEBBLE_DIR_URL
+        (pebble-tls/ca.pem: pebble's own HTTPS, the file an agent's ca_bundle names)
+      $ECA_ACME --config $ACME_CONF status
+      $ECA_EST --config $EST_CONF status"
+
+cat <<EOF
+
+ECA demo: everything listens on 127.0.0.1 only; state and logs in $IT_TMP
+  pebble (ACME CA)      $PEBBLE_DIR_URL  certificates valid $ACME_VALIDITY s
+  EST CA (est_ca.py)    $EST_URL  client certificates valid $EST_VALIDITY s
+  CRL                   $EST_CRL_URL
+  nginx                 http-01 webroot on :$HTTP01_PORT; https://$WEB_NAME:$NGINX_PORT/ (/mtls needs an EST client certificate)
+  Mosquitto             mqtts://localhost:$MQTT_PORT (client certificate from the EST CA required)
+  eca-acme (pid $ECA_ACME_PID)  nginx, mosquitto (reload: SIGHUP), minio layout in $MINIO_DIR
+  eca-est  (pid $ECA_EST_PID)  client-pem (PEM, used for MQTT), client-pfx (.pfx, used for /mtls)
+  demo client (pid $CLIENT_PID)  one /mtls request and one MQTT publish+subscribe per second
+  metrics               127.0.0.1:$METRICS_ACME_PORT, 127.0.0.1:$METRICS_EST_PORT
+  prometheus            $([ -n "$PROM_PID" ] && echo "http://127.0.0.1:$PROM_PORT/alerts (pid $PROM_PID)" ||
+    echo "not started (DEMO_PROMETHEUS=1 starts it)")
+$RENEWALS_TXT
+$TRY_TXT
+EOF
+if [ "$DEMO_SECONDS" -gt 0 ]; then
+    echo "Running unattended for $DEMO_SECONDS s (need >= $MIN_ACME ACME and >= $MIN_EST EST renewals, no failures)."
+else
+    echo "Press Ctrl-C to stop."
+fi
+echo
+
+# evidence LOG PATTERN [N]: the last N (5) lines of a log that match PATTERN, indented.
+evidence() {
+    local f=$IT_TMP/$1
+    [ -s "$f" ] || { echo "        ($f is empty)"; return 0; }
+    grep -E "$2" "$f" | tail -n "${3:-5}" | cut -c1-300 | sed "s|^|        $1: |"
+}
+# The log lines that explain each failed check below.
+EV_ACME='evidence eca-acme.log "\"event\":\"(renew_[a-z]+|cert_checked|agent_[a-z]+)\""'
+EV_EST='evidence eca-est.log "\"event\":\"(renew_[a-z]+|cert_checked|agent_[a-z]+)\""'
+EV_SERVERS='evidence nginx.log "\[(warn|error|crit|alert|emerg)\]"; evidence mosquitto.log . 3'
+
+# The final verdict: print why and return non-zero on any shortfall; under each failed
+# check, the log lines that say why.
 summary() {
-    local bad=0 acme est f
+    local bad=0 acme est f n
     observe
     acme=$(sum_renewals acme) est=$(sum_renewals est)
     echo
     echo "== ECA demo summary: $(($(date +%s) - T0)) s =="
     view
     [ -s "$IT_TMP/renewals.log" ] && { echo "renewals seen:"; sed 's/^/  /' "$IT_TMP/renewals.log"; }
-    check() { if eval "$2"; then echo "  ok    $1"; else echo "  FAIL  $1"; bad=1; fi; }
-    check "ACME renewals: $acme (need >= $MIN_ACME)" "[ $acme -ge $MIN_ACME ]"
-    check "EST renewals: $est (need >= $MIN_EST)" "[ $est -ge $MIN_EST ]"
+    echo "$RENEWALS_TXT"
+    # check WHAT CONDITION [EVIDENCE]: one line of the verdict.
+    check() {
+        if eval "$2"; then
+            echo "  ok    $1"
+        else
+            echo "  FAIL  $1"
+            bad=1
+            [ -z "${3:-}" ] || eval "$3"
+        fi
+    }
+    check "ACME renewals: $acme (need >= $MIN_ACME)" "[ $acme -ge $MIN_ACME ]" "$EV_ACME"
+    check "EST renewals: $est (need >= $MIN_EST)" "[ $est -ge $MIN_EST ]" "$EV_EST"
     for f in eca-acme eca-est; do
-        check "$f: $(count_events $f renew_failed) failed renewals" "[ $(count_events $f renew_failed) = 0 ]"
+        n=$(count_events $f renew_failed)
+        check "$f: $n failed renewals" "[ $n = 0 ]" "evidence $f.log '\"event\":\"renew_failed\"'"
     done
-    check "agents running" "[ $(alive "$ECA_ACME_PID") = up ] && [ $(alive "$ECA_EST_PID") = up ]"
+    check "agents running" "[ $(alive "$ECA_ACME_PID") = up ] && [ $(alive "$ECA_EST_PID") = up ]" \
+        "[ $(alive "$ECA_ACME_PID") = up ] || evidence eca-acme.log . 3; [ $(alive "$ECA_EST_PID") = up ] || evidence eca-est.log . 3"
     check "nginx and Mosquitto present the installed certificates ($RELOAD_FAILS late reloads)" \
-        "[ $RELOAD_FAILS = 0 ] && [ \"${SERVED[acme nginx]:-}\" = \"${SERIAL[acme nginx]:-}\" ] && [ \"${SERVED[acme mosquitto]:-}\" = \"${SERIAL[acme mosquitto]:-}\" ]"
+        "[ $RELOAD_FAILS = 0 ] && [ \"${SERVED[acme nginx]:-}\" = \"${SERIAL[acme nginx]:-}\" ] && [ \"${SERVED[acme mosquitto]:-}\" = \"${SERIAL[acme mosquitto]:-}\" ]" \
+        "evidence renewals.log presents; evidence eca-acme.log '\"event\":\"(reload|verify)[a-z_]*\"'; $EV_SERVERS"
     check "client requests failed: $(($(counts https_fail) + $(counts mqtt_fail)))" \
-        "[ $(counts https_fail) = 0 ] && [ $(counts mqtt_fail) = 0 ]"
+        "[ $(counts https_fail) = 0 ] && [ $(counts mqtt_fail) = 0 ]" \
+        "evidence demo-client.log FAIL; $EV_SERVERS"
     check "client requests succeeded: $(($(counts https_ok) + $(counts mqtt_ok)))" \
-        "[ $(counts https_ok) -gt 0 ] && [ $(counts mqtt_ok) -gt 0 ]"
+        "[ $(counts https_ok) -gt 0 ] && [ $(counts mqtt_ok) -gt 0 ]" "evidence demo-client.log ."
     if [ "$bad" = 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL (logs in $IT_TMP)"; fi
     return "$bad"
 }
@@ -254,11 +340,15 @@ LAST_VIEW=
 while [ "$STOP" = 0 ]; do
     observe
     now=$(date +%s)
-    LAST_VIEW=$(view)
+    view_now=$(view)
+    [ "$STOP" = 0 ] || break # Ctrl-C during the view: it shows a stack going down
+    LAST_VIEW=$view_now
     if [ -t 1 ]; then
         printf '\033[H\033[J'
         echo "ECA demo, $((now - T0)) s ($( [ "$DEMO_SECONDS" -gt 0 ] && echo "of $DEMO_SECONDS s" || echo "Ctrl-C stops")); logs in $IT_TMP"
         echo "$LAST_VIEW"
+        echo "$RENEWALS_TXT"
+        echo "$TRY_TXT"
     elif [ $((now - last_print)) -ge 30 ]; then
         echo "---- $((now - T0)) s ----"
         echo "$LAST_VIEW"
@@ -274,11 +364,9 @@ if [ "$STOP" = 1 ]; then
     echo "== ECA demo stopped after $(($(date +%s) - T0)) s; last view =="
     echo "$LAST_VIEW"
     [ -s "$IT_TMP/renewals.log" ] && { echo "renewals seen:"; sed 's/^/  /' "$IT_TMP/renewals.log"; }
-    log "stopping every process the demo started"
     [ "$DEMO_SECONDS" -gt 0 ] && exit 130 # an unattended run cut short has no verdict
     exit 0
 fi
 rc=0
 summary || rc=1
-log "stopping every process the demo started"
 exit "$rc"

@@ -20,7 +20,7 @@ WEB_NAME=web.eca.test
 MQTT_NAME=mqtt.eca.test
 MINIO_NAME=s3.eca.test
 
-# stack_ports_fixed: the demo's ports (DESIGN.md, "The local stack").
+# stack_ports_fixed: the demo's ports (target-demo/README.md has the table).
 stack_ports_fixed() {
     ACME_PORT=4210 CRL_PORT=4211 HTTP01_PORT=4212 NGINX_PORT=4213 MQTT_PORT=4214
     EST_PORT=4222 METRICS_ACME_PORT=4231 METRICS_EST_PORT=4232
@@ -33,17 +33,71 @@ stack_ports_free() {
     METRICS_ACME_PORT=$(free_port) METRICS_EST_PORT=$(free_port)
 }
 
-# stack_ports_check: fail, naming the port and its owner, if any stack port is taken.
-stack_ports_check() {
-    local p busy=0
-    for p in "$ACME_PORT" "$CRL_PORT" "$HTTP01_PORT" "$NGINX_PORT" "$MQTT_PORT" "$EST_PORT" \
-        "$METRICS_ACME_PORT" "$METRICS_EST_PORT"; do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            log "port 127.0.0.1:$p is in use: $(ss -Hltnp "sport = :$p" 2>/dev/null | awk '{print $NF}' | head -n 1)"
-            busy=1
-        fi
+# port_holder PORT: who listens on a TCP port that 127.0.0.1:PORT cannot be bound beside
+# (127.0.0.1, a wildcard, or IPv4-mapped loopback): "name (pid N: command line)" per process,
+# or a hint when ss cannot see the owner (a socket of another user, seen without root).
+# Empty when nobody listens there.
+port_holder() {
+    local p=$1 rows pids="" pid out=""
+    rows=$(ss -Hltnp 2>/dev/null | awk -v p="$p" '{
+        n = split($4, a, ":"); addr = substr($4, 1, length($4) - length(a[n]) - 1)
+        if (a[n] == p && (addr ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\])(%.*)?$/)) print
+    }')
+    if [ -z "$rows" ]; then
+        # No ss, or a listener ss does not list: a connection still proves the port is taken.
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || return 0
+        command -v fuser >/dev/null && pids=$(fuser -n tcp "$p" 2>/dev/null)
+    else
+        pids=$(grep -o 'pid=[0-9]*' <<<"$rows" | cut -d= -f2)
+    fi
+    for pid in $(printf '%s\n' $pids | sort -un); do
+        out="$out${out:+, }$(cat "/proc/$pid/comm" 2>/dev/null || echo '?') (pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-100 | sed 's/ *$//'))"
     done
-    [ "$busy" = 0 ] || die "stack ports busy (another demo running? stop it with Ctrl-C)"
+    echo "${out:-a process this user cannot see (try: sudo ss -ltnp 'sport = :$p')}"
+}
+
+# stack_ports_check [PORT...]: fail, naming each busy port and the process holding it, if a
+# stack port (or an extra PORT) is taken.
+stack_ports_check() {
+    local p who busy=0
+    for p in "$ACME_PORT" "$CRL_PORT" "$HTTP01_PORT" "$NGINX_PORT" "$MQTT_PORT" "$EST_PORT" \
+        "$METRICS_ACME_PORT" "$METRICS_EST_PORT" "$@"; do
+        who=$(port_holder "$p")
+        [ -n "$who" ] || continue
+        log "port 127.0.0.1:$p is in use by $who"
+        busy=1
+    done
+    [ "$busy" = 0 ] || die "stack ports busy (another demo? stop it with Ctrl-C, or stop the process named above)"
+}
+
+# stack_step WHAT LOG...: what the stack is doing now and the logs (under $STACK_DIR, or
+# absolute) that would hold the cause if it fails; stack_why prints them.
+STACK_STEP='' STACK_STEP_LOGS=()
+stack_step() {
+    STACK_STEP=$1
+    shift
+    STACK_STEP_LOGS=("$@")
+}
+
+# stack_why: after a failure, where it happened and the end of each log that holds the cause
+# (nginx: its error and warning lines first, they drown among notices).
+stack_why() {
+    local f
+    [ -n "$STACK_STEP" ] || return 0
+    echo "== failed while $STACK_STEP; the cause is in:" >&2
+    for f in "${STACK_STEP_LOGS[@]}"; do
+        case "$f" in /*) ;; *) f=$STACK_DIR/$f ;; esac
+        if [ ! -s "$f" ]; then
+            echo "---- $f (empty or missing)" >&2
+            continue
+        fi
+        echo "---- $f (last lines)" >&2
+        case "$f" in
+        */nginx.log) grep -E '\[(warn|error|crit|alert|emerg)\]' "$f" | tail -n 10 >&2 ||
+            tail -n 20 "$f" >&2 ;;
+        *) tail -n 20 "$f" >&2 ;;
+        esac
+    done
 }
 
 # stack_prereqs: every program the stack needs, and the built agents.
@@ -87,15 +141,20 @@ stack_start_est_ca() {
 
 # stack_nginx_conf: http-01 webroot on $HTTP01_PORT; once the ACME certificate exists, also
 # HTTPS on $NGINX_PORT with /mtls requiring a client certificate from the EST CA.
+# Started by root, nginx's workers would run as nobody, who cannot read a webroot in a clone
+# under /root (0700): they run as the invoking user instead, like every other process of the
+# stack, so the stack works wherever the clone lives and no file leaves the clone's directory.
+# Every message goes to stderr, i.e. nginx.log.
 stack_nginx_conf() {
     local n=$STACK_DIR/nginx
     mkdir -p "$n/tmp" "$STACK_DIR/webroot/.well-known/acme-challenge"
     {
+        [ "$(id -u)" = 0 ] && echo "user $(id -un) $(id -gn);"
         cat <<CONF
 worker_processes 1;
 daemon off;
 pid $n/nginx.pid;
-error_log $n/error.log info;
+error_log stderr notice;
 events { worker_connections 256; }
 http {
     access_log $n/access.log;
@@ -133,13 +192,22 @@ CONF
     } >"$n/nginx.conf"
 }
 
-# stack_start_nginx: nginx in the foreground (master PID = bg_start's PID = nginx.pid).
+# stack_start_nginx: nginx in the foreground (master PID = bg_start's PID = nginx.pid), then
+# a file in the webroot fetched over http-01's port, as the CA will: an unreadable webroot
+# shows here, with nginx's own reason, rather than as a 403 from the CA.
 stack_start_nginx() {
+    local probe code
     stack_nginx_conf
     NGINX_PID_FILE=$STACK_DIR/nginx/nginx.pid
-    bg_start nginx nginx -p "$STACK_DIR/nginx/" -e "$STACK_DIR/nginx/error.log" \
-        -c "$STACK_DIR/nginx/nginx.conf"
+    bg_start nginx nginx -p "$STACK_DIR/nginx/" -e stderr -c "$STACK_DIR/nginx/nginx.conf"
     wait_for_port "$HTTP01_PORT" 20
+    probe=stack-probe-$$
+    echo ok >"$STACK_DIR/webroot/.well-known/acme-challenge/$probe"
+    chmod 0644 "$STACK_DIR/webroot/.well-known/acme-challenge/$probe"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+        "http://127.0.0.1:$HTTP01_PORT/.well-known/acme-challenge/$probe")
+    rm -f "$STACK_DIR/webroot/.well-known/acme-challenge/$probe"
+    [ "$code" = 200 ] || die "nginx answers $code, not 200, for a file in the http-01 webroot $STACK_DIR/webroot"
 }
 
 # stack_nginx_enable_https: rewrite the config with the HTTPS server and reload (HUP).
@@ -268,18 +336,25 @@ stack_up() {
     STACK_DIR=$IT_TMP
     stack_paths
     mkdir -p "$STACK_DIR/metrics"
+    stack_step "starting pebble (ACME CA)" pebble.log challtestsrv.log
     PEBBLE_PORT=$ACME_PORT PEBBLE_HTTP01_PORT=$HTTP01_PORT start_pebble --validity "$1"
+    stack_step "starting the EST CA" est-ca-init.log est-ca.log
     stack_start_est_ca "$2"
+    stack_step "starting nginx (http-01 webroot)" nginx.log
     stack_start_nginx
     log "nginx serves http-01 challenges from $STACK_DIR/webroot on 127.0.0.1:$HTTP01_PORT"
     # First issuance with --once and no reload actions: nginx has no HTTPS server yet and
     # Mosquitto cannot start without its certificate.
+    stack_step "issuing the first ACME certificates" eca-acme-first.log nginx.log pebble.log
     stack_acme_conf "$STACK_DIR/eca-acme-first.conf" noreload
     timeout 120 "$ECA_ACME" --config "$STACK_DIR/eca-acme-first.conf" --once \
         >>"$STACK_DIR/eca-acme-first.log" 2>&1 || die "first ACME issuance failed (eca-acme-first.log)"
     log "eca-acme issued $WEB_NAME, $MQTT_NAME and $MINIO_NAME"
+    stack_step "enabling nginx's HTTPS server" nginx.log
     stack_nginx_enable_https
+    stack_step "starting Mosquitto" mosquitto.log
     stack_start_mosquitto
+    stack_step "starting the eca-acme daemon" eca-acme.log
     stack_acme_conf "$ACME_CONF"
     # shellcheck disable=SC2046
     bg_start eca-acme env $(stack_metrics_env acme) "$ECA_ACME" --config "$ACME_CONF"
@@ -287,6 +362,7 @@ stack_up() {
     umask 077
     printf 'demo-pfx-%s\n' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$CLIENT_PFX_PASS"
     umask 022
+    stack_step "enrolling the client identities with eca-est" eca-est.log est-ca.log
     stack_est_conf "$EST_CONF"
     # shellcheck disable=SC2046
     bg_start eca-est env $(stack_metrics_env est) "$ECA_EST" --config "$EST_CONF"
@@ -295,6 +371,7 @@ stack_up() {
         die "eca-est did not enroll the client identities (eca-est.log)"
     log "eca-est enrolled client-pem and client-pfx"
     stack_write_env
+    stack_step ""
 }
 
 # stack_start_client: the demo client loop (target-demo/demo-client.sh).
