@@ -14,7 +14,7 @@
 #define ECA_CFG_ENV "environment"
 
 /* A new formatted string, or NULL when out of memory. */
-char *eca_cfg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *eca_cfg_printf(const char *fmt, ...) ECA_PRINTF(1, 2);
 
 /* Replace *dst (freed) with a copy of s (non-NULL). ECA_ENOMEM only. */
 enum eca_rc eca_cfg_set_str(char **dst, const char *s, struct eca_err *err);
@@ -24,7 +24,7 @@ void eca_cfg_vec_free(char **v, size_t n);
 
 /* ECA_ECONF "file:line: path: message" for a setting whose value is wrong. */
 enum eca_rc eca_cfg_at(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    ECA_PRINTF(3, 4);
 
 /*
  * Comma-separated list into a new vector that replaces *out (blanks around items trimmed,

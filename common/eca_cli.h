@@ -59,8 +59,7 @@ struct eca_cli_app {
 int eca_cli_parse(const struct eca_cli_app *app, int argc, char **argv, struct eca_cli *c);
 
 /* Report a usage error on app->err as "<prog>: <message>\n". */
-void eca_cli_error(const struct eca_cli_app *app, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void eca_cli_error(const struct eca_cli_app *app, const char *fmt, ...) ECA_PRINTF(2, 3);
 
 /* Whole decimal number lo..hi into *out: 0, else -1. */
 int eca_cli_int(const char *s, int lo, int hi, int *out);
