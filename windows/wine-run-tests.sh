@@ -15,6 +15,10 @@ export WINEDEBUG=${WINEDEBUG:--all}
 # No Mono/Gecko download prompts: nothing here needs .NET or HTML.
 export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
 export WINEARCH=win64
+# Wine names Linux files in the charset of its LC_CTYPE: under LANG unset or C (ASCII) a
+# Windows name like "clé-证书.pem" cannot exist and CreateFileW fails. Pin a UTF-8 locale
+# (built into glibc) so that no result depends on the caller's locale.
+export LC_ALL=C.UTF-8
 
 [ $# -gt 0 ] || { echo "wine-run-tests: no test executables given" >&2; exit 2; }
 

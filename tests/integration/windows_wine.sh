@@ -11,6 +11,9 @@
 # Nothing below may read a terminal: `timeout` runs its child in a background process group,
 # which job control stops (state T) at its first terminal read.
 exec </dev/null
+# Wine maps Windows file names to Linux ones in the charset of LC_CTYPE: pinned, so that the
+# result does not depend on the caller's locale (windows/wine-run-tests.sh does the same).
+export LC_ALL=C.UTF-8
 
 CACHE=${ECA_WIN_CACHE:-/var/cache/eca-wincross}
 WIN_BUILD=$ECA_ROOT/build-win
