@@ -42,7 +42,7 @@ EST_EXE=${ECA_WIN_EST_EXE:-$WIN_BUILD/eca-est.exe}
 
 # ---- wine: a prefix of our own (services registered in it are deleted at the end) ----
 WINE=$(command -v wine64 || command -v wine)
-export WINEPREFIX=${ECA_WIN_IT_PREFIX:-$CACHE/wineprefix-it-$("$WINE" --version | tr -c 'A-Za-z0-9.\n' _)}
+export WINEPREFIX=${ECA_WIN_IT_PREFIX:-$CACHE/wineprefix-it-$("$WINE" --version 2>/dev/null | tr -c 'A-Za-z0-9.\n' _)}
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 SERVICES=()
 wine_cleanup() {
@@ -105,11 +105,13 @@ wait_state() {
     return 1
 }
 
-# wait_gone NAME SECS: until `sc query NAME` no longer finds the service.
+# wait_gone NAME SECS: until `sc query NAME` fails (not times out) and shows no service.
 wait_gone() {
-    local i
+    local i rc
     for i in $(seq $(($2 * 2))); do
-        timeout 20 "$WINE" sc query "$1" 2>/dev/null | tr -d '\r' | grep -q 'STATE' || return 0
+        rc=0
+        timeout 20 "$WINE" sc query "$1" >"$IT_TMP/sc-query.out" 2>&1 || rc=$?
+        case $rc in 0 | 124 | 137) ;; *) grep -q 'STATE' "$IT_TMP/sc-query.out" || return 0 ;; esac
         sleep 0.5
     done
     return 1
