@@ -46,7 +46,8 @@ t0=$(date +%s)
 check_tools() {
     local t missing=""
     for t in $TOOLS $WINE_TOOLS; do
-        command -v "${t%%:*}" >/dev/null || missing="$missing ${t#*:}"
+        command -v "${t%%:*}" >/dev/null && continue
+        case "$missing " in *" ${t#*:} "*) ;; *) missing="$missing ${t#*:}" ;; esac
     done
     [ -e "${HEADER%%:*}" ] || missing="$missing ${HEADER#*:}"
     [ -z "$missing" ] ||
