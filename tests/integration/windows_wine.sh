@@ -28,7 +28,7 @@ it_init
 
 # ---- 1. cross-build, import gate, unit suites under wine ----
 s=$(date +%s)
-# A cold dependency build is 3-11 min; a cache hit about a second.
+# A cold dependency build took 9-14 min on 2 busy cores (docs/WINDOWS.md); a cache hit 1 s.
 timeout 1500 make -C "$ECA_ROOT" windows >"$IT_TMP/make-windows.log" 2>&1 ||
     die "make windows failed (see make-windows.log)"
 grep 'bytes, imports' "$IT_TMP/make-windows.log" | sed 's/^/    /' >&2
