@@ -6,6 +6,9 @@
 #   WINE_TIMEOUT  seconds per suite (default 300): Check cannot fork on Windows, so its own
 #                 per-test timeouts are not enforced and only this one bounds a hung suite.
 set -uo pipefail
+# Nothing here reads a terminal: `timeout` puts wine in a background process group, which job
+# control would stop (state T) at a terminal read.
+exec </dev/null
 
 CACHE=${ECA_WIN_CACHE:-/var/cache/eca-wincross}
 WINE_TIMEOUT=${WINE_TIMEOUT:-300}
