@@ -70,7 +70,7 @@ eca_conf_path(const config_setting_t *s, char *out, size_t outlen)
 
 /* Fill err with "file:line: path[.name]: <what>" for setting s. */
 static enum eca_rc conf_err(const config_setting_t *s, const char *name, struct eca_err *err,
-                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                            const char *fmt, ...) ECA_PRINTF(4, 5);
 
 static enum eca_rc
 conf_err(const config_setting_t *s, const char *name, struct eca_err *err, const char *fmt, ...)

@@ -46,7 +46,7 @@ int eca_conf_parse_bool(const char *s);
 #define ECA_CONF_ENV "environment"
 
 /* A new formatted string, or NULL when out of memory. */
-char *eca_conf_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *eca_conf_printf(const char *fmt, ...) ECA_PRINTF(1, 2);
 
 /* Replace *dst (freed) with a copy of s (non-NULL). ECA_ENOMEM only. */
 enum eca_rc eca_conf_set_str(char **dst, const char *s, struct eca_err *err);
@@ -56,7 +56,7 @@ void eca_conf_vec_free(char **v, size_t n);
 
 /* ECA_ECONF "file:line: path: message" for a setting whose value is wrong. */
 enum eca_rc eca_conf_at(const config_setting_t *s, struct eca_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    ECA_PRINTF(3, 4);
 
 /*
  * Comma-separated list into a new vector that replaces *out (blanks around items trimmed,

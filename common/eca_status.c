@@ -37,7 +37,7 @@ eca_status_time(time_t t, char *buf, size_t len)
 }
 
 static enum eca_rc append(struct eca_buf *out, struct eca_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    ECA_PRINTF(3, 4);
 static enum eca_rc
 append(struct eca_buf *out, struct eca_err *err, const char *fmt, ...)
 {

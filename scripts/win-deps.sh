@@ -8,10 +8,14 @@
 #   ECA_WIN_CACHE   cache root (default /var/cache/eca-wincross); the prefix is $ECA_WIN_CACHE/<key>
 #   ECA_WIN_KEEP    how many keys to keep (default 3)
 #   ECA_WIN_SSLDIR  OPENSSLDIR baked into libcrypto (default C:/Program Files/eca/ssl: admin-only)
+#   ECA_WIN_APT_MAX_AGE  refresh the private deb-src index when older (seconds, default 21600)
 #   J               parallel make jobs (default: nproc)
 # The key hashes the candidate source versions (apt-cache showsrc), the mingw toolchain
-# versions and this script, so a Debian security update or an edit here rebuilds by itself.
+# versions and the recipe part of this script, so a Debian security update or an edit of the
+# recipe rebuilds by itself. Nothing is installed and nothing outside $ECA_WIN_CACHE changes.
 set -euo pipefail
+# Nothing here reads a terminal: job control must never stop a build started in the background.
+exec </dev/null
 
 CACHE=${ECA_WIN_CACHE:-/var/cache/eca-wincross}
 KEEP=${ECA_WIN_KEEP:-3}
@@ -19,9 +23,12 @@ WIN_SSLDIR=${ECA_WIN_SSLDIR:-C:/Program Files/eca/ssl}
 J=${J:-$(nproc)}
 HOST=x86_64-w64-mingw32
 SRCPKGS="openssl curl json-c libconfig check"
-TOOLS="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev dpkg-dev cmake make
-perl pkg-config patch"
-WINE_TOOLS="wine64 wine"
+# tool -> the Debian package that provides it (all installed up front by scripts/deps.sh).
+TOOLS="x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-ar:binutils-mingw-w64-x86-64
+x86_64-w64-mingw32-windres:binutils-mingw-w64-x86-64 dpkg-source:dpkg-dev cmake:cmake make:make
+perl:perl pkg-config:pkg-config patch:patch apt-get:apt"
+HEADER=/usr/share/mingw-w64/include/windows.h:mingw-w64-x86-64-dev
+WINE_TOOLS="wine:wine /usr/lib/wine/wine64:wine64"
 SELF=$(readlink -f "$0")
 
 for a in "$@"; do
@@ -35,71 +42,90 @@ say() { echo "win-deps: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 t0=$(date +%s)
 
-missing_pkgs() {
-    local p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-            printf '%s ' "$p"
+# Nothing is installed from here (a build must not change the system): name what is missing.
+check_tools() {
+    local t missing=""
+    for t in $TOOLS $WINE_TOOLS; do
+        command -v "${t%%:*}" >/dev/null && continue
+        case "$missing " in *" ${t#*:} "*) ;; *) missing="$missing ${t#*:}" ;; esac
     done
+    [ -e "${HEADER%%:*}" ] || missing="$missing ${HEADER#*:}"
+    [ -z "$missing" ] ||
+        die "missing Debian packages:$missing; run scripts/deps.sh (as root) to install them"
 }
 
-apt_install() {
-    [ "$(id -u)" = 0 ] || die "missing Debian packages: $*; install them with: sudo apt-get install $*"
-    say "installing missing Debian packages: $*"
-    export DEBIAN_FRONTEND=noninteractive
-    # shellcheck disable=SC2068
-    apt-get install -y -q --no-install-recommends $@ >&2 ||
-        { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $@ >&2; }
+# --- a private apt configuration --------------------------------------------------------------
+# Sources come from deb-src entries derived from the machine's own Debian entries (no host is
+# hard-coded), kept with their index files under $CACHE/apt: nothing in /etc/apt, /var/lib/apt
+# or /var/cache/apt changes.
+
+# Only the Debian archive's entries (URI path .../debian or .../debian-security): third-party
+# repositories rarely publish sources.
+DEBIAN_URI='[a-z+]+://[^ ]+/debian(-security)?/?'
+write_src_lists() {
+    local d=$1 f
+    mkdir -p "$d/sources.list.d"
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -e "$f" ] || continue
+        sed -En "s#^[[:space:]]*deb[[:space:]]+((\[[^]]*\][[:space:]]+)?$DEBIAN_URI[[:space:]])#deb-src \1#p" "$f"
+    done >"$d/sources.list.new"
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        awk -v uri="^URIs:[[:space:]]*$DEBIAN_URI\$" 'BEGIN { RS = ""; ORS = "\n\n" }
+            { n = split($0, l, "\n"); ok = 0; deb = 0; out = "" }
+            { for (i = 1; i <= n; i++) {
+                  if (l[i] ~ /^Enabled:[[:space:]]*[Nn]o/) next
+                  if (l[i] ~ uri) ok = 1
+                  if (l[i] ~ /^Types:/) { if (l[i] ~ /[[:space:]]deb([[:space:]]|$)/) deb = 1; l[i] = "Types: deb-src" }
+                  out = out l[i] "\n"
+              }
+              if (ok && deb) printf "%s\n", out }' "$f"
+    done >"$d/sources.list.d/eca-src.sources.new"
+    grep -q . "$d/sources.list.new" "$d/sources.list.d/eca-src.sources.new" ||
+        die "cannot derive deb-src entries: no Debian deb entries in /etc/apt/sources.list{,.d}"
+    mv "$d/sources.list.new" "$d/sources.list"
+    mv "$d/sources.list.d/eca-src.sources.new" "$d/sources.list.d/eca-src.sources"
 }
 
-# wine64 first: `wine` alone would pull wine32 through the multiarch alternative.
-ensure_tools() {
-    local m
-    m=$(missing_pkgs $TOOLS)
-    [ -z "$m" ] || apt_install $m
-    for p in $WINE_TOOLS; do
-        m=$(missing_pkgs "$p")
-        [ -z "$m" ] || apt_install $m
-    done
-}
-
-# deb-src entries derived from the machine's own Debian entries, so that no host is hard-coded.
-has_deb_src() {
-    grep -rqsE '^Types:.*deb-src' /etc/apt/sources.list.d/ && return 0
-    grep -qsE '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list
-}
-
-ensure_deb_src() {
-    has_deb_src && return 0
-    [ "$(id -u)" = 0 ] || die "no deb-src entries in apt sources and not root to add them"
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-        say "adding /etc/apt/sources.list.d/eca-deb-src.sources (derived from debian.sources)"
-        sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-            >/etc/apt/sources.list.d/eca-deb-src.sources
-    elif grep -qs '^deb ' /etc/apt/sources.list; then
-        say "adding /etc/apt/sources.list.d/eca-deb-src.list (derived from sources.list)"
-        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/eca-deb-src.list
-    else
-        die "cannot derive deb-src entries: no debian.sources and no deb lines in sources.list"
+# APT_OPTS: every apt call below reads only the private lists and caches.
+setup_apt() {
+    local a=$CACHE/apt age
+    mkdir -p "$a/lists/partial" "$a/cache/archives/partial"
+    write_src_lists "$a"
+    APT_OPTS=(-o "Dir::Etc::SourceList=$a/sources.list" -o "Dir::Etc::SourceParts=$a/sources.list.d"
+        -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache" -o "Dir::Cache::pkgcache="
+        -o "Dir::Cache::srcpkgcache=")
+    # The index is refreshed when older than ECA_WIN_APT_MAX_AGE seconds (default 6 h), so a
+    # security update still changes the cache key within a day; offline, the old index serves.
+    cat "$a/sources.list" "$a/sources.list.d/eca-src.sources" >"$a/entries"
+    age=$(($(date +%s) - $(stat -c %Y "$a/lists/.updated" 2>/dev/null || echo 0)))
+    if [ "$age" -gt "${ECA_WIN_APT_MAX_AGE:-21600}" ] || ! cmp -s "$a/entries" "$a/lists/.updated"; then
+        say "apt-get update (private deb-src index under $a)"
+        if timeout 600 apt-get "${APT_OPTS[@]}" -q update >"$a/update.log" 2>&1; then
+            cp "$a/entries" "$a/lists/.updated"
+        elif ls "$a"/lists/*Sources* >/dev/null 2>&1; then
+            say "warning: apt-get update failed (see $a/update.log); using the previous index"
+        else
+            tail -20 "$a/update.log" >&2
+            die "apt-get update of the private deb-src index failed (see $a/update.log)"
+        fi
     fi
-    say "apt-get update (new deb-src entries)"
-    apt-get update -q >&2
 }
 
 cache_key() {
     {
         for p in $SRCPKGS; do
             echo "src $p"
-            apt-cache showsrc --only-source "$p" 2>/dev/null | sed -n 's/^Version: //p' | sort -u
+            apt-cache "${APT_OPTS[@]}" showsrc --only-source "$p" 2>/dev/null | sed -n 's/^Version: //p' | sort -u
         done
         dpkg-query -W -f='${Package} ${Version}\n' gcc-mingw-w64-x86-64-win32 \
             mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
         echo "ssldir $WIN_SSLDIR"
-        cat "$SELF"
+        sed -n '/^# --- recipe/,/^# --- end of recipe/p' "$SELF"
     } | sha256sum | cut -c1-16
 }
 
-# --- fetch -----------------------------------------------------------------------------------
+# --- recipe: fetch and build (only this part of the script is hashed into the cache key) -----
 
 fetch_one() {
     local p=$1 dl=$W/dl/$1 dsc
@@ -107,9 +133,9 @@ fetch_one() {
     cd "$dl"
     # Newest first; the security pool has answered 404 for a .dsc it lists, so fall back to the
     # point release (the version actually used goes to VERSIONS).
-    if ! apt-get source -q --download-only "$p" >>"$W/logs/fetch.log" 2>&1; then
+    if ! timeout 600 apt-get "${APT_OPTS[@]}" source -q --download-only "$p" >>"$W/logs/fetch.log" 2>&1; then
         rm -f ./*
-        apt-get source -q --download-only "$p/bookworm" >>"$W/logs/fetch.log" 2>&1 ||
+        timeout 600 apt-get "${APT_OPTS[@]}" source -q --download-only "$p/bookworm" >>"$W/logs/fetch.log" 2>&1 ||
             { tail -20 "$W/logs/fetch.log" >&2; die "apt-get source $p failed"; }
     fi
     dsc=$(ls ./*.dsc)
@@ -129,7 +155,6 @@ fetch_sources() {
     sed 's/^/win-deps:   /' "$W/VERSIONS" >&2
 }
 
-# --- build -----------------------------------------------------------------------------------
 
 write_toolchain() {
     cat >"$W/mingw64.cmake" <<EOF
@@ -241,35 +266,47 @@ build_all() {
     cp "$W/VERSIONS" "$P/VERSIONS"
 }
 
+# --- end of recipe ---------------------------------------------------------------------------
+
 prune_old() {
-    # Keep the newest $KEEP complete prefixes; stale work dirs of killed runs go too.
-    local v
+    # Keep the newest $KEEP complete prefixes; work dirs of killed runs (lock free) go too.
+    local v d
     for v in $(ls -1dt "$CACHE"/*/VERSIONS 2>/dev/null | tail -n +$((KEEP + 1))); do
         say "pruning old prefix ${v%/VERSIONS}"
         rm -rf "${v%/VERSIONS}"
     done
-    rm -rf "$CACHE"/*.work
+    for d in "$CACHE"/work/*/; do
+        [ -d "$d" ] || continue
+        d=${d%/}
+        flock -n "$d.lock" rm -rf "$d" || true
+    done
 }
 
 # --- main ------------------------------------------------------------------------------------
 
-ensure_tools
-ensure_deb_src
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"
-flock 9
+check_tools
+mkdir -p "$CACHE/work"
+# The private apt index: exclusive while it is refreshed, shared while it is read (key, fetch).
+exec 8>"$CACHE/apt.lock"
+flock 8
+setup_apt
+flock -s 8
 KEY=$(cache_key)
 PREFIX=$CACHE/$KEY
+# One build per key at a time; builds of different keys (other checkouts) run side by side.
+exec 9>"$CACHE/work/$KEY.lock"
+flock 9
 if [ -f "$PREFIX/VERSIONS" ]; then
+    exec 8>&-
     say "cache hit: $PREFIX ($(($(date +%s) - t0))s)"
 else
-    say "cache miss: building $PREFIX (about 3 minutes on 2 cores)"
-    prune_old
-    W=$CACHE/$KEY.work
+    say "cache miss: building $PREFIX (3-15 minutes on 2 cores, see docs/WINDOWS.md)"
+    W=$CACHE/work/$KEY
     P=$PREFIX
     rm -rf "$W" "$P"
     mkdir -p "$W"
     fetch_sources
+    exec 8>&-
     build_all
     rm -rf "$W"
     prune_old

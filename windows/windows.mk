@@ -47,11 +47,8 @@ WIN_WARN   := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prot
 ifneq ($(or $(CI),$(WERROR)),)
 WIN_WARN += -Werror
 endif
-# GCC reads format(printf) as ms_printf on mingw, which rejects %zu; the Linux build checks the
-# same format strings, and __USE_MINGW_ANSI_STDIO makes them work at run time. Headers that
-# say format(gnu_printf) on mingw get the check back.
-WIN_PRINTF_ATTR := format(printf
-WIN_WARN += $(if $(shell grep -l '$(WIN_PRINTF_ATTR)' common/*.h 2>/dev/null),-Wno-format)
+# Format checks stay on: printf-like declarations say ECA_PRINTF (common/eca_err.h), which is
+# format(gnu_printf) on mingw; plain format(printf) means ms_printf there and rejects %zu.
 # __USE_MINGW_ANSI_STDIO: %zu/%lld/%jd work on msvcrt; _WIN32_WINNT: Windows 10 APIs.
 WIN_CPPFLAGS := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -D__USE_MINGW_ANSI_STDIO=1 \
                 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \

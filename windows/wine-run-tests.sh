@@ -6,6 +6,9 @@
 #   WINE_TIMEOUT  seconds per suite (default 300): Check cannot fork on Windows, so its own
 #                 per-test timeouts are not enforced and only this one bounds a hung suite.
 set -uo pipefail
+# Nothing here reads a terminal: `timeout` puts wine in a background process group, which job
+# control would stop (state T) at a terminal read.
+exec </dev/null
 
 CACHE=${ECA_WIN_CACHE:-/var/cache/eca-wincross}
 WINE_TIMEOUT=${WINE_TIMEOUT:-300}
@@ -15,6 +18,10 @@ export WINEDEBUG=${WINEDEBUG:--all}
 # No Mono/Gecko download prompts: nothing here needs .NET or HTML.
 export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
 export WINEARCH=win64
+# Wine names Linux files in the charset of its LC_CTYPE: under LANG unset or C (ASCII) a
+# Windows name like "clé-证书.pem" cannot exist and CreateFileW fails. Pin a UTF-8 locale
+# (built into glibc) so that no result depends on the caller's locale.
+export LC_ALL=C.UTF-8
 
 [ $# -gt 0 ] || { echo "wine-run-tests: no test executables given" >&2; exit 2; }
 

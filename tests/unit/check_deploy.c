@@ -12,7 +12,6 @@
 #include "eca_log.h"
 #include "eca_test.h"
 
-
 static char dir[256], seedp[512];
 
 static void

@@ -34,7 +34,7 @@ path_in(const char *name)
     return p;
 }
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...) ECA_PRINTF(1, 2);
 
 static void
 sh(const char *fmt, ...)
