@@ -134,7 +134,7 @@ fuzz: deps
 	FUZZ_BUILD=build-fuzz ./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Benchmarks print numbers (tests/bench/README.md); they are not tests.
-bench: all
+bench: deps all
 	BENCH_N=$${BENCH_N:-10} bash tests/bench/bench_acme_issue.sh
 	BENCH_N=$${BENCH_N:-20} bash tests/bench/bench_est_enroll.sh
 	bash tests/bench/footprint.sh

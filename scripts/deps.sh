@@ -10,12 +10,13 @@ set -eu
 #   Windows cross-build and tests: mingw-w64 toolchain, dpkg-dev (apt-get source), cmake, wine64
 #   sidecars on a real engine: docker.io, docker-compose, debootstrap (the local base image)
 #   tools: procps psmisc iproute2 (ss names a port's holder) time git
+#   benchmark peer (make bench): uacme
 PKGS="build-essential pkg-config libssl-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev check
 openssl curl ca-certificates pebble nginx-light mosquitto mosquitto-clients
 strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins python3 python3-cryptography
 procps psmisc iproute2 time git groff-base clang-format clang libclang-rt-14-dev prometheus systemd
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev dpkg-dev cmake make perl patch
-wine64 wine docker.io docker-compose debootstrap"
+wine64 wine docker.io docker-compose debootstrap uacme"
 
 missing=""
 for p in $PKGS; do
