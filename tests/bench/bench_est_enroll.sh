@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Benchmark: EST enrollment against the demo EST CA on loopback. Per process (eca-est --once:
 # first enrollment with the bootstrap token, and forced re-enrollment over mTLS) and inside a
-# running agent (SIGUSR1 forces a renewal). Prints wall time, in-agent latency (from the log
-# timestamps and the agent's own took_ms) and peak RSS. EC P-256 key generation included.
+# running agent (SIGUSR1 forces a renewal). Side by side in the same run, interleaved with
+# eca-est: strongSwan's pki doing the same work (EC P-256 key, CSR, simpleenroll with the token;
+# simplereenroll over mTLS with its previous certificate). Prints wall time, in-agent latency
+# (from the log timestamps and the agent's own took_ms), peak RSS and the ratio of medians.
 #
 #   BENCH_N=20 tests/bench/bench_est_enroll.sh
 . "$(dirname "$0")/../integration/lib.sh"
@@ -19,23 +21,50 @@ EST_ONCE=(timeout 60 "$ECA_EST" --once)
 TOOK_EVENTS="cert_issued|cert_installed"
 start_est_ca
 
-log "eca-est --once, first enrollment (simpleenroll, HTTP Basic token): $N runs"
+command -v pki >/dev/null || die "strongSwan pki missing (scripts/deps.sh)"
+# pki_enroll DIR [CERT KEY]: what a pki user runs for one enrollment: a key, a CSR, then
+# simpleenroll with the token, or simplereenroll authenticated by CERT/KEY over mTLS.
+PKI_TOKEN=$(cat "$EST_TOKEN_FILE")
+pki_enroll() {
+    local auth
+    cd "$1" || return 1
+    pki --gen --type ecdsa --size 256 --outform pem >k.pem &&
+        pki --req --in k.pem --type priv --dn "CN=bench-pki,O=ECA Demo" --outform der >r.der ||
+        return 1
+    if [ -n "${2:-}" ]; then auth=(--cert "$2" --key "$3"); else auth=(--userpass "$EST_USER:$PKI_TOKEN"); fi
+    pki --est --url "$EST_BASE" --in r.der --cacert "$EST_ROOT" \
+        --cacert "$EST_CA_DIR/issuing-ca.pem" "${auth[@]}" --outform pem >c.pem
+}
+export -f pki_enroll
+export PKI_TOKEN EST_USER EST_BASE EST_ROOT EST_CA_DIR
+
+log "first enrollment (simpleenroll, HTTP Basic token), eca-est --once and pki interleaved: $N runs each"
 : >"$IT_TMP/enroll-all.log"
 for i in $(seq "$N"); do
     est_env "$IT_TMP/enroll-$i"
     bench_run eca-est/simpleenroll/process "${EST_ONCE[@]}"
     grep -q '"op":"simpleenroll"' "$IT_TMP/last.log" || die "run $i: not a simpleenroll"
     cat "$IT_TMP/last.log" >>"$IT_TMP/enroll-all.log"
+    mkdir -p "$IT_TMP/pki-$i"
+    bench_run pki/simpleenroll/process timeout 60 bash -c 'pki_enroll "$1"' _ "$IT_TMP/pki-$i"
+    [ -s "$IT_TMP/pki-$i/c.pem" ] || die "pki run $i: no certificate"
 done
 
-log "eca-est --once --force, re-enrollment (simplereenroll, mTLS): 1 warm-up + $N runs"
+log "re-enrollment (simplereenroll, mTLS), eca-est --once --force and pki interleaved: 1 warm-up + $N runs each"
 est_env "$IT_TMP/reenroll"
 "${EST_ONCE[@]}" >"$IT_TMP/warmup.log" 2>&1 || die "warm-up enrollment failed"
 : >"$IT_TMP/reenroll-all.log"
+mkdir -p "$IT_TMP/pki-re"
+cp "$IT_TMP/pki-1/c.pem" "$IT_TMP/pki-re/prev.pem"
+cp "$IT_TMP/pki-1/k.pem" "$IT_TMP/pki-re/prev.key"
 for i in $(seq "$N"); do
     bench_run eca-est/simplereenroll/process "${EST_ONCE[@]}" --force
     grep -q '"op":"simplereenroll"' "$IT_TMP/last.log" || die "run $i: not a simplereenroll"
     cat "$IT_TMP/last.log" >>"$IT_TMP/reenroll-all.log"
+    bench_run pki/simplereenroll/process timeout 60 bash -c 'pki_enroll "$1" "$2" "$3"' _ \
+        "$IT_TMP/pki-re" "$IT_TMP/pki-re/prev.pem" "$IT_TMP/pki-re/prev.key"
+    mv "$IT_TMP/pki-re/c.pem" "$IT_TMP/pki-re/prev.pem"
+    mv "$IT_TMP/pki-re/k.pem" "$IT_TMP/pki-re/prev.key"
 done
 
 log "eca-est agent, $N re-enrollments forced with SIGUSR1"
@@ -70,11 +99,15 @@ bench_log_latency "$IT_TMP/enroll-all.log" renew_started cert_installed |
     bench_stats "  in-process renew->installed"
 bench_log_field "$IT_TMP/enroll-all.log" "$TOOK_EVENTS" took_ms |
     bench_stats "  in-process took_ms"
+bench_report pki/simpleenroll/process
+bench_ratio eca-est/simpleenroll/process pki/simpleenroll/process
 bench_report eca-est/simplereenroll/process
 bench_log_latency "$IT_TMP/reenroll-all.log" renew_started cert_installed |
     bench_stats "  in-process renew->installed"
 bench_log_field "$IT_TMP/reenroll-all.log" "$TOOK_EVENTS" took_ms |
     bench_stats "  in-process took_ms"
+bench_report pki/simplereenroll/process
+bench_ratio eca-est/simplereenroll/process pki/simplereenroll/process
 bench_log_latency "$IT_TMP/agent.log" renew_started cert_installed |
     bench_stats "agent (USR1) renew->installed"
 bench_log_field "$IT_TMP/agent.log" "$TOOK_EVENTS" took_ms |

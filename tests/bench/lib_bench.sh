@@ -47,6 +47,18 @@ bench_report() {
     }'
 }
 
+# bench_median LABEL: the median wall time (us) of the runs recorded under LABEL.
+bench_median() {
+    awk -v l="$1" '$1 == l {print $2}' "$BENCH_RESULTS" | sort -n |
+        awk '{v[++n] = $1} END {if (n) print (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2)}'
+}
+
+# bench_ratio A B: the ratio of the median wall times of the runs recorded as A and as B.
+bench_ratio() {
+    awk -v a="$(bench_median "$1")" -v b="$(bench_median "$2")" -v la="$1" -v lb="$2" \
+        'BEGIN { if (b > 0) printf "  ratio of medians %s / %s = %.2f\n", la, lb, a / b }'
+}
+
 # bench_stats LABEL: median/mean/min/max of the numbers on stdin (one per line), in ms.
 bench_stats() {
     sort -n | awk -v l="$1" '{ n++; v[n] = $1; s += $1 }
