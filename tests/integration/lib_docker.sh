@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A private Docker engine for scenarios (sourced after lib.sh): its own dockerd (no bridge, no
+# iptables) on a socket in $IT_TMP, stopped by PID at the end; a persistent data root and base
+# image cache in $ECA_DOCKER_CACHE (default /var/cache/eca-docker, serialised with flock), and
+# the base image debian:12-slim built locally with debootstrap from the host's own apt mirror,
+# since no image registry is reachable.
+#
+# Usage: . lib.sh; . lib_docker.sh; it_init; docker_start; docker_base_image
+
+ECA_DOCKER_CACHE=${ECA_DOCKER_CACHE:-/var/cache/eca-docker}
+# Debian's CLI (docker.io): it has BuildKit and speaks to the 20.10 engine; a newer CLI
+# elsewhere on PATH may not.
+DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
+DOCKERD_PID=
+
+docker() { "$DOCKER_CLI" "$@"; }
+
+# docker_need: every tool the engine needs, or FAIL naming the package (never a SKIP: CI
+# installs them with scripts/deps.sh).
+docker_need() {
+    local t
+    for t in /usr/sbin/dockerd "$DOCKER_CLI" /usr/bin/docker-compose /usr/sbin/debootstrap flock; do
+        [ -x "$t" ] || command -v "$t" >/dev/null 2>&1 ||
+            die "$t not found: run scripts/deps.sh (docker.io, docker-compose, debootstrap)"
+    done
+    [ "$(id -u)" = 0 ] || die "dockerd and debootstrap need root (run as root, as CI does)"
+}
+
+# docker_start: lock the cache (one engine per data root; a concurrent run waits), start
+# dockerd, export DOCKER_HOST. Its PID joins IT_PIDS; docker_stop ends it first.
+docker_start() {
+    docker_need
+    mkdir -p "$ECA_DOCKER_CACHE/data" "$ECA_DOCKER_CACHE/base"
+    chmod 0700 "$ECA_DOCKER_CACHE"
+    exec 9>"$ECA_DOCKER_CACHE/lock"
+    if ! flock -n 9; then
+        log "waiting for another run holding $ECA_DOCKER_CACHE/lock"
+        flock -w "${DOCKER_LOCK_WAIT:-900}" 9 || die "$ECA_DOCKER_CACHE/lock still held"
+    fi
+    local run=$IT_TMP/dockerd
+    mkdir -p "$run"
+    bg_start dockerd /usr/sbin/dockerd --bridge=none --iptables=false --ip-masq=false \
+        --ip6tables=false --data-root "$ECA_DOCKER_CACHE/data" --exec-root "$run/exec" \
+        --pidfile "$run/dockerd.pid" -H "unix://$run/docker.sock" --log-level warn
+    DOCKERD_PID=$BG_PID
+    export DOCKER_HOST="unix://$run/docker.sock"
+    local i
+    for i in $(seq 120); do
+        docker version >/dev/null 2>&1 && break
+        kill -0 "$DOCKERD_PID" 2>/dev/null || { tail -n 20 "$IT_TMP/dockerd.log" >&2; die "dockerd exited"; }
+        sleep 0.5
+    done
+    docker version >/dev/null 2>&1 || die "dockerd did not answer on $DOCKER_HOST within 60 s"
+    log "dockerd $DOCKERD_PID up: $DOCKER_HOST, data root $ECA_DOCKER_CACHE/data"
+}
+
+# docker_stop: SIGTERM dockerd by PID (it stops its containers and its containerd), then wait.
+docker_stop() {
+    [ -n "$DOCKERD_PID" ] || return 0
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$DOCKERD_PID" 2>/dev/null || true
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    DOCKERD_PID=
+    # dockerd leaves its default network namespace mounted in its exec root.
+    local m
+    for m in $(awk -v r="$IT_TMP/dockerd/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+}
+
+# apt_mirror: the host's Debian mirror (first URIs:/deb line), which the image uses too.
+apt_mirror() {
+    local m
+    m=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+    [ -n "$m" ] || m=$(sed -n 's/^deb  *\(\[[^]]*\] *\)\{0,1\}\(http[^ ]*\) .*/\2/p' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+    [ -n "$m" ] || die "no Debian mirror in /etc/apt/sources.list{,.d}"
+    printf '%s\n' "$m"
+}
+
+# docker_base_image: debian:12-slim from debootstrap (minbase, bookworm) with the host's apt
+# sources, imported once per day and mirror; the tarball is cached so a warm run only imports
+# it if the engine lacks it, and skips both when the image carries the same key.
+docker_base_image() {
+    local mirror key tar root
+    mirror=$(apt_mirror)
+    key="bookworm-$(printf '%s' "$mirror" | sha256sum | cut -c1-12)-$(date -u +%Y%m%d)"
+    if [ "$(docker image inspect -f '{{index .Config.Labels "eca.base"}}' debian:12-slim 2>/dev/null)" = "$key" ]; then
+        log "base image debian:12-slim is current ($key)"
+        return 0
+    fi
+    tar="$ECA_DOCKER_CACHE/base/$key.tar"
+    if [ ! -s "$tar" ]; then
+        root="$ECA_DOCKER_CACHE/base/root.$$"
+        rm -rf "$root"
+        log "debootstrap --variant=minbase bookworm from $mirror"
+        timeout --foreground 600 /usr/sbin/debootstrap --variant=minbase bookworm "$root" "$mirror" \
+            </dev/null >"$IT_TMP/debootstrap.log" 2>&1 ||
+            { tail -n 20 "$IT_TMP/debootstrap.log" >&2; rm -rf "$root"; die "debootstrap failed"; }
+        # The image's apt uses the host's sources (same mirror, same suites and keyring).
+        rm -f "$root/etc/apt/sources.list"
+        if [ -s /etc/apt/sources.list.d/debian.sources ]; then
+            cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/"
+        else
+            grep -h '^deb ' /etc/apt/sources.list >"$root/etc/apt/sources.list"
+        fi
+        rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+        tar -C "$root" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
+        rm -rf "$root"
+        # Older days' tarballs are superseded.
+        find "$ECA_DOCKER_CACHE/base" -name 'bookworm-*.tar' ! -name "$key.tar" -delete
+    fi
+    docker import --change "LABEL eca.base=$key" --change 'CMD ["/bin/bash"]' "$tar" debian:12-slim \
+        >/dev/null || die "docker import of $tar failed"
+    log "base image debian:12-slim imported ($key)"
+}
+
+# wait_until SECONDS CMD...: poll CMD (a command or a function) every 0.5 s.
+wait_until() {
+    local secs=$1 i
+    shift
+    for i in $(seq $((secs * 2))); do
+        if "$@"; then return 0; fi
+        sleep 0.5
+    done
+    return 1
+}
