@@ -45,6 +45,7 @@ logs_have() { docker logs "$(cid "$1")" 2>&1 | grep -qF -- "$2"; }
 # health SERVICE: the container's health status per docker inspect.
 health() { docker inspect -f '{{.State.Health.Status}}' "$(cid "$1")"; }
 is_healthy() { [ "$(health "$1")" = healthy ]; }
+is_unhealthy() { [ "$(health "$1")" = unhealthy ]; }
 
 dump_logs() {
     local s
@@ -94,9 +95,9 @@ cat >"$IT_TMP/test.yml" <<'EOF'
 version: "3.9"
 services:
   eca-acme:
-    healthcheck: { interval: 5s, start_period: 120s }
+    healthcheck: { interval: 5s, start_period: 20s }
   eca-est:
-    healthcheck: { interval: 5s, start_period: 120s }
+    healthcheck: { interval: 5s, start_period: 20s }
 EOF
 
 # No bridge network, no container address: everything is on the host's 127.0.0.1.
@@ -228,6 +229,15 @@ wait_until $((ACME_VALIDITY + 60)) renewed ||
 docker logs "$(cid nginx)" 2>&1 | grep -q 'certificate changed, reloaded' || die "nginx did not log its reload"
 log "renewal served by nginx $(since "$T_UP")s after up: $FIRST -> $(served_serial)"
 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after the renewal"
+
+# The health check follows `status`: a state directory the agent cannot read makes it fail,
+# so the container turns unhealthy after three probes, and healthy again once it is readable.
+cexec eca-acme ls /var/lib/eca/eca-acme >/dev/null || die "eca-acme cannot read its state"
+docker exec -u 0 "$(cid eca-acme)" chmod 000 /var/lib/eca/eca-acme
+wait_until 45 is_unhealthy eca-acme || die "eca-acme is $(health eca-acme) while its status fails"
+docker exec -u 0 "$(cid eca-acme)" chmod 0700 /var/lib/eca/eca-acme
+wait_until 30 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after its state is readable again"
+log "eca-acme turned unhealthy while status failed, healthy again after"
 
 # ---- down ----------------------------------------------------------------------------------
 dump_logs

@@ -118,13 +118,14 @@ docker_base_image() {
     log "base image debian:12-slim imported ($key)"
 }
 
-# wait_until SECONDS CMD...: poll CMD (a command or a function) every 0.5 s.
+# wait_until SECONDS CMD...: poll CMD (a command or a function) every 0.5 s until it succeeds,
+# for SECONDS of wall-clock time (a slow CMD does not stretch the bound).
 wait_until() {
-    local secs=$1 i
+    local end=$((SECONDS + $1))
     shift
-    for i in $(seq $((secs * 2))); do
+    while :; do
         if "$@"; then return 0; fi
+        [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.5
     done
-    return 1
 }
