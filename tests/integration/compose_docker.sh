@@ -62,8 +62,7 @@ cleanup() {
         [ "$rc" != 0 ] && dump_logs
         compose down -v --remove-orphans >"$IT_TMP/down.out" 2>&1
     fi
-    # Dangling layers of earlier builds would grow the cache forever; the build cache stays.
-    [ -n "$DOCKERD_PID" ] && timeout 60 docker image prune -f >/dev/null 2>&1
+    [ -n "$DOCKERD_PID" ] && docker_prune
     docker_stop
     it_cleanup "$rc"
 }
@@ -221,6 +220,17 @@ prom_up() {
 }
 wait_until 60 prom_up || die "Prometheus does not scrape both agents (up == 1)"
 log "Prometheus scrapes eca-acme and eca-est"
+
+# ---- every socket of the stack listens on 127.0.0.1 only ----------------------------------
+pids=$(for svc in challtestsrv pebble nginx eca-acme est-ca mosquitto client eca-est prometheus; do
+    docker top "$(cid "$svc")" -eo pid | tail -n +2
+done | tr -d ' ' | paste -sd '|')
+ss -Hltunp | grep -E "pid=($pids)," >"$IT_TMP/listeners.txt" || true
+awk '$5 !~ /^127\.0\.0\.1:/' "$IT_TMP/listeners.txt" | grep . &&
+    die "the stack listens beyond 127.0.0.1 (above)"
+n=$(wc -l <"$IT_TMP/listeners.txt")
+[ "$n" -ge 15 ] || die "found only $n listening sockets of the stack: $(cat "$IT_TMP/listeners.txt")"
+log "all $n listening sockets of the stack are on 127.0.0.1"
 
 # ---- renewal picked up by nginx ------------------------------------------------------------
 renewed() { local s; s=$(served_serial) && [ -n "$s" ] && [ "$s" != "$FIRST" ] && [ "$s" = "$(installed_serial)" ]; }

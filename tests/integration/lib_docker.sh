@@ -53,6 +53,23 @@ docker_start() {
     done
     docker version >/dev/null 2>&1 || die "dockerd did not answer on $DOCKER_HOST within 60 s"
     log "dockerd $DOCKERD_PID up: $DOCKER_HOST, data root $ECA_DOCKER_CACHE/data"
+    # The engine is this test's alone: whatever a killed run left (containers, which a restart
+    # policy would start again, and their volumes) goes now.
+    local left
+    left=$(docker ps -aq)
+    if [ -n "$left" ]; then
+        log "removing containers of an interrupted run: $(echo $left)"
+        # shellcheck disable=SC2086
+        timeout 120 docker rm -f -v $left >/dev/null || die "cannot remove old containers"
+    fi
+    timeout 120 docker volume prune -f >/dev/null || die "cannot remove old volumes"
+}
+
+# docker_prune: dangling images of earlier builds and old build cache, so that the cache does
+# not grow with every day's new base image.
+docker_prune() {
+    timeout 120 docker image prune -f >/dev/null 2>&1 || true
+    timeout 120 docker builder prune -f --keep-storage "${DOCKER_KEEP_STORAGE:-4GB}" >/dev/null 2>&1 || true
 }
 
 # docker_stop: SIGTERM dockerd by PID (it stops its containers and its containerd), then wait.
