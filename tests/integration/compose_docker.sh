@@ -240,13 +240,15 @@ docker logs "$(cid nginx)" 2>&1 | grep -q 'certificate changed, reloaded' || die
 log "renewal served by nginx $(since "$T_UP")s after up: $FIRST -> $(served_serial)"
 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after the renewal"
 
-# The health check follows `status`: a state directory the agent cannot read makes it fail,
-# so the container turns unhealthy after three probes, and healthy again once it is readable.
-cexec eca-acme ls /var/lib/eca/eca-acme >/dev/null || die "eca-acme cannot read its state"
-docker exec -u 0 "$(cid eca-acme)" chmod 000 /var/lib/eca/eca-acme
+# The health check follows `status`: with its certificate and its state unreadable, status
+# fails, so the container turns unhealthy after three probes; readable again, the agent
+# renews and the container is healthy again.
+cexec eca-acme ls /var/lib/eca/eca-acme /certs/fullchain.pem >/dev/null || die "eca-acme cannot read its files"
+docker exec -u 0 "$(cid eca-acme)" chmod 000 /var/lib/eca/eca-acme /certs/fullchain.pem
 wait_until 45 is_unhealthy eca-acme || die "eca-acme is $(health eca-acme) while its status fails"
 docker exec -u 0 "$(cid eca-acme)" chmod 0700 /var/lib/eca/eca-acme
-wait_until 30 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after its state is readable again"
+docker exec -u 0 "$(cid eca-acme)" chmod 0644 /certs/fullchain.pem
+wait_until 60 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after its files are readable again"
 log "eca-acme turned unhealthy while status failed, healthy again after"
 
 # ---- down ----------------------------------------------------------------------------------
