@@ -88,7 +88,7 @@ done
 export ECA_UID=$AGENT_UID ECA_GID=$AGENT_UID ECA_ACME_VALIDITY_SECONDS=$ACME_VALIDITY
 export ECA_CHECK_INTERVAL_SECONDS=10 ECA_NGINX_WATCH_SECONDS=2 ECA_PUBLISH_SECONDS=5
 export ECA_SECRETS_DIR=$IT_TMP/secrets
-ECA_UID=$AGENT_UID ECA_GID=$AGENT_UID sh "$COMPOSE_DIR/make-secrets.sh" "$ECA_SECRETS_DIR" >/dev/null
+sh "$COMPOSE_DIR/make-secrets.sh" "$ECA_SECRETS_DIR" >/dev/null
 # The health check of the images, probed every 5 s instead of every minute.
 cat >"$IT_TMP/test.yml" <<'EOF'
 version: "3.9"

@@ -45,8 +45,8 @@ docker_start() {
         --pidfile "$run/dockerd.pid" -H "unix://$run/docker.sock" --log-level warn
     DOCKERD_PID=$BG_PID
     export DOCKER_HOST="unix://$run/docker.sock"
-    local i
-    for i in $(seq 120); do
+    local _
+    for _ in $(seq 120); do
         docker version >/dev/null 2>&1 && break
         kill -0 "$DOCKERD_PID" 2>/dev/null || { tail -n 20 "$IT_TMP/dockerd.log" >&2; die "dockerd exited"; }
         sleep 0.5
@@ -58,7 +58,7 @@ docker_start() {
     local left
     left=$(docker ps -aq)
     if [ -n "$left" ]; then
-        log "removing containers of an interrupted run: $(echo $left)"
+        log "removing containers of an interrupted run: $(printf '%s ' $left)"
         # shellcheck disable=SC2086
         timeout 120 docker rm -f -v $left >/dev/null || die "cannot remove old containers"
     fi
@@ -76,8 +76,8 @@ docker_prune() {
 docker_stop() {
     [ -n "$DOCKERD_PID" ] || return 0
     kill "$DOCKERD_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    local _
+    for _ in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$DOCKERD_PID" 2>/dev/null || true
     wait "$DOCKERD_PID" 2>/dev/null || true
     DOCKERD_PID=
