@@ -38,12 +38,16 @@ docker_start() {
         log "waiting for another run holding $ECA_DOCKER_CACHE/lock"
         flock -w "${DOCKER_LOCK_WAIT:-900}" 9 || die "$ECA_DOCKER_CACHE/lock still held"
     fi
+    docker_reap_orphan
     local run=$IT_TMP/dockerd
     mkdir -p "$run"
+    # 9>&-: dockerd must not hold the lock, or a dockerd that outlived a killed run would
+    # keep every later run waiting.
     bg_start dockerd /usr/sbin/dockerd --bridge=none --iptables=false --ip-masq=false \
         --ip6tables=false --data-root "$ECA_DOCKER_CACHE/data" --exec-root "$run/exec" \
-        --pidfile "$run/dockerd.pid" -H "unix://$run/docker.sock" --log-level warn
+        --pidfile "$run/dockerd.pid" -H "unix://$run/docker.sock" --log-level warn 9>&-
     DOCKERD_PID=$BG_PID
+    echo "$DOCKERD_PID" >"$ECA_DOCKER_CACHE/dockerd.pid"
     export DOCKER_HOST="unix://$run/docker.sock"
     local _
     for _ in $(seq 120); do
@@ -72,6 +76,34 @@ docker_prune() {
     timeout 120 docker builder prune -f --keep-storage "${DOCKER_KEEP_STORAGE:-4GB}" >/dev/null 2>&1 || true
 }
 
+# docker_reap_orphan: a run killed with SIGKILL leaves its dockerd running on the data root;
+# stop it by the PID that run recorded, if that process is still a dockerd on this data root.
+docker_reap_orphan() {
+    local pid
+    pid=$(cat "$ECA_DOCKER_CACHE/dockerd.pid" 2>/dev/null) || return 0
+    rm -f "$ECA_DOCKER_CACHE/dockerd.pid"
+    case "$pid" in '' | *[!0-9]*) return 0 ;; esac
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "dockerd .*--data-root $ECA_DOCKER_CACHE/data " ||
+        return 0
+    local exec_root
+    exec_root=$(tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n '/^--exec-root$/{n;p;}')
+    log "stopping dockerd $pid, left running by an interrupted run"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    [ -n "$exec_root" ] && docker_umount_under "$exec_root/"
+    return 0
+}
+
+# docker_umount_under DIR/: what dockerd leaves mounted in its exec root (its default network
+# namespace), deepest first.
+docker_umount_under() {
+    local m
+    for m in $(awk -v r="$1" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+}
+
 # docker_stop: SIGTERM dockerd by PID (it stops its containers and its containerd), then wait.
 docker_stop() {
     [ -n "$DOCKERD_PID" ] || return 0
@@ -80,12 +112,9 @@ docker_stop() {
     for _ in $(seq 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$DOCKERD_PID" 2>/dev/null || true
     wait "$DOCKERD_PID" 2>/dev/null || true
+    rm -f "$ECA_DOCKER_CACHE/dockerd.pid"
     DOCKERD_PID=
-    # dockerd leaves its default network namespace mounted in its exec root.
-    local m
-    for m in $(awk -v r="$IT_TMP/dockerd/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
-        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
+    docker_umount_under "$IT_TMP/dockerd/"
 }
 
 # apt_mirror: the host's Debian mirror (first URIs:/deb line), which the image uses too.
