@@ -240,6 +240,15 @@ docker logs "$(cid nginx)" 2>&1 | grep -q 'certificate changed, reloaded' || die
 log "renewal served by nginx $(since "$T_UP")s after up: $FIRST -> $(served_serial)"
 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after the renewal"
 
+# The alert rules are loaded, and the healthy short-lived certificates raise no expiry alert
+# (the old rule, less than an hour left, was pending from the first evaluation).
+prom() { curl -sSf --max-time 5 "http://127.0.0.1:$ECA_PROMETHEUS_PORT/api/v1/$1"; }
+prom rules | grep -q '"name":"EcaCertificateExpiringSoon"' || die "Prometheus has not loaded the ECA rules"
+alerts=$(prom 'query?query=ALERTS%7Balertname%3D%22EcaCertificateExpiringSoon%22%7D') ||
+    die "Prometheus query failed"
+echo "$alerts" | grep -q '"result":\[\]' || die "EcaCertificateExpiringSoon raised on healthy certificates: $alerts"
+log "Prometheus: rules loaded, no EcaCertificateExpiringSoon on the healthy certificates"
+
 # The health check follows `status`: with its certificate and its state unreadable, status
 # fails, so the container turns unhealthy after three probes; readable again, the agent
 # renews and the container is healthy again.
