@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Initialise the demo EST CA once, add the bootstrap token from the Docker secret, publish the
-# trust anchors, and serve. est_ca.py binds 127.0.0.1 only, so socat relays the container's
-# ports 14222 (EST) and 14211 (CRL) to it; TLS stays end to end.
+# trust anchors, and serve. est_ca.py binds 127.0.0.1 only (EST_PORT, CRL_PORT), so socat
+# relays LISTEN_ADDR:EST_RELAY_PORT and :CRL_RELAY_PORT to it; TLS stays end to end.
 set -eu
 
 data=/data
@@ -22,7 +22,10 @@ fi
 cp "$data/root-ca.pem" "$data/ca-chain.pem" "$trust/"
 chmod 0644 "$trust"/*.pem
 
-$drop socat TCP-LISTEN:14222,fork,reuseaddr TCP:127.0.0.1:4222 &
-$drop socat TCP-LISTEN:14211,fork,reuseaddr TCP:127.0.0.1:4211 &
-exec $drop python3 /usr/local/bin/est_ca.py serve --dir "$data" --listen 127.0.0.1:4222 \
-    --crl-listen 127.0.0.1:4211 --crl-url http://127.0.0.1:4211/crl.der
+est=${EST_PORT:-4222}
+crl=${CRL_PORT:-4211}
+listen=${LISTEN_ADDR:-0.0.0.0}
+$drop socat "TCP-LISTEN:${EST_RELAY_PORT:-14222},bind=$listen,fork,reuseaddr" "TCP:127.0.0.1:$est" &
+$drop socat "TCP-LISTEN:${CRL_RELAY_PORT:-14211},bind=$listen,fork,reuseaddr" "TCP:127.0.0.1:$crl" &
+exec $drop python3 /usr/local/bin/est_ca.py serve --dir "$data" --listen "127.0.0.1:$est" \
+    --crl-listen "127.0.0.1:$crl" --crl-url "${CRL_URL:-http://127.0.0.1:4211/crl.der}"

@@ -5,12 +5,18 @@
 set -eu
 
 cert=${CERT_PATH:-/certs/fullchain.pem}
-cp /etc/eca-nginx/http.conf /etc/nginx/conf.d/eca-http.conf
 
-stamp() { stat -c %Y "$cert" 2>/dev/null || echo none; }
+# conf NAME: /etc/eca-nginx/NAME with the listen address and ports of the environment.
+conf() {
+    sed -e "s/@LISTEN_ADDR@/${LISTEN_ADDR:-0.0.0.0}/" -e "s/@HTTP_PORT@/${HTTP_PORT:-4212}/" \
+        -e "s/@HTTPS_PORT@/${HTTPS_PORT:-4213}/" "/etc/eca-nginx/$1" >"/etc/nginx/conf.d/eca-$1"
+}
+conf http.conf
+
+stamp() { stat -c %i.%Y "$cert" 2>/dev/null || echo none; }
 render() {
     if [ -s "$cert" ]; then
-        cp /etc/eca-nginx/https.conf /etc/nginx/conf.d/eca-https.conf
+        conf https.conf
     else
         rm -f /etc/nginx/conf.d/eca-https.conf
     fi

@@ -9,9 +9,16 @@ pub=${PKI_DIR:-/pki}
 priv=${PKI_PRIVATE_DIR:-/pki-private}
 # A named volume belongs to root unless the first image mounting it has the directory; nginx
 # and the client mount these read-only, so ownership is settled here, before anyone starts.
+# The agents mount these with nocopy, so the image's directory owner never replaces this one.
 for d in ${AGENT_VOLUMES:-}; do
     mkdir -p "$d"
     chown "${ECA_UID:-10001}:${ECA_GID:-10001}" "$d"
+    chmod 0755 "$d"
+done
+for d in ${AGENT_STATE_VOLUMES:-}; do
+    mkdir -p "$d"
+    chown "${ECA_UID:-10001}:${ECA_GID:-10001}" "$d"
+    chmod 0700 "$d"
 done
 if [ -d /var/www/acme ]; then
     install -d -o "${ECA_UID:-10001}" -g "${ECA_GID:-10001}" -m 0755 \

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Static validation of compose/ (there is no Docker engine in CI): `docker-compose config -q`,
-# then every file the compose file and its Dockerfiles refer to must exist in the repository:
-# build contexts, Dockerfiles and their targets, COPY sources (and not hidden by the
-# Dockerfile's .dockerignore), entrypoint scripts executable, bind-mounted host paths, and the
-# secret files, which compose/make-secrets.sh must produce (0600) since they are never committed.
+# Quick static validation of compose/ (compose_docker.sh runs the stack on an engine):
+# `docker-compose config -q`, then every file the compose file and its Dockerfiles refer to
+# must exist in the repository: build contexts, Dockerfiles and their targets, COPY sources
+# (and not hidden by the Dockerfile's .dockerignore), entrypoint scripts executable,
+# bind-mounted host paths, and the secret files, which compose/make-secrets.sh must produce
+# (0600) since they are never committed.
 set -euo pipefail
 
 ECA_ROOT=${ECA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -21,6 +22,15 @@ fi
 echo "compose_static: docker-compose config -q"
 timeout 60 docker-compose -f "$COMPOSE" config -q
 timeout 60 docker-compose -f "$COMPOSE" config >"$tmp/resolved.yml"
+# The two ways to start it: `docker compose up` (with the override that publishes ports) and
+# the host-network loopback variant, which must name no bridge network and no container address.
+(cd "$ECA_ROOT/compose" && timeout 60 docker-compose config -q)
+timeout 60 docker-compose -f "$COMPOSE" -f "$ECA_ROOT/compose/docker-compose.loopback.yml" config \
+    >"$tmp/loopback.yml"
+if grep -nE 'ipv4_address|driver: bridge|^networks:|ports:' "$tmp/loopback.yml" >&2; then
+    echo "compose_static: FAIL: the loopback variant has networks, addresses or published ports" >&2
+    exit 1
+fi
 
 echo "compose_static: generating secrets into a scratch dir"
 timeout 30 sh "$ECA_ROOT/compose/make-secrets.sh" "$tmp/secrets" >/dev/null
