@@ -66,15 +66,8 @@ done
 unset WEBROOT
 
 if [ -n "${BENCH_NS:-}" ]; then
-    # Debian's uacme, installed only when missing (like scripts/deps.sh).
-    if ! command -v uacme >/dev/null; then
-        log "installing uacme (apt-get)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends uacme \
-            >"$IT_TMP/apt.log" 2>&1 ||
-            { apt-get update -q >>"$IT_TMP/apt.log" 2>&1 &&
-                DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                    uacme >>"$IT_TMP/apt.log" 2>&1; } || die "cannot install uacme"
-    fi
+    # Debian's uacme comes from scripts/deps.sh (`make bench` runs it first): nothing here installs.
+    command -v uacme >/dev/null || die "uacme missing: run scripts/deps.sh (or BENCH_UACME=0)"
     cat /etc/ssl/certs/ca-certificates.crt "$PEBBLE_TLS_CA" >"$IT_TMP/bundle.pem"
     mount --bind "$IT_TMP/bundle.pem" /etc/ssl/certs/ca-certificates.crt ||
         die "cannot bind-mount the CA bundle in the private namespace"
