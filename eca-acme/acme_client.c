@@ -482,6 +482,7 @@ struct issue {
     int polls;              /* polls of the resource in prev so far */
     const char *what_state; /* the status of the resource polled, for messages */
     int dead;               /* the order failed for good (invalid, refused): nothing to resume */
+    int resumed;            /* taken up from an earlier pass (its tokens are no longer published) */
     char *prev;             /* the resource the previous step left us looking at */
 };
 
@@ -514,39 +515,66 @@ fetch_authz(struct acme_client *c, struct issue *is, size_t i, struct eca_err *e
     return rc;
 }
 
+/* Publish the key authorization for authorization i's token (recorded, to come down later). */
+static enum eca_rc
+publish(struct acme_client *c, struct issue *is, size_t i, const char *token,
+        const struct acme_responder *r, struct eca_err *err)
+{
+    struct eca_buf ka;
+    enum eca_rc rc;
+
+    eca_buf_init(&ka, 0);
+    if ((rc = acme_jws_key_authz(c->key, token, &ka, err)) != ECA_OK)
+        goto out;
+    if ((rc = r->publish(r->ctx, token, eca_buf_str(&ka), err)) != ECA_OK) {
+        eca_err_prefix(err, "http-01 for %s: ", is->authz[i]->id_value);
+        goto out;
+    }
+    if ((is->published[i] = strdup(token)) == NULL) {
+        r->unpublish(r->ctx, token);
+        rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
+        goto out;
+    }
+    is->responded[i] = 1;
+out:
+    eca_buf_free(&ka);
+    return rc;
+}
+
 /* Publish the key authorization, then tell the server to validate (RFC 8555 §7.5.1). */
 static enum eca_rc
 respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
         const struct acme_responder *r, struct eca_err *err)
 {
-    const struct acme_authz *a = is->authz[act->index];
     struct call call = {"POST", act->url, "{}", 0, "challenge"};
     struct acme_challenge *ch = NULL;
     struct eca_http_resp resp;
-    struct eca_buf ka;
     enum eca_rc rc;
 
-    eca_buf_init(&ka, 0);
     eca_http_resp_init(&resp, 0);
-    if ((rc = acme_jws_key_authz(c->key, act->challenge->token, &ka, err)) != ECA_OK)
-        goto out;
-    if ((rc = r->publish(r->ctx, act->challenge->token, eca_buf_str(&ka), err)) != ECA_OK) {
-        eca_err_prefix(err, "http-01 for %s: ", a->id_value);
-        goto out;
-    }
-    if ((is->published[act->index] = strdup(act->challenge->token)) == NULL) {
-        r->unpublish(r->ctx, act->challenge->token);
-        rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
-        goto out;
-    }
-    is->responded[act->index] = 1;
-    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+    if ((rc = publish(c, is, act->index, act->challenge->token, r, err)) == ECA_OK &&
+        (rc = exchange(c, &call, &resp, err)) == ECA_OK)
         rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
-out:
     acme_challenge_free(ch);
-    eca_buf_free(&ka);
     eca_http_resp_free(&resp);
     return rc;
+}
+
+/*
+ * A resumed order whose http-01 challenge the CA is still validating: the token came down with
+ * the earlier pass, so it goes up again (without a second POST: the challenge was answered).
+ */
+static enum eca_rc
+republish(struct acme_client *c, struct issue *is, size_t i, const struct acme_responder *r,
+          struct eca_err *err)
+{
+    const struct acme_authz *a = is->authz[i];
+    const struct acme_challenge *ch = acme_authz_challenge(a, "http-01");
+
+    if (!is->resumed || is->published[i] != NULL || a->status != ACME_ST_PENDING || ch == NULL ||
+        ch->status != ACME_ST_PROCESSING || ch->token == NULL)
+        return ECA_OK;
+    return publish(c, is, i, ch->token, r, err);
 }
 
 /*
@@ -831,7 +859,9 @@ act_on(struct acme_client *c, struct issue *is, const struct acme_action act,
 
     switch (act.kind) {
     case ACME_ACT_FETCH_AUTHZ:
-        return fetch_authz(c, is, act.index, err);
+        if ((rc = fetch_authz(c, is, act.index, err)) != ECA_OK)
+            return rc;
+        return republish(c, is, act.index, r, err);
     case ACME_ACT_RESPOND:
         return respond(c, is, &act, r, err);
     case ACME_ACT_POLL_AUTHZ:
@@ -986,7 +1016,7 @@ open_order(struct acme_client *c, struct issue *is, const char *const *names, si
     if (url != NULL) {
         rc = resume_order(c, is, url, err);
         if (rc == ECA_OK) {
-            *resumed = 1;
+            *resumed = is->resumed = 1;
             eca_log(ECA_LOG_INFO, "acme_order_resumed", NULL,
                     ECA_LOG_FIELDS(ECA_LS("order", url),
                                    ECA_LS("status", acme_status_name(is->order->status)),

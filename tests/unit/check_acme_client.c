@@ -1213,6 +1213,53 @@ START_TEST(client_resumes_a_pending_order_from_its_authorizations)
 }
 END_TEST
 
+/* Resumed while the CA validates: the token is served again (it came down with the earlier
+ * pass), the challenge is not answered twice, and the authorization is polled. */
+START_TEST(client_resume_serves_the_token_of_a_challenge_in_validation)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",    "acme/nonce.http",
+        "acme/order_pending.http", "acme/authz_pending_processing.http",
+        "acme/authz_valid.http",   "acme/order_ready.http",
+        "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf, ka;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    eca_buf_init(&ka, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_int_eq(st.npub, 1);
+    ck_assert_str_eq(st.tok[0], TOKEN_A);
+    ck_assert_int_eq(acme_jws_key_authz(key, TOKEN_A, &ka, NULL), ECA_OK);
+    ck_assert_str_eq(st.ka[0], eca_buf_str(&ka));
+    ck_assert_int_eq(st.nunpub, 1);
+    for (size_t i = 0; i < fake_http_nreq(fake); i++)
+        ck_assert_str_ne(fake_http_req(fake, i)->url, CHAL_A);
+    ck_assert_str_eq(fake_http_req(fake, 4)->url, AUTHZ_A); /* polled after Retry-After */
+    ck_assert_int_eq(slept_ms, 2000);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+    eca_buf_free(&ka);
+}
+END_TEST
+
 /* An invalid (or expired, or gone) order is dropped: a new order goes in the same call. */
 START_TEST(client_drops_an_invalid_order_and_orders_afresh)
 {
@@ -1497,6 +1544,7 @@ acme_client_suite(void)
     tcase_add_test(tc, client_resumes_a_valid_order_by_downloading_it);
     tcase_add_test(tc, client_resumes_a_pending_order_from_its_authorizations);
     tcase_add_test(tc, client_drops_an_invalid_order_and_orders_afresh);
+    tcase_add_test(tc, client_resume_serves_the_token_of_a_challenge_in_validation);
     tcase_add_test(tc, client_keeps_an_order_it_could_not_reach);
     tcase_add_test(tc, client_gets_renewal_info_unsigned);
     tcase_add_loop_test(tc, client_renewal_info_failure_names_url_and_next_try, 0,
