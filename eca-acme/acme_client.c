@@ -291,12 +291,23 @@ exchange(struct acme_client *c, const struct call *call, struct eca_http_resp *r
     }
 }
 
-/* A parser's verdict, with the HTTP-date Retry-After the pure gate could not compute. */
+/*
+ * A parser's verdict, with the HTTP-date Retry-After the pure gate could not compute, and
+ * what the server asked for said in the message (an operator reads how long, not a header).
+ */
 static enum eca_rc
 verdict(struct acme_client *c, enum eca_rc rc, struct eca_err *err)
 {
-    if (rc == ECA_EAGAIN && err != NULL && err->retry_after < 0)
+    size_t n;
+
+    if (rc != ECA_EAGAIN || err == NULL)
+        return rc;
+    if (err->retry_after < 0)
         err->retry_after = c->last_retry_after;
+    n = strlen(err->msg);
+    if (err->retry_after >= 0 && strstr(err->msg, "server asked") == NULL)
+        snprintf(err->msg + n, sizeof err->msg - n, "; server asked to retry in %ld s",
+                 err->retry_after);
     return rc;
 }
 

@@ -602,6 +602,7 @@ START_TEST(client_rate_limit_beyond_cap_is_eagain)
     ck_assert_int_eq(acme_client_account(c, &err), ECA_EAGAIN);
     ck_assert_int_eq(err.retry_after, 3600);
     ck_assert_ptr_nonnull(strstr(err.msg, "account: HTTP 429: server problem rateLimited"));
+    ck_assert_msg(strstr(err.msg, "; server asked to retry in 3600 s") != NULL, "%s", err.msg);
     ck_assert_int_eq(slept_ms, 0);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
