@@ -674,7 +674,7 @@ drop_pending(const struct acme_agent *a, const struct acme_cert_conf *cc)
 /*
  * The order an earlier pass left open, for the configured names: its URL and the key of its
  * CSR (STATE_DIR/<name>.order and <name>.order.key). 1 when there is one; an unreadable one,
- * or one for other names, is dropped (0).
+ * or one for other names or another key type (the configuration changed), is dropped (0).
  */
 static int
 load_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, char **url,
@@ -697,7 +697,8 @@ load_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, char *
         *nl = '\0';
         state_path(a, cc->base.name, ".order.key", path, sizeof path);
         ok = (*url = strdup(eca_buf_str(&b))) != NULL && eca_key_load(path, key, NULL) == ECA_OK &&
-             eca_fs_check_private(path, NULL) == ECA_OK;
+             eca_fs_check_private(path, NULL) == ECA_OK &&
+             eca_key_type_of(*key) == cc->base.key_type;
     }
     eca_buf_free(&b);
     if (!ok) {
@@ -706,7 +707,8 @@ load_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, char *
         eca_key_free(*key);
         *key = NULL;
         eca_log(ECA_LOG_WARN, "order_pending_dropped", cc->base.name, NULL, 0,
-                "the saved open order is unreadable or for other names; ordering afresh");
+                "the saved open order is unreadable, or for other names or another key type; "
+                "ordering afresh");
         drop_pending(a, cc);
     }
     return ok;

@@ -19,6 +19,7 @@
 #include "acme_conf.h"
 #include "eca_deploy.h"
 #include "eca_clock.h"
+#include "eca_key.h"
 #include "eca_log.h"
 #include "eca_test.h"
 #include "eca_b64.h"
@@ -552,7 +553,8 @@ START_TEST(a_kept_order_for_other_names_is_dropped)
     struct acme_agent *a;
     struct eca_pass_result res;
     struct eca_err err = {0};
-    char path[512];
+    struct eca_key *k = NULL;
+    char path[512], kpath[512];
     FILE *f;
 
     a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
@@ -566,6 +568,25 @@ START_TEST(a_kept_order_for_other_names_is_dropped)
     ck_assert(logcap_contains("\"event\":\"order_pending_dropped\""));
     ck_assert(!logcap_contains("acme_order_resumed"));
     ck_assert_int_eq(access(path, F_OK), -1);
+    acme_agent_free(a);
+    eca_http_free(http);
+
+    /* For these names, but its key is P-384 where the configuration now says P-256: dropped. */
+    logcap_stop();
+    logcap_start();
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(P_ORDER "\na.example\n", f);
+    fclose(f);
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P384, &k, NULL), ECA_OK);
+    snprintf(kpath, sizeof kpath, "%s/t.order.key", c->g.state_dir);
+    ck_assert_int_eq(eca_key_save(k, kpath, NULL), ECA_OK);
+    eca_key_free(k);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET);
+    ck_assert(logcap_contains("\"event\":\"order_pending_dropped\""));
+    ck_assert(!logcap_contains("acme_order_resumed"));
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(access(kpath, F_OK), -1);
     acme_agent_free(a);
     eca_http_free(http);
     acme_conf_free(c);
