@@ -686,8 +686,10 @@ load_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, char *
     int ok;
 
     state_path(a, cc->base.name, ".order", path, sizeof path);
-    if (!eca_fs_exists(path))
+    if (!eca_fs_exists(path)) {
+        drop_pending(a, cc); /* a key left alone by a kill between the two removals */
         return 0;
+    }
     names_line(cc, want, sizeof want);
     eca_buf_init(&b, PENDING_MAX);
     ok = eca_fs_read(path, PENDING_MAX, &b, NULL) == ECA_OK && b.len > 0 &&
