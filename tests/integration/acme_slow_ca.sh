@@ -8,7 +8,9 @@
 #   2. the next pass resumes that order; the CA answers "processing" with Retry-After: 3600:
 #      the pass ends at once, cleanly (exit 0), saying what the server asked for;
 #   3. the CA behaves again: the next pass resumes the SAME order (the proxy's log), finalizes
-#      it with the kept key and installs; one newOrder in all.
+#      it with the kept key and installs; one newOrder in all;
+#   4. a running daemon held the same way sleeps until the time the server asked (1800 s), not
+#      its check interval nor a failure backoff.
 . "$(dirname "$0")/lib.sh"
 it_init
 start_pebble
@@ -76,4 +78,25 @@ pub() { openssl pkey -in "$1" -pubout 2>/dev/null; }
 [ "$(pub "$KEY_PATH")" = "$(pub "$IT_TMP/kept.key")" ] || die "installed key is not the kept one"
 [ -e "$st/slow.test.order" ] && die "the finished order is still kept"
 [ -e "$st/slow.test.order.key" ] && die "the kept key outlived its order"
+
+# 4. A running daemon (forced renewal) held for 1800 s: its next wake-up is then.
+control '{"hold_order": 1800}'
+CHECK_INTERVAL_SECONDS=86400 bg_start daemon "$ECA_ACME" --force
+pid=$BG_PID
+t0=$(date +%s)
+for _ in $(seq 100); do grep -q '"event":"sleeping"' "$IT_TMP/daemon.log" && break; sleep 0.1; done
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && die "daemon still running 5 s after TERM"
+grep -q '"event":"order_pending".*server asked to retry in 1800 s' "$IT_TMP/daemon.log" ||
+    die "the daemon was not held"
+grep -q '"event":"renew_failed"' "$IT_TMP/daemon.log" && die "the held daemon pass failed"
+until=$(grep -o '"event":"sleeping","until":"[^"]*"' "$IT_TMP/daemon.log" | head -1 | cut -d'"' -f8)
+[ -n "$until" ] || die "no sleeping event"
+wake=$(($(date -d "$until" +%s) - t0))
+log "held daemon sleeps $wake s"
+if [ "$wake" -lt 1790 ] || [ "$wake" -gt 1810 ]; then
+    die "the daemon sleeps $wake s, not the 1800 asked"
+fi
+[ -s "$st/slow.test.order" ] || die "the held order was not kept"
 log "PASS: trickle cut at the deadline, Retry-After 3600 ended the pass cleanly, the same order resumed and installed"

@@ -25,7 +25,8 @@ real pebble 2.4 and behaves as pebble 2.10 does, as far as the agent can see:
   /my-order/..., after the control file asks for it), so a test can end a pass and watch the
   next one resume: "trickle_order": true sends pebble's answer one byte a second (a server that
   holds a connection open by trickling); "hold_order": N answers with the order's status turned
-  to "processing" and Retry-After: N (a CA that asks for more time than the pass has).
+  to "processing" and Retry-After: N (a CA that asks for more time than the pass has). A fault
+  is applied once per value: asking for it with another value arms it again.
 
 Every request is logged as one JSON line (method, path, user_agent, and what was read) to --log.
 The control file (--control) is JSON re-read on every request:
@@ -175,10 +176,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             json.dumps(body).encode()
 
     def one_shot(self, ctl, key):
+        # Once per value: a test re-arms a fault by asking for it with another value.
         with log_lock:
-            if not ctl.get(key) or key in faults_done:
+            shot = (key, json.dumps(ctl.get(key)))
+            if not ctl.get(key) or shot in faults_done:
                 return False
-            faults_done.add(key)
+            faults_done.add(shot)
             return True
 
     def order(self, body, ctl, entry):
