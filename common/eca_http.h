@@ -25,7 +25,9 @@ struct eca_http_req {
     const char *basic_user; /* HTTP Basic, with basic_pass */
     const struct eca_secret *basic_pass;
     int basic_after_challenge; /* 1: send credentials only after a 401 challenge */
-    int digest_ok; /* 1: answer a 401 Digest challenge (RFC 7616) with basic_user/basic_pass */
+    int digest_ok;   /* 1: answer a 401 Digest challenge (RFC 7616) with basic_user/basic_pass */
+    long timeout_ms; /* this exchange, connect included, when shorter than the transport's
+                        own (what is left of a caller's deadline); 0: the transport's */
 };
 
 /* The connection a response came on, as far as the transport knows (zeros otherwise). */
@@ -54,6 +56,8 @@ struct eca_http_opts {
     const char *client_key;  /* PEM key for mTLS */
     long connect_timeout_s;  /* 0: 10 s */
     long timeout_s;          /* whole request; 0: 60 s */
+    long low_speed_bytes;    /* a transfer slower than this many bytes/s ... */
+    long low_speed_time_s;   /* ... for this long is cut (a trickling server); 0: 16 B/s, 10 s */
     size_t max_body;         /* 0: ECA_HTTP_DEFAULT_MAX_BODY */
     int tls12_max;           /* cap at TLS 1.2: tls-unique (RFC 5929) does not exist in 1.3 */
 };

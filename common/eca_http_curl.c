@@ -19,6 +19,8 @@ struct curl_ctx {
     int insecure;
     long connect_timeout_s;
     long timeout_s;
+    long low_speed_bytes;
+    long low_speed_time_s;
     size_t max_body;
     int tls12_max;
     char errbuf[CURL_ERROR_SIZE];
@@ -203,8 +205,10 @@ set_fixed(struct curl_ctx *c)
         bad |= curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
     }
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout_s) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout_s) != CURLE_OK;
+    /* A server that accepts and then trickles would otherwise hold a pass for the whole
+     * timeout; a real CA sends kilobytes in milliseconds. */
+    bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_bytes) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s) != CURLE_OK;
     /* Signals would break timeouts in a daemon with its own handlers. */
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
@@ -248,6 +252,22 @@ out:
     }
     *out = l;
     return rc;
+}
+
+/* Connect and total timeouts: the transport's, shortened to the request's own when it has one. */
+static int
+set_timeouts(const struct curl_ctx *c, const struct eca_http_req *req)
+{
+    long total = c->timeout_s * 1000L, conn = c->connect_timeout_s * 1000L;
+    int bad = 0;
+
+    if (req->timeout_ms > 0 && req->timeout_ms < total)
+        total = req->timeout_ms;
+    if (conn > total)
+        conn = total;
+    bad |= curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, conn) != CURLE_OK;
+    bad |= curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, total) != CURLE_OK;
+    return bad;
 }
 
 static int
@@ -349,7 +369,7 @@ curl_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
         return rc;
     /* Reset clears options but keeps live connections, so they are still reused. */
     curl_easy_reset(c->easy);
-    if (set_fixed(c) || set_method(c->easy, req) ||
+    if (set_fixed(c) || set_timeouts(c, req) || set_method(c->easy, req) ||
         curl_easy_setopt(c->easy, CURLOPT_URL, req->url) != CURLE_OK ||
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
         curl_easy_setopt(c->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)resp->body.max) !=
@@ -430,6 +450,8 @@ eca_http_curl_new(const struct eca_http_opts *opts, struct eca_http **out, struc
     c->tls12_max = opts->tls12_max;
     c->connect_timeout_s = opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 10;
     c->timeout_s = opts->timeout_s > 0 ? opts->timeout_s : 60;
+    c->low_speed_bytes = opts->low_speed_bytes > 0 ? opts->low_speed_bytes : 16;
+    c->low_speed_time_s = opts->low_speed_time_s > 0 ? opts->low_speed_time_s : 10;
     c->max_body = opts->max_body ? opts->max_body : ECA_HTTP_DEFAULT_MAX_BODY;
     if ((c->easy = curl_easy_init()) == NULL) {
         eca_err_set(err, rc, "http: curl_easy_init failed");

@@ -257,6 +257,7 @@ ensure_directory(struct acme_agent *a, struct eca_err *err)
     o.eab_hmac = a->eab_hmac;
     o.preferred_chain = a->conf->preferred_chain;
     o.should_stop = a->should_stop;
+    o.pass_timeout_s = a->conf->pass_timeout_s;
     o.account_changed = account_changed;
     o.account_ctx = a;
     a->account_ready = 0;
@@ -644,7 +645,104 @@ acme_agent_set_transport(struct acme_agent *a, struct eca_http *http)
     a->http_borrowed = http;
 }
 
-/* New key (every time), CSR, ACME order; on success the key and checked chain are handed out. */
+/* ---- An order left open by a pass (a Retry-After past its deadline, a timeout) ---- */
+
+#define PENDING_MAX 8192
+
+/* The certificate's names as the pending-order file records them: "a.example,b.example". */
+static void
+names_line(const struct acme_cert_conf *cc, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < cc->ndomains && used < outlen; i++)
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? "," : "", cc->domains[i]);
+}
+
+static void
+drop_pending(const struct acme_agent *a, const struct acme_cert_conf *cc)
+{
+    char path[4096];
+
+    state_path(a, cc->base.name, ".order", path, sizeof path);
+    (void)eca_fs_remove(path, NULL);
+    state_path(a, cc->base.name, ".order.key", path, sizeof path);
+    (void)eca_fs_remove(path, NULL);
+}
+
+/*
+ * The order an earlier pass left open, for the configured names: its URL and the key of its
+ * CSR (STATE_DIR/<name>.order and <name>.order.key). 1 when there is one; an unreadable one,
+ * or one for other names or another key type (the configuration changed), is dropped (0).
+ */
+static int
+load_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, char **url,
+             struct eca_key **key)
+{
+    char path[4096], want[PENDING_MAX];
+    struct eca_buf b;
+    char *nl = NULL;
+    int ok;
+
+    state_path(a, cc->base.name, ".order", path, sizeof path);
+    if (!eca_fs_exists(path)) {
+        drop_pending(a, cc); /* a key left alone by a kill between the two removals */
+        return 0;
+    }
+    names_line(cc, want, sizeof want);
+    eca_buf_init(&b, PENDING_MAX);
+    ok = eca_fs_read(path, PENDING_MAX, &b, NULL) == ECA_OK && b.len > 0 &&
+         (nl = strchr(eca_buf_str(&b), '\n')) != NULL && strncmp(nl + 1, want, strlen(want)) == 0 &&
+         (nl[1 + strlen(want)] == '\n' || nl[1 + strlen(want)] == '\0');
+    if (ok) {
+        *nl = '\0';
+        state_path(a, cc->base.name, ".order.key", path, sizeof path);
+        ok = (*url = strdup(eca_buf_str(&b))) != NULL && eca_key_load(path, key, NULL) == ECA_OK &&
+             eca_fs_check_private(path, NULL) == ECA_OK &&
+             eca_key_type_of(*key) == cc->base.key_type;
+    }
+    eca_buf_free(&b);
+    if (!ok) {
+        free(*url);
+        *url = NULL;
+        eca_key_free(*key);
+        *key = NULL;
+        eca_log(ECA_LOG_WARN, "order_pending_dropped", cc->base.name, NULL, 0,
+                "the saved open order is unreadable, or for other names or another key type; "
+                "ordering afresh");
+        drop_pending(a, cc);
+    }
+    return ok;
+}
+
+/* Keep the open order for the next pass: the key first (0600 from the first byte), then the
+ * URL, so a URL on disk always has its key. */
+static void
+save_pending(const struct acme_agent *a, const struct acme_cert_conf *cc, const char *url,
+             const struct eca_key *key)
+{
+    char path[4096], line[PENDING_MAX];
+    struct eca_buf b;
+    struct eca_err err = {0};
+    enum eca_rc rc;
+
+    state_path(a, cc->base.name, ".order.key", path, sizeof path);
+    names_line(cc, line, sizeof line);
+    eca_buf_init(&b, 0);
+    if ((rc = eca_key_save(key, path, &err)) == ECA_OK &&
+        (rc = eca_buf_printf(&b, &err, "%s\n%s\n", url, line)) == ECA_OK) {
+        state_path(a, cc->base.name, ".order", path, sizeof path);
+        rc = eca_fs_write_atomic(path, b.data, b.len, ECA_FS_MODE_PRIVATE, &err);
+    }
+    eca_buf_free(&b);
+    if (rc != ECA_OK)
+        eca_log(ECA_LOG_WARN, "order_pending_not_saved", cc->base.name,
+                ECA_LOG_FIELDS(ECA_LS("order", url)), "%s; the next pass orders afresh", err.msg);
+}
+
+/* ---- end of the open order ---- */
+
 /* Log (and remember) the profile the CA put the order under. */
 static void
 note_profile(struct acme_agent *a, const struct acme_cert_conf *cc, const char *requested,
@@ -660,21 +758,29 @@ note_profile(struct acme_agent *a, const struct acme_cert_conf *cc, const char *
 }
 
 /* New key (every time), CSR, ACME order; on success the key and checked chain are handed out. */
+/*
+ * New key (every time, unless an open order is resumed: then the key of its CSR), CSR, ACME
+ * order; on success the key and checked chain are handed out. An order still open when the
+ * pass ends is kept with its key (*held), and resumed by the next pass.
+ */
 static enum eca_rc
 order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key **key_out,
-           struct eca_chain **chain_out, struct eca_err *err)
+           struct eca_chain **chain_out, int *held, struct eca_err *err)
 {
     const char *replaces = a->ari[cc - a->conf->certs].cert_id;
-    struct acme_issue_opts io = {NULL, replaces[0] ? replaces : NULL};
-    struct acme_issue_info info = {NULL, 0};
+    struct acme_issue_opts io = {NULL, replaces[0] ? replaces : NULL, NULL};
+    struct acme_issue_info info = {NULL, 0, 0, NULL};
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
     struct eca_buf csr, pem;
-    enum eca_rc rc;
+    char *resume = NULL;
+    enum eca_rc rc = ECA_OK;
 
     eca_buf_init(&csr, 0);
     eca_buf_init(&pem, CHAIN_MAX);
-    if ((rc = eca_key_generate(cc->base.key_type, &key, err)) != ECA_OK)
+    if (load_pending(a, cc, &resume, &key))
+        io.resume = resume;
+    else if ((rc = eca_key_generate(cc->base.key_type, &key, err)) != ECA_OK)
         goto out;
     eca_log(ECA_LOG_DEBUG, "key_generated", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->base.key_type))), NULL);
@@ -689,9 +795,15 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
             ECA_LOG_FIELDS(ECA_LS("domain", cc->domains[0]), ECA_LI("names", cc->ndomains),
                            ECA_LS("profile", io.profile), ECA_LS("replaces", io.replaces)),
             NULL);
-    if ((rc = acme_client_issue_ex(a->client, (const char *const *)cc->domains, cc->ndomains,
-                                   a->responder, csr.data, csr.len, &io, &pem, &info, err)) !=
-        ECA_OK)
+    rc = acme_client_issue_ex(a->client, (const char *const *)cc->domains, cc->ndomains,
+                              a->responder, csr.data, csr.len, &io, &pem, &info, err);
+    if (rc != ECA_OK && info.pending != NULL) {
+        save_pending(a, cc, info.pending, key);
+        *held = 1;
+    } else if (resume != NULL) {
+        drop_pending(a, cc); /* downloaded, or over for good */
+    }
+    if (rc != ECA_OK)
         goto out;
     note_profile(a, cc, io.profile, &info);
     if ((rc = eca_x509_chain_from_pem(pem.data, pem.len, &chain, err)) != ECA_OK ||
@@ -703,6 +815,8 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
     chain = NULL;
 out:
     free(info.profile);
+    free(info.pending);
+    free(resume);
     eca_buf_free(&csr);
     eca_buf_free(&pem);
     eca_key_free(key);
@@ -711,7 +825,7 @@ out:
 }
 
 static enum eca_rc
-renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err)
+renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct eca_err *err)
 {
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
@@ -721,7 +835,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err
     enum eca_rc rc;
 
     memset(&set, 0, sizeof set);
-    rc = order_cert(a, cc, &key, &chain, err);
+    rc = order_cert(a, cc, &key, &chain, held, err);
     /* Release the challenge port (or webroot) between orders: a daemon holds nothing idle. */
     acme_http01_free(a->responder);
     a->responder = NULL;
@@ -769,25 +883,51 @@ log_checked(const struct acme_cert_conf *cc, const struct eca_certstate *st,
             "%s", st->present ? "" : st->problem);
 }
 
+/*
+ * A pass that ended with the order open because the server asked for more time than the pass
+ * had left ends cleanly: the next check is when the server asked, and that pass resumes the
+ * order. Any other failure is one (the order is still resumed, at the retry).
+ */
+static enum eca_rc
+pass_held(const struct acme_cert_conf *cc, enum eca_rc rc, int held, struct eca_pass_result *res,
+          struct eca_err *err)
+{
+    time_t now = eca_clock_now();
+
+    if (!held || rc != ECA_EAGAIN || err == NULL || err->retry_after < 0)
+        return rc;
+    res->dec.next_check = now + err->retry_after;
+    eca_log(ECA_LOG_INFO, "order_pending", cc->base.name,
+            ECA_LOG_FIELDS(ECA_LI("retry_after", err->retry_after)), "%s", err->msg);
+    eca_err_clear(err);
+    return ECA_OK;
+}
+
 enum eca_rc
 acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,
                struct eca_err *err)
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
+    char path[4096];
+    int held = 0;
     enum eca_rc rc;
 
     memset(res, 0, sizeof(*res));
+    if (a->client != NULL)
+        acme_client_pass_start(a->client);
     if ((rc = eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, err)) != ECA_OK)
         return rc;
-    decide(a->conf, cc, &res->st, force, eca_clock_now(), &res->dec);
+    /* An order left open by an earlier pass is carried on, whatever the lifetime says. */
+    state_path(a, cc->base.name, ".order", path, sizeof path);
+    decide(a->conf, cc, &res->st, force || eca_fs_exists(path), eca_clock_now(), &res->dec);
     ari_consult(a, i, &res->st, eca_clock_now(), &res->dec);
     log_checked(cc, &res->st, &res->dec);
     if (res->dec.reason == ECA_RENEW_NONE)
         return ECA_OK;
     eca_log(ECA_LOG_INFO, "renew_started", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(res->dec.reason))), NULL);
-    if ((rc = renew(a, cc, err)) != ECA_OK)
-        return rc;
+    if ((rc = renew(a, cc, &held, err)) != ECA_OK)
+        return pass_held(cc, rc, held, res, err);
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);

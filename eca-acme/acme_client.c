@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "acme_account.h"
@@ -23,9 +24,19 @@
 #define BAD_NONCE_RETRIES 10
 #define RATE_RETRIES      10 /* bound on Retry-After rounds, whatever the budget */
 #define MAX_ALTERNATES    8
-#define POLL_FIRST_MS     25   /* first re-poll of a pending resource without Retry-After */
-#define POLL_MAX_MS       1000 /* the backoff doubles up to this */
-#define SLICE_MS          100  /* a stop request is noticed within this */
+/*
+ * First re-poll of a pending resource without Retry-After: a CA on this host (pebble, a test
+ * CA) validates and issues within a millisecond or two, so waiting longer is idle time. A CA
+ * across a network gets a floor instead: at most four polls in its first second and a half.
+ * Either way the backoff doubles to POLL_MAX_MS, and POLL_MAX_COUNT bounds the polls of one
+ * resource in a pass (the order is resumed at the next pass).
+ */
+#define POLL_FIRST_MS        2
+#define POLL_FIRST_REMOTE_MS 100
+#define POLL_MAX_MS          1000
+#define POLL_MAX_COUNT       40
+#define SLICE_MS             100     /* a stop request is noticed within this */
+#define PASS_TIMEOUT_MS      300000L /* a pass without a configured deadline */
 
 struct acme_client {
     struct eca_http *http;
@@ -40,6 +51,9 @@ struct acme_client {
     int account_key_new;
     int account_created; /* the last account step created one (not found an existing one) */
     long max_wait_s;
+    long pass_timeout_ms;
+    long long deadline_ms; /* monotonic: the end of this pass */
+    long poll_first_ms;    /* POLL_FIRST_MS on loopback, POLL_FIRST_REMOTE_MS elsewhere */
     int (*should_stop)(void);
     void (*sleep_ms)(void *ctx, long ms);
     void *sleep_ctx;
@@ -58,6 +72,44 @@ struct call {
     int use_jwk;         /* sign with the JWK instead of the kid (newAccount) */
     const char *what;    /* for errors: "newOrder" */
 };
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left of this pass (never below 0). */
+static long
+left_ms(const struct acme_client *c)
+{
+    long long left = c->deadline_ms - mono_ms();
+
+    return left > 0 ? (long)left : 0;
+}
+
+void
+acme_client_pass_start(struct acme_client *c)
+{
+    c->deadline_ms = mono_ms() + c->pass_timeout_ms;
+}
+
+/* 1 if the URL's host is this machine (localhost, 127.0.0.0/8, [::1]). */
+static int
+is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    size_t n;
+
+    h = h != NULL ? h + 3 : url;
+    n = strcspn(h, ":/?#");
+    if (*h == '[')
+        return strncmp(h, "[::1]", 5) == 0;
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || strncmp(h, "127.", 4) == 0;
+}
 
 static int
 stopped(const struct acme_client *c)
@@ -110,10 +162,18 @@ static enum eca_rc
 perform(struct acme_client *c, const struct eca_http_req *req, const char *what,
         struct eca_http_resp *resp, struct eca_err *err)
 {
+    struct eca_http_req timed = *req;
+    long left = left_ms(c);
     enum eca_rc rc;
 
     eca_http_resp_free(resp);
-    rc = eca_http_perform(c->http, req, resp, err);
+    if (left <= 0)
+        return eca_err_set(err, ECA_ETIMEOUT,
+                           "%s %s: the pass deadline (pass_timeout_seconds = %ld) has passed", what,
+                           req->url, c->pass_timeout_ms / 1000);
+    /* No request outlives the pass, whatever the transport's own timeout. */
+    timed.timeout_ms = left;
+    rc = eca_http_perform(c->http, &timed, resp, err);
     if (rc != ECA_OK) {
         eca_err_prefix(err, "%s %s: ", what, req->url);
         return rc;
@@ -194,7 +254,8 @@ want_retry(struct acme_client *c, const struct eca_http_resp *resp, int *bad_non
         (*bad_nonces)++;
         again = 1;
     } else if ((resp->status == 429 || resp->status == 503 || acme_problem_is(p, "rateLimited")) &&
-               ra >= 0 && *waited + ra <= c->max_wait_s && *rounds < RATE_RETRIES) {
+               ra >= 0 && *waited + ra <= c->max_wait_s && ra * 1000 < left_ms(c) &&
+               *rounds < RATE_RETRIES) {
         (*rounds)++;
         *waited += ra;
         again = 2;
@@ -230,12 +291,23 @@ exchange(struct acme_client *c, const struct call *call, struct eca_http_resp *r
     }
 }
 
-/* A parser's verdict, with the HTTP-date Retry-After the pure gate could not compute. */
+/*
+ * A parser's verdict, with the HTTP-date Retry-After the pure gate could not compute, and
+ * what the server asked for said in the message (an operator reads how long, not a header).
+ */
 static enum eca_rc
 verdict(struct acme_client *c, enum eca_rc rc, struct eca_err *err)
 {
-    if (rc == ECA_EAGAIN && err != NULL && err->retry_after < 0)
+    size_t n;
+
+    if (rc != ECA_EAGAIN || err == NULL)
+        return rc;
+    if (err->retry_after < 0)
         err->retry_after = c->last_retry_after;
+    n = strlen(err->msg);
+    if (err->retry_after >= 0 && strstr(err->msg, "server asked") == NULL)
+        snprintf(err->msg + n, sizeof err->msg - n, "; server asked to retry in %ld s",
+                 err->retry_after);
     return rc;
 }
 
@@ -281,6 +353,9 @@ acme_client_new(const struct acme_client_opts *opts, struct acme_client **out, s
     c->tos_agreed = opts->tos_agreed;
     c->account_key_new = opts->account_key_new;
     c->max_wait_s = opts->max_wait_s > 0 ? opts->max_wait_s : 300;
+    c->pass_timeout_ms = opts->pass_timeout_s > 0 ? opts->pass_timeout_s * 1000 : PASS_TIMEOUT_MS;
+    c->poll_first_ms = is_loopback(opts->directory_url) ? POLL_FIRST_MS : POLL_FIRST_REMOTE_MS;
+    acme_client_pass_start(c);
     c->should_stop = opts->should_stop;
     c->account_changed = opts->account_changed;
     c->account_ctx = opts->account_ctx;
@@ -413,9 +488,13 @@ struct issue {
     unsigned char *responded;
     char **published;
     int finalized;
-    long polled_ms;  /* time spent waiting on this order so far */
-    long backoff_ms; /* the last wait on the resource in prev, 0: none yet */
-    char *prev;      /* the resource the previous step left us looking at */
+    long polled_ms;         /* time spent waiting on this order so far */
+    long backoff_ms;        /* the last wait on the resource in prev, 0: none yet */
+    int polls;              /* polls of the resource in prev so far */
+    const char *what_state; /* the status of the resource polled, for messages */
+    int dead;               /* the order failed for good (invalid, refused): nothing to resume */
+    int resumed;            /* taken up from an earlier pass (its tokens are no longer published) */
+    char *prev;             /* the resource the previous step left us looking at */
 };
 
 /* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
@@ -447,73 +526,118 @@ fetch_authz(struct acme_client *c, struct issue *is, size_t i, struct eca_err *e
     return rc;
 }
 
+/* Publish the key authorization for authorization i's token (recorded, to come down later). */
+static enum eca_rc
+publish(struct acme_client *c, struct issue *is, size_t i, const char *token,
+        const struct acme_responder *r, struct eca_err *err)
+{
+    struct eca_buf ka;
+    enum eca_rc rc;
+
+    eca_buf_init(&ka, 0);
+    if ((rc = acme_jws_key_authz(c->key, token, &ka, err)) != ECA_OK)
+        goto out;
+    if ((rc = r->publish(r->ctx, token, eca_buf_str(&ka), err)) != ECA_OK) {
+        eca_err_prefix(err, "http-01 for %s: ", is->authz[i]->id_value);
+        goto out;
+    }
+    if ((is->published[i] = strdup(token)) == NULL) {
+        r->unpublish(r->ctx, token);
+        rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
+        goto out;
+    }
+    is->responded[i] = 1;
+out:
+    eca_buf_free(&ka);
+    return rc;
+}
+
 /* Publish the key authorization, then tell the server to validate (RFC 8555 §7.5.1). */
 static enum eca_rc
 respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
         const struct acme_responder *r, struct eca_err *err)
 {
-    const struct acme_authz *a = is->authz[act->index];
     struct call call = {"POST", act->url, "{}", 0, "challenge"};
     struct acme_challenge *ch = NULL;
     struct eca_http_resp resp;
-    struct eca_buf ka;
     enum eca_rc rc;
 
-    eca_buf_init(&ka, 0);
     eca_http_resp_init(&resp, 0);
-    if ((rc = acme_jws_key_authz(c->key, act->challenge->token, &ka, err)) != ECA_OK)
-        goto out;
-    if ((rc = r->publish(r->ctx, act->challenge->token, eca_buf_str(&ka), err)) != ECA_OK) {
-        eca_err_prefix(err, "http-01 for %s: ", a->id_value);
-        goto out;
-    }
-    if ((is->published[act->index] = strdup(act->challenge->token)) == NULL) {
-        r->unpublish(r->ctx, act->challenge->token);
-        rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
-        goto out;
-    }
-    is->responded[act->index] = 1;
-    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+    if ((rc = publish(c, is, act->index, act->challenge->token, r, err)) == ECA_OK &&
+        (rc = exchange(c, &call, &resp, err)) == ECA_OK)
         rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
-out:
     acme_challenge_free(ch);
-    eca_buf_free(&ka);
     eca_http_resp_free(&resp);
     return rc;
 }
 
 /*
+ * A resumed order whose http-01 challenge the CA is still validating: the token came down with
+ * the earlier pass, so it goes up again (without a second POST: the challenge was answered).
+ */
+static enum eca_rc
+republish(struct acme_client *c, struct issue *is, size_t i, const struct acme_responder *r,
+          struct eca_err *err)
+{
+    const struct acme_authz *a = is->authz[i];
+    const struct acme_challenge *ch = acme_authz_challenge(a, "http-01");
+
+    if (!is->resumed || is->published[i] != NULL || a->status != ACME_ST_PENDING || ch == NULL ||
+        ch->status != ACME_ST_PROCESSING || ch->token == NULL)
+        return ECA_OK;
+    return publish(c, is, i, ch->token, r, err);
+}
+
+/*
  * Wait before polling url again. A Retry-After is honoured (RFC 8555 §7.5.1, §7.4). Without
- * one, a resource we just saw is re-polled after POLL_FIRST_MS, doubling up to POLL_MAX_MS:
- * a CA validates and issues in milliseconds to seconds, so a fixed 1 s wastes most of it.
+ * one, a resource we just saw is re-polled after poll_first_ms, doubling up to POLL_MAX_MS:
+ * a CA validates and issues in milliseconds to seconds, so a fixed wait wastes most of it.
  * A fresh resource (the order once every authorization is valid) is fetched at once.
- * The total is bounded by max_wait_s.
+ * A wait the pass cannot afford (a Retry-After past its deadline, or past max_wait_s of
+ * polling) ends the pass with ECA_EAGAIN and err->retry_after: the order stays open and the
+ * next pass resumes it. More than POLL_MAX_COUNT polls of one resource is ECA_ETIMEOUT.
  */
 static enum eca_rc
 poll_wait(struct acme_client *c, struct issue *is, const char *url, const char *what,
           struct eca_err *err)
 {
     int same = is->prev != NULL && strcmp(is->prev, url) == 0;
-    long ms;
+    long ms, ra = c->last_retry_after, left = left_ms(c);
+    enum eca_rc rc;
 
-    if (!same)
+    if (!same) {
         is->backoff_ms = 0;
-    if (c->last_retry_after > 0) {
-        ms = c->last_retry_after * 1000;
+        is->polls = 0;
+    }
+    if (++is->polls > POLL_MAX_COUNT)
+        return eca_err_set(err, ECA_ETIMEOUT,
+                           "%s still pending after %d polls in this pass; the order is resumed at "
+                           "the next",
+                           what, POLL_MAX_COUNT);
+    if (ra > 0) {
+        ms = ra * 1000;
     } else if (!same) {
         return ECA_OK;
     } else {
-        ms = is->backoff_ms == 0 ? POLL_FIRST_MS : is->backoff_ms * 2;
+        ms = is->backoff_ms == 0 ? c->poll_first_ms : is->backoff_ms * 2;
         ms = ms > POLL_MAX_MS ? POLL_MAX_MS : ms;
         is->backoff_ms = ms;
     }
-    if (is->polled_ms + ms > c->max_wait_s * 1000)
-        return eca_err_set(err, ECA_ETIMEOUT, "%s still pending after %ld ms (limit %ld s)", what,
-                           is->polled_ms, c->max_wait_s);
+    if (ms >= left || is->polled_ms + ms > c->max_wait_s * 1000) {
+        rc = eca_err_set(err, ECA_EAGAIN,
+                         ra > 0 ? "%s still %s: server asked to retry in %ld s, more than this "
+                                  "pass has left (%ld s); the order is resumed then"
+                                : "%s still %s after %ld s of polling (limit %ld s); the order "
+                                  "is resumed at the next pass",
+                         what, is->what_state, ra > 0 ? ra : is->polled_ms / 1000,
+                         ra > 0 ? left / 1000 : c->max_wait_s);
+        if (err != NULL)
+            err->retry_after = ra > 0 ? ra : (ms + 999) / 1000;
+        return rc;
+    }
     is->polled_ms += ms;
     eca_log(ECA_LOG_DEBUG, "acme_poll_wait", NULL,
-            ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LI("wait_ms", ms),
-                           ECA_LI("retry_after", c->last_retry_after)),
+            ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LI("wait_ms", ms), ECA_LI("retry_after", ra)),
             NULL);
     return wait_ms(c, ms, err);
 }
@@ -657,6 +781,56 @@ replaces_refused(const struct acme_order_extra *x, const struct eca_http_resp *r
     return refused;
 }
 
+/* The per-authorization bookkeeping of an order just received. */
+static enum eca_rc
+issue_alloc(struct issue *is, struct eca_err *err)
+{
+    is->authz = calloc(is->order->nauthz + 1, sizeof *is->authz);
+    is->responded = calloc(is->order->nauthz + 1, 1);
+    is->published = calloc(is->order->nauthz + 1, sizeof *is->published);
+    if (is->authz == NULL || is->responded == NULL || is->published == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "order: out of memory");
+    return ECA_OK;
+}
+
+/*
+ * Take up an order left open by an earlier pass (POST-as-GET, RFC 8555 §7.1.3): ECA_OK when it
+ * can still lead to a certificate (pending, ready, processing, valid). ECA_ENOTFOUND when it
+ * cannot (the server no longer has it, or it is invalid or expired): start afresh. Anything
+ * else (the network, a busy server) is returned as it is, and the order stays for later.
+ */
+static enum eca_rc
+resume_order(struct acme_client *c, struct issue *is, const char *url, struct eca_err *err)
+{
+    struct eca_http_resp resp;
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    rc = post_as_get(c, url, "order", &resp, err);
+    if (rc == ECA_OK && resp.status >= 400 && resp.status != 429 && resp.status != 503) {
+        acme_problem_check(&resp, "order", NULL, eca_clock_now(), err);
+        rc = ECA_ENOTFOUND;
+    } else if (rc == ECA_OK) {
+        rc = verdict(c, acme_order_parse(&resp, &is->order, err), err);
+    }
+    if (rc == ECA_OK) {
+        free(is->order->url);
+        if ((is->order->url = strdup(url)) == NULL)
+            rc = eca_err_set(err, ECA_ENOMEM, "order: out of memory");
+    }
+    if (rc == ECA_OK && is->order->status != ACME_ST_PENDING &&
+        is->order->status != ACME_ST_READY && is->order->status != ACME_ST_PROCESSING &&
+        is->order->status != ACME_ST_VALID)
+        rc = eca_err_set(err, ECA_ENOTFOUND, "order is %s", acme_status_name(is->order->status));
+    if (rc == ECA_OK)
+        rc = issue_alloc(is, err);
+    /* Finalized already when it is past ready: the CSR went with the earlier pass. */
+    if (rc == ECA_OK)
+        is->finalized = is->order->status == ACME_ST_PROCESSING;
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
 static enum eca_rc
 new_order(struct acme_client *c, struct issue *is, const char *const *names, size_t n,
           const struct acme_order_extra *extra, int *refused, struct eca_err *err)
@@ -678,13 +852,8 @@ new_order(struct acme_client *c, struct issue *is, const char *const *names, siz
         rc = verdict(c, acme_order_parse(&resp, &is->order, err), err);
     if (rc == ECA_OK && is->order->url == NULL)
         rc = eca_err_set(err, ECA_EPROTO, "newOrder: no Location header (the order URL)");
-    if (rc == ECA_OK) {
-        is->authz = calloc(is->order->nauthz + 1, sizeof *is->authz);
-        is->responded = calloc(is->order->nauthz + 1, 1);
-        is->published = calloc(is->order->nauthz + 1, sizeof *is->published);
-        if (is->authz == NULL || is->responded == NULL || is->published == NULL)
-            rc = eca_err_set(err, ECA_ENOMEM, "newOrder: out of memory");
-    }
+    if (rc == ECA_OK)
+        rc = issue_alloc(is, err);
     eca_buf_free(&payload);
     eca_http_resp_free(&resp);
     return rc;
@@ -701,16 +870,20 @@ act_on(struct acme_client *c, struct issue *is, const struct acme_action act,
 
     switch (act.kind) {
     case ACME_ACT_FETCH_AUTHZ:
-        return fetch_authz(c, is, act.index, err);
+        if ((rc = fetch_authz(c, is, act.index, err)) != ECA_OK)
+            return rc;
+        return republish(c, is, act.index, r, err);
     case ACME_ACT_RESPOND:
         return respond(c, is, &act, r, err);
     case ACME_ACT_POLL_AUTHZ:
+        is->what_state = acme_status_name(is->authz[act.index]->status);
         if ((rc = poll_wait(c, is, act.url, is->authz[act.index]->id_value, err)) != ECA_OK)
             return rc;
         return fetch_authz(c, is, act.index, err);
     case ACME_ACT_FINALIZE:
         return finalize(c, is, csr, csr_len, err);
     case ACME_ACT_POLL_ORDER:
+        is->what_state = acme_status_name(is->order->status);
         if ((rc = poll_wait(c, is, act.url, is->order->url, err)) != ECA_OK)
             return rc;
         return order_update(c, is, &poll, err);
@@ -731,8 +904,10 @@ step(struct acme_client *c, struct issue *is, const struct acme_responder *r, co
     char *seen;
     enum eca_rc rc = acme_order_next(&st, &act, err);
 
-    if (rc != ECA_OK)
+    if (rc != ECA_OK) {
+        is->dead = 1;
         return rc;
+    }
     /* The resource this step leaves us looking at: polling it again means waiting first. */
     seen = strdup(act.kind <= ACME_ACT_POLL_AUTHZ ? is->order->authz[act.index] : is->order->url);
     rc = act_on(c, is, act, r, csr, csr_len, chain, done, err);
@@ -835,6 +1010,66 @@ recover_account(struct acme_client *c, enum eca_rc first, struct eca_err *err)
     return ECA_OK;
 }
 
+/*
+ * The order of this call: the one to resume, or, when there is none or it cannot be resumed
+ * (logged), a new one (with account recovery, acme_client_issue). *resumed: 1 resumed, 0 a
+ * new order, -1 the order to resume could not be reached (it is kept for later).
+ */
+static enum eca_rc
+open_order(struct acme_client *c, struct issue *is, const char *const *names, size_t n,
+           const struct acme_issue_opts *opts, const struct acme_responder *r, int *resumed,
+           int *dropped, struct eca_err *err)
+{
+    const char *url = opts != NULL ? opts->resume : NULL;
+    enum eca_rc rc;
+
+    *resumed = 0;
+    if (url != NULL) {
+        rc = resume_order(c, is, url, err);
+        if (rc == ECA_OK) {
+            *resumed = is->resumed = 1;
+            eca_log(ECA_LOG_INFO, "acme_order_resumed", NULL,
+                    ECA_LOG_FIELDS(ECA_LS("order", url),
+                                   ECA_LS("status", acme_status_name(is->order->status)),
+                                   ECA_LS("name", names[0])),
+                    "taking up the order left open by an earlier pass");
+            return ECA_OK;
+        }
+        if (rc != ECA_ENOTFOUND) {
+            *resumed = -1;
+            return rc;
+        }
+        eca_log(ECA_LOG_WARN, "acme_order_resume_dropped", NULL,
+                ECA_LOG_FIELDS(ECA_LS("order", url), ECA_LS("name", names[0])),
+                "%s; ordering afresh", err ? err->msg : "");
+        eca_err_clear(err);
+        issue_free(is, r);
+        memset(is, 0, sizeof *is);
+    }
+    rc = new_order_ex(c, is, names, n, opts, dropped, err);
+    if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
+        issue_free(is, r);
+        memset(is, 0, sizeof *is);
+        *dropped = 0;
+        rc = new_order_ex(c, is, names, n, opts, dropped, err);
+    }
+    return rc;
+}
+
+/*
+ * 1 if the order of a failed call can still lead to a certificate at a later pass: it exists,
+ * did not fail for good, and is not one the server said is over.
+ */
+static int
+order_open(const struct issue *is)
+{
+    enum acme_status st = is->order != NULL ? is->order->status : ACME_ST_INVALID;
+
+    return is->order != NULL && is->order->url != NULL && !is->dead &&
+           (st == ACME_ST_PENDING || st == ACME_ST_READY || st == ACME_ST_PROCESSING ||
+            st == ACME_ST_VALID);
+}
+
 enum eca_rc
 acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                   const struct acme_responder *responder, const void *csr_der, size_t csr_len,
@@ -851,23 +1086,21 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
                      struct acme_issue_info *info, struct eca_err *err)
 {
     struct issue is = {0};
-    int done = 0, dropped = 0;
+    int done = 0, dropped = 0, resumed = 0;
     enum eca_rc rc;
 
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
     if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
         return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
-    if ((rc = acme_client_account(c, err)) != ECA_OK)
-        return rc;
-    rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
-    if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
-        issue_free(&is, responder);
-        memset(&is, 0, sizeof is);
-        dropped = 0;
-        rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
-    }
+    rc = acme_client_account(c, err);
+    if (rc != ECA_OK)
+        resumed = -1; /* the order to resume (if any) was not even looked at */
+    else
+        rc = open_order(c, &is, names, n, opts, responder, &resumed, &dropped, err);
     /* The server's echo of the profile, before polling replaces the order object. */
     if (rc == ECA_OK && info != NULL) {
-        memset(info, 0, sizeof *info);
+        info->resumed = resumed;
         info->replaces_dropped = dropped;
         if (is.order->profile != NULL && (info->profile = strdup(is.order->profile)) == NULL)
             rc = eca_err_set(err, ECA_ENOMEM, "newOrder: out of memory");
@@ -878,6 +1111,10 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
     if (rc != ECA_OK && info != NULL) {
         free(info->profile);
         info->profile = NULL;
+        if (order_open(&is))
+            info->pending = strdup(is.order->url);
+        else if (resumed < 0 && opts != NULL && opts->resume != NULL)
+            info->pending = strdup(opts->resume); /* not reached: try it again later */
     }
     if (rc == ECA_OK)
         eca_log(ECA_LOG_INFO, "acme_order_valid", NULL,

@@ -38,9 +38,11 @@ struct acme_client_opts {
     const struct eca_secret *eab_hmac; /* raw HMAC key bytes (decoded from base64url) */
     const char *preferred_chain;       /* issuer CN/DN substring of the chain to prefer; NULL */
     long max_wait_s;                   /* cap on Retry-After waits and polling (0: 300) */
-    int (*should_stop)(void);          /* polled while waiting; NULL: never */
-    int account_key_new; /* 1: the key was just generated, so create the account without
-                            the onlyReturnExisting lookup (one round trip less) */
+    long pass_timeout_s;      /* deadline of a pass (0: 300 s), from acme_client_new() or the last
+                                 acme_client_pass_start(): no request, wait or poll outlives it */
+    int (*should_stop)(void); /* polled while waiting; NULL: never */
+    int account_key_new;      /* 1: the key was just generated, so create the account without
+                                 the onlyReturnExisting lookup (one round trip less) */
     /* Told the account URL whenever one is found or created (to persist it), and NULL when
      * the CA said it does not know the stored one (to forget it). May be NULL. */
     void (*account_changed)(void *ctx, const char *url);
@@ -79,17 +81,28 @@ enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, s
 struct acme_issue_opts {
     const char *profile;  /* requested profile, NULL: none (the server's default) */
     const char *replaces; /* certID of the certificate this one renews (RFC 9773 §5), or NULL */
+    const char *resume;   /* URL of an order an earlier pass left open (info->pending), or NULL */
 };
 
 struct acme_issue_info {
     char *profile; /* the profile the server echoed in the order, NULL: none (caller frees) */
     int replaces_dropped; /* 1: the server refused "replaces" and the order went without it */
+    int resumed;          /* 1: opts->resume was taken up (0: it was over, a new order went) */
+    /* On failure, the URL of the order when it can still lead to a certificate (caller frees):
+     * keep it, with the key of the CSR, and pass it as opts->resume at the next pass. NULL when
+     * the order failed for good or none was made. */
+    char *pending;
 };
 
 /*
- * acme_client_issue with a profile and/or "replaces". A newOrder refused because of
- * "replaces" (acme_ari_replaces_refused) is sent once more without it, with a warning.
- * info (may be NULL) is filled on success; free info->profile.
+ * acme_client_issue with a profile and/or "replaces", or resuming an open order. A newOrder
+ * refused because of "replaces" (acme_ari_replaces_refused) is sent once more without it, with
+ * a warning. A resumed order is fetched (POST-as-GET) and carried on from its state: answered,
+ * finalized with csr_der (which must hold the key of the first pass's CSR), polled or
+ * downloaded; one that is gone, invalid or expired is dropped (acme_order_resume_dropped) and
+ * a new order goes instead. A wait the pass cannot afford ends the call with ECA_EAGAIN,
+ * err->retry_after the seconds the server asked for ("server asked to retry in 3600 s") and
+ * info->pending set. info (may be NULL) is filled; free info->profile and info->pending.
  */
 enum eca_rc acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
                                  const struct acme_responder *responder, const void *csr_der,
@@ -112,6 +125,9 @@ enum eca_rc acme_client_renewal_info(struct acme_client *c, const char *cert_id,
 /* Revoke a certificate (DER) with a reason code (RFC 5280 §5.3.1), signed by the account. */
 enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int reason,
                                struct eca_err *err);
+
+/* Start a pass: its deadline is now + pass_timeout_s. */
+void acme_client_pass_start(struct acme_client *c);
 
 /*
  * Replace how the client waits between polls and after Retry-After (tests): sleep_ms is

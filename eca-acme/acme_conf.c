@@ -91,6 +91,35 @@ profile_from_env(struct acme_conf *c, struct eca_err *err)
 
 /* ---- end of ACME profiles ---- */
 
+/* ---- Bounded passes: pass_timeout_seconds / PASS_TIMEOUT_SECONDS ---- */
+
+#define PASS_TIMEOUT_MIN 5L    /* below this, an ordinary issuance would not fit */
+#define PASS_TIMEOUT_MAX 3600L /* a pass holds the loop: the other certificates wait for it */
+
+static enum eca_rc
+pass_timeout_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->pass_timeout_s;
+    enum eca_rc rc = eca_conf_get_int(root, "pass_timeout_seconds", 0, PASS_TIMEOUT_MIN,
+                                      PASS_TIMEOUT_MAX, &v, err);
+
+    c->pass_timeout_s = (long)v;
+    return rc;
+}
+
+static enum eca_rc
+pass_timeout_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->pass_timeout_s;
+    enum eca_rc rc =
+        eca_env_int("PASS_TIMEOUT_SECONDS", PASS_TIMEOUT_MIN, PASS_TIMEOUT_MAX, &v, err);
+
+    c->pass_timeout_s = (long)v;
+    return rc;
+}
+
+/* ---- end of bounded passes ---- */
+
 static enum eca_rc
 cert_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_err *err)
 {
@@ -150,7 +179,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
         (rc = eca_conf_str(root, "eab_hmac_key_file", &c->eab_hmac_key_file, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "http01_listen", &c->http01_listen, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
-        (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK)
+        (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK ||
+        (rc = pass_timeout_from_file(root, c, err)) != ECA_OK) /* bounded passes */
         return rc;
     eca_conf_where_file(root, c->webroot ? "webroot" : "http01_listen", l->where_listen,
                         sizeof l->where_listen);
@@ -225,6 +255,8 @@ globals_from_env(struct loader *l, struct eca_err *err)
         if ((rc = eca_certconf_policy_from_env(&c->certs[i].base, err)) != ECA_OK)
             return rc;
     if ((rc = profile_from_env(c, err)) != ECA_OK) /* ACME profiles */
+        return rc;
+    if ((rc = pass_timeout_from_env(c, err)) != ECA_OK) /* bounded passes */
         return rc;
     return ECA_OK;
 }
@@ -304,6 +336,7 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     /* Defaults, then file, then environment, then flags: each later source overrides. */
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
+    l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
         (rc = globals_from_env(&l, err)) == ECA_OK &&

@@ -12,6 +12,7 @@
 #define ACME_CONF_DEFAULT_INTERVAL       ECA_AGENTCONF_DEFAULT_INTERVAL
 #define ACME_CONF_DEFAULT_THRESHOLD      ECA_AGENTCONF_DEFAULT_THRESHOLD
 #define ACME_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
+#define ACME_CONF_DEFAULT_PASS_TIMEOUT   300 /* seconds: one certificate's pass, all requests */
 
 /* One managed certificate. All strings owned by the enclosing struct acme_conf. */
 struct acme_cert_conf {
@@ -38,6 +39,7 @@ struct acme_conf {
     char *http01_listen;     /* "addr:port", or NULL with webroot set */
     char *webroot;
     char *preferred_chain;
+    long pass_timeout_s; /* pass_timeout_seconds / PASS_TIMEOUT_SECONDS: bound of one pass */
     struct acme_cert_conf *certs;
     size_t ncerts;
 };

@@ -20,12 +20,18 @@ real pebble 2.4 and behaves as pebble 2.10 does, as far as the agent can see:
   "profile" and "replaces" logged; an unknown profile gets 400 invalidProfile; with
   "already_replaced" in the control file, an order carrying "replaces" gets 409 alreadyReplaced;
   otherwise pebble's order is returned with "profile" and "replaces" echoed, as pebble 2.10 does;
-* a request without a User-Agent gets 400 malformed, as pebble 2.10 answers.
+* a request without a User-Agent gets 400 malformed, as pebble 2.10 answers;
+* faults of a slow CA, each applied to one request only (the next POST to an order URL,
+  /my-order/..., after the control file asks for it), so a test can end a pass and watch the
+  next one resume: "trickle_order": true sends pebble's answer one byte a second (a server that
+  holds a connection open by trickling); "hold_order": N answers with the order's status turned
+  to "processing" and Retry-After: N (a CA that asks for more time than the pass has). A fault
+  is applied once per value: asking for it with another value arms it again.
 
 Every request is logged as one JSON line (method, path, user_agent, and what was read) to --log.
 The control file (--control) is JSON re-read on every request:
   {"ari": "future|past|garbage|error", "profiles": {"name": "description"} | null,
-   "already_replaced": false}
+   "already_replaced": false, "trickle_order": false, "hold_order": 0}
 Binds 127.0.0.1 on --port; the test that starts it kills it by PID. Stdlib only.
 
 `acme_ari_proxy.py certid CERT.pem` prints the RFC 9773 certID of a certificate
@@ -49,6 +55,7 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy
 args = None
 log_lock = threading.Lock()
 replaced = set()
+faults_done = set()  # the one-shot faults already applied ("trickle_order", "hold_order")
 
 
 def b64u_decode(s):
@@ -121,6 +128,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = self.directory(ctl)
             elif self.command == "POST" and self.path == "/order-plz":
                 out = self.new_order(body, ctl, entry)
+            elif self.command == "POST" and self.path.startswith("/my-order/"):
+                out = self.order(body, ctl, entry)
+                if out is None:
+                    return
             else:
                 out = self.upstream(body)
         except Exception as e:  # a proxy bug must show in the log, not hang the agent
@@ -163,6 +174,50 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body["explanationURL"] = "https://ca.test/incident/ari-test"
         return 200, [("Content-Type", "application/json"), ("Retry-After", "21600")], \
             json.dumps(body).encode()
+
+    def one_shot(self, ctl, key):
+        # Once per value: a test re-arms a fault by asking for it with another value.
+        with log_lock:
+            shot = (key, json.dumps(ctl.get(key)))
+            if not ctl.get(key) or shot in faults_done:
+                return False
+            faults_done.add(shot)
+            return True
+
+    def order(self, body, ctl, entry):
+        status, hdrs, data = self.upstream(body)
+        if status == 200 and self.one_shot(ctl, "trickle_order"):
+            entry["fault"] = "trickle"
+            entry["status"] = status
+            note(entry)
+            self.trickle(status, hdrs, data)
+            return None
+        if status == 200 and self.one_shot(ctl, "hold_order"):
+            order = json.loads(data)
+            entry["fault"] = "hold"
+            entry["real_status"] = order.get("status")
+            order["status"] = "processing"
+            hdrs = [(k, v) for k, v in hdrs if k.lower() != "retry-after"]
+            hdrs.append(("Retry-After", str(int(ctl["hold_order"]))))
+            return status, hdrs, json.dumps(order).encode()
+        return status, hdrs, data
+
+    def trickle(self, status, hdrs, data):
+        """Headers at once, then the body a byte a second, until it is sent or the client
+        hangs up (for at most 120 s)."""
+        self.send_response(status)
+        for k, v in hdrs:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            for i in range(min(len(data), 120)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass
+        self.close_connection = True
 
     def new_order(self, body, ctl, entry):
         payload = json.loads(b64u_decode(json.loads(body)["payload"]))

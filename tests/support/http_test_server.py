@@ -119,6 +119,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"y" * n)
         self.close_connection = True
 
+    def _trickle(self):
+        # A server that holds the connection by sending a byte every 0.2 s (for at most 30 s).
+        self.send_response(200)
+        self.send_header("Content-Length", "150")
+        self.end_headers()
+        try:
+            for _ in range(150):
+                self.wfile.write(b"t")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def _route(self):
         p = self.path
         if p == "/hello":
@@ -132,6 +146,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if p == "/hang":
             time.sleep(30)
             return None
+        if p == "/trickle":
+            return self._trickle()
         if p.startswith("/basic/"):
             return self._basic(p[7:])
         if p.startswith("/digest/"):

@@ -19,6 +19,7 @@
 #include "acme_conf.h"
 #include "eca_deploy.h"
 #include "eca_clock.h"
+#include "eca_key.h"
 #include "eca_log.h"
 #include "eca_test.h"
 #include "eca_b64.h"
@@ -443,6 +444,155 @@ START_TEST(ari_past_window_renews_now_with_replaces)
 }
 END_TEST
 
+#define P_ORDER "https://localhost:14000/my-order/Tj3aNd9iPYFxVHgCbN2LgwN2X7oVtZXnlAcEz2Vqsds"
+#define P_FINAL "https://localhost:14000/finalize-order/Tj3aNd9iPYFxVHgCbN2LgwN2X7oVtZXnlAcEz2Vqsds"
+
+/* The public key of the CSR in request i (a finalize). */
+static EVP_PKEY *
+finalize_csr_key(struct fake_http *fake, size_t i)
+{
+    const struct fake_req *r = fake_http_req(fake, i);
+    struct json_object *jws, *payload;
+    struct eca_buf b, der;
+    const char *p64, *csr64;
+    const unsigned char *p;
+    X509_REQ *req;
+    EVP_PKEY *k;
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->url, P_FINAL);
+    jws = json_tokener_parse(r->body);
+    p64 = json_object_get_string(json_object_object_get(jws, "payload"));
+    eca_buf_init(&b, 0);
+    eca_buf_init(&der, 0);
+    ck_assert_int_eq(eca_b64url_decode(p64, strlen(p64), &b, NULL), ECA_OK);
+    payload = json_tokener_parse(eca_buf_str(&b));
+    csr64 = json_object_get_string(json_object_object_get(payload, "csr"));
+    ck_assert_int_eq(eca_b64url_decode(csr64, strlen(csr64), &der, NULL), ECA_OK);
+    p = der.data;
+    ck_assert_ptr_nonnull(req = d2i_X509_REQ(NULL, &p, (long)der.len));
+    k = X509_REQ_get_pubkey(req);
+    X509_REQ_free(req);
+    json_object_put(payload);
+    json_object_put(jws);
+    eca_buf_free(&b);
+    eca_buf_free(&der);
+    return k;
+}
+
+/*
+ * A CA that asks for an hour: the pass ends cleanly (ECA_OK, next check then), the order kept
+ * with its key; the next pass (a restarted agent, a certificate not due) resumes that order
+ * and finalizes it with the kept key.
+ */
+START_TEST(retry_after_past_the_deadline_keeps_the_order_and_the_next_pass_resumes_it)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    char state[512], path[512];
+    struct stat sb;
+    EVP_PKEY *kept, *sent;
+    FILE *f;
+
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", "acme/nonce.http",
+                  "acme/account_existing.http", "acme/order_new_pending.http",
+                  "acme/authz_valid.http", "acme/order_ready.http",
+                  "acme/order_processing_retry_3600.http", NULL);
+    ck_assert_msg(acme_agent_run(a, 0, 1, &res, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.renewed, 0);
+    ck_assert_int_eq(res.dec.next_check, NOW + 3600);
+    ck_assert(logcap_contains("\"event\":\"order_pending\""));
+    ck_assert(logcap_contains("server asked to retry in 3600 s"));
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    read_state(c, ".order", state, sizeof state);
+    ck_assert_str_eq(state, P_ORDER "\na.example\n");
+    snprintf(path, sizeof path, "%s/t.order.key", c->g.state_dir);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_ptr_nonnull(f = fopen(path, "r"));
+    ck_assert_ptr_nonnull(kept = PEM_read_PrivateKey(f, NULL, NULL, NULL));
+    fclose(f);
+    sent = finalize_csr_key(fake, 6);
+    ck_assert_int_eq(EVP_PKEY_eq(kept, sent), 1);
+    EVP_PKEY_free(sent);
+    acme_agent_free(a);
+    eca_http_free(http);
+
+    /* Restarted, not forced, the installed certificate far from due: the order is resumed. */
+    logcap_stop();
+    logcap_start();
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", "acme/nonce.http",
+                  "acme/order_ready.http", NULL);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET); /* the finalize: no answer */
+    ck_assert(logcap_contains("\"event\":\"acme_order_resumed\""));
+    ck_assert_str_eq(fake_http_req(fake, 2)->url, P_ORDER);
+    sent = finalize_csr_key(fake, 3);
+    ck_assert_int_eq(EVP_PKEY_eq(kept, sent), 1);
+    EVP_PKEY_free(sent);
+    /* Still open (the network failed, not the order): kept for the retry. */
+    read_state(c, ".order", state, sizeof state);
+    ck_assert_str_eq(state, P_ORDER "\na.example\n");
+    EVP_PKEY_free(kept);
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
+/* A kept order for other names (the configuration changed) is dropped, not resumed. */
+START_TEST(a_kept_order_for_other_names_is_dropped)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_key *k = NULL;
+    char path[512], kpath[512];
+    FILE *f;
+
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    snprintf(path, sizeof path, "%s/t.order", c->g.state_dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(P_ORDER "\nb.example\n", f);
+    fclose(f);
+    write_ari_cert("a.example");
+    /* The kept order is not for these names: dropped, not resumed (a new order is tried). */
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET);
+    ck_assert(logcap_contains("\"event\":\"order_pending_dropped\""));
+    ck_assert(!logcap_contains("acme_order_resumed"));
+    ck_assert_int_eq(access(path, F_OK), -1);
+    acme_agent_free(a);
+    eca_http_free(http);
+
+    /* For these names, but its key is P-384 where the configuration now says P-256: dropped. */
+    logcap_stop();
+    logcap_start();
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", NULL);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(P_ORDER "\na.example\n", f);
+    fclose(f);
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P384, &k, NULL), ECA_OK);
+    snprintf(kpath, sizeof kpath, "%s/t.order.key", c->g.state_dir);
+    ck_assert_int_eq(eca_key_save(k, kpath, NULL), ECA_OK);
+    eca_key_free(k);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_ENET);
+    ck_assert(logcap_contains("\"event\":\"order_pending_dropped\""));
+    ck_assert(!logcap_contains("acme_order_resumed"));
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(access(kpath, F_OK), -1);
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
 static const char *const ari_garbage[] = {
     "acme/ari_end_before_start.http", "acme/ari_truncated.http", "acme/ari_html.http",
     "acme/ari_malformed.http",        "acme/ari_503.http",       "acme/ari_no_window.http",
@@ -591,6 +741,8 @@ acme_agent_suite(void)
     tcase_add_loop_test(tc, ari_garbage_falls_back_to_the_threshold, 0,
                         sizeof ari_garbage / sizeof ari_garbage[0]);
     tcase_add_test(tc, status_folds_in_the_ari_time_and_shows_the_profile);
+    tcase_add_test(tc, retry_after_past_the_deadline_keeps_the_order_and_the_next_pass_resumes_it);
+    tcase_add_test(tc, a_kept_order_for_other_names_is_dropped);
     tcase_add_test(tc, profile_unknown_to_the_ca_names_what_it_offers);
     tcase_add_test(tc, profile_at_a_ca_without_profiles_warns_or_fails_when_required);
     suite_add_tcase(s, tc);

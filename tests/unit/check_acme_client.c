@@ -320,10 +320,10 @@ START_TEST(client_issues_through_the_whole_order_flow)
     ck_assert_int_eq(st.nunpub, 1);
     ck_assert_str_eq(st.unpub[0], TOKEN_A);
     /*
-     * Two polls: the first backoff step after the challenge (no Retry-After), and the
-     * processing order's Retry-After: 1, honoured.
+     * Two polls: the first backoff step after the challenge (no Retry-After: 2 ms on a
+     * loopback CA), and the processing order's Retry-After: 1, honoured.
      */
-    ck_assert_int_eq(slept_ms, 25 + 1000);
+    ck_assert_int_eq(slept_ms, 2 + 1000);
     acme_client_free(c);
     eca_buf_free(&chain);
     eca_buf_free(&leaf);
@@ -602,6 +602,7 @@ START_TEST(client_rate_limit_beyond_cap_is_eagain)
     ck_assert_int_eq(acme_client_account(c, &err), ECA_EAGAIN);
     ck_assert_int_eq(err.retry_after, 3600);
     ck_assert_ptr_nonnull(strstr(err.msg, "account: HTTP 429: server problem rateLimited"));
+    ck_assert_msg(strstr(err.msg, "; server asked to retry in 3600 s") != NULL, "%s", err.msg);
     ck_assert_int_eq(slept_ms, 0);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
@@ -735,11 +736,12 @@ START_TEST(client_polling_is_bounded_by_max_wait)
     opts.max_wait_s = 2;
     c = client();
     ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err),
-                     ECA_ETIMEOUT);
-    /* 25 ms backoff, then Retry-After: 2 would pass the 2 s budget. */
-    ck_assert_msg(strstr(err.msg, "a.example still pending after 25 ms (limit 2 s)") != NULL, "%s",
-                  err.msg);
-    ck_assert_int_eq(slept_ms, 25);
+                     ECA_EAGAIN);
+    /* 2 ms backoff, then Retry-After: 2 would pass the 2 s budget: the pass ends, resumable. */
+    ck_assert_msg(strstr(err.msg, "a.example still pending: server asked to retry in 2 s") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(err.retry_after, 2);
+    ck_assert_int_eq(slept_ms, 2);
     ck_assert_int_eq(st.nunpub, 1);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
@@ -986,16 +988,345 @@ START_TEST(client_polls_with_a_doubling_backoff_without_retry_after)
     opts.account_url = P "/my-account/1";
     c = client();
     ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
-    /* 25, 50, 100, 200 ms on the authorization; the fresh order is fetched at once. */
+    /* 2, 4, 8, 16 ms on the authorization (a loopback CA); the fresh order is fetched at once. */
     ck_assert_uint_eq(nsleeps, 4);
-    ck_assert_int_eq(sleeps[0], 25);
-    ck_assert_int_eq(sleeps[1], 50);
-    ck_assert_int_eq(sleeps[2], 100);
-    ck_assert_int_eq(sleeps[3], 200);
+    ck_assert_int_eq(sleeps[0], 2);
+    ck_assert_int_eq(sleeps[1], 4);
+    ck_assert_int_eq(sleeps[2], 8);
+    ck_assert_int_eq(sleeps[3], 16);
     ck_assert_uint_eq(fake_http_pending(fake), 0);
     acme_client_free(c);
     eca_buf_free(&chain);
     eca_buf_free(&leaf);
+}
+END_TEST
+
+/* A CA across a network gets the floor: 100, 200, 400 ms, never 2 ms. */
+START_TEST(client_polls_a_remote_ca_no_faster_than_the_floor)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",           "acme/nonce.http",
+        "acme/order_new_pending.http",    "acme/authz_pending.http",
+        "acme/challenge_processing.http", "acme/authz_pending.http",
+        "acme/authz_pending.http",        "acme/authz_valid.http",
+        "acme/order_ready.http",          "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.directory_url = "https://acme.example.org/directory";
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(acme_client_issue(c, names1, 1, &r, csr, sizeof csr, &chain, &err), ECA_OK);
+    ck_assert_uint_eq(nsleeps, 3);
+    ck_assert_int_eq(sleeps[0], 100);
+    ck_assert_int_eq(sleeps[1], 200);
+    ck_assert_int_eq(sleeps[2], 400);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
+/* A resource that stays pending without Retry-After: at most 40 polls, then the pass ends
+ * with the order open (to be resumed), never an endless loop. */
+START_TEST(client_poll_count_is_capped_and_the_order_stays_open)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_info info;
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/order_new_pending.http");
+    fake_http_push_fixture(fake, "acme/authz_pending.http");
+    fake_http_push_fixture(fake, "acme/challenge_processing.http");
+    for (int i = 0; i < 40; i++)
+        fake_http_push_fixture(fake, "acme/authz_pending.http");
+    eca_buf_init(&chain, 0);
+    opts.account_url = P "/my-account/1";
+    opts.max_wait_s = 3600;
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, NULL, &chain, &info, &err),
+        ECA_ETIMEOUT);
+    ck_assert_msg(strstr(err.msg, "a.example still pending after 40 polls") != NULL, "%s", err.msg);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    ck_assert_uint_eq(fake_http_nreq(fake), 2 + 3 + 40);
+    ck_assert_ptr_nonnull(info.pending);
+    ck_assert_str_eq(info.pending, ORDER);
+    ck_assert_int_eq(st.nunpub, 1);
+    free(info.pending);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+/* A Retry-After longer than the pass has left ends the pass at once, cleanly: ECA_EAGAIN with
+ * what the server asked for, and the order to resume. */
+START_TEST(client_retry_after_beyond_the_deadline_keeps_the_order_open)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",  "acme/nonce.http",       "acme/order_new_pending.http",
+        "acme/authz_valid.http", "acme/order_ready.http", "acme/order_processing_retry_3600.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_info info;
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    eca_buf_init(&chain, 0);
+    opts.account_url = P "/my-account/1";
+    opts.pass_timeout_s = 300;
+    opts.max_wait_s = 86400; /* the deadline alone decides */
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, NULL, &chain, &info, &err),
+        ECA_EAGAIN);
+    ck_assert_msg(strstr(err.msg, "still processing: server asked to retry in 3600 s") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(err.retry_after, 3600);
+    ck_assert_uint_eq(nsleeps, 0); /* no wait at all, no error storm */
+    ck_assert_uint_eq(fake_http_nreq(fake), 6);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    ck_assert_str_eq(info.pending, ORDER);
+    free(info.pending);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+}
+END_TEST
+
+/* Resume: the order (POST-as-GET) and on from its state; no newOrder. The first fixture
+ * answers the order URL; expect_finalize: a finalize (with our CSR) comes next. */
+static void
+resume_case(const char *order_fixture, int expect_finalize)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+    char *payload;
+    size_t k = 2;
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, order_fixture);
+    if (expect_finalize)
+        fake_http_push_fixture(fake, "acme/order_valid.http");
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_int_eq(info.resumed, 1);
+    ck_assert_ptr_null(info.pending);
+    assert_req(k, "POST", ORDER, "nonce-HEAD-0a1b2c3d4e5f", P "/my-account/1");
+    payload = jws_part(k++, "payload");
+    ck_assert_str_eq(payload, ""); /* POST-as-GET */
+    free(payload);
+    if (expect_finalize) {
+        ck_assert_str_eq(fake_http_req(fake, k)->url, FINAL);
+        payload = jws_part(k++, "payload");
+        ck_assert_str_eq(payload, "{\"csr\":\"MAMCAQA\"}");
+        free(payload);
+    }
+    ck_assert_str_eq(fake_http_req(fake, k++)->url, CERT);
+    ck_assert_uint_eq(fake_http_nreq(fake), k);
+    ck_assert_int_eq(st.npub, 0); /* nothing to answer again */
+    ck_assert_str_eq(eca_buf_str(&chain), eca_buf_str(&leaf));
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+
+START_TEST(client_resumes_a_ready_order_by_finalizing_it)
+{
+    resume_case("acme/order_ready.http", 1);
+}
+END_TEST
+
+START_TEST(client_resumes_a_valid_order_by_downloading_it)
+{
+    resume_case("acme/order_valid.http", 0);
+}
+END_TEST
+
+/* A pending order is resumed where it stands: its authorization fetched, answered, polled. */
+START_TEST(client_resumes_a_pending_order_from_its_authorizations)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",           "acme/nonce.http",
+        "acme/order_pending.http",        "acme/authz_pending.http",
+        "acme/challenge_processing.http", "acme/authz_valid.http",
+        "acme/order_ready.http",          "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_int_eq(info.resumed, 1);
+    ck_assert_str_eq(fake_http_req(fake, 2)->url, ORDER);
+    ck_assert_str_eq(fake_http_req(fake, 3)->url, AUTHZ_A);
+    ck_assert_str_eq(fake_http_req(fake, 4)->url, CHAL_A);
+    ck_assert_int_eq(st.npub, 1);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
+/* Resumed while the CA validates: the token is served again (it came down with the earlier
+ * pass), the challenge is not answered twice, and the authorization is polled. */
+START_TEST(client_resume_serves_the_token_of_a_challenge_in_validation)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",    "acme/nonce.http",
+        "acme/order_pending.http", "acme/authz_pending_processing.http",
+        "acme/authz_valid.http",   "acme/order_ready.http",
+        "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf, ka;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    eca_buf_init(&ka, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_int_eq(st.npub, 1);
+    ck_assert_str_eq(st.tok[0], TOKEN_A);
+    ck_assert_int_eq(acme_jws_key_authz(key, TOKEN_A, &ka, NULL), ECA_OK);
+    ck_assert_str_eq(st.ka[0], eca_buf_str(&ka));
+    ck_assert_int_eq(st.nunpub, 1);
+    for (size_t i = 0; i < fake_http_nreq(fake); i++)
+        ck_assert_str_ne(fake_http_req(fake, i)->url, CHAL_A);
+    ck_assert_str_eq(fake_http_req(fake, 4)->url, AUTHZ_A); /* polled after Retry-After */
+    ck_assert_int_eq(slept_ms, 2000);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+    eca_buf_free(&ka);
+}
+END_TEST
+
+/* An invalid (or expired, or gone) order is dropped: a new order goes in the same call. */
+START_TEST(client_drops_an_invalid_order_and_orders_afresh)
+{
+    static const char *const seq[] = {
+        "acme/dir_pebble.http",
+        "acme/nonce.http",
+        "acme/order_invalid_subproblems.http",
+        "acme/order_new_pending.http",
+        "acme/authz_valid.http",
+        "acme/order_ready.http",
+        "acme/order_valid.http",
+    };
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain, leaf;
+    struct eca_err err = {0};
+
+    eca_buf_init(&chain, 0);
+    eca_buf_init(&leaf, 0);
+    mkcert("a.example", "Test Root A", &leaf);
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
+        fake_http_push_fixture(fake, seq[i]);
+    push_chain("nonce-cert-0001", NULL, &leaf);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_eq(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_int_eq(info.resumed, 0);
+    ck_assert_str_eq(fake_http_req(fake, 2)->url, ORDER);
+    ck_assert_str_eq(fake_http_req(fake, 3)->url, P "/order-plz");
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    free(info.profile);
+    acme_client_free(c);
+    eca_buf_free(&chain);
+    eca_buf_free(&leaf);
+}
+END_TEST
+
+/* An order that cannot be reached now is kept for the next pass, not dropped. */
+START_TEST(client_keeps_an_order_it_could_not_reach)
+{
+    struct acme_client *c;
+    struct stub st = {0};
+    struct acme_responder r = {stub_publish, stub_unpublish, &st};
+    struct acme_issue_opts io = {NULL, NULL, ORDER};
+    struct acme_issue_info info;
+    struct eca_buf chain;
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/order_truncated.http");
+    eca_buf_init(&chain, 0);
+    opts.account_url = P "/my-account/1";
+    c = client();
+    ck_assert_int_ne(
+        acme_client_issue_ex(c, names1, 1, &r, csr, sizeof csr, &io, &chain, &info, &err), ECA_OK);
+    ck_assert_ptr_nonnull(info.pending);
+    ck_assert_str_eq(info.pending, ORDER);
+    ck_assert_uint_eq(fake_http_nreq(fake), 3); /* no newOrder */
+    free(info.pending);
+    acme_client_free(c);
+    eca_buf_free(&chain);
 }
 END_TEST
 
@@ -1098,7 +1429,7 @@ START_TEST(client_orders_again_without_replaces_when_refused)
     struct acme_client *c;
     struct stub st = {0};
     struct acme_responder r = {stub_publish, stub_unpublish, &st};
-    struct acme_issue_opts io = {"shortlived", CERT_ID};
+    struct acme_issue_opts io = {"shortlived", CERT_ID, NULL};
     struct acme_issue_info info;
     struct eca_buf chain, leaf;
     struct eca_err err = {0};
@@ -1149,8 +1480,8 @@ START_TEST(client_does_not_retry_other_refusals)
     struct acme_client *c;
     struct stub st = {0};
     struct acme_responder r = {stub_publish, stub_unpublish, &st};
-    struct acme_issue_opts io = {"nonesuch", CERT_ID};
-    struct acme_issue_info info = {NULL, 0};
+    struct acme_issue_opts io = {"nonesuch", CERT_ID, NULL};
+    struct acme_issue_info info = {NULL, 0, 0, NULL};
     struct eca_buf chain;
     struct eca_err err = {0};
 
@@ -1207,6 +1538,15 @@ acme_client_suite(void)
                         sizeof lookup_refused / sizeof lookup_refused[0]);
     tcase_add_test(tc, account_new_key_skips_the_lookup);
     tcase_add_test(tc, client_polls_with_a_doubling_backoff_without_retry_after);
+    tcase_add_test(tc, client_polls_a_remote_ca_no_faster_than_the_floor);
+    tcase_add_test(tc, client_poll_count_is_capped_and_the_order_stays_open);
+    tcase_add_test(tc, client_retry_after_beyond_the_deadline_keeps_the_order_open);
+    tcase_add_test(tc, client_resumes_a_ready_order_by_finalizing_it);
+    tcase_add_test(tc, client_resumes_a_valid_order_by_downloading_it);
+    tcase_add_test(tc, client_resumes_a_pending_order_from_its_authorizations);
+    tcase_add_test(tc, client_drops_an_invalid_order_and_orders_afresh);
+    tcase_add_test(tc, client_resume_serves_the_token_of_a_challenge_in_validation);
+    tcase_add_test(tc, client_keeps_an_order_it_could_not_reach);
     tcase_add_test(tc, client_gets_renewal_info_unsigned);
     tcase_add_loop_test(tc, client_renewal_info_failure_names_url_and_next_try, 0,
                         sizeof ari_failures / sizeof ari_failures[0]);

@@ -450,6 +450,43 @@ START_TEST(profile_from_env_mode)
 }
 END_TEST
 
+/* Bounded passes: pass_timeout_seconds, 300 by default, 5..3600, PASS_TIMEOUT_SECONDS wins. */
+START_TEST(pass_timeout_from_file_and_env)
+{
+    static const char certs[] = "certificates = ( { name = \"a\"; domains = [\"a.example\"];\n"
+                                "  cert_path = \"/a.pem\"; key_path = \"/a.key\"; } );\n";
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c;
+    struct eca_err err = {0};
+    char text[1024];
+
+    snprintf(text, sizeof text, "%s%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->pass_timeout_s, 300);
+    acme_conf_free(c);
+    snprintf(text, sizeof text, "%spass_timeout_seconds = 45;\n%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->pass_timeout_s, 45);
+    acme_conf_free(c);
+    setenv("PASS_TIMEOUT_SECONDS", "20", 1);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->pass_timeout_s, 20);
+    acme_conf_free(c);
+    setenv("PASS_TIMEOUT_SECONDS", "2", 1);
+    c = NULL;
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "PASS_TIMEOUT_SECONDS") != NULL, "%s", err.msg);
+    unsetenv("PASS_TIMEOUT_SECONDS");
+    snprintf(text, sizeof text, "%spass_timeout_seconds = 7200;\n%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "acme.conf:3") && strstr(err.msg, "pass_timeout_seconds"), "%s",
+                  err.msg);
+}
+END_TEST
+
 static Suite *
 acme_conf_suite(void)
 {
@@ -470,6 +507,7 @@ acme_conf_suite(void)
     tcase_add_test(tc, env_mode_requires_domain_and_paths);
     tcase_add_test(tc, missing_file_is_config_error);
     tcase_add_test(tc, example_file_in_docs_loads);
+    tcase_add_test(tc, pass_timeout_from_file_and_env);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -330,6 +330,49 @@ START_TEST(silent_server_times_out)
 }
 END_TEST
 
+/* A server that trickles (5 bytes/s) is cut by the low-speed limit, not the total timeout. */
+START_TEST(trickling_server_is_cut_off)
+{
+    struct eca_http_opts o = {.user_agent = UA,
+                              .ca_bundle = path_in("ca0.pem"),
+                              .timeout_s = 30,
+                              .low_speed_bytes = 100,
+                              .low_speed_time_s = 1};
+    struct eca_http *h = transport(&o);
+    struct eca_http_resp resp;
+    struct eca_err err = {0};
+    time_t t0 = time(NULL);
+
+    ck_assert_int_eq(get(h, url(port_tls, "https", "127.0.0.1", "/trickle"), &resp, &err),
+                     ECA_ETIMEOUT);
+    ck_assert_int_le(time(NULL) - t0, 5);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/trickle"));
+    eca_http_resp_free(&resp);
+    eca_http_free(h);
+}
+END_TEST
+
+/* A request's own timeout (what is left of a caller's deadline) wins over the transport's. */
+START_TEST(request_timeout_shortens_the_transport_timeout)
+{
+    struct eca_http_opts o = {.user_agent = UA, .ca_bundle = path_in("ca0.pem"), .timeout_s = 30};
+    struct eca_http *h = transport(&o);
+    struct eca_http_req req = {.method = "GET", .timeout_ms = 700};
+    struct eca_http_resp resp;
+    struct eca_err err = {0};
+    time_t t0 = time(NULL);
+
+    req.url = url(port_tls, "https", "127.0.0.1", "/hang");
+    ck_assert_int_eq(eca_http_perform(h, &req, &resp, &err), ECA_ETIMEOUT);
+    ck_assert_int_le(time(NULL) - t0, 3);
+    eca_http_resp_free(&resp);
+    /* ... for that request only: the next one has the transport's. */
+    ck_assert_int_eq(get(h, url(port_tls, "https", "127.0.0.1", "/hello"), &resp, &err), ECA_OK);
+    eca_http_resp_free(&resp);
+    eca_http_free(h);
+}
+END_TEST
+
 START_TEST(post_sends_length_and_user_agent)
 {
     struct eca_http *h = transport(NULL);
@@ -638,6 +681,8 @@ http_curl_suite(void)
     tcase_add_test(tc, redirects_are_not_followed);
     tcase_add_test(tc, body_cap_is_enforced);
     tcase_add_test(tc, silent_server_times_out);
+    tcase_add_test(tc, trickling_server_is_cut_off);
+    tcase_add_test(tc, request_timeout_shortens_the_transport_timeout);
     tcase_add_test(tc, post_sends_length_and_user_agent);
     tcase_add_test(tc, mtls_client_certificate);
     tcase_add_test(tc, basic_after_challenge);
