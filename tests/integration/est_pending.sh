@@ -18,8 +18,7 @@ start_est_ca
 
 # wait_log LOG PATTERN [TENTHS]: until the scenario log LOG has a line matching PATTERN.
 wait_log() {
-    local i
-    for i in $(seq "${3:-150}"); do
+    for _ in $(seq "${3:-150}"); do
         grep -q -- "$2" "$IT_TMP/$1.log" 2>/dev/null && return 0
         sleep 0.1
     done
