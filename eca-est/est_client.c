@@ -120,8 +120,9 @@ est_client_wait(const struct est_client_opts *o, long secs, struct eca_err *err)
 static long
 pending_wait(const struct est_client_opts *o, const struct eca_err *err)
 {
-    return err->retry_after >= 0 ? err->retry_after
-                                 : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
+    /* "0" or a date gone by would turn into a busy loop of POSTs: the default instead. */
+    return err->retry_after > 0 ? err->retry_after
+                                : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
 }
 
 /* A wait beyond what this call may spend: the request stays pending, the caller schedules. */

@@ -49,7 +49,8 @@ est_pending_format(const struct est_pending *p, char *out, size_t outlen)
 time_t
 est_pending_next(time_t since, time_t now, long retry_after, long dflt, long max_age_s)
 {
-    time_t at = now + (retry_after >= 0 ? retry_after : dflt), end = since + max_age_s;
+    /* 0 (or a date gone by) would make every pass a new request at once: the default then. */
+    time_t at = now + (retry_after > 0 ? retry_after : dflt), end = since + max_age_s;
 
     return at > end ? end : at;
 }

@@ -33,8 +33,8 @@ size_t est_pending_format(const struct est_pending *p, char *out, size_t outlen)
 
 /*
  * When to send a pending request again after the server's answer at `now`: retry_after
- * seconds later (dflt when the server gave none, retry_after < 0), never later than `since` +
- * max_age_s (when the request is given up). Pure.
+ * seconds later (dflt when the server gave none or 0, retry_after <= 0), never later than
+ * `since` + max_age_s (when the request is given up). Pure.
  */
 time_t est_pending_next(time_t since, time_t now, long retry_after, long dflt, long max_age_s);
 

@@ -224,6 +224,49 @@ START_TEST(enroll_polls_after_202_then_succeeds)
 }
 END_TEST
 
+/* "Retry-After: 0" (or a date gone by) is not a licence to loop: the default wait instead;
+ * the caller is told of each 202 and of the wait that follows. */
+static long told_ra[4], told_wait[4];
+static size_t ntold;
+
+static void
+tell(void *ctx, long retry_after, long wait_s)
+{
+    (void)ctx;
+    ck_assert_uint_lt(ntold, 4);
+    told_ra[ntold] = retry_after;
+    told_wait[ntold++] = wait_s;
+}
+
+START_TEST(enroll_retry_after_zero_waits_the_default)
+{
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL, 0, NULL};
+    struct eca_chain *issued = NULL;
+    struct eca_err err = {0};
+    X509 *certs[] = {leaf};
+
+    o.pending = tell;
+    ntold = 0;
+    fake_http_push_raw(f, "HTTP/1.1 202 Accepted\r\nRetry-After: 0\r\n\r\n");
+    push_certs(f, certs, 1);
+    ck_assert_msg(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err) == ECA_OK, "%s",
+                  err.msg);
+    ck_assert_msg(slept == 5, "slept %u, told %zu, nreq %zu", slept, ntold, fake_http_nreq(f));
+    ck_assert_uint_eq(ntold, 1);
+    ck_assert_int_eq(told_ra[0], 0);
+    ck_assert_int_eq(told_wait[0], 5);
+    /* beyond the cap: told with no wait, then ECA_EAGAIN */
+    o.max_pending_s = 1;
+    fake_http_push_fixture(f, "est/enroll_202_libest.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAGAIN);
+    ck_assert_uint_eq(ntold, 2);
+    ck_assert_int_eq(told_ra[1], 3600);
+    ck_assert_int_eq(told_wait[1], 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "server asked to retry in 3600 s"));
+    eca_x509_chain_free(issued);
+}
+END_TEST
+
 START_TEST(enroll_pending_is_capped_and_stoppable)
 {
     struct est_client_auth a = {h, NULL, NULL, 1, NULL, 0, NULL};
@@ -311,6 +354,7 @@ client_suite(void)
     tcase_add_test(tc, enroll_preemptive_basic_refused_is_eauth);
     tcase_add_test(tc, enroll_polls_after_202_then_succeeds);
     tcase_add_test(tc, enroll_pending_is_capped_and_stoppable);
+    tcase_add_test(tc, enroll_retry_after_zero_waits_the_default);
     tcase_add_test(tc, leaf_only_answer_is_completed_from_cacerts);
     tcase_add_test(tc, csrattrs_and_fetch_and_transport_errors);
     suite_add_tcase(s, tc);
