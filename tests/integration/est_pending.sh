@@ -7,8 +7,8 @@
 #  (c) a server that needs no HTTP authentication enrolls with no credential configured;
 #  (b) manual approval: a 202 with Retry-After 3600 is a scheduled wake-up in the daemon (one
 #      request, no failure, no hammering), survives restarts, and once approved is collected
-#      with the key kept at the first 202; the fast case (Retry-After 2) is collected by a
-#      restarted daemon at the time the server asked.
+#      with the key kept at the first 202; the fast case (Retry-After 4) is collected by a
+#      restarted daemon that sleeps until the time the server asked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_estca.sh"
 . "$(dirname "$0")/lib_est.sh"
@@ -128,8 +128,8 @@ rc=0; wait "$pid" || rc=$?
 [ "$rc" = 0 ] || die "daemon exited $rc after TERM"
 "$ECA_EST" status >/dev/null 2>&1 </dev/null || die "status after collection: exit $?"
 
-log "(b) fast case: Retry-After 2, approved, a restarted daemon collects it when asked"
-echo 2 >"$EST_CA_DIR/retry-after"
+log "(b) fast case: Retry-After 4, approved, a restarted daemon wakes up and collects it"
+echo 4 >"$EST_CA_DIR/retry-after"
 D=$IT_TMP/b2
 est_env "$D"
 export SUBJECT_DN="CN=edge-fast,O=Example" SANS="edge-fast.test" EST_MAX_PENDING_SECONDS=1
@@ -140,6 +140,8 @@ est_ca approve --dir "$EST_CA_DIR" 2>>"$IT_TMP/est-ca-cli.log" || die "approve f
 bg_start b2-daemon "$ECA_EST"
 pid=$BG_PID
 wait_log b2-daemon '"event":"cert_installed"' 150 || die "the restarted daemon did not collect"
+grep -q 'pending approval, not due yet; next try at' "$IT_TMP/b2-daemon.log" ||
+    die "the restarted daemon did not wait for the time the server asked"
 [ "$(pubkey_of_cert "$CERT_PATH")" = "$(cat "$IT_TMP/pending2.pub")" ] ||
     die "fast case: not the key kept at the first 202"
 kill -TERM "$pid"
