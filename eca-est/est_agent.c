@@ -642,9 +642,9 @@ act(struct pass *p, struct eca_err *err)
 {
     X509 *leaf;
     char subject[512], na[32];
-    enum eca_rc rc;
-
+    /* A kept request goes where it went first, while the certificate still authenticates. */
     int reenroll = can_reenroll(p) && (!p->have_pend || p->pend.reenroll);
+    enum eca_rc rc;
 
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
     /* Errors from /cacerts already name it ("cacerts: ..." or "GET .../cacerts: ..."). */
