@@ -203,6 +203,7 @@ static const char good_file[] =
     "log_level = \"debug\";\n"
     "crl_enabled = true;\n"
     "pop = true;\n"
+    "max_pending_hours = 24;\n"
     "certificates = (\n"
     "  { name = \"mqtt\"; subject_dn = \"CN=mqtt-1\"; cert_path = \"/c/m.pem\";\n"
     "    key_path = \"/c/m.key\"; ca_certs_path = \"/c/ca.pem\"; key_type = \"ec-p384\"; },\n"
@@ -265,6 +266,7 @@ START_TEST(file_mode_with_env_and_cli_precedence)
     ck_assert_int_eq(c->certs[1].pfx_profile, ECA_PKCS12_LEGACY);
     ck_assert_str_eq(c->certs[1].base.reload_command, "systemctl reload nginx");
     ck_assert_int_eq(c->pop, 1);
+    ck_assert_int_eq(c->max_pending_age_s, 24 * 3600);
     est_conf_free(c);
 }
 END_TEST
@@ -293,6 +295,10 @@ static const struct {
      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
      "\"/k\"; } );\n",
      "est.conf:4: basic_auth: 'sometimes'"},
+    {"ca_url = \"https://x\";\nmax_pending_hours = 0;\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
+     "\"/k\"; } );\n",
+     "est.conf:2: max_pending_hours"},
 };
 
 START_TEST(file_mode_errors_name_file_and_line)
