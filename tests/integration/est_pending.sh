@@ -9,6 +9,7 @@
 #      request, no failure, no hammering), survives restarts, and once approved is collected
 #      with the key kept at the first 202; the fast case (Retry-After 4) is collected by a
 #      restarted daemon that sleeps until the time the server asked.
+# eca-timeout: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_estca.sh"
 . "$(dirname "$0")/lib_est.sh"
