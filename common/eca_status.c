@@ -78,6 +78,10 @@ text_one(const struct eca_status_cert *c, time_t now, struct eca_buf *out, struc
     else if (rc == ECA_OK)
         rc = append(out, err, "  next:      %s at %s\n", c->next_reason,
                     eca_status_time(c->next_action, nx, sizeof nx));
+    if (rc == ECA_OK && c->pending_since > 0)
+        rc = append(out, err, "  pending:   approval since %s, next try %s\n",
+                    eca_status_time(c->pending_since, na, sizeof na),
+                    eca_status_time(c->pending_next, nx, sizeof nx));
     if (rc == ECA_OK && c->failures > 0)
         rc = append(out, err, "  failures:  %u, last error %s: %s\n", c->failures, c->last_rc,
                     c->last_error);
@@ -91,6 +95,8 @@ eca_status_healthy(const struct eca_status_cert *c, time_t now)
     int waiting = c->next_reason != NULL &&
                   (strcmp(c->next_reason, "check") == 0 || strcmp(c->next_reason, "renew") == 0);
 
+    if (c->pending_since > 0)
+        return c->present && c->failures == 0 && c->not_after > now;
     return c->present && waiting && c->failures == 0 && c->not_after > now && c->renew_at > now;
 }
 
@@ -143,6 +149,8 @@ json_one(const struct eca_status_cert *c, time_t now)
     add_str(o, "last_error", c->last_error);
     add_time(o, "last_success", c->last_success);
     add_str(o, "problem", c->present ? NULL : c->problem);
+    add_time(o, "pending_since", c->pending_since);
+    add_time(o, "pending_next", c->pending_since > 0 ? c->pending_next : 0);
     return o;
 }
 

@@ -18,6 +18,7 @@
 #include "eca_status.h"
 #include "eca_x509.h"
 #include "est_client.h"
+#include "est_pending.h"
 
 #define USER_AGENT "eca-est/" ECA_VERSION
 #define CRL_MAX    ((size_t)16 << 20)
@@ -43,6 +44,8 @@ struct pass {
     int force;
     int reenrolled;
     char serial[130];
+    struct est_pending pend; /* a request the server accepted but has not issued yet */
+    int have_pend;           /* pend is kept in STATE_DIR (p->key and p->csr are its own) */
 };
 
 static void
@@ -78,11 +81,18 @@ http_make(const struct pass *p, const char *cert, const char *key, int insecure,
     return (p->env->http_new ? p->env->http_new : eca_http_curl_new)(&o, out, err);
 }
 
+static void on_pending(void *ctx, long retry_after, long wait_s);
+
 static struct est_client_opts
-client_opts(const struct pass *p)
+client_opts(struct pass *p)
 {
-    struct est_client_opts o = {p->conf->base_url, p->conf->max_pending_s, 0, p->env->should_stop,
-                                p->env->sleep_s};
+    struct est_client_opts o = {p->conf->base_url,
+                                p->conf->max_pending_s,
+                                0,
+                                p->env->should_stop,
+                                p->env->sleep_s,
+                                on_pending,
+                                p};
     return o;
 }
 
@@ -199,6 +209,141 @@ check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
                            ECA_LS("next_check", eca_status_time(dec->next_check, nc, sizeof nc))),
             "%s", p->st.present ? "" : p->st.problem);
     return ECA_OK;
+}
+
+/* ---- a request pending approval (RFC 7030 §4.2.3), kept across passes and restarts ---- */
+
+static void
+pending_drop(const struct pass *p, enum eca_log_level lvl, const char *why)
+{
+    char since[32];
+
+    est_pending_remove(p->conf->g.state_dir, p->cc->base.name);
+    eca_log(lvl, "pending_dropped", p->cc->base.name,
+            ECA_LOG_FIELDS(ECA_LS("since", eca_status_time(p->pend.since, since, sizeof since))),
+            "%s; the next enrollment starts afresh with a new key", why);
+}
+
+/* The ECA_EAGAIN of a pass that ends with the request still pending: since when, next try. */
+static enum eca_rc
+pending_err(const struct pass *p, struct eca_err *err)
+{
+    char since[32], next[32], asked[64] = "";
+    enum eca_rc rc;
+
+    if (p->pend.retry_after >= 0)
+        snprintf(asked, sizeof asked, " (server asked to retry in %ld s)", p->pend.retry_after);
+    rc = eca_err_set(err, ECA_EAGAIN, "certificate pending approval since %s; next try at %s%s",
+                     eca_status_time(p->pend.since, since, sizeof since),
+                     eca_status_time(p->pend.next, next, sizeof next), asked);
+    if (err != NULL)
+        err->retry_after = p->pend.retry_after;
+    return rc;
+}
+
+static void
+log_pending(const struct pass *p, long wait_s, const char *what)
+{
+    char since[32], next[32], msg[256];
+
+    eca_status_time(p->pend.next, next, sizeof next);
+    if (wait_s > 0)
+        snprintf(msg, sizeof msg, "%s; polling again in %ld s", what, wait_s);
+    else
+        snprintf(msg, sizeof msg, "%s; next try at %s (a scheduled wake-up, not a failure)", what,
+                 next);
+    eca_log(ECA_LOG_INFO, "enroll_pending", p->cc->base.name,
+            ECA_LOG_FIELDS(ECA_LS("op", p->pend.reenroll ? "simplereenroll" : "simpleenroll"),
+                           ECA_LI("retry_after", p->pend.retry_after),
+                           ECA_LS("since", eca_status_time(p->pend.since, since, sizeof since)),
+                           ECA_LS("next_try", next), ECA_LB("scheduled", wait_s == 0)),
+            "%s", msg);
+}
+
+/* A 202 (est_client tells us before it waits): keep key, CSR and when to try again. */
+static void
+on_pending(void *ctx, long retry_after, long wait_s)
+{
+    struct pass *p = ctx;
+    struct eca_err e = {0};
+    time_t now = eca_clock_now();
+    int first = !p->have_pend;
+
+    if (first) {
+        p->pend.reenroll = p->reenroll;
+        p->pend.since = now;
+    }
+    p->pend.retry_after = retry_after;
+    p->pend.next = wait_s > 0
+                       ? now + wait_s
+                       : est_pending_next(p->pend.since, now, retry_after,
+                                          EST_PENDING_DEFAULT_RETRY, p->conf->max_pending_age_s);
+    if (est_pending_save(p->conf->g.state_dir, p->cc->base.name, &p->pend, first ? p->key : NULL,
+                         first ? &p->csr : NULL, &e) == ECA_OK)
+        p->have_pend = 1;
+    else
+        eca_log(ECA_LOG_WARN, "pending_save_failed", p->cc->base.name, NULL, 0,
+                "%s; after a restart the request would be made afresh", e.msg);
+    log_pending(p, wait_s, "server accepted the request, pending approval (HTTP 202)");
+}
+
+/*
+ * A request kept by an earlier pass. Given up when older than max_pending_hours or when the
+ * installed certificate needs no renewal any more; ECA_EAGAIN (dec->next_check: the next try)
+ * while the server's time has not come (force: now); else p->have_pend with its key and CSR.
+ */
+static enum eca_rc
+pending_take(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
+{
+    const char *sd = p->conf->g.state_dir, *name = p->cc->base.name;
+    struct eca_err e = {0};
+    char why[ECA_ERR_MSG_MAX + 32];
+    enum eca_rc rc = est_pending_load(sd, name, &p->pend, NULL, NULL, &e);
+
+    if (rc == ECA_ENOTFOUND)
+        return ECA_OK;
+    if (rc != ECA_OK) {
+        snprintf(why, sizeof why, "%s", e.msg);
+        pending_drop(p, ECA_LOG_WARN, why);
+        return ECA_OK;
+    }
+    if (p->now - p->pend.since >= p->conf->max_pending_age_s) {
+        snprintf(why, sizeof why, "still pending after max_pending_hours (%ld h)",
+                 p->conf->max_pending_age_s / 3600);
+        pending_drop(p, ECA_LOG_WARN, why);
+        return ECA_OK;
+    }
+    if (dec->reason == ECA_RENEW_NONE && !p->force) {
+        pending_drop(p, ECA_LOG_INFO, "the installed certificate needs no renewal any more");
+        return ECA_OK;
+    }
+    if (p->pend.next > p->now && !p->force) {
+        dec->next_check = p->pend.next;
+        log_pending(p, 0, "request pending approval, not due yet");
+        return pending_err(p, err);
+    }
+    if ((rc = est_pending_load(sd, name, &p->pend, &p->key, &p->csr, &e)) != ECA_OK) {
+        pending_drop(p, ECA_LOG_WARN, e.msg);
+        return ECA_OK;
+    }
+    p->have_pend = 1;
+    log_pending(p, 0, "sending the pending request again");
+    return ECA_OK;
+}
+
+/* After the answer to a kept request: a definitive one ends it; a 202 already updated it. */
+static void
+pending_after(struct pass *p, enum eca_rc rc, const struct eca_err *err)
+{
+    if (!p->have_pend || rc == ECA_EAGAIN)
+        return;
+    if (rc == ECA_OK)
+        est_pending_remove(p->conf->g.state_dir, p->cc->base.name);
+    else if (rc == ECA_EAUTH || rc == ECA_EPROTO || (rc == ECA_ESERVER && err->retry_after <= 0))
+        pending_drop(p, ECA_LOG_WARN, "the server refused the pending request");
+    else
+        return; /* unreachable, busy or stopped: the same request is sent again later */
+    p->have_pend = 0;
 }
 
 /* ---- act ---- */
@@ -361,26 +506,31 @@ enroll_as(struct pass *p, struct eca_err *err)
     struct est_csrattrs_plan plan;
     enum eca_rc rc;
 
-    if (p->key == NULL) {
+    if (p->key == NULL && !p->have_pend) {
         /* Logged once, before anything can fail: what the server asked for and our answer. */
         est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, p->cc->base.key_type,
                           p->cc->base.key_type_explicit, p->cc->nsans, pop, &plan);
         log_plan(p, &plan);
     }
-    if ((pop && (rc = pop_bind(p, err)) != ECA_OK) || (rc = make_csr(p, err)) != ECA_OK)
+    /* A kept request is sent as it was (RFC 7030 §4.2.3: the same request). */
+    if (!p->have_pend &&
+        ((pop && (rc = pop_bind(p, err)) != ECA_OK) || (rc = make_csr(p, err)) != ECA_OK))
         return rc;
     a.http = p->http;
     if (!p->reenroll && c->token) {
         a.username = c->username;
         a.password = c->token;
     }
+    a.anonymous = !p->reenroll && c->token == NULL && c->bootstrap_cert == NULL;
+    a.token_gone = c->token_gone;
     a.basic_preemptive = c->basic_preemptive;
     a.pop = pop ? &p->conn : NULL;
     eca_log(ECA_LOG_INFO, "enroll_started", p->cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("op", p->reenroll ? "simplereenroll" : "simpleenroll"),
                            ECA_LS("auth", p->reenroll         ? "certificate"
                                           : c->bootstrap_cert ? "bootstrap_certificate"
-                                                              : "basic"),
+                                          : a.username        ? "basic"
+                                                              : "none"),
                            ECA_LS("user", a.username ? a.username : ""), ECA_LB("pop", pop),
                            ECA_LS("tls", p->conn.tls_version)),
             NULL);
@@ -492,15 +642,22 @@ act(struct pass *p, struct eca_err *err)
 {
     X509 *leaf;
     char subject[512], na[32];
+    /* A kept request goes where it went first, while the certificate still authenticates. */
+    int reenroll = can_reenroll(p) && (!p->have_pend || p->pend.reenroll);
     enum eca_rc rc;
 
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
     /* Errors from /cacerts already name it ("cacerts: ..." or "GET .../cacerts: ..."). */
-    if ((rc = session_open(p, can_reenroll(p), p->conf->pop, err)) != ECA_OK ||
+    if ((rc = session_open(p, reenroll, p->conf->pop, err)) != ECA_OK ||
         (rc = fetch_cacerts(p, err)) != ECA_OK)
         return rc;
-    ask_csrattrs(p);
-    if ((rc = enroll(p, err)) != ECA_OK)
+    if (!p->have_pend)
+        ask_csrattrs(p);
+    rc = enroll(p, err);
+    if (rc == ECA_EAGAIN)
+        return pending_err(p, err);
+    pending_after(p, rc, err);
+    if (rc != ECA_OK)
         return rc;
     /* The answer may hold the leaf alone: the chain then comes from /cacerts. */
     if ((rc = est_enroll_full_chain(p->issued, p->cacerts, p->key, &p->full, err)) != ECA_OK)
@@ -545,11 +702,14 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
         (rc = check(&p, &res->dec, err)) != ECA_OK)
         goto out;
     res->st = p.st;
-    if (res->dec.reason == ECA_RENEW_NONE)
+    if ((rc = pending_take(&p, &res->dec, err)) != ECA_OK ||
+        (res->dec.reason == ECA_RENEW_NONE && !p.have_pend))
         goto out;
     eca_log(ECA_LOG_INFO, "renew_started", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(res->dec.reason))), NULL);
-    if ((rc = act(&p, err)) != ECA_OK)
+    if ((rc = act(&p, err)) == ECA_EAGAIN)
+        res->dec.next_check = p.pend.next;
+    if (rc != ECA_OK)
         goto out;
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
@@ -559,4 +719,18 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
 out:
     pass_free(&p);
     return rc;
+}
+
+void
+est_agent_pending_status(const struct est_conf *conf, const struct est_cert_conf *cc,
+                         struct eca_status_cert *out)
+{
+    struct est_pending pend;
+
+    if (est_pending_load(conf->g.state_dir, cc->base.name, &pend, NULL, NULL, NULL) != ECA_OK)
+        return;
+    out->pending_since = pend.since;
+    out->pending_next = pend.next;
+    out->next_action = pend.next;
+    out->next_reason = "pending";
 }

@@ -6,6 +6,7 @@
 #include "eca_err.h"
 #include "eca_http.h"
 #include "eca_deploy.h"
+#include "eca_status.h"
 #include "est_conf.h"
 
 /* Process-level hooks for a pass; every field may be NULL. */
@@ -23,9 +24,19 @@ struct est_agent_env {
  * lifetime), and when due enroll or re-enroll, then eca_deploy_run (install, reload,
  * verify). One JSON log line per step; failures are returned (not logged) with the step
  * named in err. res holds the installed state and the next check.
+ *
+ * A 202 (RFC 7030 §4.2.3) keeps key and CSR in STATE_DIR (est_pending.h); later passes send
+ * that same request again at the time the server asked, until it is issued (installed with
+ * that key) or older than max_pending_hours. A pass that ends with the request pending
+ * returns ECA_EAGAIN with res->dec.next_check = the next try: a scheduled wake-up, not a
+ * failure. force sends a pending request at once.
  */
 enum eca_rc est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
                           const struct est_agent_env *env, int force, struct eca_pass_result *res,
                           struct eca_err *err);
+
+/* Add a pending request of cc (if any) to its status: since, next try, next action. Reads only. */
+void est_agent_pending_status(const struct est_conf *conf, const struct est_cert_conf *cc,
+                              struct eca_status_cert *out);
 
 #endif

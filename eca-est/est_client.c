@@ -7,13 +7,10 @@
 #include <time.h>
 
 #include "eca_clock.h"
-#include "eca_log.h"
 #include "est_cacerts.h"
 
 #define DEFAULT_MAX_PENDING 300L
 #define DEFAULT_RETRY       10L
-/* A server asking for more than this between polls is capped (RFC 7030 §4.2.3 leaves it open). */
-#define MAX_ONE_WAIT 3600L
 
 static void
 real_sleep(unsigned s)
@@ -109,9 +106,8 @@ pop_conn_changed(const struct est_client_auth *a, const struct eca_http_resp *re
            memcmp(c->tls_unique, a->pop->tls_unique, c->tls_unique_len) != 0;
 }
 
-/* Wait `secs` in one-second slices; ECA_ESTOPPED as soon as the process is asked to stop. */
-static enum eca_rc
-wait_slices(const struct est_client_opts *o, long secs, struct eca_err *err)
+enum eca_rc
+est_client_wait(const struct est_client_opts *o, long secs, struct eca_err *err)
 {
     for (long i = 0; i < secs; i++) {
         if (o->should_stop && o->should_stop())
@@ -124,10 +120,27 @@ wait_slices(const struct est_client_opts *o, long secs, struct eca_err *err)
 static long
 pending_wait(const struct est_client_opts *o, const struct eca_err *err)
 {
-    long w = err->retry_after > 0 ? err->retry_after
-                                  : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
+    /* "0" or a date gone by would turn into a busy loop of POSTs: the default instead. */
+    return err->retry_after > 0 ? err->retry_after
+                                : (o->default_retry_s > 0 ? o->default_retry_s : DEFAULT_RETRY);
+}
 
-    return w > MAX_ONE_WAIT ? MAX_ONE_WAIT : w;
+/* A wait beyond what this call may spend: the request stays pending, the caller schedules. */
+static enum eca_rc
+pending_beyond(const char *what, long waited, long ra, struct eca_err *err)
+{
+    char asked[64];
+    enum eca_rc rc;
+
+    if (ra >= 0)
+        snprintf(asked, sizeof asked, "server asked to retry in %ld s", ra);
+    else
+        snprintf(asked, sizeof asked, "server gave no Retry-After");
+    rc = eca_err_set(err, ECA_EAGAIN, "%s: certificate pending approval (HTTP 202) after %ld s; %s",
+                     what, waited, asked);
+    if (err != NULL)
+        err->retry_after = ra;
+    return rc;
 }
 
 enum eca_rc
@@ -157,23 +170,21 @@ est_client_enroll(const struct est_client_opts *o, const struct est_client_auth 
         if ((rc = post_once(a, &req, &resp, err)) != ECA_OK)
             goto out;
         rc = est_enroll_parse_response(what, &resp, eca_clock_now(), issued, err);
+        if (rc == ECA_EAUTH && a->anonymous)
+            est_enroll_no_credentials(what, &resp, a->token_gone, err);
         if (rc == ECA_EAUTH && a->pop != NULL)
             est_enroll_pop_refused(err, pop_conn_changed(a, &resp));
         if (rc != ECA_EAGAIN)
             goto out;
         /* RFC 7030 §4.2.3: resend the same request after the Retry-After delay. */
         w = pending_wait(o, err);
+        if (o->pending)
+            o->pending(o->pending_ctx, err->retry_after, waited + w > cap ? 0 : w);
         if (waited + w > cap) {
-            rc = eca_err_set(err, ECA_ETIMEOUT,
-                             "%s: certificate still pending after %ld s "
-                             "(cap %ld s)",
-                             what, waited, cap);
+            rc = pending_beyond(what, waited, err->retry_after, err);
             goto out;
         }
-        eca_log(ECA_LOG_INFO, "enroll_pending", NULL,
-                ECA_LOG_FIELDS(ECA_LS("op", what), ECA_LI("retry_after", w)),
-                "server accepted the request; polling again in %ld s", w);
-        if ((rc = wait_slices(o, w, err)) != ECA_OK)
+        if ((rc = est_client_wait(o, w, err)) != ECA_OK)
             goto out;
         waited += w;
     }

@@ -10,6 +10,8 @@
 #include <libconfig.h>
 
 #include "eca_conf.h"
+#include "eca_fs.h"
+#include "eca_log.h"
 
 #define ENV_WHERE ECA_CONF_ENV
 #define OOM(err)  eca_err_set((err), ECA_ENOMEM, "config: out of memory")
@@ -20,6 +22,20 @@ struct loader {
     char *provisioner, *token_file, *token_env;
     char where_token[320];
 };
+
+/* ---- issue 10 item 2: pending requests (max_pending_hours / MAX_PENDING_HOURS) ---- */
+
+/* root NULL: the environment's MAX_PENDING_HOURS; else the file's max_pending_hours. */
+static enum eca_rc
+pending_settings(const config_setting_t *root, struct est_conf *c, struct eca_err *err)
+{
+    long long h = c->max_pending_age_s / 3600;
+    enum eca_rc rc = root ? eca_conf_get_int(root, "max_pending_hours", 0, 1, 8760, &h, err)
+                          : eca_env_int("MAX_PENDING_HOURS", 1, 8760, &h, err);
+
+    c->max_pending_age_s = (long)h * 3600;
+    return rc;
+}
 
 /* ---- the file ---- */
 
@@ -162,7 +178,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
 
     if ((rc = eca_conf_str(root, "est_provisioner", &l->provisioner, err)) != ECA_OK ||
         (rc = creds_from_file(root, l, err)) != ECA_OK ||
-        (rc = misc_from_file(root, l->c, err)) != ECA_OK)
+        (rc = misc_from_file(root, l->c, err)) != ECA_OK ||
+        (rc = pending_settings(root, l->c, err)) != ECA_OK)
         return rc;
     return certs_from_file(root, l->c, err);
 }
@@ -351,7 +368,16 @@ finish_token(struct loader *l, struct eca_err *err)
     const char *where = l->where_token[0] ? l->where_token : "bootstrap token";
     enum eca_rc rc = ECA_OK;
 
-    if (l->token_file)
+    if (l->token_file && !eca_fs_exists(l->token_file)) {
+        /* Single-use tokens are deleted after the first enrollment (docs/DEPLOYMENT.md): the
+         * installed certificate authenticates from then on. Needed again only without one. */
+        eca_log(ECA_LOG_WARN, "bootstrap_token_missing", NULL, NULL, 0,
+                "%s: %s no longer exists; re-enrollment uses the installed certificate, and "
+                "a first enrollment would need another credential",
+                where, l->token_file);
+        c->token_gone = l->token_file;
+        l->token_file = NULL;
+    } else if (l->token_file)
         rc = eca_secret_from_file(l->token_file, &c->token, err);
     else if (l->token_env)
         rc = eca_secret_from_env(l->token_env, &c->token, err);
@@ -386,12 +412,8 @@ finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
                            "%s: bootstrap_cert_path (BOOTSTRAP_CERT_PATH) and "
                            "bootstrap_key_path (BOOTSTRAP_KEY_PATH) go together",
                            src);
-    if (c->token == NULL && c->bootstrap_cert == NULL)
-        return eca_err_set(err, ECA_ECONF,
-                           "%s: first enrollment needs credentials: set "
-                           "BOOTSTRAP_TOKEN (or BOOTSTRAP_TOKEN_FILE) with EST_USERNAME, or "
-                           "BOOTSTRAP_CERT_PATH and BOOTSTRAP_KEY_PATH",
-                           src);
+    /* No credential at all is fine: the installed certificate re-enrolls, and a server that
+     * wants no HTTP authentication enrolls without (a 401 then names what to provide). */
     return ECA_OK;
 }
 
@@ -428,10 +450,12 @@ est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct est_co
     eca_agentconf_init(&l.c->g);
     l.c->basic_preemptive = 1;
     l.c->max_pending_s = EST_CONF_DEFAULT_MAX_PENDING;
+    l.c->max_pending_age_s = EST_CONF_DEFAULT_MAX_PENDING_H * 3600L;
     l.c->crl_max_age_s = EST_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
         (rc = globals_from_env(&l, err)) == ECA_OK &&
+        (rc = pending_settings(NULL, l.c, err)) == ECA_OK &&
         (rc = eca_agentconf_apply_cli(&l.c->g, cli->log_format, cli->force, err)) == ECA_OK &&
         (rc = eca_agentconf_finish(&l.c->g, EST_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK)
         rc = finish_checks(&l, flags, err);
@@ -478,6 +502,7 @@ est_conf_free(struct est_conf *c)
     eca_secret_free(c->token);
     free(c->bootstrap_cert);
     free(c->bootstrap_key);
+    free(c->token_gone);
     free(c->crl_url);
     free(c);
 }

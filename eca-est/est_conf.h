@@ -16,6 +16,7 @@
 #define EST_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
 #define EST_CONF_DEFAULT_CRL_MAX_AGE_H  24
 #define EST_CONF_DEFAULT_MAX_PENDING    300L
+#define EST_CONF_DEFAULT_MAX_PENDING_H  72 /* issue 10 item 2: a 202 kept this long at most */
 
 /* One managed certificate. All strings owned by the enclosing struct est_conf. */
 struct est_cert_conf {
@@ -38,8 +39,11 @@ struct est_conf {
     struct eca_secret *token; /* BOOTSTRAP_TOKEN / _FILE; registered for log redaction */
     char *bootstrap_cert;     /* or a bootstrap certificate for first enrollment */
     char *bootstrap_key;
-    int basic_preemptive; /* 1: send Basic at once (default); 0: only after a 401 challenge */
-    long max_pending_s;   /* cap on waiting for a 202 answer to turn into a certificate */
+    char *token_gone;       /* a configured token file that no longer exists (used after the first
+                               enrollment and deleted): named when bootstrap is needed again */
+    int basic_preemptive;   /* 1: send Basic at once (default); 0: only after a 401 challenge */
+    long max_pending_s;     /* cap on waiting for a 202 answer within one pass */
+    long max_pending_age_s; /* a request pending approval is given up after this (start afresh) */
     int pop; /* EST_POP / pop: CSRs carry tls-unique (RFC 7030 §3.5) over TLS 1.2; 0: only
                 when /csrattrs asks for challengePassword */
     int crl_enabled;
@@ -53,8 +57,10 @@ struct est_conf {
 /*
  * Build the configuration: the file named by cli->config_path (else environment mode: one
  * certificate from SUBJECT_DN, SANS, CERT_PATH, KEY_PATH...), then environment overrides,
- * then the command line. Loads the bootstrap token. Errors are ECA_ECONF naming the
- * setting and file:line (or the variable).
+ * then the command line. Loads the bootstrap token; a configured token file that no longer
+ * exists is a warning (bootstrap_token_missing), not an error: credentials are needed only
+ * when there is no usable certificate, and a server may need none. Errors are ECA_ECONF
+ * naming the setting and file:line (or the variable).
  */
 enum eca_rc est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out,
                           struct eca_err *err);

@@ -60,21 +60,30 @@ mentions_pop(const char *text)
     return 0;
 }
 
+/* What a 401/403 said: "HTTP 401, challenged for Basic" and "; server says \"...\"" (or ""). */
+static void
+refusal_text(const struct eca_http_resp *resp, char *how, size_t howlen, char *said, size_t saidlen,
+             char *snip, size_t sniplen)
+{
+    unsigned offered = eca_http_auth_offered(resp);
+    char schemes[48];
+
+    est_body_snippet(resp, snip, sniplen);
+    snprintf(said, saidlen, "%s%s%s", snip[0] ? "; server says \"" : "", snip, snip[0] ? "\"" : "");
+    if (offered != 0)
+        snprintf(how, howlen, "HTTP %ld, challenged for %s", resp->status,
+                 eca_http_auth_names(offered, schemes, sizeof schemes));
+    else
+        snprintf(how, howlen, "HTTP %ld, no challenge", resp->status);
+}
+
 /* 401/403: which scheme the server challenged for and what it said, then what to fix. */
 static enum eca_rc
 auth_refused(const char *what, const struct eca_http_resp *resp, struct eca_err *err)
 {
-    unsigned offered = eca_http_auth_offered(resp);
-    char schemes[48], snip[160], said[200], how[80];
+    char snip[160], said[200], how[80];
 
-    est_body_snippet(resp, snip, sizeof snip);
-    snprintf(said, sizeof said, "%s%s%s", snip[0] ? "; server says \"" : "", snip,
-             snip[0] ? "\"" : "");
-    if (offered != 0)
-        snprintf(how, sizeof how, "HTTP %ld, challenged for %s", resp->status,
-                 eca_http_auth_names(offered, schemes, sizeof schemes));
-    else
-        snprintf(how, sizeof how, "HTTP %ld, no challenge", resp->status);
+    refusal_text(resp, how, sizeof how, said, sizeof said, snip, sizeof snip);
     if (mentions_pop(snip))
         return eca_err_set(err, ECA_EAUTH,
                            "%s: server wants proof-of-possession (%s)%s: the CSR must carry the "
@@ -90,6 +99,25 @@ auth_refused(const char *what, const struct eca_http_resp *resp, struct eca_err 
                        "%s: server refused the credentials (%s)%s: check "
                        "EST_USERNAME/BOOTSTRAP_TOKEN or the bootstrap certificate",
                        what, how, said);
+}
+
+void
+est_enroll_no_credentials(const char *what, const struct eca_http_resp *resp, const char *gone,
+                          struct eca_err *err)
+{
+    char snip[160], said[200], how[80];
+
+    if (resp->status != 401 && resp->status != 403)
+        return;
+    refusal_text(resp, how, sizeof how, said, sizeof said, snip, sizeof snip);
+    if (mentions_pop(snip))
+        return;
+    eca_err_set(err, ECA_EAUTH,
+                "%s: server wants authentication (%s)%s, and no credential is configured for a "
+                "first enrollment%s%s%s: set EST_USERNAME with BOOTSTRAP_TOKEN (or "
+                "BOOTSTRAP_TOKEN_FILE), or BOOTSTRAP_CERT_PATH and BOOTSTRAP_KEY_PATH",
+                what, how, said, gone ? " (the token file " : "", gone ? gone : "",
+                gone ? " no longer exists)" : "");
 }
 
 void
@@ -121,8 +149,13 @@ est_enroll_parse_response(const char *what, const struct eca_http_resp *resp, ti
         return est_certs_parse_resp(what, resp, certs, err);
     case 202:
         /* RFC 7030 §4.2.3: accepted, not issued yet; resend the same request later. */
-        rc = eca_err_set(err, ECA_EAGAIN, "%s: certificate pending (HTTP 202), retry after %ld s",
-                         what, secs);
+        if (secs >= 0)
+            rc = eca_err_set(err, ECA_EAGAIN,
+                             "%s: certificate pending (HTTP 202), server asked to retry in %ld s",
+                             what, secs);
+        else
+            rc = eca_err_set(err, ECA_EAGAIN,
+                             "%s: certificate pending (HTTP 202), no usable Retry-After", what);
         if (err != NULL)
             err->retry_after = secs;
         return rc;

@@ -34,6 +34,14 @@ enum eca_rc est_enroll_build_body(const void *csr_der, size_t len, struct eca_bu
 enum eca_rc est_enroll_parse_response(const char *what, const struct eca_http_resp *resp,
                                       time_t now, struct eca_chain **certs, struct eca_err *err);
 
+/*
+ * After an ECA_EAUTH (401/403 in resp) for a first enrollment sent with no credential at all:
+ * the error says what the server challenged for and what to provide; `gone` (may be NULL) is
+ * a configured token file that no longer exists. A proof-of-possession refusal is left as is.
+ */
+void est_enroll_no_credentials(const char *what, const struct eca_http_resp *resp, const char *gone,
+                               struct eca_err *err);
+
 /* After an ECA_EAUTH for a CSR that carried tls-unique: say so, and whether the POST went
  * over another connection than the one the CSR was bound to. */
 void est_enroll_pop_refused(struct eca_err *err, int conn_changed);

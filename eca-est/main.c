@@ -222,7 +222,10 @@ pass_one(struct daemon *d, size_t i, int force)
         eca_log(ECA_LOG_INFO, "renew_abandoned", name, NULL, 0, "stop requested");
         return 0;
     }
-    if (rc != ECA_OK) {
+    if (rc == ECA_EAGAIN) { /* pending approval at the CA: a scheduled wake-up, not a failure */
+        eca_retry_ok(g->state_dir, name, &s->retry, 0, now);
+        s->due = res.dec.next_check;
+    } else if (rc != ECA_OK) {
         s->due = eca_retry_fail(g->state_dir, name, &s->retry, &res.st, &err, BACKOFF_BASE_S,
                                 BACKOFF_CAP_S, g->check_interval_s, eca_deploy_seed(name), now);
         if (d->metrics)
@@ -238,7 +241,8 @@ pass_one(struct daemon *d, size_t i, int force)
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
     eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->retry, now);
-    return rc != ECA_OK;
+    est_agent_pending_status(d->conf, &d->conf->certs[i], &d->status[i]);
+    return rc != ECA_OK; /* ECA_EAGAIN too: `--once` exits 1 while a request is pending */
 }
 
 /* After every pass: the status file and the metrics textfile. */
@@ -388,6 +392,7 @@ cmd_status(const struct args *a)
         for (size_t i = 0; i < conf->ncerts; i++) {
             eca_deploy_status(&conf->certs[i].base, conf->g.state_dir, conf->g.check_interval_s,
                               now, &v[i]);
+            est_agent_pending_status(conf, &conf->certs[i], &v[i]);
             healthy &= eca_status_healthy(&v[i], now);
         }
         if (eca_status_print(PROG, ECA_VERSION, v, conf->ncerts, now, a->json, stdout, &err) ==

@@ -53,6 +53,12 @@ MODES = {
            "3.5, libest -t); /csrattrs asks for it",
     "csrattrs-libest": "csrattrs is libest's default (bare OIDs macAddress, emailAddress, "
                        "secp384r1, sha384, then a NUL); enroll insists on P-384 with SHA-384",
+    "manual": "enroll/reenroll wait for an operator: 202 + Retry-After (--retry-after or "
+              "DIR/retry-after, default 3600) with no body and no Content-Length, then the "
+              "connection closes, as libest does; `approve --dir DIR` lets the kept CSR be "
+              "issued when it is sent again",
+    "no-auth": "enroll needs no HTTP authentication and no client certificate (a server "
+               "behind other controls)",
 }
 # Modes a wrapper adds (tests/integration/est_ca_faults.py keeps the faults only tests need
 # next to the tests): stage -> [(mode, fn)]. "cacerts" and "enroll" (after authentication and
@@ -76,7 +82,8 @@ FILES = {
     "tokens": "tokens", "token": "bootstrap-token", "crl_pem": "crl.pem", "crl_der": "crl.der",
     "index": "index.tsv", "lock": "index.lock", "config": "config.json", "crlnumber": "crlnumber",
     "mode": "mode", "pid": "est_ca.pid", "ports": "serve.json", "issued": "issued",
-    "stats": "stats.json",
+    "stats": "stats.json", "pending": "pending", "approved": "approved",
+    "retry_after": "retry-after",
 }
 _log_lock = threading.Lock()
 
@@ -511,6 +518,35 @@ class Service:
             write_atomic(path(self.ca.d, "stats"), (json.dumps(self.stats) + "\n").encode())
         return n
 
+    def retry_after(self):
+        """DIR/retry-after (tests change it while serving), else --retry-after."""
+        try:
+            with open(path(self.ca.d, "retry_after")) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return self.a.retry_after
+
+    def manual_approved(self, csr):
+        """Manual mode: True when an operator approved this very CSR (`approve`); the
+        approval is used up. Otherwise the CSR is kept in DIR/pending for the operator."""
+        der = csr.public_bytes(serialization.Encoding.DER)
+        rid = hashlib.sha256(der).hexdigest()[:16]
+        with self.pending_lock:
+            approved = os.path.join(path(self.ca.d, "approved"), f"{rid}.csr")
+            if os.path.exists(approved):
+                with open(approved, "rb") as f:
+                    same = x509.load_pem_x509_csr(f.read()).public_bytes(
+                        serialization.Encoding.DER) == der
+                os.unlink(approved)
+                log(f"manual: request {rid} approved; issuing the kept CSR")
+                return same
+            os.makedirs(path(self.ca.d, "pending"), exist_ok=True)
+            kept = os.path.join(path(self.ca.d, "pending"), f"{rid}.csr")
+            if not os.path.exists(kept):
+                write_atomic(kept, csr.public_bytes(serialization.Encoding.PEM), 0o600)
+                log(f"manual: request {rid} kept for approval ({csr.subject.rfc4514_string()})")
+        return False
+
     def nonce(self):
         """A Digest nonce that proves its own age: time and an HMAC of it (RFC 7616 3.3)."""
         t = str(int(time.time()))
@@ -772,6 +808,17 @@ class EstHandler(Handler):
             h = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
         self.text(401, msg, h)
 
+    def pending_reply(self):
+        """RFC 7030 section 4.2.3 as libest sends it: 202, Retry-After, no body and no
+        Content-Length, then the connection is closed (the body ends there)."""
+        self._code = 202
+        self._note.append(f"pending retry_after={self.svc.retry_after()}")
+        self.wfile.write((f"HTTP/1.1 202 Accepted\r\nServer: {self.server_version}\r\n"
+                          f"Date: {self.date_time_string()}\r\n"
+                          f"Retry-After: {self.svc.retry_after()}\r\n\r\n").encode())
+        self.wfile.flush()
+        self.close_connection = True
+
     def pop_problem(self, csr):
         """RFC 7030 section 3.5: challengePassword must be base64(tls-unique) of this
         connection. Checked whenever the CSR has one (as libest does), required in pop mode."""
@@ -798,7 +845,9 @@ class EstHandler(Handler):
             # being renewed, presented in the TLS handshake
             return self.text(403, f"simplereenroll needs a valid certificate from this CA "
                                   f"over mTLS ({problem or 'bootstrap certificate'})")
-        if not kind:
+        if not kind and "no-auth" in self._modes:
+            self._note.append("auth=none")
+        elif not kind:
             user = self.http_user("POST")
             if user is None:
                 if self.headers.get("Authorization"):
@@ -840,6 +889,8 @@ class EstHandler(Handler):
         self._note.append(f'subject="{csr.subject.rfc4514_string()}"')
         if self.hook("enroll"):
             return None
+        if "manual" in self._modes and not self.svc.manual_approved(csr):
+            return self.pending_reply()
         if "approve-once" in self._modes:
             spki = csr.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -1009,6 +1060,37 @@ def cmd_list(a):
     return 0
 
 
+def cmd_approve(a):
+    """Approve the kept requests (all, or --id): the next time each is sent, it is issued."""
+    src, dst = path(a.dir, "pending"), path(a.dir, "approved")
+    os.makedirs(dst, exist_ok=True)
+    try:
+        names = sorted(n for n in os.listdir(src) if n.endswith(".csr"))
+    except FileNotFoundError:
+        names = []
+    if a.id:
+        names = [n for n in names if n == f"{a.id}.csr"]
+    if not names:
+        log("approve: no pending request" + (f" {a.id}" if a.id else ""))
+        return 1
+    for n in names:
+        os.replace(os.path.join(src, n), os.path.join(dst, n))
+        log(f"approve: request {n[:-4]} approved")
+    return 0
+
+
+def cmd_pending(a):
+    """List the requests waiting for approval: id and subject."""
+    try:
+        names = sorted(n for n in os.listdir(path(a.dir, "pending")) if n.endswith(".csr"))
+    except FileNotFoundError:
+        names = []
+    for n in names:
+        with open(os.path.join(path(a.dir, "pending"), n), "rb") as f:
+            print(f"{n[:-4]}\t{x509.load_pem_x509_csr(f.read()).subject.rfc4514_string()}")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="est_ca.py", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -1031,6 +1113,8 @@ def main(argv=None):
                    help="comma list: " + "; ".join(f"{k}: {v}" for k, v in MODES.items()))
     s.add_argument("--labels", help="comma list of accepted EST labels (default: any)")
     s.add_argument("--pid-file", help=f"default DIR/{FILES['pid']}")
+    s.add_argument("--retry-after", type=int, default=3600,
+                   help="manual mode: the 202's Retry-After in seconds (DIR/retry-after wins)")
     r = sub.add_parser("revoke", help="revoke a certificate and regenerate the CRL")
     r.add_argument("--dir", required=True)
     g = r.add_mutually_exclusive_group(required=True)
@@ -1041,13 +1125,19 @@ def main(argv=None):
                             if f.value not in ("removeFromCRL",)])
     li = sub.add_parser("list", help="print the index: serial, state, notAfter, subject")
     li.add_argument("--dir", required=True)
+    ap = sub.add_parser("approve", help="manual mode: approve kept requests (all, or --id)")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--id", help="one request id (see `pending`)")
+    pe = sub.add_parser("pending", help="manual mode: list the requests waiting for approval")
+    pe.add_argument("--dir", required=True)
     a = p.parse_args(argv)
     if a.cmd == "serve":
         try:
             parse_modes(a.mode)
         except argparse.ArgumentTypeError as e:
             p.error(str(e))
-    return {"init": cmd_init, "serve": cmd_serve, "revoke": cmd_revoke, "list": cmd_list}[a.cmd](a)
+    return {"init": cmd_init, "serve": cmd_serve, "revoke": cmd_revoke, "list": cmd_list,
+            "approve": cmd_approve, "pending": cmd_pending}[a.cmd](a)
 
 
 if __name__ == "__main__":

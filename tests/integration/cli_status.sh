@@ -115,6 +115,13 @@ done
 run_cli acme-eab "${acme[@]}" STATE_DIR="$d/state-acme" EAB_KID=kid "$ECA_ACME" --check-config
 [ "$rc" = 2 ] || die "eca-acme --check-config with half an EAB pair: exit $rc, want 2"
 status_is 0 acme-eab-status "${acme[@]}" STATE_DIR="$d/state-acme" EAB_KID=kid "$ECA_ACME" status
-run_cli est-creds "${est[@]}" STATE_DIR="$d/state-est" "$ECA_EST" --check-config
-[ "$rc" = 2 ] || die "eca-est --check-config without credentials: exit $rc, want 2"
+run_cli est-creds "${est[@]}" STATE_DIR="$d/state-est" BOOTSTRAP_CERT_PATH="$d/b.pem" \
+    "$ECA_EST" --check-config
+[ "$rc" = 2 ] || die "eca-est --check-config with half a bootstrap pair: exit $rc, want 2"
+status_is 0 est-creds-status "${est[@]}" STATE_DIR="$d/state-est" BOOTSTRAP_CERT_PATH="$d/b.pem" \
+    "$ECA_EST" status
+# No credential at all is a valid configuration (issue 10): re-enrollment uses the installed
+# certificate, and a server may need no HTTP authentication.
+run_cli est-nocreds "${est[@]}" STATE_DIR="$d/state-est" "$ECA_EST" --check-config
+[ "$rc" = 0 ] || die "eca-est --check-config without credentials: exit $rc, want 0"
 log "PASS"

@@ -250,6 +250,45 @@ class DemoEstCa(unittest.TestCase):
                             {"Content-Type": "application/pkcs10"})
         self.assertEqual(r.status, 403)
 
+    def test_manual_approval_issues_the_kept_csr(self):
+        self.mode("manual")
+        with open(os.path.join(self.d, "retry-after"), "w") as f:
+            f.write("7\n")
+        key, b64 = self.csr()
+        # libest's shape: 202, Retry-After, no Content-Length, no body, then the close
+        r, body = self.request(self.conn(), "POST", "simpleenroll", b64, self.basic())
+        self.assertEqual((r.status, r.getheader("Retry-After"), body), (202, "7", b""))
+        self.assertIsNone(r.getheader("Content-Length"))
+        r, body = self.request(self.conn(), "POST", "simpleenroll", b64, self.basic())
+        self.assertEqual(r.status, 202, "issued before approval")
+        listed = run_ca("pending", "--dir", self.d).stdout.split("\n")
+        self.assertEqual(len([x for x in listed if x.endswith("CN=selftest")]), 1, listed)
+        self.assertEqual(run_ca("approve", "--dir", self.d).returncode, 0)
+        # another CSR is not the approved one
+        _, other = self.csr()
+        r, _ = self.request(self.conn(), "POST", "simpleenroll", other, self.basic())
+        self.assertEqual(r.status, 202)
+        r, body = self.request(self.conn(), "POST", "simpleenroll", b64, self.basic())
+        self.assertEqual(r.status, 200, body)
+        self.assertEqual(self.issued(body).public_key().public_numbers(),
+                         key.public_key().public_numbers())
+        # the approval is used up: the same CSR waits again
+        r, _ = self.request(self.conn(), "POST", "simpleenroll", b64, self.basic())
+        self.assertEqual(r.status, 202)
+        self.assertEqual(run_ca("approve", "--dir", self.d, "--id", "nosuch",
+                                check=False).returncode, 1)
+        os.unlink(os.path.join(self.d, "retry-after"))
+
+    def test_no_auth_mode_enrolls_without_credentials(self):
+        _, b64 = self.csr()
+        r, _ = self.request(self.conn(), "POST", "simpleenroll", b64,
+                            {"Content-Type": "application/pkcs10"})
+        self.assertEqual(r.status, 401)
+        self.mode("no-auth")
+        r, body = self.request(self.conn(), "POST", "simpleenroll", b64,
+                               {"Content-Type": "application/pkcs10"})
+        self.assertEqual(r.status, 200, body)
+
     def test_token_never_logged(self):
         self.mode("digest")
         self.request(self.conn(), "POST", "simpleenroll", b"x", self.basic())

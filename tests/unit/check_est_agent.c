@@ -195,6 +195,7 @@ setup(void)
     conf.username = "estuser";
     conf.basic_preemptive = 1;
     conf.max_pending_s = 10;
+    conf.max_pending_age_s = 72 * 3600;
     ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &conf.token, NULL), ECA_OK);
     eca_certconf_defaults(&cc.base);
     cc.base.name = "dev";
@@ -611,6 +612,129 @@ START_TEST(pop_asked_over_tls13_reconnects_at_tls12)
 }
 END_TEST
 
+static const char pending_3600[] = "HTTP/1.1 202 Accepted\r\nRetry-After: 3600\r\n\r\n";
+
+static void
+state_file(const char *suffix, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/dev.pending%s", statedir, suffix);
+}
+
+/* A 202 with a long Retry-After ends the pass as a scheduled wake-up with key and CSR kept;
+ * a pass before that time asks nothing; the next (forced) sends the same CSR and installs the
+ * answer with the kept key. */
+START_TEST(pending_request_survives_and_is_collected_with_its_key)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_key *kept = NULL, *installed = NULL;
+    char keyf[400], csrf[400], statef[400];
+    time_t t0 = time(NULL);
+    size_t n;
+
+    push_cacerts();
+    push_status(204);
+    fake_http_push_raw(fake, pending_3600);
+    run_pass(0, ECA_EAGAIN, &res, &err);
+    ck_assert_msg(strstr(err.msg, "certificate pending approval since ") != NULL, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "(server asked to retry in 3600 s)"));
+    ck_assert_int_ge(res.dec.next_check, t0 + 3600);
+    ck_assert_int_le(res.dec.next_check, time(NULL) + 3600);
+    ck_assert(!eca_fs_exists(certp));
+    state_file(".key", keyf, sizeof keyf);
+    state_file(".csr", csrf, sizeof csrf);
+    state_file("", statef, sizeof statef);
+    test_assert_private(keyf);
+    test_assert_private(csrf);
+    test_assert_private(statef);
+    ck_assert(logcap_contains("\"event\":\"enroll_pending\""));
+    ck_assert(logcap_contains("\"scheduled\":true"));
+    ck_assert_int_eq(eca_key_load(keyf, &kept, NULL), ECA_OK);
+
+    /* Before the time the server asked for: no request at all. */
+    n = fake_http_nreq(fake);
+    run_pass(0, ECA_EAGAIN, &res, &err);
+    ck_assert_uint_eq(fake_http_nreq(fake), n);
+    ck_assert_int_ge(res.dec.next_check, t0 + 3600);
+
+    /* Forced (or due): the same CSR again, without /csrattrs, then installed with that key. */
+    push_cacerts();
+    issue_enroll = 1;
+    run_pass(1, ECA_OK, &res, &err);
+    ck_assert_uint_eq(fake_http_nreq(fake), n + 2);
+    ck_assert_str_eq(fake_http_req(fake, n + 1)->url, BASE "/simpleenroll");
+    ck_assert_str_eq(fake_http_req(fake, n + 1)->body, fake_http_req(fake, 2)->body);
+    ck_assert_int_eq(eca_key_load(keyp, &installed, NULL), ECA_OK);
+    ck_assert_int_eq(EVP_PKEY_eq(eca_key_pkey(kept), eca_key_pkey(installed)), 1);
+    assert_installed(101);
+    ck_assert(!eca_fs_exists(keyf) && !eca_fs_exists(csrf) && !eca_fs_exists(statef));
+    eca_key_free(kept);
+    eca_key_free(installed);
+}
+END_TEST
+
+/* A request pending longer than max_pending_hours is given up: a new key, a new CSR. */
+START_TEST(pending_request_is_given_up_after_max_age)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    char statef[400], text[128];
+    X509_REQ *first, *second;
+
+    conf.max_pending_age_s = 3600;
+    push_cacerts();
+    push_status(204);
+    fake_http_push_raw(fake, pending_3600);
+    run_pass(0, ECA_EAGAIN, &res, &err);
+    /* the server's time has come, but the request is older than the cap */
+    state_file("", statef, sizeof statef);
+    snprintf(text, sizeof text, "eca-est-pending 1 enroll %lld %lld 3600\n",
+             (long long)time(NULL) - 7200, (long long)time(NULL) - 1);
+    ck_assert_int_eq(eca_fs_write_atomic(statef, text, strlen(text), 0600, NULL), ECA_OK);
+    push_cacerts();
+    push_status(204);
+    issue_enroll = 1;
+    run_pass(0, ECA_OK, &res, &err);
+    ck_assert(logcap_contains("\"event\":\"pending_dropped\""));
+    ck_assert(logcap_contains("still pending after max_pending_hours (1 h)"));
+    first = sent_csr(2);
+    second = sent_csr(5);
+    ck_assert_int_ne(EVP_PKEY_eq(X509_REQ_get0_pubkey(first), X509_REQ_get0_pubkey(second)), 1);
+    ck_assert(!eca_fs_exists(statef));
+    X509_REQ_free(first);
+    X509_REQ_free(second);
+}
+END_TEST
+
+/* No credential configured: the first enrollment goes out without any (a server may need
+ * none); a 401 then says what the server challenged for and what to provide. */
+START_TEST(no_credentials_first_enrollment)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_secret *token = conf.token;
+
+    conf.token = NULL;
+    conf.username = NULL;
+    push_cacerts();
+    push_status(204);
+    issue_enroll = 1;
+    run_pass(0, ECA_OK, &res, &err);
+    ck_assert_ptr_null(fake_http_req(fake, 2)->basic_user);
+    ck_assert(logcap_contains("\"auth\":\"none\""));
+    assert_installed(101);
+    /* expired now, say: the refusal names what to provide */
+    ck_assert_int_eq(eca_fs_remove(certp, NULL), ECA_OK);
+    issue_enroll = 0;
+    push_cacerts();
+    push_status(204);
+    fake_http_push_fixture(fake, "est/enroll_401.http");
+    run_pass(0, ECA_EAUTH, &res, &err);
+    ck_assert_msg(strstr(err.msg, "no credential is configured") != NULL, "%s", err.msg);
+    conf.token = token;
+}
+END_TEST
+
 static Suite *
 est_agent_suite(void)
 {
@@ -631,6 +755,9 @@ est_agent_suite(void)
     tcase_add_test(tc, cacerts_error_reads_once);
     tcase_add_test(tc, pop_configured_binds_the_csr_over_tls12);
     tcase_add_test(tc, pop_asked_over_tls13_reconnects_at_tls12);
+    tcase_add_test(tc, pending_request_survives_and_is_collected_with_its_key);
+    tcase_add_test(tc, pending_request_is_given_up_after_max_age);
+    tcase_add_test(tc, no_credentials_first_enrollment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -40,7 +40,8 @@ should_stop(void)
 static struct est_client_opts
 opts(void)
 {
-    struct est_client_opts d = {"https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake};
+    struct est_client_opts d = {
+        "https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake, NULL, NULL};
     return d;
 }
 
@@ -103,7 +104,7 @@ static const unsigned char csr[] = "not really a CSR, the fake does not care";
 /* The transport answers challenges: the client hands it the credentials and the rules. */
 START_TEST(enroll_hands_challenge_rules_to_the_transport)
 {
-    struct est_client_auth a = {h, "estuser", token, 0, NULL};
+    struct est_client_auth a = {h, "estuser", token, 0, NULL, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
     X509 *certs[] = {leaf, inter};
@@ -138,7 +139,7 @@ END_TEST
 /* A refused Digest answer names the scheme and the server's (sanitised) text. */
 START_TEST(enroll_digest_refused_names_scheme_and_text)
 {
-    struct est_client_auth a = {h, "estuser", token, 0, NULL};
+    struct est_client_auth a = {h, "estuser", token, 0, NULL, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
 
@@ -154,7 +155,7 @@ END_TEST
 /* libest -t: "Proof of Possession Mismatch" says what the server wants, not "credentials". */
 START_TEST(enroll_pop_refused_says_pop)
 {
-    struct est_client_auth a = {h, "estuser", token, 1, NULL};
+    struct est_client_auth a = {h, "estuser", token, 1, NULL, 0, NULL};
     struct eca_http_conn_info bound = {0, "TLSv1.2", {1, 2, 3}, 3}, other = bound;
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
@@ -189,7 +190,7 @@ END_TEST
 
 START_TEST(enroll_preemptive_basic_refused_is_eauth)
 {
-    struct est_client_auth a = {h, "estuser", token, 1, NULL};
+    struct est_client_auth a = {h, "estuser", token, 1, NULL, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
 
@@ -205,7 +206,7 @@ END_TEST
 
 START_TEST(enroll_polls_after_202_then_succeeds)
 {
-    struct est_client_auth a = {h, NULL, NULL, 1, NULL};
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
     X509 *certs[] = {leaf};
@@ -219,22 +220,67 @@ START_TEST(enroll_polls_after_202_then_succeeds)
     ck_assert_uint_eq(fake_http_nreq(f), 3);
     ck_assert_str_eq(fake_http_req(f, 2)->url, "https://ca.test/.well-known/est/simplereenroll");
     ck_assert_str_eq(fake_http_req(f, 0)->body, fake_http_req(f, 2)->body);
-    ck_assert(logcap_contains("\"event\":\"enroll_pending\""));
+    eca_x509_chain_free(issued);
+}
+END_TEST
+
+/* "Retry-After: 0" (or a date gone by) is not a licence to loop: the default wait instead;
+ * the caller is told of each 202 and of the wait that follows. */
+static long told_ra[4], told_wait[4];
+static size_t ntold;
+
+static void
+tell(void *ctx, long retry_after, long wait_s)
+{
+    (void)ctx;
+    ck_assert_uint_lt(ntold, 4);
+    told_ra[ntold] = retry_after;
+    told_wait[ntold++] = wait_s;
+}
+
+START_TEST(enroll_retry_after_zero_waits_the_default)
+{
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL, 0, NULL};
+    struct eca_chain *issued = NULL;
+    struct eca_err err = {0};
+    X509 *certs[] = {leaf};
+
+    o.pending = tell;
+    ntold = 0;
+    fake_http_push_raw(f, "HTTP/1.1 202 Accepted\r\nRetry-After: 0\r\n\r\n");
+    push_certs(f, certs, 1);
+    ck_assert_msg(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err) == ECA_OK, "%s",
+                  err.msg);
+    ck_assert_msg(slept == 5, "slept %u, told %zu, nreq %zu", slept, ntold, fake_http_nreq(f));
+    ck_assert_uint_eq(ntold, 1);
+    ck_assert_int_eq(told_ra[0], 0);
+    ck_assert_int_eq(told_wait[0], 5);
+    /* beyond the cap: told with no wait, then ECA_EAGAIN */
+    o.max_pending_s = 1;
+    fake_http_push_fixture(f, "est/enroll_202_libest.http");
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAGAIN);
+    ck_assert_uint_eq(ntold, 2);
+    ck_assert_int_eq(told_ra[1], 3600);
+    ck_assert_int_eq(told_wait[1], 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "server asked to retry in 3600 s"));
     eca_x509_chain_free(issued);
 }
 END_TEST
 
 START_TEST(enroll_pending_is_capped_and_stoppable)
 {
-    struct est_client_auth a = {h, NULL, NULL, 1, NULL};
+    struct est_client_auth a = {h, NULL, NULL, 1, NULL, 0, NULL};
     struct eca_chain *issued = NULL;
     struct eca_err err = {0};
 
     o.max_pending_s = 5;
     fake_http_push_fixture(f, "est/enroll_202.http");
     fake_http_push_fixture(f, "est/enroll_202.http");
-    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_ETIMEOUT);
-    ck_assert_ptr_nonnull(strstr(err.msg, "still pending after 3 s"));
+    ck_assert_int_eq(est_client_enroll(&o, &a, 0, csr, sizeof csr, &issued, &err), ECA_EAGAIN);
+    ck_assert_msg(strstr(err.msg, "pending approval (HTTP 202) after 3 s; server asked to retry "
+                                  "in 3 s") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(err.retry_after, 3);
     ck_assert_uint_eq(slept, 3);
     stop_now = 1;
     fake_http_push_fixture(f, "est/enroll_202.http");
@@ -246,7 +292,7 @@ END_TEST
 
 START_TEST(leaf_only_answer_is_completed_from_cacerts)
 {
-    struct est_client_auth a = {h, "estuser", token, 1, NULL};
+    struct est_client_auth a = {h, "estuser", token, 1, NULL, 0, NULL};
     struct eca_chain *ca = NULL, *issued = NULL, *full = NULL;
     struct eca_key *key = NULL;
     struct eca_err err = {0};
@@ -308,6 +354,7 @@ client_suite(void)
     tcase_add_test(tc, enroll_preemptive_basic_refused_is_eauth);
     tcase_add_test(tc, enroll_polls_after_202_then_succeeds);
     tcase_add_test(tc, enroll_pending_is_capped_and_stoppable);
+    tcase_add_test(tc, enroll_retry_after_zero_waits_the_default);
     tcase_add_test(tc, leaf_only_answer_is_completed_from_cacerts);
     tcase_add_test(tc, csrattrs_and_fetch_and_transport_errors);
     suite_add_tcase(s, tc);

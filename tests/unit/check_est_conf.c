@@ -47,6 +47,7 @@ static const char *const vars[] = {
     "CERT_NAME",
     "EST_BASIC_AUTH",
     "EST_POP",
+    "MAX_PENDING_HOURS",
 };
 
 static void
@@ -163,12 +164,12 @@ static const struct {
     {"CA_URL", NULL, "CA_URL): required"},
     {"CA_URL", "http://127.0.0.1:1", "must be an https:// URL"},
     {"EST_USERNAME", NULL, "EST_USERNAME"},
-    {"BOOTSTRAP_TOKEN", NULL, "first enrollment needs credentials"},
     {"KEY_TYPE", "dsa-1024", "KEY_TYPE: unknown key type 'dsa-1024'"},
     {"RENEWAL_THRESHOLD_PERCENT", "150", "RENEWAL_THRESHOLD_PERCENT"},
     {"PFX_PATH", "/tmp/x.pfx", "PFX_PATH needs PFX_PASSWORD_FILE"},
     {"BOOTSTRAP_CERT_PATH", "/tmp/b.pem", "go together"},
-    {"BOOTSTRAP_TOKEN_FILE", "/nonexistent/token", "BOOTSTRAP_TOKEN_FILE"},
+    {"BOOTSTRAP_TOKEN_FILE", "/", "BOOTSTRAP_TOKEN_FILE"}, /* there, but not a token file */
+    {"MAX_PENDING_HOURS", "0", "MAX_PENDING_HOURS"},
     {"LOG_LEVEL", "loud", "LOG_LEVEL: 'loud'"},
     {"SANS", "bad name!", "SANS: 'bad name!' is not a DNS name"},
 };
@@ -202,6 +203,7 @@ static const char good_file[] =
     "log_level = \"debug\";\n"
     "crl_enabled = true;\n"
     "pop = true;\n"
+    "max_pending_hours = 24;\n"
     "certificates = (\n"
     "  { name = \"mqtt\"; subject_dn = \"CN=mqtt-1\"; cert_path = \"/c/m.pem\";\n"
     "    key_path = \"/c/m.key\"; ca_certs_path = \"/c/ca.pem\"; key_type = \"ec-p384\"; },\n"
@@ -209,6 +211,37 @@ static const char good_file[] =
     "    key_path = \"/c/w.key\"; pfx_path = \"/c/w.pfx\"; pfx_password_file = \"/c/pw\";\n"
     "    pfx_profile = \"legacy\"; reload_command = \"systemctl reload nginx\"; }\n"
     ");\n";
+
+/* Credentials are for a first enrollment only: none at all loads (the installed certificate
+ * re-enrolls; a server may ask for none), and a token file deleted after use is a warning. */
+START_TEST(credentials_are_optional)
+{
+    struct est_conf *c = NULL;
+    struct eca_err err = {0};
+
+    env_minimal();
+    unsetenv("BOOTSTRAP_TOKEN");
+    unsetenv("EST_USERNAME");
+    ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_ptr_null(c->token);
+    ck_assert_ptr_null(c->token_gone);
+    ck_assert_int_eq(c->max_pending_age_s, 72 * 3600);
+    est_conf_free(c);
+
+    setenv("EST_USERNAME", "estuser", 1);
+    setenv("BOOTSTRAP_TOKEN_FILE", "/nonexistent/token", 1);
+    setenv("MAX_PENDING_HOURS", "5", 1);
+    logcap_start();
+    ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert(logcap_contains("\"event\":\"bootstrap_token_missing\""));
+    ck_assert(logcap_contains("/nonexistent/token no longer exists"));
+    logcap_stop();
+    ck_assert_ptr_null(c->token);
+    ck_assert_str_eq(c->token_gone, "/nonexistent/token");
+    ck_assert_int_eq(c->max_pending_age_s, 5 * 3600);
+    est_conf_free(c);
+}
+END_TEST
 
 START_TEST(file_mode_with_env_and_cli_precedence)
 {
@@ -233,6 +266,7 @@ START_TEST(file_mode_with_env_and_cli_precedence)
     ck_assert_int_eq(c->certs[1].pfx_profile, ECA_PKCS12_LEGACY);
     ck_assert_str_eq(c->certs[1].base.reload_command, "systemctl reload nginx");
     ck_assert_int_eq(c->pop, 1);
+    ck_assert_int_eq(c->max_pending_age_s, 24 * 3600);
     est_conf_free(c);
 }
 END_TEST
@@ -261,6 +295,10 @@ static const struct {
      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
      "\"/k\"; } );\n",
      "est.conf:4: basic_auth: 'sometimes'"},
+    {"ca_url = \"https://x\";\nmax_pending_hours = 0;\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
+     "\"/k\"; } );\n",
+     "est.conf:2: max_pending_hours"},
 };
 
 START_TEST(file_mode_errors_name_file_and_line)
@@ -289,6 +327,7 @@ conf_suite(void)
     tcase_add_test(tc, env_mode_full_contract);
     tcase_add_loop_test(tc, env_mode_errors_name_the_variable, 0,
                         sizeof env_bad / sizeof env_bad[0]);
+    tcase_add_test(tc, credentials_are_optional);
     tcase_add_test(tc, file_mode_with_env_and_cli_precedence);
     tcase_add_loop_test(tc, file_mode_errors_name_file_and_line, 0,
                         sizeof file_bad / sizeof file_bad[0]);

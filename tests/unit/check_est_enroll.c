@@ -181,6 +181,58 @@ static const struct {
     {"est/enroll_503.http", "simplereenroll", ECA_ESERVER, 120, "HTTP 503: try later"},
 };
 
+/* 202 and its Retry-After in every form (RFC 9110 §10.2.3): delta-seconds, HTTP-date, none, a
+ * value that is neither; libest's 202 has no body and no Content-Length. */
+static const struct {
+    const char *fixture;
+    long retry;
+    const char *needle;
+} pending[] = {
+    {"est/enroll_202_libest.http", 3600, "server asked to retry in 3600 s"},
+    {"est/enroll_202_date.http", 3600, "server asked to retry in 3600 s"},
+    {"est/enroll_202_none.http", -1, "no usable Retry-After"},
+    {"est/enroll_202_garbage.http", -1, "no usable Retry-After"},
+};
+
+START_TEST(pending_answers_carry_retry_after)
+{
+    const time_t now = 1767225600; /* 2026-01-01T00:00:00Z: the date fixture says 01:00:00 */
+    struct eca_http_resp r;
+    struct eca_chain *c = NULL;
+    struct eca_err err = {0};
+
+    fixture_load_http(pending[_i].fixture, &r);
+    ck_assert_int_eq(est_enroll_parse_response("simpleenroll", &r, now, &c, &err), ECA_EAGAIN);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(err.retry_after, pending[_i].retry);
+    ck_assert_msg(strstr(err.msg, pending[_i].needle) != NULL, "'%s' lacks '%s'", err.msg,
+                  pending[_i].needle);
+    fixture_free_http(&r);
+}
+END_TEST
+
+/* A first enrollment sent with no credential: the 401 says what the server challenged for and
+ * what to provide (and names a token file that is gone). */
+START_TEST(anonymous_refusal_says_what_to_provide)
+{
+    struct eca_http_resp r;
+    struct eca_chain *c = NULL;
+    struct eca_err err = {0};
+
+    fixture_load_http("est/enroll_401.http", &r);
+    ck_assert_int_eq(est_enroll_parse_response("simpleenroll", &r, 0, &c, &err), ECA_EAUTH);
+    est_enroll_no_credentials("simpleenroll", &r, "/run/secrets/token", &err);
+    ck_assert_int_eq(err.rc, ECA_EAUTH);
+    ck_assert_msg(strstr(err.msg, "server wants authentication (HTTP 401, challenged for Basic)") !=
+                      NULL,
+                  "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no credential is configured"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "the token file /run/secrets/token no longer exists"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "BOOTSTRAP_CERT_PATH and BOOTSTRAP_KEY_PATH"));
+    fixture_free_http(&r);
+}
+END_TEST
+
 START_TEST(enroll_answers_map_to_errors)
 {
     struct eca_http_resp r;
@@ -290,6 +342,9 @@ enroll_suite(void)
     tcase_add_test(tc, csrattrs_bare_curve_and_hash);
     tcase_add_loop_test(tc, csrattrs_empty_means_nothing_requested, 0, 3);
     tcase_add_loop_test(tc, csrattrs_garbage_is_a_parse_error, 0, 2);
+    tcase_add_loop_test(tc, pending_answers_carry_retry_after, 0,
+                        (int)(sizeof pending / sizeof pending[0]));
+    tcase_add_test(tc, anonymous_refusal_says_what_to_provide);
     tcase_add_loop_test(tc, enroll_answers_map_to_errors, 0, sizeof answers / sizeof answers[0]);
     tcase_add_test(tc, full_chain_from_leaf_only_answer_and_cacerts);
     suite_add_tcase(s, tc);

@@ -46,13 +46,17 @@ START_TEST(json_is_exact)
         "\"2026-01-04T00:00:00Z\",\"lifetime_left_pct\":75,\"next_action\":"
         "\"2026-01-01T01:00:00Z\",\"next_reason\":\"check\",\"renew_at\":"
         "\"2026-01-02T00:00:00Z\",\"failures\":0,\"last_error_rc\":null,\"last_error\":null,"
-        "\"last_success\":\"2025-12-31T00:00:00Z\",\"problem\":null},{\"name\":\"mqtt\","
+        "\"last_success\":\"2025-12-31T00:00:00Z\",\"problem\":null,\"pending_since\":null,"
+        "\"pending_next\":null},{\"name\":\"mqtt\","
         "\"present\":false,\"subject\":null,\"serial\":null,\"not_before\":null,\"not_after\":"
         "null,\"lifetime_left_pct\":0,\"next_action\":\"2026-01-01T00:01:00Z\",\"next_reason\":"
         "\"retry\",\"renew_at\":null,\"failures\":2,\"last_error_rc\":\"ENET\",\"last_error\":"
-        "\"connect: refused\",\"last_success\":null,\"problem\":\"certificate file missing\"}]}\n";
+        "\"connect: refused\",\"last_success\":null,\"problem\":\"certificate file missing\","
+        "\"pending_since\":\"2025-12-31T00:00:00Z\",\"pending_next\":\"2026-01-01T01:00:00Z\"}]}\n";
 
     two(v);
+    v[1].pending_since = T0 - 86400;
+    v[1].pending_next = T0 + 3600;
     eca_buf_init(&b, 0);
     ck_assert_int_eq(eca_status_render_json("eca-test", "1.0", v, 2, T0, &b, NULL), ECA_OK);
     ck_assert_uint_eq(b.len, strlen(want));
@@ -120,6 +124,38 @@ START_TEST(healthy_only_when_valid_and_not_due)
     ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
     c.next_reason = "renew";
     ck_assert_int_eq(eca_status_healthy(&c, T0), 1);
+    /* a renewal pending approval at the CA: healthy while the installed one is valid */
+    c = v[0];
+    c.pending_since = T0;
+    c.pending_next = T0 + 3600;
+    c.next_reason = "pending";
+    ck_assert_int_eq(eca_status_healthy(&c, T0 + 86400), 1);
+    ck_assert_int_eq(eca_status_healthy(&c, T0 + 3 * 86400), 0);
+    c.failures = 1;
+    ck_assert_int_eq(eca_status_healthy(&c, T0 + 86400), 0);
+    /* a first enrollment pending: nothing installed, not healthy */
+    c = v[1];
+    c.failures = 0;
+    c.pending_since = T0;
+    ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
+}
+END_TEST
+
+START_TEST(text_shows_pending)
+{
+    struct eca_status_cert v[2];
+    struct eca_buf b;
+
+    two(v);
+    v[0].pending_since = T0 - 60;
+    v[0].pending_next = T0 + 3600;
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_status_render_text(v, 2, T0, &b, NULL), ECA_OK);
+    ck_assert_int_eq(eca_buf_append(&b, "", 1, NULL), ECA_OK);
+    ck_assert_ptr_nonnull(strstr((char *)b.data, "  pending:   approval since "
+                                                 "2025-12-31T23:59:00Z, next try "
+                                                 "2026-01-01T01:00:00Z\n"));
+    eca_buf_free(&b);
 }
 END_TEST
 
@@ -153,6 +189,7 @@ status_suite(void)
     tcase_set_timeout(tc, 5);
     tcase_add_test(tc, json_is_exact);
     tcase_add_test(tc, text_names_every_fact);
+    tcase_add_test(tc, text_shows_pending);
     tcase_add_test(tc, left_pct_bounds);
     tcase_add_test(tc, healthy_only_when_valid_and_not_due);
     tcase_add_test(tc, file_is_written_public);
