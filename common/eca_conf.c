@@ -727,6 +727,18 @@ eca_conf_check_dir_writable(const char *where, const char *dir, struct eca_err *
 }
 
 enum eca_rc
+eca_conf_check_dir(const char *where, const char *dir, struct eca_err *err)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: directory %s: %s", where, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return eca_err_set(err, ECA_ECONF, "%s: %s is not a directory", where, dir);
+    return ECA_OK;
+}
+
+enum eca_rc
 eca_conf_check_in_file(const char *where, const char *path, int required, struct eca_err *err)
 {
     struct stat st;

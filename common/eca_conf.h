@@ -158,6 +158,9 @@ enum eca_rc eca_conf_check_out_file(const char *where, const char *path, struct 
  */
 enum eca_rc eca_conf_check_dir_writable(const char *where, const char *dir, struct eca_err *err);
 
+/* An existing directory the agent does not create itself (a web server's document root). */
+enum eca_rc eca_conf_check_dir(const char *where, const char *dir, struct eca_err *err);
+
 /* A file the agent reads: a regular file; an absent one is ECA_ECONF only when required. */
 enum eca_rc eca_conf_check_in_file(const char *where, const char *path, int required,
                                    struct eca_err *err);

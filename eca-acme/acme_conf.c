@@ -319,10 +319,11 @@ host_checks(struct loader *l, struct eca_err *err)
                                           &c->certs[i].base, err)) != ECA_OK)
             return rc;
     if (c->webroot) {
-        /* Challenge files go under it; the directory is created if need be. */
+        /* The web server's root must be there; .well-known/acme-challenge is made inside it. */
         eca_conf_where_value(root, "webroot", "WEBROOT", c->webroot, where, sizeof where);
         snprintf(dir, sizeof dir, "%s/.well-known/acme-challenge", c->webroot);
-        if ((rc = eca_conf_check_dir_writable(where, dir, err)) != ECA_OK)
+        if ((rc = eca_conf_check_dir(where, c->webroot, err)) != ECA_OK ||
+            (rc = eca_conf_check_dir_writable(where, dir, err)) != ECA_OK)
             return rc;
     }
     if (c->eab_hmac_key_file) {

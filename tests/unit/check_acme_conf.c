@@ -603,6 +603,16 @@ START_TEST(host_is_checked_in_environment_mode)
     setenv("KEY_PATH", p, 1);
     ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_OK);
     acme_conf_free(c);
+    c = NULL;
+    /* A webroot is the web server's: it must exist (the challenge directory is made in it). */
+    unsetenv("HTTP01_LISTEN");
+    snprintf(p, sizeof p, "%s/www", tmpdir);
+    setenv("WEBROOT", p, 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "environment: WEBROOT: directory ") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0755, &err), ECA_OK);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_OK);
+    acme_conf_free(c);
 }
 END_TEST
 
