@@ -31,6 +31,7 @@ const char *const eca_certconf_names[] = {
     "verify",
     "verify_name",
     "verify_timeout_seconds",
+    "issuance_budget",
     NULL,
 };
 

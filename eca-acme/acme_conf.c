@@ -25,8 +25,16 @@ struct loader {
 /* The names our readers below take, besides the shared ones (eca_agentconf_names,
  * eca_certconf_names): a name missing here makes a valid file an error. */
 static const char *const root_names[] = {
-    "acme_provisioner", "contact", "tos_agreed",      "eab_kid", "eab_hmac_key_file",
-    "http01_listen",    "webroot", "preferred_chain", NULL,
+    "acme_provisioner",
+    "contact",
+    "tos_agreed",
+    "eab_kid",
+    "eab_hmac_key_file",
+    "http01_listen",
+    "webroot",
+    "preferred_chain",
+    "pass_timeout_seconds",
+    NULL,
 };
 static const char *const cert_names[] = {
     "domains", "fullchain", "profile", "profile_required", NULL,

@@ -38,6 +38,7 @@ static const char *const root_names[] = {
     "crl_max_age_hours",
     "crl_fail_closed",
     "max_pending_seconds",
+    "max_pending_hours",
     "pop",
     NULL,
 };
