@@ -242,7 +242,8 @@ globals_from_env(struct loader *l, struct eca_err *err)
         (rc = eca_env_bool("TOS_AGREED", &c->tos_agreed, err)) != ECA_OK)
         return rc;
     if ((v = eca_env_str("ACME_CONTACT")) != NULL &&
-        (rc = eca_conf_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK)
+        ((rc = eca_conf_no_control_chars(ENV_WHERE ": ACME_CONTACT", v, err)) != ECA_OK ||
+         (rc = eca_conf_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK))
         return rc;
     /* Per-certificate variables override every certificate (env > file). */
     for (size_t i = 0; i < c->ncerts; i++)

@@ -352,6 +352,7 @@ static const struct {
     {"ACME_PROFILE", "short lived", "ACME_PROFILE: 'short lived' is not a profile name"},
     {"ACME_PROFILE_REQUIRED", "maybe", "ACME_PROFILE_REQUIRED"},
     {"KEY_PATH", "/k\t", "environment: KEY_PATH: contains a control character (0x09 at byte 2)"},
+    {"ACME_CONTACT", "mailto:a@b.example\r", "environment: ACME_CONTACT: contains a control"},
     {"RELOAD_COMMAND", "nginx \"-s", "environment: RELOAD_COMMAND: unbalanced \" quote"},
 };
 
@@ -520,7 +521,7 @@ START_TEST(host_is_checked_before_any_request)
     struct eca_agentconf_cli cli = {conf_path, NULL, 0};
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
-    char p[600], want[700];
+    char p[600], want[700], text[1024];
 
     /* The certificate directory does not exist: named with file:line, not created. */
     write_host_conf("");
@@ -562,6 +563,18 @@ START_TEST(host_is_checked_before_any_request)
              tmpdir, tmpdir);
     load_fails(want);
     ck_assert_int_eq(unlink(p), 0);
+
+    /* minio: both paths come from `directory`, which the message names. */
+    snprintf(text, sizeof text,
+             BASE_GLOBALS
+             "state_dir = \"%s\";\n"                                             /* 3 */
+             "certificates = ( { name = \"m\"; domains = [\"a.example\"];\n"     /* 4 */
+             "  layout = \"minio\"; directory = \"/nonexistent/minio/certs\";\n" /* 5 */
+             "} );\n",
+             tmpdir);
+    write_conf(text);
+    load_fails("acme.conf:5: certificates.[0].directory: directory /nonexistent/minio/certs does "
+               "not exist");
 
     /* An absolute reload program that is not there is an error; a bare name, a warning. */
     write_host_conf("reload_command = \"/nonexistent/bin/nginx -s reload\";");
