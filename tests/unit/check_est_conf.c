@@ -352,6 +352,19 @@ START_TEST(file_mode_errors_name_file_and_line)
 }
 END_TEST
 
+/* Every name in the annotated example is a setting (the host is another one: not looked at). */
+START_TEST(example_file_in_docs_loads)
+{
+    struct est_conf *c = NULL;
+    struct eca_err err = {0};
+    struct eca_agentconf_cli cli = {"docs/eca-est.conf.example", NULL, 0};
+
+    ck_assert_msg(est_conf_read(&cli, ECA_CONF_INSPECT, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_uint_ge(c->ncerts, 1);
+    est_conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -368,6 +381,7 @@ conf_suite(void)
     tcase_add_loop_test(tc, file_mode_errors_name_file_and_line, 0,
                         sizeof file_bad / sizeof file_bad[0]);
     tcase_add_test(tc, host_is_checked_before_any_request);
+    tcase_add_test(tc, example_file_in_docs_loads);
     suite_add_tcase(s, tc);
     return s;
 }
