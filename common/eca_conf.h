@@ -19,7 +19,9 @@ enum eca_rc eca_conf_load(const char *path, config_t *cfg, struct eca_err *err);
 
 /*
  * Typed getters on a group setting. Missing and optional: ECA_OK, *out untouched.
- * Errors: ECA_ECONF "agent.conf:12: certificates.[0].key_type: expected string".
+ * Errors: ECA_ECONF "agent.conf:12: certificates.[0].key_type: expected string". A string
+ * (or a string of a list) holding a control character is refused the same way
+ * (eca_conf_control_at): every name, path, DN and command reaches files, headers or logs.
  */
 enum eca_rc eca_conf_get_str(const config_setting_t *group, const char *name, int required,
                              const char **out, struct eca_err *err);
@@ -73,7 +75,8 @@ enum eca_rc eca_conf_str_list(const config_setting_t *g, const char *name, char 
 enum eca_rc eca_conf_str(const config_setting_t *g, const char *name, char **dst,
                          struct eca_err *err);
 
-/* Environment variable `name` into *dst when set and non-empty. */
+/* Environment variable `name` into *dst when set and non-empty; a control character in it:
+ * ECA_ECONF "environment: NAME: contains a control character (...)". */
 enum eca_rc eca_conf_env(const char *name, char **dst, struct eca_err *err);
 
 /* 1 if s is usable as a certificate name (it becomes a file name): [A-Za-z0-9._-]{1,64}. */
