@@ -6,11 +6,49 @@
 #include <string.h>
 
 #include "eca_conf.h"
+#include "eca_log.h"
 
 #define OOM(err)     eca_err_set((err), ECA_ENOMEM, "config: out of memory")
 #define KEY_CHOICES  "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096"
 #define MAX_AGE_MAX  (400LL * 86400)
 #define INTERVAL_MAX (31LL * 86400)
+
+/* Keep in step with the readers below: a name missing here makes a valid file an error. */
+const char *const eca_certconf_names[] = {
+    "name",
+    "layout",
+    "directory",
+    "cert_path",
+    "key_path",
+    "chain_path",
+    "key_type",
+    "renewal_threshold_percent",
+    "max_age_seconds",
+    "reload_command",
+    "reload_timeout_seconds",
+    "reload_signal",
+    "reload_pid_file",
+    "verify",
+    "verify_name",
+    "verify_timeout_seconds",
+    "issuance_budget",
+    NULL,
+};
+
+const char *const eca_agentconf_names[] = {
+    "ca_url",
+    "ca_bundle",
+    "state_dir",
+    "insecure",
+    "check_interval_seconds",
+    "metrics_textfile",
+    "metrics_listen",
+    "metrics_allow_nonloopback",
+    "log_level",
+    "log_format",
+    "certificates",
+    NULL,
+};
 
 void
 eca_certconf_defaults(struct eca_certconf *cc)
@@ -69,6 +107,18 @@ layout_from_file(const config_setting_t *g, unsigned flags, struct eca_certconf 
     return eca_conf_str(g, "chain_path", &cc->chain_path, err);
 }
 
+/* A reload command that does not split (an unbalanced quote) is found now, not after an order. */
+static enum eca_rc
+cmdline_ok(const config_setting_t *g, const char *cmdline, struct eca_err *err)
+{
+    char where[320];
+
+    if (cmdline == NULL)
+        return ECA_OK;
+    eca_conf_where_value(g, "reload_command", "RELOAD_COMMAND", cmdline, where, sizeof where);
+    return eca_conf_check_cmdline(where, cmdline, err);
+}
+
 static enum eca_rc
 reload_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_err *err)
 {
@@ -76,6 +126,7 @@ reload_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_
     enum eca_rc rc;
 
     if ((rc = eca_conf_str(g, "reload_command", &cc->reload_command, err)) != ECA_OK ||
+        (rc = cmdline_ok(g, cc->reload_command, err)) != ECA_OK ||
         (rc = eca_conf_get_int(g, "reload_timeout_seconds", 0, 1, 3600, &t, err)) != ECA_OK ||
         (rc = eca_conf_str(g, "reload_signal", &cc->reload_signal, err)) != ECA_OK ||
         (rc = eca_conf_str(g, "reload_pid_file", &cc->reload_pid_file, err)) != ECA_OK ||
@@ -169,7 +220,8 @@ eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err)
         (rc = eca_conf_env("RELOAD_SIGNAL", &cc->reload_signal, err)) != ECA_OK ||
         (rc = eca_conf_env("RELOAD_PID_FILE", &cc->reload_pid_file, err)) != ECA_OK ||
         (rc = eca_conf_env("VERIFY", &cc->verify, err)) != ECA_OK ||
-        (rc = eca_conf_env("VERIFY_NAME", &cc->verify_name, err)) != ECA_OK)
+        (rc = eca_conf_env("VERIFY_NAME", &cc->verify_name, err)) != ECA_OK ||
+        (eca_env_str("RELOAD_COMMAND") && (rc = cmdline_ok(NULL, cc->reload_command, err))))
         return rc;
     cc->threshold_pct = (int)pct;
     cc->reload_timeout_s = (int)tmo;
@@ -179,6 +231,45 @@ eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err)
                            ECA_CONF_ENV);
     if (cc->verify && eca_conf_check_listen(ECA_CONF_ENV ": VERIFY", cc->verify, err) != ECA_OK)
         return ECA_ECONF;
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_certconf_check_host(const config_setting_t *g, const struct eca_certconf *cc,
+                        struct eca_err *err)
+{
+    const struct {
+        const char *member, *var, *path;
+    } outs[] = {
+        {"cert_path", "CERT_PATH", cc->cert_path},
+        {"key_path", "KEY_PATH", cc->key_path},
+        {"chain_path", "CHAIN_PATH", cc->chain_path},
+    };
+    struct eca_err warn = {0};
+    char where[320];
+    enum eca_rc rc;
+
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        const char *path = outs[i].path;
+
+        if (path == NULL)
+            continue;
+        /* minio derives both paths from `directory`. */
+        if (cc->layout == ECA_LAYOUT_MINIO && g && config_setting_get_member(g, "directory"))
+            eca_conf_where_value(g, "directory", NULL, NULL, where, sizeof where);
+        else
+            eca_conf_where_value(g, outs[i].member, outs[i].var, path, where, sizeof where);
+        if ((rc = eca_conf_check_out_file(where, path, err)) != ECA_OK)
+            return rc;
+    }
+    if (cc->reload_command == NULL)
+        return ECA_OK;
+    eca_conf_where_value(g, "reload_command", "RELOAD_COMMAND", cc->reload_command, where,
+                         sizeof where);
+    if ((rc = eca_conf_check_command(where, cc->reload_command, &warn, err)) != ECA_OK)
+        return rc;
+    if (warn.rc != ECA_OK)
+        eca_log(ECA_LOG_WARN, "config_warning", cc->name, NULL, 0, "%s", warn.msg);
     return ECA_OK;
 }
 
@@ -303,6 +394,27 @@ eca_agentconf_finish(struct eca_agentconf *ac, const char *default_state_dir, st
     if (strlen(ac->state_dir) > ECA_AGENTCONF_STATE_DIR_MAX)
         return eca_err_set(err, ECA_ECONF, "state_dir (STATE_DIR): longer than %d bytes",
                            ECA_AGENTCONF_STATE_DIR_MAX);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_agentconf_check_host(const config_setting_t *root, const struct eca_agentconf *ac,
+                         struct eca_err *err)
+{
+    char where[320];
+    enum eca_rc rc;
+
+    eca_conf_where_value(root, "state_dir", "STATE_DIR", ac->state_dir, where, sizeof where);
+    if (ac->state_dir && (rc = eca_conf_check_dir_writable(where, ac->state_dir, err)) != ECA_OK)
+        return rc;
+    eca_conf_where_value(root, "ca_bundle", "CA_BUNDLE", ac->ca_bundle, where, sizeof where);
+    if (ac->ca_bundle && (rc = eca_conf_check_in_file(where, ac->ca_bundle, 1, err)) != ECA_OK)
+        return rc;
+    eca_conf_where_value(root, "metrics_textfile", "METRICS_TEXTFILE", ac->metrics_textfile, where,
+                         sizeof where);
+    if (ac->metrics_textfile &&
+        (rc = eca_conf_check_out_file(where, ac->metrics_textfile, err)) != ECA_OK)
+        return rc;
     return ECA_OK;
 }
 

@@ -62,6 +62,12 @@ struct eca_agentconf {
     char where_url[320]; /* where ca_url was set, for messages */
 };
 
+/* The names eca_certconf_from_file reads from a certificate group (NULL-ended). */
+extern const char *const eca_certconf_names[];
+
+/* The names eca_agentconf_from_file and eca_certconf_list read from the root (NULL-ended). */
+extern const char *const eca_agentconf_names[];
+
 /* Defaults for a certificate (ec-p256, threshold 33, reload timeout 30 s, layout pem). */
 void eca_certconf_defaults(struct eca_certconf *cc);
 
@@ -93,6 +99,16 @@ void eca_certconf_free(struct eca_certconf *cc);
 enum eca_rc eca_certconf_list(const config_setting_t *root, const char *config_path,
                               const config_setting_t **list, size_t *n, struct eca_err *err);
 
+/*
+ * What the host must offer this certificate before any request: cert_path, key_path and
+ * chain_path in existing writable directories and not directories or FIFOs themselves
+ * (eca_conf_check_out_file), a reload command whose program is there (an absolute one that
+ * is not: ECA_ECONF; a bare name not in PATH: a config_warning log line). g: the
+ * certificate's group in the file (for file:line), or NULL.
+ */
+enum eca_rc eca_certconf_check_host(const config_setting_t *g, const struct eca_certconf *cc,
+                                    struct eca_err *err);
+
 /* ECA_ECONF "file:line: name: duplicate certificate name" for the certificate group g. */
 enum eca_rc eca_certconf_duplicate(const config_setting_t *g, const char *name,
                                    struct eca_err *err);
@@ -117,6 +133,13 @@ enum eca_rc eca_agentconf_apply_cli(struct eca_agentconf *ac, const char *log_fo
 enum eca_rc eca_agentconf_finish(struct eca_agentconf *ac, const char *default_state_dir,
                                  struct eca_err *err);
 
+/*
+ * The shared globals against the host: state_dir writable or creatable, ca_bundle a regular
+ * file, metrics_textfile in a writable directory. root: the file's root group, or NULL.
+ */
+enum eca_rc eca_agentconf_check_host(const config_setting_t *root, const struct eca_agentconf *ac,
+                                     struct eca_err *err);
+
 void eca_agentconf_free(struct eca_agentconf *ac);
 
 /*
@@ -135,5 +158,8 @@ struct eca_agentconf_cli {
 
 /* What a daemon's configuration loader is asked for besides the command line. */
 #define ECA_CONF_INSPECT 0x1u /* `status`: credentials are neither read nor required */
+/* Parse and check the text only: no look at directories, files or programs on this host
+ * (`status` implies it; tests of parsing use it for configurations of other hosts). */
+#define ECA_CONF_NO_HOST 0x2u
 
 #endif

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eca_fs.h"
+#include "eca_hook.h"
 #include "eca_http.h"
 
 enum eca_rc
@@ -88,6 +90,17 @@ conf_err(const config_setting_t *s, const char *name, struct eca_err *err, const
                        name ? name : "", what);
 }
 
+#define CONTROL_MSG "contains a control character (0x%02x at byte %ld)"
+
+/* Names, paths and DNs end up in file names, headers, CSRs and log lines: no control bytes. */
+static enum eca_rc
+text_ok(const config_setting_t *s, const char *v, struct eca_err *err)
+{
+    long at = eca_conf_control_at(v);
+
+    return at < 0 ? ECA_OK : conf_err(s, NULL, err, CONTROL_MSG, (unsigned char)v[at], at);
+}
+
 /* The member, or NULL; ECA_ECONF when required and absent or when group is no group. */
 static enum eca_rc
 member(const config_setting_t *group, const char *name, int required, config_setting_t **out,
@@ -115,6 +128,8 @@ eca_conf_get_str(const config_setting_t *group, const char *name, int required, 
         return rc;
     if (config_setting_type(s) != CONFIG_TYPE_STRING)
         return conf_err(s, NULL, err, "expected string");
+    if ((rc = text_ok(s, config_setting_get_string(s), err)) != ECA_OK)
+        return rc;
     *out = config_setting_get_string(s);
     return ECA_OK;
 }
@@ -333,6 +348,9 @@ eca_conf_str_list(const config_setting_t *g, const char *name, char ***out, size
 
     if (s == NULL)
         return ECA_OK;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+        text_ok(s, config_setting_get_string(s), err))
+        return ECA_ECONF;
     if (config_setting_type(s) == CONFIG_TYPE_STRING)
         return eca_conf_split_csv(config_setting_get_string(s), out, nout, err);
     if (!config_setting_is_aggregate(s) || config_setting_is_group(s))
@@ -346,6 +364,10 @@ eca_conf_str_list(const config_setting_t *g, const char *name, char ***out, size
         if (config_setting_type(e) != CONFIG_TYPE_STRING) {
             eca_conf_vec_free(v, (size_t)n);
             return eca_conf_at(e, err, "expected string");
+        }
+        if (text_ok(e, config_setting_get_string(e), err) != ECA_OK) {
+            eca_conf_vec_free(v, (size_t)n);
+            return ECA_ECONF;
         }
         if ((v[i] = strdup(config_setting_get_string(e))) == NULL) {
             eca_conf_vec_free(v, (size_t)n);
@@ -373,8 +395,14 @@ enum eca_rc
 eca_conf_env(const char *name, char **dst, struct eca_err *err)
 {
     const char *v = eca_env_str(name);
+    char where[128];
 
-    return v ? eca_conf_set_str(dst, v, err) : ECA_OK;
+    if (v == NULL)
+        return ECA_OK;
+    snprintf(where, sizeof where, "%s: %s", ECA_CONF_ENV, name);
+    if (eca_conf_no_control_chars(where, v, err) != ECA_OK)
+        return ECA_ECONF;
+    return eca_conf_set_str(dst, v, err);
 }
 
 int
@@ -504,4 +532,274 @@ eca_conf_url_len(const char *url)
     while (n > 0 && url[n - 1] == '/')
         n--;
     return n > 0x7fffffff ? 0x7fffffff : (int)n;
+}
+
+/* ---- checks made before any request: names, text, paths, commands ---- */
+
+size_t
+eca_conf_distance(const char *a, const char *b)
+{
+    /* Three rows of the optimal-string-alignment table; names longer than the cap are cut. */
+    size_t row[3][ECA_CONF_DIST_CAP + 1], la = strlen(a), lb = strlen(b);
+    size_t *prev2 = row[0], *prev = row[1], *cur = row[2], *t;
+
+    la = la > ECA_CONF_DIST_CAP ? ECA_CONF_DIST_CAP : la;
+    lb = lb > ECA_CONF_DIST_CAP ? ECA_CONF_DIST_CAP : lb;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t v = prev[j - 1] + (ca != cb);
+
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+        }
+        t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb];
+}
+
+const char *
+eca_conf_closest(const char *name, const char *const *const *lists)
+{
+    size_t len = strlen(name), max = len >= 12 ? 3 : 2, best_d = (size_t)-1;
+    const char *best = NULL;
+
+    for (; lists && *lists; lists++)
+        for (const char *const *n = *lists; *n; n++) {
+            size_t d = eca_conf_distance(name, *n);
+
+            if (d < best_d) {
+                best_d = d;
+                best = *n;
+            }
+        }
+    return best_d <= max && best_d < len ? best : NULL;
+}
+
+static int
+is_known(const char *name, const char *const *const *lists)
+{
+    for (; lists && *lists; lists++)
+        for (const char *const *n = *lists; *n; n++)
+            if (strcmp(name, *n) == 0)
+                return 1;
+    return 0;
+}
+
+enum eca_rc
+eca_conf_check_known(const config_setting_t *group, const char *const *const *lists,
+                     struct eca_err *err)
+{
+    int n;
+
+    if (group == NULL || !config_setting_is_group(group))
+        return ECA_OK;
+    n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s), *near;
+
+        if (name == NULL || is_known(name, lists))
+            continue;
+        near = eca_conf_closest(name, lists);
+        return eca_conf_at(s, err, "unknown setting%s%s%s", near ? " (did you mean " : "",
+                           near ? near : "", near ? "?)" : "");
+    }
+    return ECA_OK;
+}
+
+long
+eca_conf_control_at(const char *s)
+{
+    for (const char *p = s; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return (long)(p - s);
+    return -1;
+}
+
+enum eca_rc
+eca_conf_no_control_chars(const char *where, const char *s, struct eca_err *err)
+{
+    long at = eca_conf_control_at(s);
+
+    /* The value itself is not echoed: a terminal or a log line would act on it. */
+    if (at >= 0)
+        return eca_err_set(err, ECA_ECONF, "%s: " CONTROL_MSG, where, (unsigned char)s[at], at);
+    return ECA_OK;
+}
+
+void
+eca_conf_where_value(const config_setting_t *g, const char *member, const char *var,
+                     const char *value, char *out, size_t outlen)
+{
+    const config_setting_t *s = g && member ? config_setting_get_member(g, member) : NULL;
+    const char *file, *v;
+    char path[256];
+
+    if (s != NULL && (value == NULL || ((v = config_setting_get_string(s)) && !strcmp(v, value)))) {
+        file = config_setting_source_file(s);
+        eca_conf_path(s, path, sizeof path);
+        snprintf(out, outlen, "%s:%u: %s", file ? file : "config",
+                 (unsigned)config_setting_source_line(s), path);
+    } else if (var && (v = eca_env_str(var)) && (value == NULL || strcmp(v, value) == 0)) {
+        snprintf(out, outlen, "%s: %s", ECA_CONF_ENV, var);
+    } else {
+        snprintf(out, outlen, "%s%s%s%s", member ? member : "", var ? " (" : "", var ? var : "",
+                 var ? ")" : "");
+    }
+}
+
+/* dir is a directory this agent may write into; messages are "<where>: <lead><dir> ...". */
+static enum eca_rc
+dir_writable(const char *where, const char *lead, const char *dir, struct eca_err *err)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: %s%s: %s", where, lead, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return eca_err_set(err, ECA_ECONF, "%s: %s%s is not a directory", where, lead, dir);
+    if (access(dir, W_OK) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: %s%s is not writable by this agent: %s", where,
+                           lead, dir, strerror(errno));
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_check_out_file(const char *where, const char *path, struct eca_err *err)
+{
+    char dir[4096];
+    struct stat st;
+
+    if (*path == '\0')
+        return eca_err_set(err, ECA_ECONF, "%s: empty path", where);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return eca_err_set(err, ECA_ECONF, "%s: %s exists and is not a regular file%s", where, path,
+                           S_ISDIR(st.st_mode) ? " (a directory)" : "");
+    eca_fs_dirname(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 && errno == ENOENT)
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: directory %s does not exist (create it, or fix the path)", where,
+                           dir);
+    return dir_writable(where, "directory ", dir, err);
+}
+
+/* Absent, or under something that is not a directory: mkdir -p would be asked to make it. */
+static int
+absent(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+enum eca_rc
+eca_conf_check_dir_writable(const char *where, const char *dir, struct eca_err *err)
+{
+    char up[4096], parent[4096], lead[4200];
+
+    if (*dir == '\0')
+        return eca_err_set(err, ECA_ECONF, "%s: empty path", where);
+    if (!absent(dir))
+        return dir_writable(where, "directory ", dir, err);
+    /* Not there yet: the agent creates it, so the deepest existing ancestor must let it. */
+    snprintf(up, sizeof up, "%s", dir);
+    for (;;) {
+        eca_fs_dirname(up, parent, sizeof parent);
+        if (strcmp(parent, up) == 0 || !absent(parent))
+            break;
+        snprintf(up, sizeof up, "%s", parent);
+    }
+    snprintf(lead, sizeof lead, "%s cannot be created: ", dir);
+    return dir_writable(where, lead, parent, err);
+}
+
+enum eca_rc
+eca_conf_check_dir(const char *where, const char *dir, struct eca_err *err)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return eca_err_set(err, ECA_ECONF, "%s: directory %s: %s", where, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return eca_err_set(err, ECA_ECONF, "%s: %s is not a directory", where, dir);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_check_in_file(const char *where, const char *path, int required, struct eca_err *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT && !required)
+            return ECA_OK;
+        return eca_err_set(err, ECA_ECONF, "%s: %s: %s", where, path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return eca_err_set(err, ECA_ECONF, "%s: %s is not a regular file%s", where, path,
+                           S_ISDIR(st.st_mode) ? " (a directory)" : "");
+    return ECA_OK;
+}
+
+/* "/usr/sbin/nginx", "\\srv\\x.exe" or "C:\\x.exe"; not "nginx" or "./reload.sh". */
+static int
+is_absolute(const char *p)
+{
+    return p[0] == '/' || p[0] == '\\' || (isalpha((unsigned char)p[0]) && p[1] == ':');
+}
+
+/* "reload command: unbalanced ' quote" -> "unbalanced ' quote": the caller names the setting. */
+static const char *
+after_prefix(const char *msg)
+{
+    static const char pfx[] = "reload command: ";
+
+    return strncmp(msg, pfx, sizeof pfx - 1) == 0 ? msg + sizeof pfx - 1 : msg;
+}
+
+enum eca_rc
+eca_conf_check_cmdline(const char *where, const char *cmdline, struct eca_err *err)
+{
+    struct eca_err e = {0};
+    char **argv = NULL;
+
+    if (eca_hook_split(cmdline, &argv, &e) != ECA_OK)
+        return eca_err_set(err, ECA_ECONF, "%s: %s", where, after_prefix(e.msg));
+    eca_hook_argv_free(argv);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_conf_check_command(const char *where, const char *cmdline, struct eca_err *warn,
+                       struct eca_err *err)
+{
+    struct eca_err e = {0};
+    char **argv = NULL;
+    enum eca_rc rc;
+
+    if (eca_hook_split(cmdline, &argv, &e) != ECA_OK)
+        return eca_err_set(err, ECA_ECONF, "%s: %s", where, after_prefix(e.msg));
+    rc = eca_hook_find_program(argv[0], &e);
+    if (rc != ECA_OK && is_absolute(argv[0])) {
+        rc = eca_err_set(err, ECA_ECONF, "%s: %s", where, e.msg);
+    } else if (rc != ECA_OK) {
+        /* PATH and the working directory may differ when the reload runs (a service manager). */
+        eca_err_set(warn, rc, "%s: %s (the reload will fail unless it appears)", where, e.msg);
+        rc = ECA_OK;
+    }
+    eca_hook_argv_free(argv);
+    return rc;
 }

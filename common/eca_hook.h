@@ -24,6 +24,13 @@ void eca_hook_argv_free(char **argv);
  */
 enum eca_rc eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err);
 
+/*
+ * Whether eca_hook_run could start program `name` now: a name with a directory part must be
+ * an executable regular file; a bare name is looked up in PATH. Not there: ECA_ENOTFOUND;
+ * there but not runnable (a directory, no execute permission): ECA_EINVAL.
+ */
+enum eca_rc eca_hook_find_program(const char *name, struct eca_err *err);
+
 /* Send signal `signame` ("HUP", "USR1", "TERM"...) to the pid read from pidfile. */
 enum eca_rc eca_hook_signal_pidfile(const char *pidfile, const char *signame, struct eca_err *err);
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,6 +131,48 @@ exec_errno(int fd)
     while ((n = read(fd, &e, sizeof e)) < 0 && errno == EINTR)
         ;
     return n == (ssize_t)sizeof e ? e : 0;
+}
+
+/* An executable regular file at path (what execvp would run). */
+static enum eca_rc
+program_file(const char *path, struct eca_err *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return eca_err_set(err, errno == ENOENT || errno == ENOTDIR ? ECA_ENOTFOUND : ECA_EINVAL,
+                           "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return eca_err_set(err, ECA_EINVAL, "%s: not a regular file", path);
+    if (access(path, X_OK) != 0)
+        return eca_err_set(err, ECA_EINVAL, "%s: not executable", path);
+    return ECA_OK;
+}
+
+enum eca_rc
+eca_hook_find_program(const char *name, struct eca_err *err)
+{
+    const char *path = getenv("PATH"), *p, *colon;
+    char full[PATH_MAX];
+    size_t dlen;
+
+    if (strchr(name, '/') != NULL)
+        return program_file(name, err);
+    /* execvp's own default when PATH is unset. */
+    if (path == NULL || *path == '\0')
+        path = "/bin:/usr/bin";
+    for (p = path;; p = colon + 1) {
+        colon = strchr(p, ':');
+        dlen = colon ? (size_t)(colon - p) : strlen(p);
+        /* An empty element is the current directory, as for execvp. */
+        if (snprintf(full, sizeof full, "%.*s/%s", (int)dlen, dlen ? p : ".", name) <
+                (int)sizeof full &&
+            program_file(full, NULL) == ECA_OK)
+            return ECA_OK;
+        if (colon == NULL)
+            break;
+    }
+    return eca_err_set(err, ECA_ENOTFOUND, "'%s' is not in PATH", name);
 }
 
 enum eca_rc

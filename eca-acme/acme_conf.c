@@ -18,7 +18,29 @@ struct loader {
     struct acme_conf *c;
     char *provisioner;
     char where_listen[320], where_eab[320];
+    config_t cfg; /* the file, kept to the end so host checks can name file:line */
+    int have_cfg;
 };
+
+/* The names our readers below take, besides the shared ones (eca_agentconf_names,
+ * eca_certconf_names): a name missing here makes a valid file an error. */
+static const char *const root_names[] = {
+    "acme_provisioner",
+    "contact",
+    "tos_agreed",
+    "eab_kid",
+    "eab_hmac_key_file",
+    "http01_listen",
+    "webroot",
+    "preferred_chain",
+    "pass_timeout_seconds",
+    NULL,
+};
+static const char *const cert_names[] = {
+    "domains", "fullchain", "profile", "profile_required", NULL,
+};
+static const char *const *const root_lists[] = {eca_agentconf_names, root_names, NULL};
+static const char *const *const cert_lists[] = {eca_certconf_names, cert_names, NULL};
 
 static enum eca_rc
 domains_check(const config_setting_t *g, const struct acme_cert_conf *cc, struct eca_err *err)
@@ -157,7 +179,8 @@ certs_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_er
 
         eca_certconf_defaults(&c->certs[i].base);
         c->ncerts = i + 1;
-        if ((rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
+        if ((rc = eca_conf_check_known(g, cert_lists, err)) != ECA_OK ||
+            (rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->certs[j].base.name, c->certs[i].base.name) == 0)
@@ -172,7 +195,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
     struct acme_conf *c = l->c;
     enum eca_rc rc;
 
-    if ((rc = eca_conf_str(root, "acme_provisioner", &l->provisioner, err)) != ECA_OK ||
+    if ((rc = eca_conf_check_known(root, root_lists, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "acme_provisioner", &l->provisioner, err)) != ECA_OK ||
         (rc = eca_conf_str_list(root, "contact", &c->contact, &c->ncontact, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "tos_agreed", 0, &c->tos_agreed, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "eab_kid", &c->eab_kid, err)) != ECA_OK ||
@@ -248,7 +272,8 @@ globals_from_env(struct loader *l, struct eca_err *err)
         (rc = eca_env_bool("TOS_AGREED", &c->tos_agreed, err)) != ECA_OK)
         return rc;
     if ((v = eca_env_str("ACME_CONTACT")) != NULL &&
-        (rc = eca_conf_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK)
+        ((rc = eca_conf_no_control_chars(ENV_WHERE ": ACME_CONTACT", v, err)) != ECA_OK ||
+         (rc = eca_conf_split_csv(v, &c->contact, &c->ncontact, err)) != ECA_OK))
         return rc;
     /* Per-certificate variables override every certificate (env > file). */
     for (size_t i = 0; i < c->ncerts; i++)
@@ -308,16 +333,46 @@ finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
 static enum eca_rc
 from_file_or_env(struct loader *l, const char *path, struct eca_err *err)
 {
-    config_t cfg;
     enum eca_rc rc;
 
     if (path == NULL)
         return cert_from_env(l->c, err);
-    if ((rc = eca_agentconf_read_file(&l->c->g, path, &cfg, err)) != ECA_OK)
+    if ((rc = eca_agentconf_read_file(&l->c->g, path, &l->cfg, err)) != ECA_OK)
         return rc;
-    rc = from_file(l, config_root_setting(&cfg), err);
-    config_destroy(&cfg);
-    return rc;
+    l->have_cfg = 1;
+    return from_file(l, config_root_setting(&l->cfg), err);
+}
+
+/* What this host must offer before the CA is asked: directories, files, the reload program. */
+static enum eca_rc
+host_checks(struct loader *l, struct eca_err *err)
+{
+    const struct acme_conf *c = l->c;
+    const config_setting_t *root = l->have_cfg ? config_root_setting(&l->cfg) : NULL;
+    const config_setting_t *list = root ? config_setting_get_member(root, "certificates") : NULL;
+    char where[320], dir[4096];
+    enum eca_rc rc;
+
+    if ((rc = eca_agentconf_check_host(root, &c->g, err)) != ECA_OK)
+        return rc;
+    for (size_t i = 0; i < c->ncerts; i++)
+        if ((rc = eca_certconf_check_host(list ? config_setting_get_elem(list, (unsigned)i) : NULL,
+                                          &c->certs[i].base, err)) != ECA_OK)
+            return rc;
+    if (c->webroot) {
+        /* The web server's root must be there; .well-known/acme-challenge is made inside it. */
+        eca_conf_where_value(root, "webroot", "WEBROOT", c->webroot, where, sizeof where);
+        snprintf(dir, sizeof dir, "%s/.well-known/acme-challenge", c->webroot);
+        if ((rc = eca_conf_check_dir(where, c->webroot, err)) != ECA_OK ||
+            (rc = eca_conf_check_dir_writable(where, dir, err)) != ECA_OK)
+            return rc;
+    }
+    if (c->eab_hmac_key_file) {
+        eca_conf_where_value(root, "eab_hmac_key_file", "EAB_HMAC_KEY_FILE", c->eab_hmac_key_file,
+                             where, sizeof where);
+        return eca_conf_check_in_file(where, c->eab_hmac_key_file, 0, err);
+    }
+    return ECA_OK;
 }
 
 enum eca_rc
@@ -341,8 +396,12 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
         (rc = globals_from_env(&l, err)) == ECA_OK &&
         (rc = eca_agentconf_apply_cli(&l.c->g, cli->log_format, cli->force, err)) == ECA_OK &&
-        (rc = eca_agentconf_finish(&l.c->g, ACME_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK)
-        rc = finish_checks(&l, flags, err);
+        (rc = eca_agentconf_finish(&l.c->g, ACME_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK &&
+        (rc = finish_checks(&l, flags, err)) == ECA_OK &&
+        !(flags & (ECA_CONF_INSPECT | ECA_CONF_NO_HOST)))
+        rc = host_checks(&l, err);
+    if (l.have_cfg)
+        config_destroy(&l.cfg);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;

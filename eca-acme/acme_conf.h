@@ -52,7 +52,11 @@ struct acme_conf {
 enum eca_rc acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf **out,
                            struct eca_err *err);
 
-/* acme_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no EAB pair check). */
+/*
+ * acme_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no EAB pair check, no
+ * host checks), ECA_CONF_NO_HOST (the text only). Without them the host is checked too:
+ * output directories exist and are writable, the reload program is there (eca_conf.h).
+ */
 enum eca_rc acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags,
                            struct acme_conf **out, struct eca_err *err);
 

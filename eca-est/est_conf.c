@@ -21,6 +21,8 @@ struct loader {
     struct est_conf *c;
     char *provisioner, *token_file, *token_env;
     char where_token[320];
+    config_t cfg; /* the file, kept to the end so host checks can name file:line */
+    int have_cfg;
 };
 
 /* ---- issue 10 item 2: pending requests (max_pending_hours / MAX_PENDING_HOURS) ---- */
@@ -36,6 +38,32 @@ pending_settings(const config_setting_t *root, struct est_conf *c, struct eca_er
     c->max_pending_age_s = (long)h * 3600;
     return rc;
 }
+
+/* The names our readers below take, besides the shared ones (eca_agentconf_names,
+ * eca_certconf_names): a name missing here makes a valid file an error. */
+static const char *const root_names[] = {
+    "est_provisioner",
+    "est_username",
+    "bootstrap_token_file",
+    "bootstrap_token_env",
+    "bootstrap_cert_path",
+    "bootstrap_key_path",
+    "basic_auth",
+    "crl_enabled",
+    "crl_url",
+    "crl_max_age_hours",
+    "crl_fail_closed",
+    "max_pending_seconds",
+    "max_pending_hours",
+    "pop",
+    NULL,
+};
+static const char *const cert_names[] = {
+    "subject_dn",  "sans", "ca_certs_path", "pfx_path", "pfx_password_file", "pfx_friendly_name",
+    "pfx_profile", NULL,
+};
+static const char *const *const root_lists[] = {eca_agentconf_names, root_names, NULL};
+static const char *const *const cert_lists[] = {eca_certconf_names, cert_names, NULL};
 
 /* ---- the file ---- */
 
@@ -107,7 +135,8 @@ certs_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err
 
         eca_certconf_defaults(&c->certs[i].base);
         c->ncerts = i + 1;
-        if ((rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
+        if ((rc = eca_conf_check_known(g, cert_lists, err)) != ECA_OK ||
+            (rc = cert_from_file(g, &c->certs[i], err)) != ECA_OK)
             return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->certs[j].base.name, c->certs[i].base.name) == 0)
@@ -176,7 +205,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
 {
     enum eca_rc rc;
 
-    if ((rc = eca_conf_str(root, "est_provisioner", &l->provisioner, err)) != ECA_OK ||
+    if ((rc = eca_conf_check_known(root, root_lists, err)) != ECA_OK ||
+        (rc = eca_conf_str(root, "est_provisioner", &l->provisioner, err)) != ECA_OK ||
         (rc = creds_from_file(root, l, err)) != ECA_OK ||
         (rc = misc_from_file(root, l->c, err)) != ECA_OK ||
         (rc = pending_settings(root, l->c, err)) != ECA_OK)
@@ -421,16 +451,71 @@ finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
 static enum eca_rc
 from_file_or_env(struct loader *l, const char *path, struct eca_err *err)
 {
-    config_t cfg;
     enum eca_rc rc;
 
     if (path == NULL)
         return cert_from_env(l->c, err);
-    if ((rc = eca_agentconf_read_file(&l->c->g, path, &cfg, err)) != ECA_OK)
+    if ((rc = eca_agentconf_read_file(&l->c->g, path, &l->cfg, err)) != ECA_OK)
         return rc;
-    rc = from_file(l, config_root_setting(&cfg), err);
-    config_destroy(&cfg);
-    return rc;
+    l->have_cfg = 1;
+    return from_file(l, config_root_setting(&l->cfg), err);
+}
+
+/* Our own files of certificate i (g: its group, or NULL): outputs, then the PKCS#12 password. */
+static enum eca_rc
+cert_host_checks(const config_setting_t *g, const struct est_cert_conf *cc, struct eca_err *err)
+{
+    char where[320];
+    enum eca_rc rc;
+
+    if (cc->ca_certs_path) {
+        eca_conf_where_value(g, "ca_certs_path", "CA_CERTS_PATH", cc->ca_certs_path, where,
+                             sizeof where);
+        if ((rc = eca_conf_check_out_file(where, cc->ca_certs_path, err)) != ECA_OK)
+            return rc;
+    }
+    if (cc->pfx_path) {
+        eca_conf_where_value(g, "pfx_path", "PFX_PATH", cc->pfx_path, where, sizeof where);
+        if ((rc = eca_conf_check_out_file(where, cc->pfx_path, err)) != ECA_OK)
+            return rc;
+    }
+    if (cc->pfx_password_file) {
+        eca_conf_where_value(g, "pfx_password_file", "PFX_PASSWORD_FILE", cc->pfx_password_file,
+                             where, sizeof where);
+        return eca_conf_check_in_file(where, cc->pfx_password_file, 1, err);
+    }
+    return ECA_OK;
+}
+
+/* What this host must offer before the CA is asked: directories, files, the reload program. */
+static enum eca_rc
+host_checks(struct loader *l, struct eca_err *err)
+{
+    const struct est_conf *c = l->c;
+    const config_setting_t *root = l->have_cfg ? config_root_setting(&l->cfg) : NULL;
+    const config_setting_t *list = root ? config_setting_get_member(root, "certificates") : NULL;
+    char where[320];
+    enum eca_rc rc;
+
+    if ((rc = eca_agentconf_check_host(root, &c->g, err)) != ECA_OK)
+        return rc;
+    for (size_t i = 0; i < c->ncerts; i++) {
+        const config_setting_t *g = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+
+        if ((rc = eca_certconf_check_host(g, &c->certs[i].base, err)) != ECA_OK ||
+            (rc = cert_host_checks(g, &c->certs[i], err)) != ECA_OK)
+            return rc;
+    }
+    /* Needed only for a first enrollment, so absent is fine; present, it must be a file. */
+    eca_conf_where_value(root, "bootstrap_cert_path", "BOOTSTRAP_CERT_PATH", c->bootstrap_cert,
+                         where, sizeof where);
+    if (c->bootstrap_cert && (rc = eca_conf_check_in_file(where, c->bootstrap_cert, 0, err)))
+        return rc;
+    eca_conf_where_value(root, "bootstrap_key_path", "BOOTSTRAP_KEY_PATH", c->bootstrap_key, where,
+                         sizeof where);
+    if (c->bootstrap_key && (rc = eca_conf_check_in_file(where, c->bootstrap_key, 0, err)))
+        return rc;
+    return ECA_OK;
 }
 
 enum eca_rc
@@ -457,8 +542,12 @@ est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct est_co
         (rc = globals_from_env(&l, err)) == ECA_OK &&
         (rc = pending_settings(NULL, l.c, err)) == ECA_OK &&
         (rc = eca_agentconf_apply_cli(&l.c->g, cli->log_format, cli->force, err)) == ECA_OK &&
-        (rc = eca_agentconf_finish(&l.c->g, EST_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK)
-        rc = finish_checks(&l, flags, err);
+        (rc = eca_agentconf_finish(&l.c->g, EST_CONF_DEFAULT_STATE_DIR, err)) == ECA_OK &&
+        (rc = finish_checks(&l, flags, err)) == ECA_OK &&
+        !(flags & (ECA_CONF_INSPECT | ECA_CONF_NO_HOST)))
+        rc = host_checks(&l, err);
+    if (l.have_cfg)
+        config_destroy(&l.cfg);
     if (rc == ECA_OK) {
         *out = l.c;
         l.c = NULL;

@@ -65,7 +65,11 @@ struct est_conf {
 enum eca_rc est_conf_load(const struct eca_agentconf_cli *cli, struct est_conf **out,
                           struct eca_err *err);
 
-/* est_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no bootstrap secrets). */
+/*
+ * est_conf_load() for a purpose: flags ECA_CONF_INSPECT (`status`: no bootstrap secrets, no
+ * host checks), ECA_CONF_NO_HOST (the text only). Without them the host is checked too:
+ * output directories exist and are writable, the reload program is there (eca_conf.h).
+ */
 enum eca_rc est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags,
                           struct est_conf **out, struct eca_err *err);
 

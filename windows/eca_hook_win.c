@@ -8,6 +8,7 @@
 #include <windows.h>
 
 #include "eca_buf.h"
+#include "eca_fs.h"
 #include "eca_win.h"
 
 #define DEFAULT_TIMEOUT_S 30
@@ -100,6 +101,25 @@ resolve(const char *name, wchar_t **out, struct eca_err *err)
     free(path);
     free(w);
     return rc;
+}
+
+enum eca_rc
+eca_hook_find_program(const char *name, struct eca_err *err)
+{
+    wchar_t *app = NULL;
+    enum eca_rc rc;
+
+    if (strcmp(name, "restart-service") == 0)
+        return ECA_OK;
+    /* CreateProcessW takes a path as it is (no default extension). */
+    if (strpbrk(name, "/\\:") != NULL)
+        return eca_fs_exists(name) ? ECA_OK
+                                   : eca_err_set(err, ECA_ENOTFOUND, "%s: no such file", name);
+    rc = resolve(name, &app, NULL);
+    free(app);
+    if (rc == ECA_EIO)
+        return eca_err_set(err, ECA_ENOTFOUND, "'%s' is not in PATH", name);
+    return rc == ECA_OK ? ECA_OK : eca_err_set(err, rc, "'%s': cannot be looked up", name);
 }
 
 /* A job that kills every process in it when its last handle closes (our timeout path too). */

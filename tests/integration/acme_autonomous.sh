@@ -8,8 +8,7 @@ it_init
 start_pebble
 
 d=$IT_TMP/agent
-mkdir -p "$d/out" "$d/state"
-: >"$d/notadir"
+mkdir -p "$d/out" "$d/state" "$d/notadir"
 conf=$d/agent.conf
 cat >"$conf" <<CONF
 ca_url = "$PEBBLE_DIR_URL";
@@ -19,13 +18,16 @@ http01_listen = "127.0.0.1:$PEBBLE_HTTP01_PORT";
 log_level = "debug";
 certificates = (
   { name = "good"; domains = [ "good.test" ];
-    cert_path = "$d/out/good.pem"; key_path = "$d/out/good.key"; },
+    cert_path = "$d/out/good.pem"; key_path = "$d/out/good.key";
+    reload_command = "sh -c 'rm -rf $d/notadir && : >$d/notadir'"; },
   { name = "bad"; domains = [ "bad.test" ];
     cert_path = "$d/notadir/bad.pem"; key_path = "$d/notadir/bad.key"; }
 );
 CONF
 
-# 1. One certificate fails (its directory is a file), the other is issued all the same.
+# 1. One certificate fails (its directory is a file), the other is issued all the same. A
+# directory that is a file at start is a configuration error (exit 2, nothing ordered), so it
+# turns into one during the pass: good's reload (good comes first) does it.
 rc=0; METRICS_TEXTFILE="$d/eca.prom" run_agent two --config "$conf" --once || rc=$?
 [ "$rc" = 1 ] || die "two certificates, one failing: exit $rc, want 1"
 assert_installed "$d/out/good.pem" "$d/out/good.key" good.test
@@ -94,6 +96,7 @@ bg_start sserver openssl s_server -quiet -accept "127.0.0.1:$vport" \
     -cert "$IT_TMP/served.pem" -key "$IT_TMP/served.key"
 wait_for_port "$vport"
 sed -i "s|cert_path = \"$d/out/good.pem\";|&\n    verify = \"127.0.0.1:$vport\"; verify_timeout_seconds = 2;|" "$conf"
+rm -f "$d/notadir" && mkdir "$d/notadir" # a directory again at start (see 1.)
 rc=0; run_agent verify --config "$conf" --once --force || rc=$?
 [ "$rc" = 1 ] || die "verify against a stale server: exit $rc, want 1"
 grep -q '"event":"verify_failed","cert":"good"' "$IT_TMP/verify.log" || die "no verify_failed"

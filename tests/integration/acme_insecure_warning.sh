@@ -6,7 +6,7 @@
 it_init
 [ -x "$ECA_ACME" ] || die "build eca-acme first ($ECA_ACME)"
 d=$IT_TMP/a
-mkdir -p "$d/out"
+mkdir -p "$d/out" "$d/www"
 SECRET=canary-Url-Pw-91
 
 acme() { env -i PATH="$PATH" HOME="$d" "$@"; }

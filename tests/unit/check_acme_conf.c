@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "acme_conf.h"
+#include "eca_fs.h"
 #include "eca_test.h"
 
 static const char *const vars[] = {
@@ -70,7 +73,7 @@ load_ok(const char *config_path)
     struct acme_conf *c = NULL;
     struct eca_err err = {0};
 
-    ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "load: %s", err.msg);
+    ck_assert_msg(acme_conf_read(&cli, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "load: %s", err.msg);
     return c;
 }
 
@@ -217,7 +220,7 @@ START_TEST(precedence_cli_over_env_over_file_over_default)
     setenv("LOG_FORMAT", "text", 1);
     setenv("WEBROOT", "/srv/www", 1);
     setenv("RENEWAL_THRESHOLD_PERCENT", "25", 1);
-    ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_msg(acme_conf_read(&cli, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_int_eq(c->g.check_interval_s, 200);    /* env over file */
     ck_assert_int_eq(c->g.log_format, ECA_LOG_JSON); /* CLI over env and file */
     ck_assert_int_eq(c->g.log_level, ECA_LOG_WARN);  /* file over default */
@@ -295,6 +298,26 @@ static const struct {
     {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
                   "  cert_path = ; key_path = \"/k\"; } );\n",
      4, "syntax"},
+    /* Checked before any request: typos, control characters, reload commands that do not split. */
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; renewal_treshold_percent = 20; } );\n",
+     4,
+     "certificates.[0].renewal_treshold_percent: unknown setting (did you mean "
+     "renewal_threshold_percent?)"},
+    {BASE_GLOBALS "webrot = \"/srv\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     3, "webrot: unknown setting (did you mean webroot?)"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; profile_requried = true; } );\n",
+     4, "profile_requried: unknown setting (did you mean profile_required?)"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\\n.pem\"; key_path = \"/k\"; } );\n",
+     4, "certificates.[0].cert_path: contains a control character (0x0a at byte 2)"},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\";\n"
+                  "  reload_command = \"sh -c 'nginx -s reload\"; } );\n",
+     5, "certificates.[0].reload_command: unbalanced ' quote"},
 };
 
 START_TEST(file_errors_name_setting_and_line)
@@ -328,6 +351,9 @@ static const struct {
     {"EAB_KID", "kid", "EAB_KID"},
     {"ACME_PROFILE", "short lived", "ACME_PROFILE: 'short lived' is not a profile name"},
     {"ACME_PROFILE_REQUIRED", "maybe", "ACME_PROFILE_REQUIRED"},
+    {"KEY_PATH", "/k\t", "environment: KEY_PATH: contains a control character (0x09 at byte 2)"},
+    {"ACME_CONTACT", "mailto:a@b.example\r", "environment: ACME_CONTACT: contains a control"},
+    {"RELOAD_COMMAND", "nginx \"-s", "environment: RELOAD_COMMAND: unbalanced \" quote"},
 };
 
 START_TEST(env_errors_name_the_variable)
@@ -487,6 +513,159 @@ START_TEST(pass_timeout_from_file_and_env)
 }
 END_TEST
 
+/* A file for this host: every path under tmpdir; %s are tmpdir, in order of appearance. */
+static void
+write_host_conf(const char *cert_extra)
+{
+    char text[4096];
+
+    snprintf(text, sizeof text,
+             BASE_GLOBALS "state_dir = \"%s/state/acme\";\n"                              /* 3 */
+                          "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n" /* 4 */
+                          "  cert_path = \"%s/ssl/c.pem\";\n"                             /* 5 */
+                          "  key_path = \"%s/ssl/k.pem\";\n"                              /* 6 */
+                          "  %s } );\n",                                                  /* 7 */
+             tmpdir, tmpdir, tmpdir, cert_extra);
+    write_conf(text);
+}
+
+/* acme_conf_load: the host checked too. */
+static struct acme_conf *
+load_host_ok(void)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_msg(acme_conf_load(&cli, &c, &err) == ECA_OK, "load: %s", err.msg);
+    return c;
+}
+
+static void
+load_fails(const char *needle)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "want '%s' in '%s'", needle, err.msg);
+}
+
+START_TEST(host_is_checked_before_any_request)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+    char p[600], want[700], text[1024];
+
+    /* The certificate directory does not exist: named with file:line, not created. */
+    write_host_conf("");
+    snprintf(want, sizeof want,
+             "acme.conf:5: certificates.[0].cert_path: directory %s/ssl does "
+             "not exist",
+             tmpdir);
+    load_fails(want);
+    snprintf(p, sizeof p, "%s/ssl", tmpdir);
+    ck_assert_int_eq(eca_fs_exists(p), 0);
+    /* `status` (and tests of parsing) do not look at the host. */
+    ck_assert_int_eq(acme_conf_read(&cli, ECA_CONF_INSPECT, &c, &err), ECA_OK);
+    acme_conf_free(c);
+    c = NULL;
+
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0700, &err), ECA_OK);
+    c = load_host_ok();
+    acme_conf_free(c);
+    snprintf(p, sizeof p, "%s/state", tmpdir);
+    ck_assert_int_eq(eca_fs_exists(p), 0); /* checking creates nothing */
+
+    /* A directory at the key path. */
+    snprintf(p, sizeof p, "%s/ssl/k.pem", tmpdir);
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0700, &err), ECA_OK);
+    load_fails("acme.conf:6: certificates.[0].key_path: ");
+    load_fails("/ssl/k.pem exists and is not a regular file (a directory)");
+    ck_assert_int_eq(rmdir(p), 0);
+    /* A FIFO there would block open() for ever. */
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    load_fails("/ssl/k.pem exists and is not a regular file");
+    ck_assert_int_eq(unlink(p), 0);
+
+    /* The state directory cannot be created under a file. */
+    snprintf(p, sizeof p, "%s/state", tmpdir);
+    ck_assert_int_eq(eca_fs_write_atomic(p, "x", 1, 0600, &err), ECA_OK);
+    snprintf(want, sizeof want,
+             "acme.conf:3: state_dir: %s/state/acme cannot be created: %s/state is not a "
+             "directory",
+             tmpdir, tmpdir);
+    load_fails(want);
+    ck_assert_int_eq(unlink(p), 0);
+
+    /* minio: both paths come from `directory`, which the message names. */
+    snprintf(text, sizeof text,
+             BASE_GLOBALS
+             "state_dir = \"%s\";\n"                                             /* 3 */
+             "certificates = ( { name = \"m\"; domains = [\"a.example\"];\n"     /* 4 */
+             "  layout = \"minio\"; directory = \"/nonexistent/minio/certs\";\n" /* 5 */
+             "} );\n",
+             tmpdir);
+    write_conf(text);
+    load_fails("acme.conf:5: certificates.[0].directory: directory /nonexistent/minio/certs does "
+               "not exist");
+
+    /* An absolute reload program that is not there is an error; a bare name, a warning. */
+    write_host_conf("reload_command = \"/nonexistent/bin/nginx -s reload\";");
+    load_fails("acme.conf:7: certificates.[0].reload_command: /nonexistent/bin/nginx");
+    write_host_conf("reload_command = \"eca-no-such-reloader -s reload\";");
+    logcap_start();
+    c = load_host_ok();
+    ck_assert(logcap_contains("\"event\":\"config_warning\""));
+    ck_assert(logcap_contains("'eca-no-such-reloader' is not in PATH"));
+    logcap_stop();
+    acme_conf_free(c);
+    write_host_conf("reload_command = \"/bin/sh -c 'exit 0'\";");
+    logcap_start();
+    c = load_host_ok();
+    ck_assert(!logcap_contains("config_warning"));
+    logcap_stop();
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(host_is_checked_in_environment_mode)
+{
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+    char p[600];
+
+    setenv("CA_URL", "https://ca.example/dir", 1);
+    setenv("DOMAIN_NAME", "a.example", 1);
+    setenv("HTTP01_LISTEN", "127.0.0.1:1", 1);
+    setenv("STATE_DIR", tmpdir, 1);
+    snprintf(p, sizeof p, "%s/c.pem", tmpdir);
+    setenv("CERT_PATH", p, 1);
+    snprintf(p, sizeof p, "%s/nodir/k.pem", tmpdir);
+    setenv("KEY_PATH", p, 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "environment: KEY_PATH: directory ") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "/nodir does not exist") != NULL, "%s", err.msg);
+    snprintf(p, sizeof p, "%s/k.pem", tmpdir);
+    setenv("KEY_PATH", p, 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_OK);
+    acme_conf_free(c);
+    c = NULL;
+    /* A webroot is the web server's: it must exist (the challenge directory is made in it). */
+    unsetenv("HTTP01_LISTEN");
+    snprintf(p, sizeof p, "%s/www", tmpdir);
+    setenv("WEBROOT", p, 1);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "environment: WEBROOT: directory ") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0755, &err), ECA_OK);
+    ck_assert_int_eq(acme_conf_load(NULL, &c, &err), ECA_OK);
+    acme_conf_free(c);
+}
+END_TEST
+
 static Suite *
 acme_conf_suite(void)
 {
@@ -508,6 +687,8 @@ acme_conf_suite(void)
     tcase_add_test(tc, missing_file_is_config_error);
     tcase_add_test(tc, example_file_in_docs_loads);
     tcase_add_test(tc, pass_timeout_from_file_and_env);
+    tcase_add_test(tc, host_is_checked_before_any_request);
+    tcase_add_test(tc, host_is_checked_in_environment_mode);
     suite_add_tcase(s, tc);
     return s;
 }

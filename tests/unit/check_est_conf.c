@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eca_fs.h"
 #include "eca_test.h"
 #include "est_conf.h"
 
@@ -95,7 +96,7 @@ START_TEST(env_mode_minimal_with_defaults)
     struct eca_err err = {0};
 
     env_minimal();
-    ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_msg(est_conf_read(NULL, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://127.0.0.1:4222/.well-known/est");
     ck_assert_str_eq(c->g.state_dir, "/var/lib/eca/eca-est");
     ck_assert_int_eq(c->g.check_interval_s, 21600);
@@ -137,7 +138,7 @@ START_TEST(env_mode_full_contract)
     setenv("EST_BASIC_AUTH", "challenge", 1);
     setenv("EST_POP", "true", 1);
     setenv("STATE_DIR", dir, 1);
-    ck_assert_msg(est_conf_load(NULL, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_msg(est_conf_read(NULL, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://127.0.0.1:4222/.well-known/est/devices");
     ck_assert_str_eq(eca_secret_str(c->token), "file-token-456");
     ck_assert_uint_eq(c->certs[0].nsans, 2);
@@ -172,6 +173,13 @@ static const struct {
     {"MAX_PENDING_HOURS", "0", "MAX_PENDING_HOURS"},
     {"LOG_LEVEL", "loud", "LOG_LEVEL: 'loud'"},
     {"SANS", "bad name!", "SANS: 'bad name!' is not a DNS name"},
+    /* Checked before any request: control characters, reload commands, directories. */
+    {"SUBJECT_DN", "CN=a\nO=b",
+     "environment: SUBJECT_DN: contains a control character (0x0a at "
+     "byte 4)"},
+    {"RELOAD_COMMAND", "systemctl 'reload", "environment: RELOAD_COMMAND: unbalanced ' quote"},
+    {"CERT_PATH", "/nonexistent-eca/c.pem",
+     "environment: CERT_PATH: directory /nonexistent-eca does not exist"},
 };
 
 START_TEST(env_mode_errors_name_the_variable)
@@ -253,7 +261,7 @@ START_TEST(file_mode_with_env_and_cli_precedence)
     setenv("LOG_LEVEL", "warn", 1);
     setenv("LOG_FORMAT", "json", 1);
     setenv("KEY_TYPE", "rsa-2048", 1);
-    ck_assert_msg(est_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_msg(est_conf_read(&cli, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "%s", err.msg);
     ck_assert_str_eq(c->base_url, "https://est.example:8443/.well-known/est/iot");
     ck_assert_str_eq(eca_secret_str(c->token), "file-named-env-token");
     ck_assert_int_eq(c->g.log_level, ECA_LOG_WARN);
@@ -299,7 +307,74 @@ static const struct {
      "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
      "\"/k\"; } );\n",
      "est.conf:2: max_pending_hours"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "bootstrap_token_fil = \"/t\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\"; key_path = "
+     "\"/k\"; } );\n",
+     "est.conf:4: bootstrap_token_fil: unknown setting (did you mean bootstrap_token_file?)"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\";\n"
+     "key_path = \"/k\"; pfx_pasword_file = \"/p\"; } );\n",
+     "est.conf:5: certificates.[0].pfx_pasword_file: unknown setting (did you mean "
+     "pfx_password_file?)"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\";\n subject_dn = \"CN=a,\\tO=b\"; cert_path = \"/c\";\n"
+     "key_path = \"/k\"; } );\n",
+     "est.conf:5: certificates.[0].subject_dn: contains a control character (0x09 at byte 5)"},
+    {"ca_url = \"https://x\";\nest_username = \"u\";\nbootstrap_token_env = \"MY_TOKEN\";\n"
+     "certificates = ( { name = \"a\"; subject_dn = \"CN=a\"; cert_path = \"/c\";\n"
+     "key_path = \"/k\"; reload_command = \"mosquitto_ctrl \\\"reload\"; } );\n",
+     "est.conf:5: certificates.[0].reload_command: unbalanced \" quote"},
 };
+
+/* This host's paths (all under dir): a missing directory, a directory at the key path. */
+START_TEST(host_is_checked_before_any_request)
+{
+    struct est_conf *c = NULL;
+    struct eca_err err = {0};
+    struct eca_agentconf_cli cli = {NULL, NULL, 0};
+    char text[2048], p[600], want[800], conf[600];
+
+    setenv("MY_TOKEN", "file-named-env-token", 1);
+    snprintf(text, sizeof text,
+             "ca_url = \"https://x\";\nest_username = \"u\";\n"                  /* 1, 2 */
+             "bootstrap_token_env = \"MY_TOKEN\";\n"                             /* 3 */
+             "state_dir = \"%s/state\";\n"                                       /* 4 */
+             "certificates = ( { name = \"a\"; subject_dn = \"CN=a\";\n"         /* 5 */
+             "  cert_path = \"%s/c.pem\"; key_path = \"%s/k.pem\";\n"            /* 6 */
+             "  ca_certs_path = \"%s/trust/ca.pem\";\n"                          /* 7 */
+             "  pfx_path = \"%s/a.pfx\"; pfx_password_file = \"%s/pw\"; } );\n", /* 8 */
+             dir, dir, dir, dir, dir, dir);
+    snprintf(conf, sizeof conf, "%s", write_file("est.conf", text));
+    cli.config_path = conf;
+    snprintf(want, sizeof want,
+             "est.conf:7: certificates.[0].ca_certs_path: directory %s/trust does not exist", dir);
+    ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
+    snprintf(p, sizeof p, "%s/trust", dir);
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0700, &err), ECA_OK);
+    /* The PKCS#12 password is read at every renewal: it must be there. */
+    snprintf(want, sizeof want, "est.conf:8: certificates.[0].pfx_password_file: %s/pw: ", dir);
+    ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
+    write_file("pw", "secret\n");
+    ck_assert_msg(est_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
+    est_conf_free(c);
+    c = NULL;
+    snprintf(p, sizeof p, "%s/state", dir);
+    ck_assert_int_eq(eca_fs_exists(p), 0); /* checking creates nothing */
+    snprintf(p, sizeof p, "%s/k.pem", dir);
+    ck_assert_int_eq(eca_fs_mkdir_p(p, 0700, &err), ECA_OK);
+    snprintf(want, sizeof want,
+             "est.conf:6: certificates.[0].key_path: %s/k.pem exists and is not a regular file",
+             dir);
+    ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
+    /* `status` does not look at the host. */
+    ck_assert_int_eq(est_conf_read(&cli, ECA_CONF_INSPECT, &c, &err), ECA_OK);
+    est_conf_free(c);
+}
+END_TEST
 
 START_TEST(file_mode_errors_name_file_and_line)
 {
@@ -312,6 +387,19 @@ START_TEST(file_mode_errors_name_file_and_line)
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(err.msg, file_bad[_i].needle) != NULL, "'%s' lacks '%s'", err.msg,
                   file_bad[_i].needle);
+}
+END_TEST
+
+/* Every name in the annotated example is a setting (the host is another one: not looked at). */
+START_TEST(example_file_in_docs_loads)
+{
+    struct est_conf *c = NULL;
+    struct eca_err err = {0};
+    struct eca_agentconf_cli cli = {"docs/eca-est.conf.example", NULL, 0};
+
+    ck_assert_msg(est_conf_read(&cli, ECA_CONF_INSPECT, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_uint_ge(c->ncerts, 1);
+    est_conf_free(c);
 }
 END_TEST
 
@@ -331,6 +419,8 @@ conf_suite(void)
     tcase_add_test(tc, file_mode_with_env_and_cli_precedence);
     tcase_add_loop_test(tc, file_mode_errors_name_file_and_line, 0,
                         sizeof file_bad / sizeof file_bad[0]);
+    tcase_add_test(tc, host_is_checked_before_any_request);
+    tcase_add_test(tc, example_file_in_docs_loads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -234,6 +234,41 @@ START_TEST(signal_pidfile_rejects_bad_pid)
 }
 END_TEST
 
+START_TEST(find_program_as_execvp_would)
+{
+    struct eca_err err = {0};
+    char dir[256], f[600];
+    const char *path = getenv("PATH");
+    char *saved = path ? strdup(path) : NULL;
+
+    test_mkdtemp(dir, sizeof dir);
+    ck_assert_int_eq(eca_hook_find_program("/bin/sh", &err), ECA_OK);
+    ck_assert_int_eq(eca_hook_find_program("sh", &err), ECA_OK);
+    ck_assert_int_eq(eca_hook_find_program("/nonexistent/eca-reload", &err), ECA_ENOTFOUND);
+    ck_assert_int_eq(eca_hook_find_program("eca-no-such-program-7", &err), ECA_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "'eca-no-such-program-7' is not in PATH") != NULL, "%s", err.msg);
+    ck_assert_int_eq(eca_hook_find_program(dir, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+    snprintf(f, sizeof f, "%s/reload.sh", dir);
+    ck_assert_int_eq(eca_fs_write_atomic(f, "#!/bin/sh\n", 10, 0644, &err), ECA_OK);
+    ck_assert_int_eq(eca_hook_find_program(f, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "not executable") != NULL, "%s", err.msg);
+    ck_assert_int_eq(chmod(f, 0755), 0);
+    ck_assert_int_eq(eca_hook_find_program(f, &err), ECA_OK);
+    /* A bare name is looked up in PATH only, in each of its directories. */
+    ck_assert_int_eq(eca_hook_find_program("reload.sh", &err), ECA_ENOTFOUND);
+    setenv("PATH", "/nonexistent", 1);
+    ck_assert_int_eq(eca_hook_find_program("sh", &err), ECA_ENOTFOUND);
+    snprintf(f, sizeof f, "/nonexistent:%s", dir);
+    setenv("PATH", f, 1);
+    ck_assert_int_eq(eca_hook_find_program("reload.sh", &err), ECA_OK);
+    if (saved)
+        setenv("PATH", saved, 1);
+    free(saved);
+    test_rmdir(dir);
+}
+END_TEST
+
 Suite *
 hook_suite(void)
 {
@@ -247,6 +282,7 @@ hook_suite(void)
     tcase_add_test(tc, run_umask_is_022);
     tcase_add_test(tc, run_timeout_kills_process_group);
     tcase_add_test(tc, signal_pidfile_delivers);
+    tcase_add_test(tc, find_program_as_execvp_would);
     tcase_add_loop_test(tc, signal_pidfile_rejects_bad_pid, 0,
                         sizeof bad_pids / sizeof bad_pids[0]);
     suite_add_tcase(s, tc);
