@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eca_conf.h"
+#include "eca_fs_os.h"
 #include "eca_log.h"
 
 #define OOM(err)     eca_err_set((err), ECA_ENOMEM, "config: out of memory")
@@ -251,6 +252,7 @@ eca_certconf_check_host(const config_setting_t *g, const struct eca_certconf *cc
 
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
         const char *path = outs[i].path;
+        enum eca_fs_kind kind;
 
         if (path == NULL)
             continue;
@@ -259,6 +261,17 @@ eca_certconf_check_host(const config_setting_t *g, const struct eca_certconf *cc
             eca_conf_where_value(g, "directory", NULL, NULL, where, sizeof where);
         else
             eca_conf_where_value(g, outs[i].member, outs[i].var, path, where, sizeof where);
+        /* Something else than a file at the path is this certificate's trouble, not the
+         * configuration's: it fails alone at its passes, with a clear error, and the others
+         * are served (one bad file must not jam the daemon). */
+        kind = eca_fs_os_kind(path);
+        if (kind != ECA_FS_ABSENT && kind != ECA_FS_REGULAR) {
+            eca_log(ECA_LOG_WARN, "config_warning", cc->name, NULL, 0,
+                    "%s: %s exists and is not a regular file: this certificate fails until it "
+                    "is removed",
+                    where, path);
+            continue;
+        }
         if ((rc = eca_conf_check_out_file(where, path, err)) != ECA_OK)
             return rc;
     }

@@ -88,7 +88,9 @@ env -i PATH="$PATH" CA_URL="$PEBBLE_DIR_URL" CA_BUNDLE="$PEBBLE_TLS_CA" STATE_DI
     EAB_HMAC_KEY_FILE="$e/eab" HTTP01_LISTEN="127.0.0.1:$(free_port)" \
     timeout 20 "$ECA_ACME" --once </dev/null >"$IT_TMP/acme-eab.log" 2>&1 || rc=$?
 [ "$rc" != 124 ] || die "eca-acme hung on a FIFO EAB key file"
-grep -q 'eab: is a FIFO (named pipe), not a regular file' "$IT_TMP/acme-eab.log" ||
+# Refused before any request (the configuration check) or when it is read: a clear error.
+grep -qE 'eab: is a FIFO \(named pipe\), not a regular file|EAB_HMAC_KEY_FILE: .*/eab is not a regular file' \
+    "$IT_TMP/acme-eab.log" ||
     die "eca-acme: no clear error for a FIFO EAB key file: $(tail -2 "$IT_TMP/acme-eab.log")"
 log "FIFO token files: clear errors, no hang"
 

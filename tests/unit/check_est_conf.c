@@ -368,8 +368,13 @@ START_TEST(host_is_checked_before_any_request)
     snprintf(want, sizeof want,
              "est.conf:6: certificates.[0].key_path: %s/k.pem exists and is not a regular file",
              dir);
-    ck_assert_int_eq(est_conf_load(&cli, &c, &err), ECA_ECONF);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
+    /* That certificate's trouble, not the configuration's: a warning, it fails alone. */
+    logcap_start();
+    ck_assert_msg(est_conf_load(&cli, &c, &err) == ECA_OK, "%s", err.msg);
+    est_conf_free(c);
+    c = NULL;
+    ck_assert_msg(logcap_contains(want), "no warning '%s'", want);
+    logcap_stop();
     /* `status` does not look at the host. */
     ck_assert_int_eq(est_conf_read(&cli, ECA_CONF_INSPECT, &c, &err), ECA_OK);
     est_conf_free(c);
