@@ -157,7 +157,7 @@ START_TEST(deploy_rolls_back_when_the_old_certificate_is_still_served)
     cc.verify = hp;
     cc.verify_timeout_s = 1;
     ck_assert_int_eq(eca_deploy_set_build(&set, &cc, o2.leaf_key, chain, 0, NULL), ECA_OK);
-    ck_assert_int_eq(eca_deploy_run(state, &cc, &set, serial, &err), ECA_EPROTO);
+    ck_assert_int_eq(eca_deploy_run(state, &cc, &set, serial, NULL, &err), ECA_EPROTO);
     ck_assert_ptr_nonnull(strstr(err.msg, "previous certificate restored"));
     ck_assert_msg(strstr(err.msg, serial) != NULL, "%s", err.msg);
     ck_assert(logcap_contains("\"event\":\"verify_failed\""));
