@@ -75,6 +75,10 @@ eca_pass_run(const struct eca_agentconf *g, const struct eca_certconf *cc, struc
     flags = force || eca_retry_refetch(&s->retry) ? ECA_PASS_FORCE : 0;
     flags |= over && !s->override ? ECA_PASS_LOOK : 0;
     rc = run(agent, i, flags, res, err);
+    /* A new pair in place: its lifetime sets the backoff (a short one retries sooner). */
+    if (rc != ECA_OK && (res->step == ECA_STEP_RELOAD || res->step == ECA_STEP_VERIFY) &&
+        eca_certstate_read(cc->cert_path, cc->key_path, &res->st, NULL) != ECA_OK)
+        memset(&res->st, 0, sizeof res->st);
     if (res->issued) {
         eca_budget_issued(g->state_dir, cc->name, &s->budget, limit, over, eca_clock_now());
         s->override = s->override && !over;
