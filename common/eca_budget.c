@@ -147,7 +147,7 @@ eca_budget_refused(const struct eca_budget *b, int limit, const char *name, time
     eca_status_time(at, when, sizeof when);
     eca_err_set(err, ECA_EAGAIN,
                 "issuance budget exhausted: %d new certificates in the last 7 days "
-                "(issuance_budget = %d); the next may be issued at %s, or now with "
+                "(budget %d); the next may be issued at %s, or now with "
                 "--override-budget (ISSUANCE_BUDGET_OVERRIDE=true)",
                 in_window(b, now), limit, when);
     eca_log(ECA_LOG_ERROR, "issuance_budget_exhausted", name,

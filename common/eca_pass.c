@@ -8,6 +8,34 @@
 #include "eca_clock.h"
 #include "eca_log.h"
 
+/* The installed certificate's lifetime, from st or (NULL) the files. */
+static void
+note_lifetime(const struct eca_certconf *cc, struct eca_pass_slot *s,
+              const struct eca_certstate *st)
+{
+    struct eca_certstate read;
+
+    if (st == NULL && eca_certstate_read(cc->cert_path, cc->key_path, &read, NULL) == ECA_OK)
+        st = &read;
+    s->lifetime = st && st->present && st->not_after > st->not_before
+                      ? (long)(st->not_after - st->not_before)
+                      : 0;
+}
+
+int
+eca_pass_budget(const struct eca_agentconf *g, const struct eca_certconf *cc,
+                const struct eca_pass_slot *s)
+{
+    int n = eca_certconf_issuance_budget(cc, g);
+    long period = s->lifetime / 100 * (100 - cc->threshold_pct);
+
+    if (n <= 0 || period <= 0)
+        return n;
+    if (ECA_BUDGET_WINDOW_S / period > ECA_BUDGET_MAX - n)
+        return 0;
+    return n + (int)(ECA_BUDGET_WINDOW_S / period);
+}
+
 void
 eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,
                    struct eca_pass_slot *s)
@@ -22,6 +50,7 @@ eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,
         eca_log(ECA_LOG_WARN, "issuance_record_unreadable", cc->name, NULL, 0,
                 "%s; counting from zero", err.msg);
     s->override = g->budget_override;
+    note_lifetime(cc, s, NULL);
 }
 
 /*
@@ -61,7 +90,7 @@ eca_pass_run(const struct eca_agentconf *g, const struct eca_certconf *cc, struc
              struct eca_deploy_set *targets, int force, eca_pass_fn run, void *agent, size_t i,
              struct eca_pass_result *res, int *refused, struct eca_err *err)
 {
-    int limit = eca_certconf_issuance_budget(cc, g), resumed = 0, over;
+    int limit = eca_pass_budget(g, cc, s), resumed = 0, over;
     unsigned flags;
     enum eca_rc rc = ECA_OK;
 
@@ -69,8 +98,10 @@ eca_pass_run(const struct eca_agentconf *g, const struct eca_certconf *cc, struc
     memset(res, 0, sizeof(*res));
     if (!force && eca_retry_resumes(&s->retry) &&
         ((rc = resume(g, cc, &s->retry, targets, run, agent, i, res, &resumed, err)) != ECA_OK ||
-         resumed))
+         resumed)) {
+        note_lifetime(cc, s, &res->st);
         return rc;
+    }
     over = limit > 0 && eca_budget_remaining(&s->budget, limit, eca_clock_now()) == 0;
     flags = force || eca_retry_refetch(&s->retry) ? ECA_PASS_FORCE : 0;
     flags |= over && !s->override ? ECA_PASS_LOOK : 0;
@@ -84,6 +115,8 @@ eca_pass_run(const struct eca_agentconf *g, const struct eca_certconf *cc, struc
         s->override = s->override && !over;
     }
     *refused = rc == ECA_OK && (flags & ECA_PASS_LOOK) && res->dec.reason != ECA_RENEW_NONE;
+    if (res->st.present)
+        note_lifetime(cc, s, &res->st);
     return rc;
 }
 
@@ -114,7 +147,7 @@ int
 eca_pass_budget_left(const struct eca_agentconf *g, const struct eca_certconf *cc,
                      const struct eca_pass_slot *s, time_t now)
 {
-    int limit = eca_certconf_issuance_budget(cc, g);
+    int limit = eca_pass_budget(g, cc, s);
 
     return limit > 0 ? eca_budget_remaining(&s->budget, limit, now) : -1;
 }

@@ -23,8 +23,17 @@ typedef enum eca_rc (*eca_pass_fn)(void *agent, size_t i, unsigned flags,
 struct eca_pass_slot {
     struct eca_retry retry;
     struct eca_budget budget;
-    int override; /* the operator's override of a spent budget, not used yet */
+    int override;  /* the operator's override of a spent budget, not used yet */
+    long lifetime; /* of the installed certificate (0: none): its renewals are allowed for */
 };
+
+/*
+ * The issuance budget of cc now: the setting plus the renewals the installed certificate's
+ * lifetime needs in the window (a week of 6-day certificates renewed at a third left: one more),
+ * so that short lifetimes keep renewing; 0 (no limit) when that exceeds ECA_BUDGET_MAX.
+ */
+int eca_pass_budget(const struct eca_agentconf *g, const struct eca_certconf *cc,
+                    const struct eca_pass_slot *s);
 
 /* Load the slot of cc from STATE_DIR (problems logged; a fresh state is used instead). */
 void eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,

@@ -7,6 +7,7 @@
 
 #include "eca_budget.h"
 #include "eca_fs.h"
+#include "eca_pass.h"
 #include "eca_test.h"
 
 #define T0   1767225600
@@ -122,6 +123,35 @@ START_TEST(refusal_and_override_are_logged)
 }
 END_TEST
 
+START_TEST(lifetime_renewals_are_allowed_for)
+{
+    struct eca_agentconf g;
+    struct eca_certconf cc;
+    struct eca_pass_slot s;
+
+    eca_agentconf_init(&g);
+    eca_certconf_defaults(&cc);
+    memset(&s, 0, sizeof s);
+    /* Nothing installed: the setting alone (the global default, 4). */
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), ECA_BUDGET_DEFAULT);
+    /* 90 days, renewed at a third left: no renewal within a week, still 4. */
+    s.lifetime = 90L * DAY;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 4);
+    /* 6 days: one scheduled renewal a week on top. */
+    s.lifetime = 6L * DAY;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 5);
+    /* A certificate's own setting wins over the global one; 0 is no limit. */
+    cc.issuance_budget = 2;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 3);
+    cc.issuance_budget = 0;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 0);
+    /* Ten-minute certificates need more renewals than can be counted: no limit. */
+    cc.issuance_budget = -1;
+    s.lifetime = 600;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 0);
+}
+END_TEST
+
 static Suite *
 budget_suite(void)
 {
@@ -134,6 +164,7 @@ budget_suite(void)
     tcase_add_test(tc, record_persists_and_prunes);
     tcase_add_test(tc, many_issues_keep_the_newest);
     tcase_add_test(tc, refusal_and_override_are_logged);
+    tcase_add_test(tc, lifetime_renewals_are_allowed_for);
     suite_add_tcase(s, tc);
     return s;
 }
