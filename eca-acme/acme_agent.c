@@ -706,6 +706,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_pass_res
                 ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
                 ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
+    res->step = ECA_STEP_INSTALL;
     if ((rc = eca_deploy_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
         rc = eca_deploy_run(a->conf->g.state_dir, &cc->base, &set, serial, &res->step, err);
 out:
