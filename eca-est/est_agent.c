@@ -475,6 +475,7 @@ act(struct pass *p, struct eca_err *err)
     ask_csrattrs(p);
     if ((rc = enroll(p, err)) != ECA_OK)
         return rc;
+    p->got_cert = 1; /* counted by the issuance budget even if it is refused below */
     /* The answer may hold the leaf alone: the chain then comes from /cacerts. */
     if ((rc = est_enroll_full_chain(p->issued, p->cacerts, p->key, &p->full, err)) != ECA_OK)
         return rc;
@@ -482,7 +483,6 @@ act(struct pass *p, struct eca_err *err)
     if (!eca_x509_matches_key(leaf, p->key))
         return eca_err_set(err, ECA_EPROTO, "issued certificate does not match our key");
     eca_x509_serial_hex(leaf, p->serial, sizeof p->serial);
-    p->got_cert = 1;
     eca_x509_subject(leaf, subject, sizeof subject);
     eca_log(ECA_LOG_INFO, "cert_issued", p->cc->base.name,
             ECA_LOG_FIELDS(
