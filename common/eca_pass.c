@@ -66,10 +66,15 @@ resume(const struct eca_agentconf *g, const struct eca_certconf *cc, const struc
     enum eca_rc rc;
 
     *resumed = 0;
-    /* The installed certificate itself due (past its renewal point, names changed): a renewal. */
-    if ((rc = run(agent, i, ECA_PASS_LOOK, res, err)) != ECA_OK ||
-        (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE))
+    if ((rc = run(agent, i, ECA_PASS_LOOK, res, err)) != ECA_OK) {
+        /* Still the same step to take up at the next try. */
+        res->step = step;
+        snprintf(res->serial, sizeof res->serial, "%s", r->serial);
         return rc;
+    }
+    /* The installed certificate itself due (past its renewal point, names changed): a renewal. */
+    if (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE)
+        return ECA_OK;
     rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, r->serial, &step, err);
     if (rc == ECA_ENOTFOUND) {
         eca_log(ECA_LOG_WARN, "deploy_resume_dropped", cc->name, NULL, 0, "%s", err->msg);
