@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Retry what failed: a reload command that fails for a while (while a marker file exists),
-# then works. The new pair is installed once; every retry runs the reload again, never a new
-# order or enrollment: exactly one certificate from the CA over the whole run, and the reload
-# that finally works is for that certificate. Both daemons, against pebble and the demo EST CA.
+# then works; eca-acme is restarted in between. The new pair is installed once; every retry
+# runs the reload again, never a new order or enrollment: exactly one certificate from the CA
+# over the whole run, and the reload that finally works is for that certificate. Both daemons, against pebble and the demo EST CA.
 # Then eca-acme with a server that does not serve the new pair (verify fails, rolled back):
 # the retry installs the kept pair again and verifies, without ordering.
 . "$(dirname "$0")/lib.sh"
@@ -69,12 +69,18 @@ certificates = (
     reload_command = "$A/reload.sh $A/out/web.pem"; }
 );
 CONF
+bg_start acme0 "$ECA_ACME" --config "$A/agent.conf"
+pid=$BG_PID
+wait_runs "$A" 2 60
+grep -q '"event":"renew_failed","cert":"web".*"step":"reload"' "$IT_TMP/acme0.log" ||
+    die "no renew_failed naming the reload step"
+# A restart keeps the step to take up (STATE_DIR/web.sched): still no new order.
+stop_daemon "$pid"
 bg_start acme "$ECA_ACME" --config "$A/agent.conf"
 pid=$BG_PID
 wait_runs "$A" 4 60
-grep -q '"event":"renew_failed","cert":"web".*"step":"reload"' "$IT_TMP/acme.log" ||
-    die "no renew_failed naming the reload step"
-grep -q '"event":"deploy_resumed","cert":"web"' "$IT_TMP/acme.log" || die "no deploy_resumed"
+grep -q '"event":"deploy_resumed","cert":"web"' "$IT_TMP/acme.log" ||
+    die "no deploy_resumed after the restart"
 grep -q '^eca-sched 1 [1-9][0-9]* .* reload [0-9a-f]*$' "$A/state/web.sched" ||
     die "the failed step is not persisted: $(head -n 1 "$A/state/web.sched")"
 rc=0; "$ECA_ACME" --config "$A/agent.conf" status >"$IT_TMP/acme-status.txt" 2>&1 || rc=$?
@@ -86,9 +92,9 @@ serial=$(cert_serial "$A/out/web.pem")
 sleep 4 # one more check: nothing further happens
 stop_daemon "$pid"
 assert_installed "$A/out/web.pem" "$A/out/web.key" web.test
-n=$(grep -c '"event":"cert_issued"' "$IT_TMP/acme.log" || true)
+n=$(cat "$IT_TMP/acme0.log" "$IT_TMP/acme.log" | grep -c '"event":"cert_issued"' || true)
 [ "$n" = 1 ] || die "eca-acme: $n certificates issued, want exactly 1"
-n=$(grep -c '"event":"order_started"' "$IT_TMP/acme.log" || true)
+n=$(cat "$IT_TMP/acme0.log" "$IT_TMP/acme.log" | grep -c '"event":"order_started"' || true)
 [ "$n" = 1 ] || die "eca-acme: $n orders, want exactly 1"
 n=$(grep -c 'Added order "' "$IT_TMP/pebble.log" || true) # badNonce retries re-POST
 [ "$n" = 1 ] || die "pebble saw $n newOrder requests, want exactly 1"
