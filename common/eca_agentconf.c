@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eca_budget.h"
 #include "eca_conf.h"
 #include "eca_fs_os.h"
 #include "eca_log.h"
@@ -47,6 +48,7 @@ const char *const eca_agentconf_names[] = {
     "metrics_allow_nonloopback",
     "log_level",
     "log_format",
+    "issuance_budget",
     "certificates",
     NULL,
 };
@@ -60,6 +62,7 @@ eca_certconf_defaults(struct eca_certconf *cc)
     cc->layout = ECA_LAYOUT_PEM;
     cc->reload_timeout_s = ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT;
     cc->verify_timeout_s = ECA_AGENTCONF_DEFAULT_VERIFY_TIMEOUT;
+    cc->issuance_budget = -1;
 }
 
 static enum eca_rc
@@ -165,6 +168,36 @@ policy_from_file(const config_setting_t *g, struct eca_certconf *cc, struct eca_
     return ECA_OK;
 }
 
+/* ---- issuance budget: `issuance_budget` (per certificate or global), ISSUANCE_BUDGET ---- */
+
+static enum eca_rc
+budget_from_file(const config_setting_t *g, int *budget, struct eca_err *err)
+{
+    long long v = *budget;
+    enum eca_rc rc = eca_conf_get_int(g, "issuance_budget", 0, 0, ECA_BUDGET_MAX, &v, err);
+
+    *budget = (int)v;
+    return rc;
+}
+
+static enum eca_rc
+budget_from_env(int *budget, struct eca_err *err)
+{
+    long long v = *budget;
+    enum eca_rc rc = eca_env_int("ISSUANCE_BUDGET", 0, ECA_BUDGET_MAX, &v, err);
+
+    *budget = (int)v;
+    return rc;
+}
+
+int
+eca_certconf_issuance_budget(const struct eca_certconf *cc, const struct eca_agentconf *ac)
+{
+    return cc->issuance_budget >= 0 ? cc->issuance_budget : ac->issuance_budget;
+}
+
+/* ---- end of issuance budget ---- */
+
 enum eca_rc
 eca_certconf_from_file(const config_setting_t *g, unsigned flags, struct eca_certconf *cc,
                        struct eca_err *err)
@@ -181,7 +214,8 @@ eca_certconf_from_file(const config_setting_t *g, unsigned flags, struct eca_cer
                            "'%s': use letters, digits, '.', '_', '-' (at most 64)", v);
     if ((rc = eca_conf_set_str(&cc->name, v, err)) != ECA_OK ||
         (rc = layout_from_file(g, flags, cc, err)) != ECA_OK ||
-        (rc = policy_from_file(g, cc, err)) != ECA_OK)
+        (rc = policy_from_file(g, cc, err)) != ECA_OK ||
+        (rc = budget_from_file(g, &cc->issuance_budget, err)) != ECA_OK)
         return rc;
     return reload_from_file(g, cc, err);
 }
@@ -222,7 +256,8 @@ eca_certconf_policy_from_env(struct eca_certconf *cc, struct eca_err *err)
         (rc = eca_conf_env("RELOAD_PID_FILE", &cc->reload_pid_file, err)) != ECA_OK ||
         (rc = eca_conf_env("VERIFY", &cc->verify, err)) != ECA_OK ||
         (rc = eca_conf_env("VERIFY_NAME", &cc->verify_name, err)) != ECA_OK ||
-        (eca_env_str("RELOAD_COMMAND") && (rc = cmdline_ok(NULL, cc->reload_command, err))))
+        (eca_env_str("RELOAD_COMMAND") && (rc = cmdline_ok(NULL, cc->reload_command, err))) ||
+        (rc = budget_from_env(&cc->issuance_budget, err)) != ECA_OK)
         return rc;
     cc->threshold_pct = (int)pct;
     cc->reload_timeout_s = (int)tmo;
@@ -333,6 +368,7 @@ eca_agentconf_init(struct eca_agentconf *ac)
     ac->check_interval_s = ECA_AGENTCONF_DEFAULT_INTERVAL;
     ac->log_level = ECA_LOG_INFO;
     ac->log_format = ECA_LOG_JSON;
+    ac->issuance_budget = ECA_BUDGET_DEFAULT;
 }
 
 enum eca_rc
@@ -349,7 +385,8 @@ eca_agentconf_from_file(const config_setting_t *root, struct eca_agentconf *ac, 
         (rc = eca_conf_str(root, "metrics_textfile", &ac->metrics_textfile, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "metrics_listen", &ac->metrics_listen, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "metrics_allow_nonloopback", 0,
-                                &ac->metrics_allow_nonloopback, err)) != ECA_OK)
+                                &ac->metrics_allow_nonloopback, err)) != ECA_OK ||
+        (rc = budget_from_file(root, &ac->issuance_budget, err)) != ECA_OK)
         return rc;
     ac->check_interval_s = (long)iv;
     eca_conf_where_file(root, "ca_url", ac->where_url, sizeof ac->where_url);
@@ -371,7 +408,8 @@ eca_agentconf_from_env(struct eca_agentconf *ac, struct eca_err *err)
         (rc = eca_env_bool("FORCE_RENEWAL", &ac->force, err)) != ECA_OK ||
         (rc = eca_conf_env("METRICS_TEXTFILE", &ac->metrics_textfile, err)) != ECA_OK ||
         (rc = eca_conf_env("METRICS_LISTEN", &ac->metrics_listen, err)) != ECA_OK ||
-        (rc = eca_env_bool("METRICS_ALLOW_NONLOOPBACK", &ac->metrics_allow_nonloopback, err)))
+        (rc = eca_env_bool("METRICS_ALLOW_NONLOOPBACK", &ac->metrics_allow_nonloopback, err)) ||
+        (rc = eca_env_bool("ISSUANCE_BUDGET_OVERRIDE", &ac->budget_override, err)) != ECA_OK)
         return rc;
     ac->check_interval_s = (long)iv;
     return eca_conf_log_from_env(&ac->log_level, &ac->log_format, err);

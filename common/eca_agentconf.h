@@ -42,6 +42,8 @@ struct eca_certconf {
     char *verify;      /* "host:port" served after the reload; NULL: no verification */
     char *verify_name; /* TLS SNI name; NULL: the host of `verify` */
     int verify_timeout_s;
+    /* ---- issuance budget ---- */
+    int issuance_budget; /* new certificates per 7 days; -1: the global one; 0: no limit */
 };
 
 /* Global settings both agents share. Strings owned; eca_agentconf_free(). */
@@ -60,6 +62,9 @@ struct eca_agentconf {
     /* METRICS_ALLOW_NONLOOPBACK: let metrics_listen bind a non-loopback address (containers) */
     int metrics_allow_nonloopback;
     char where_url[320]; /* where ca_url was set, for messages */
+    /* ---- issuance budget ---- */
+    int issuance_budget; /* for certificates that set none (default 4; 0: no limit) */
+    int budget_override; /* ISSUANCE_BUDGET_OVERRIDE=true or --override-budget: this run only */
 };
 
 /* The names eca_certconf_from_file reads from a certificate group (NULL-ended). */
@@ -67,6 +72,10 @@ extern const char *const eca_certconf_names[];
 
 /* The names eca_agentconf_from_file and eca_certconf_list read from the root (NULL-ended). */
 extern const char *const eca_agentconf_names[];
+
+/* ---- issuance budget ---- */
+/* The budget that applies to cc: its own setting, else the global one (0: no limit). */
+int eca_certconf_issuance_budget(const struct eca_certconf *cc, const struct eca_agentconf *ac);
 
 /* Defaults for a certificate (ec-p256, threshold 33, reload timeout 30 s, layout pem). */
 void eca_certconf_defaults(struct eca_certconf *cc);

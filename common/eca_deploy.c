@@ -193,6 +193,23 @@ cert_pem(const struct eca_chain *chain, int leaf_only, struct eca_buf *out, stru
     return rc;
 }
 
+/* The issuers go to a file of their own (pem layout with chain_path). */
+static int
+has_chain(const struct eca_certconf *cc)
+{
+    return cc->chain_path && cc->layout != ECA_LAYOUT_MINIO;
+}
+
+/* The files of cc, key first, with the set's buffers as their contents. */
+static void
+add_targets(struct eca_deploy_set *s, const struct eca_certconf *cc)
+{
+    eca_deploy_set_add(s, cc->key_path, &s->key, ECA_FS_MODE_PRIVATE);
+    eca_deploy_set_add(s, cc->cert_path, &s->cert, ECA_FS_MODE_PUBLIC);
+    if (has_chain(cc))
+        eca_deploy_set_add(s, cc->chain_path, &s->chain, ECA_FS_MODE_PUBLIC);
+}
+
 enum eca_rc
 eca_deploy_set_build(struct eca_deploy_set *s, const struct eca_certconf *cc,
                      const struct eca_key *key, const struct eca_chain *chain, int leaf_only,
@@ -207,16 +224,21 @@ eca_deploy_set_build(struct eca_deploy_set *s, const struct eca_certconf *cc,
     if (cc->layout == ECA_LAYOUT_MINIO)
         leaf_only = 0;
     if ((rc = eca_key_to_pem(key, &s->key, err)) != ECA_OK ||
-        (rc = cert_pem(chain, leaf_only, &s->cert, err)) != ECA_OK)
+        (rc = cert_pem(chain, leaf_only, &s->cert, err)) != ECA_OK ||
+        (has_chain(cc) && (rc = eca_x509_chain_to_pem(chain, 1, &s->chain, err)) != ECA_OK))
         return rc;
-    eca_deploy_set_add(s, cc->key_path, &s->key, ECA_FS_MODE_PRIVATE);
-    eca_deploy_set_add(s, cc->cert_path, &s->cert, ECA_FS_MODE_PUBLIC);
-    if (cc->chain_path && cc->layout != ECA_LAYOUT_MINIO) {
-        if ((rc = eca_x509_chain_to_pem(chain, 1, &s->chain, err)) != ECA_OK)
-            return rc;
-        eca_deploy_set_add(s, cc->chain_path, &s->chain, ECA_FS_MODE_PUBLIC);
-    }
+    add_targets(s, cc);
     return ECA_OK;
+}
+
+void
+eca_deploy_set_targets(struct eca_deploy_set *s, const struct eca_certconf *cc)
+{
+    memset(s, 0, sizeof(*s));
+    eca_buf_init(&s->key, 0);
+    eca_buf_init(&s->cert, 0);
+    eca_buf_init(&s->chain, 0);
+    add_targets(s, cc);
 }
 
 void
@@ -316,10 +338,10 @@ eca_deploy_verify(const struct eca_certconf *cc, const char *serial, struct eca_
                        served, serial);
 }
 
-/* Put the .prev set back (journaled like any install) and reload again. */
+/* Put the .prev set back (journaled like any install): a rollback, or a kept set again. */
 static enum eca_rc
-rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *f,
-         size_t n, struct eca_err *err)
+install_prev(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *f,
+             size_t n, struct eca_err *err)
 {
     struct eca_buf prev[ECA_DEPLOY_FILES_MAX];
     struct eca_install_file back[ECA_DEPLOY_FILES_MAX];
@@ -337,38 +359,53 @@ rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_
                                               prev[got].data ? (const void *)prev[got].data : "",
                                               prev[got].len, f[got].mode};
     }
-    if (rc == ECA_OK && (rc = install(state_dir, cc->name, back, n, err)) == ECA_OK)
-        rc = eca_deploy_reload(cc, err);
+    if (rc == ECA_OK)
+        rc = install(state_dir, cc->name, back, n, err);
     for (size_t i = 0; i < got; i++)
         eca_buf_free(&prev[i]);
     return rc;
 }
 
-enum eca_rc
-eca_deploy_run(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
-               const char *serial, struct eca_err *err)
+/* Put the .prev set back and reload again. */
+static enum eca_rc
+rollback(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *f,
+         size_t n, struct eca_err *err)
 {
-    struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
+    enum eca_rc rc = install_prev(state_dir, cc, f, n, err);
+
+    return rc == ECA_OK ? eca_deploy_reload(cc, err) : rc;
+}
+
+static void
+set_failed(enum eca_step *failed, enum eca_step step)
+{
+    if (failed)
+        *failed = step;
+}
+
+/* The steps after an install of the set `files`: reload, verify, roll back. */
+static enum eca_rc
+finish(const char *state_dir, const struct eca_certconf *cc, const struct eca_install_file *files,
+       size_t n, const char *serial, enum eca_step *failed, struct eca_err *err)
+{
     struct eca_err rerr = {0};
-    size_t n = ordered(s, files);
     enum eca_rc rc;
 
-    if ((rc = install(state_dir, cc->name, files, n, err)) != ECA_OK) {
-        eca_err_prefix(err, "install: ");
+    if ((rc = eca_deploy_reload(cc, err)) != ECA_OK) {
+        set_failed(failed, ECA_STEP_RELOAD);
         return rc;
     }
-    eca_log(ECA_LOG_INFO, "cert_installed", cc->name,
-            ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LS("cert_path", cc->cert_path),
-                           ECA_LS("key_path", cc->key_path)),
-            NULL);
     /* A stop during verification leaves the new, matching pair: it is not known to be bad. */
-    if ((rc = eca_deploy_reload(cc, err)) != ECA_OK || cc->verify == NULL ||
-        (rc = eca_deploy_verify(cc, serial, err)) == ECA_OK || rc == ECA_ESTOPPED)
+    if (cc->verify == NULL || (rc = eca_deploy_verify(cc, serial, err)) == ECA_OK ||
+        rc == ECA_ESTOPPED)
         return rc;
+    set_failed(failed, ECA_STEP_VERIFY);
     eca_log(ECA_LOG_ERROR, "verify_failed", cc->name,
             ECA_LOG_FIELDS(ECA_LS("target", cc->verify), ECA_LS("serial", serial)), "%s",
             err ? err->msg : "");
     if (rollback(state_dir, cc, files, n, &rerr) != ECA_OK) {
+        /* The new set may still be in place: its retry is a reload and a verify again. */
+        set_failed(failed, ECA_STEP_RELOAD);
         eca_log(ECA_LOG_ERROR, "rollback_failed", cc->name, NULL, 0, "%s", rerr.msg);
         eca_err_prefix(err, "(rollback failed too: %s) ", rerr.msg);
         return rc;
@@ -377,6 +414,68 @@ eca_deploy_run(const char *state_dir, const struct eca_certconf *cc, struct eca_
             "the previous certificate and key are installed again");
     eca_err_prefix(err, "previous certificate restored: ");
     return rc;
+}
+
+enum eca_rc
+eca_deploy_run(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
+               const char *serial, enum eca_step *failed, struct eca_err *err)
+{
+    struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
+    size_t n = ordered(s, files);
+    enum eca_rc rc;
+
+    if ((rc = install(state_dir, cc->name, files, n, err)) != ECA_OK) {
+        set_failed(failed, ECA_STEP_INSTALL);
+        eca_err_prefix(err, "install: ");
+        return rc;
+    }
+    eca_log(ECA_LOG_INFO, "cert_installed", cc->name,
+            ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LS("cert_path", cc->cert_path),
+                           ECA_LS("key_path", cc->key_path)),
+            NULL);
+    return finish(state_dir, cc, files, n, serial, failed, err);
+}
+
+/* 1 when the pair at cert_path/key_path (plus suffix) is the matching pair `serial`. */
+static int
+pair_is(const struct eca_certconf *cc, const char *suffix, const char *serial)
+{
+    char cert[4096], key[4096];
+    struct eca_certstate st;
+
+    if (snprintf(cert, sizeof cert, "%s%s", cc->cert_path, suffix) >= (int)sizeof cert ||
+        snprintf(key, sizeof key, "%s%s", cc->key_path, suffix) >= (int)sizeof key ||
+        eca_certstate_read(cert, key, &st, NULL) != ECA_OK)
+        return 0;
+    return st.present && st.matches && serial[0] && strcmp(st.serial, serial) == 0;
+}
+
+enum eca_rc
+eca_deploy_resume(const char *state_dir, const struct eca_certconf *cc, struct eca_deploy_set *s,
+                  enum eca_step step, const char *serial, enum eca_step *failed,
+                  struct eca_err *err)
+{
+    struct eca_install_file files[ECA_DEPLOY_FILES_MAX];
+    size_t n = ordered(s, files);
+    enum eca_rc rc;
+
+    if (step == ECA_STEP_RELOAD && !pair_is(cc, "", serial))
+        return eca_err_set(err, ECA_ENOTFOUND, "the certificate %s is no longer installed", serial);
+    if (step == ECA_STEP_VERIFY) {
+        if (!pair_is(cc, ".prev", serial))
+            return eca_err_set(err, ECA_ENOTFOUND, "the certificate %s is no longer kept as .prev",
+                               serial);
+        if ((rc = install_prev(state_dir, cc, files, n, err)) != ECA_OK) {
+            set_failed(failed, ECA_STEP_VERIFY);
+            eca_err_prefix(err, "install again: ");
+            return rc;
+        }
+    } else if (step != ECA_STEP_RELOAD) {
+        return eca_err_set(err, ECA_EINVAL, "nothing to resume after step %s", eca_step_name(step));
+    }
+    eca_log(ECA_LOG_INFO, "deploy_resumed", cc->name,
+            ECA_LOG_FIELDS(ECA_LS("step", eca_step_name(step)), ECA_LS("serial", serial)), NULL);
+    return finish(state_dir, cc, files, n, serial, failed, err);
 }
 
 void
@@ -399,7 +498,7 @@ eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
     out->renew_at = st->present ? dec->renew_at : 0;
     if (retry->failures > 0 && retry->next_attempt > now) {
         out->next_action = retry->next_attempt;
-        out->next_reason = "retry";
+        out->next_reason = retry->step == ECA_STEP_BUDGET ? "budget" : "retry";
     } else if (dec->reason != ECA_RENEW_NONE) {
         out->next_action = now;
         out->next_reason = eca_renew_reason_name(dec->reason);

@@ -22,7 +22,15 @@ struct eca_pass_result {
     struct eca_certstate st;  /* installed state (after a renewal: the new one) */
     struct eca_renew_out dec; /* the decision for that state; dec.next_check: look again */
     int renewed;              /* a new certificate was installed */
+    /* A failed pass: the step that failed; the issuance budget: the CA issued a certificate. */
+    enum eca_step step;
+    int issued;
+    char serial[130]; /* the issued certificate's serial (hex), "" when none */
 };
+
+/* The `force` argument of the agents' passes is a set of these. */
+#define ECA_PASS_FORCE 0x1u /* renew whatever the installed certificate's state */
+#define ECA_PASS_LOOK  0x2u /* check and decide only: never fetch a certificate */
 
 /* The most files one certificate installs (key, pfx, cert, chain, CA bundle, spare). */
 #define ECA_DEPLOY_FILES_MAX 6
@@ -79,6 +87,12 @@ enum eca_rc eca_deploy_set_build(struct eca_deploy_set *s, const struct eca_cert
                                  const struct eca_key *key, const struct eca_chain *chain,
                                  int leaf_only, struct eca_err *err);
 
+/*
+ * The files cc installs (as eca_deploy_set_build() lists them) without their contents: for
+ * eca_deploy_resume(), which needs only paths and modes. Free with eca_deploy_set_free().
+ */
+void eca_deploy_set_targets(struct eca_deploy_set *s, const struct eca_certconf *cc);
+
 /* Add one more file (path NULL: nothing); data is borrowed until the deploy. */
 void eca_deploy_set_add(struct eca_deploy_set *s, const char *path, const struct eca_buf *data,
                         unsigned mode);
@@ -89,10 +103,24 @@ void eca_deploy_set_free(struct eca_deploy_set *s);
  * Install the set atomically (private files first, journaled), run the reload action, then
  * when cc->verify is set check that the server serves `serial`. When it does not, the .prev
  * set is installed again (journaled), the reload runs again, `verify_failed` is logged and
- * ECA_EPROTO returned, so the loop retries later with backoff.
+ * ECA_EPROTO returned, so the loop retries later with backoff. On failure *failed (when not
+ * NULL) names the step: ECA_STEP_INSTALL, ECA_STEP_RELOAD (the new set stays installed) or
+ * ECA_STEP_VERIFY (the new set is kept as .prev).
  */
 enum eca_rc eca_deploy_run(const char *state_dir, const struct eca_certconf *cc,
-                           struct eca_deploy_set *s, const char *serial, struct eca_err *err);
+                           struct eca_deploy_set *s, const char *serial, enum eca_step *failed,
+                           struct eca_err *err);
+
+/*
+ * Take up a deploy that failed at `step` for the certificate `serial` without fetching
+ * another: ECA_STEP_RELOAD runs the reload and the verify again over the installed set;
+ * ECA_STEP_VERIFY installs the kept set (.prev) again first. The verify and its rollback
+ * follow eca_deploy_run(), and so does *failed. ECA_ENOTFOUND when the set that failed is no
+ * longer there (replaced, or the files moved): the caller then runs a full pass.
+ */
+enum eca_rc eca_deploy_resume(const char *state_dir, const struct eca_certconf *cc,
+                              struct eca_deploy_set *s, enum eca_step step, const char *serial,
+                              enum eca_step *failed, struct eca_err *err);
 
 /* Run cc's reload action: the command (argv, timeout), then the signal to the pid file. */
 enum eca_rc eca_deploy_reload(const struct eca_certconf *cc, struct eca_err *err);

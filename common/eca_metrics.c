@@ -28,6 +28,8 @@ struct cert_metrics {
     time_t last_success;
     struct cause_count *failures;
     size_t nfailures;
+    bool has_budget;
+    int budget_remaining;
 };
 
 struct eca_metrics {
@@ -224,6 +226,19 @@ eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, const char *
 }
 
 enum eca_rc
+eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining, struct eca_err *err)
+{
+    struct cert_metrics *c;
+    enum eca_rc rc = cert_get(m, cert, &c, err);
+
+    if (rc != ECA_OK)
+        return rc;
+    c->has_budget = remaining >= 0;
+    c->budget_remaining = remaining;
+    return ECA_OK;
+}
+
+enum eca_rc
 eca_metrics_declare_cause(struct eca_metrics *m, const char *cause, struct eca_err *err)
 {
     char **grown;
@@ -312,7 +327,15 @@ lifetime_left(const struct cert_metrics *c, time_t now)
     return left >= total ? 1.0 : left / total;
 }
 
-enum metric_kind { M_NOT_BEFORE, M_NOT_AFTER, M_RATIO, M_RENEWALS, M_LAST_SUCCESS, M_KIND_MAX };
+enum metric_kind {
+    M_NOT_BEFORE,
+    M_NOT_AFTER,
+    M_RATIO,
+    M_RENEWALS,
+    M_LAST_SUCCESS,
+    M_BUDGET,
+    M_KIND_MAX
+};
 
 static const struct {
     const char *name, *type, *help;
@@ -327,6 +350,8 @@ static const struct {
                     "Successful renewals since the agent started."},
     [M_LAST_SUCCESS] = {"eca_last_success_timestamp_seconds", "gauge",
                         "Time of the last successful renewal, Unix time."},
+    [M_BUDGET] = {"eca_issuance_budget_remaining", "gauge",
+                  "New certificates that may still be issued in the rolling 7-day window."},
 };
 
 /* One sample of family k for c, or nothing when c has no such value. */
@@ -338,7 +363,7 @@ put_sample(struct eca_buf *out, const struct eca_metrics *m, enum metric_kind k,
 
     if ((k == M_NOT_BEFORE || k == M_NOT_AFTER || k == M_RATIO) && !c->has_validity)
         return ECA_OK;
-    if (k == M_LAST_SUCCESS && !c->has_success)
+    if ((k == M_LAST_SUCCESS && !c->has_success) || (k == M_BUDGET && !c->has_budget))
         return ECA_OK;
     if ((rc = put_series(out, m, families[k].name, c, err)) != ECA_OK)
         return rc;
@@ -351,6 +376,8 @@ put_sample(struct eca_buf *out, const struct eca_metrics *m, enum metric_kind k,
         return eca_buf_printf(out, err, "} %.6f\n", lifetime_left(c, now));
     case M_RENEWALS:
         return eca_buf_printf(out, err, "} %" PRIu64 "\n", c->renewals);
+    case M_BUDGET:
+        return eca_buf_printf(out, err, "} %d\n", c->budget_remaining);
     default:
         return eca_buf_printf(out, err, "} %lld\n", (long long)c->last_success);
     }

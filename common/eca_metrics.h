@@ -61,6 +61,10 @@ enum eca_rc eca_metrics_renewal_succeeded(struct eca_metrics *m, const char *cer
 enum eca_rc eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, const char *cause,
                                        struct eca_err *err);
 
+/* New certificates `cert` may still get in the issuance window; negative: no budget set. */
+enum eca_rc eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining,
+                                   struct eca_err *err);
+
 /*
  * Declare a failure cause that every certificate exposes from the start at 0, so that the
  * first failure shows as an increase (a counter born at 1 has no increase in Prometheus).

@@ -20,17 +20,47 @@ sched_path(const char *state_dir, const char *name, char *out, size_t outlen)
     snprintf(out, outlen, "%s/%s.sched", state_dir, name);
 }
 
-/* "eca-sched 1 <failures> <next_attempt> <last_success> <rc>\n<message>\n" */
+static const char *const step_names[ECA_STEP_MAX] = {
+    [ECA_STEP_NONE] = "-",        [ECA_STEP_OBTAIN] = "obtain", [ECA_STEP_INSTALL] = "install",
+    [ECA_STEP_RELOAD] = "reload", [ECA_STEP_VERIFY] = "verify", [ECA_STEP_BUDGET] = "budget",
+};
+
+const char *
+eca_step_name(enum eca_step s)
+{
+    return s > ECA_STEP_NONE && s < ECA_STEP_MAX ? step_names[s] : "-";
+}
+
+enum eca_step
+eca_step_parse(const char *name)
+{
+    for (int i = ECA_STEP_NONE + 1; i < ECA_STEP_MAX; i++)
+        if (strcmp(name, step_names[i]) == 0)
+            return (enum eca_step)i;
+    return ECA_STEP_NONE;
+}
+
+/*
+ * "eca-sched 1 <failures> <next_attempt> <last_success> <rc> [<step> <serial>]\n<message>\n":
+ * step and serial came later; a file without them reads as "no step" (a full retry).
+ */
 static int
 parse(const char *text, struct eca_retry *out)
 {
     unsigned long f;
     long long next, ok;
-    int used = 0;
+    int used = 0, more = 0;
+    char step[16];
     const char *nl;
 
     if (sscanf(text, "eca-sched 1 %lu %lld %lld %15s%n", &f, &next, &ok, out->last_rc, &used) != 4)
         return -1;
+    if (text[used] == ' ' && sscanf(text + used, " %15s %129s%n", step, out->serial, &more) == 2) {
+        used += more;
+        out->step = eca_step_parse(step);
+        if (strcmp(out->serial, "-") == 0)
+            out->serial[0] = '\0';
+    }
     out->failures = (unsigned)f;
     out->next_attempt = (time_t)next;
     out->last_success = (time_t)ok;
@@ -80,9 +110,10 @@ eca_retry_save(const char *state_dir, const char *name, const struct eca_retry *
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    n = snprintf(text, sizeof text, "eca-sched 1 %u %lld %lld %s\n%s\n", s->failures,
+    n = snprintf(text, sizeof text, "eca-sched 1 %u %lld %lld %s %s %s\n%s\n", s->failures,
                  (long long)s->next_attempt, (long long)s->last_success,
-                 s->last_rc[0] ? s->last_rc : "-", msg);
+                 s->last_rc[0] ? s->last_rc : "-", eca_step_name(s->step),
+                 s->serial[0] ? s->serial : "-", msg);
     sched_path(state_dir, name, path, sizeof path);
     return eca_fs_write_atomic(path, text, (size_t)n, ECA_FS_MODE_PRIVATE, err);
 }
@@ -110,6 +141,8 @@ eca_retry_succeeded(struct eca_retry *s, int renewed, time_t now)
     s->next_attempt = 0;
     s->last_rc[0] = '\0';
     s->last_error[0] = '\0';
+    s->step = ECA_STEP_NONE;
+    s->serial[0] = '\0';
     if (renewed)
         s->last_success = now;
 }
@@ -146,11 +179,38 @@ eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,
     wait = eca_retry_failed(s, e, now, base_s, cap_s > 0 ? cap_s : 1, life, jitter_seed);
     save(state_dir, name, s);
     eca_log(ECA_LOG_ERROR, "renew_failed", name,
-            ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(e->rc)), ECA_LI("failures", s->failures),
-                           ECA_LI("retry_in", wait),
+            ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(e->rc)), ECA_LS("step", eca_step_name(s->step)),
+                           ECA_LI("failures", s->failures), ECA_LI("retry_in", wait),
                            ECA_LS("retry_at", eca_status_time(s->next_attempt, at, sizeof at))),
             "%s", e->msg);
     return s->next_attempt;
+}
+
+time_t
+eca_retry_refuse(const char *state_dir, const char *name, struct eca_retry *s,
+                 const struct eca_err *e, time_t until)
+{
+    s->failures++;
+    s->next_attempt = until;
+    s->step = ECA_STEP_BUDGET;
+    s->serial[0] = '\0';
+    snprintf(s->last_rc, sizeof s->last_rc, "%s", eca_rc_name(e->rc));
+    snprintf(s->last_error, sizeof s->last_error, "%s", e->msg);
+    save(state_dir, name, s);
+    return until;
+}
+
+int
+eca_retry_resumes(const struct eca_retry *s)
+{
+    return s->failures > 0 && (s->step == ECA_STEP_RELOAD || s->step == ECA_STEP_VERIFY) &&
+           s->serial[0] != '\0';
+}
+
+int
+eca_retry_refetch(const struct eca_retry *s)
+{
+    return s->failures > 0 && !eca_retry_resumes(s);
 }
 
 void

@@ -8,6 +8,27 @@
 #include "eca_certstate.h"
 #include "eca_err.h"
 
+/*
+ * The steps of a pass, in order. A failed pass records the one that failed, so its retry
+ * repeats that step and not the ones before it: a reload that failed is run again, it does
+ * not fetch another certificate.
+ */
+enum eca_step {
+    ECA_STEP_NONE = 0, /* nothing failed (or a state file from before steps were kept) */
+    ECA_STEP_OBTAIN,   /* getting a new certificate from the CA, and checking it */
+    ECA_STEP_INSTALL,  /* writing the new pair */
+    ECA_STEP_RELOAD,   /* the new pair is installed; the reload action failed */
+    ECA_STEP_VERIFY,   /* the server did not serve the new pair; it is kept as .prev */
+    ECA_STEP_BUDGET,   /* a new certificate was due but the issuance budget was spent */
+    ECA_STEP_MAX
+};
+
+/* "obtain", "install", "reload", "verify", "budget"; "-" for none. */
+const char *eca_step_name(enum eca_step s);
+
+/* The step named by eca_step_name(); ECA_STEP_NONE when unknown. */
+enum eca_step eca_step_parse(const char *name);
+
 /* What survives a restart for one certificate. */
 struct eca_retry {
     unsigned failures;                /* consecutive failed renewals; 0: healthy */
@@ -15,6 +36,8 @@ struct eca_retry {
     time_t last_success;              /* last renewal that installed a certificate; 0: none yet */
     char last_rc[16];                 /* eca_rc_name of the last failure, "" when none */
     char last_error[ECA_ERR_MSG_MAX]; /* its message (one line), "" when none */
+    enum eca_step step;               /* the step that failed; ECA_STEP_NONE when none */
+    char serial[130];                 /* RELOAD, VERIFY: the new pair's serial (hex), else "" */
 };
 
 /* STATE_DIR/<name>.sched into out; a missing file gives a zeroed state (ECA_OK). */
@@ -46,12 +69,26 @@ time_t eca_retry_first_due(const struct eca_retry *s, time_t now, int once);
 
 /*
  * A failed pass for certificate `name`: eca_retry_failed() with the cap further limited to
- * interval_s and to a quarter of what is left of st's lifetime, saved to STATE_DIR, logged as
- * `renew_failed`. Returns when to try again.
+ * interval_s and to a quarter of what is left of st's lifetime, saved to STATE_DIR (with the
+ * step and serial the caller set in s), logged as `renew_failed`. Returns when to try again.
  */
 time_t eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,
                       const struct eca_certstate *st, const struct eca_err *e, long base_s,
                       long cap_s, long interval_s, unsigned jitter_seed, time_t now);
+
+/*
+ * A certificate was due but may not be fetched before `until` (the issuance budget): counted
+ * as a failure (s->step ECA_STEP_BUDGET, the error from e), next attempt at `until`, saved.
+ * The caller logs the event. Returns `until`.
+ */
+time_t eca_retry_refuse(const char *state_dir, const char *name, struct eca_retry *s,
+                        const struct eca_err *e, time_t until);
+
+/* 1 when a failed pass left a new pair to reload or verify again (eca_deploy_resume). */
+int eca_retry_resumes(const struct eca_retry *s);
+
+/* 1 when a failed pass must fetch a certificate again: it failed before a new pair was in place. */
+int eca_retry_refetch(const struct eca_retry *s);
 
 /* A good pass (renewed: a certificate was installed): recorded and saved when it changes. */
 void eca_retry_ok(const char *state_dir, const char *name, struct eca_retry *s, int renewed,

@@ -765,7 +765,7 @@ note_profile(struct acme_agent *a, const struct acme_cert_conf *cc, const char *
  */
 static enum eca_rc
 order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key **key_out,
-           struct eca_chain **chain_out, int *held, struct eca_err *err)
+           struct eca_chain **chain_out, int *held, int *issued, struct eca_err *err)
 {
     const char *replaces = a->ari[cc - a->conf->certs].cert_id;
     struct acme_issue_opts io = {NULL, replaces[0] ? replaces : NULL, NULL};
@@ -805,6 +805,7 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
     }
     if (rc != ECA_OK)
         goto out;
+    *issued = 1; /* counted by the issuance budget even if the answer is refused below */
     note_profile(a, cc, io.profile, &info);
     if ((rc = eca_x509_chain_from_pem(pem.data, pem.len, &chain, err)) != ECA_OK ||
         (rc = check_issued(cc, key, chain, err)) != ECA_OK)
@@ -825,7 +826,8 @@ out:
 }
 
 static enum eca_rc
-renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct eca_err *err)
+renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct eca_pass_result *res,
+      struct eca_err *err)
 {
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
@@ -835,22 +837,25 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct e
     enum eca_rc rc;
 
     memset(&set, 0, sizeof set);
-    rc = order_cert(a, cc, &key, &chain, held, err);
+    rc = order_cert(a, cc, &key, &chain, held, &res->issued, err);
     /* Release the challenge port (or webroot) between orders: a daemon holds nothing idle. */
     acme_http01_free(a->responder);
     a->responder = NULL;
+    res->step = ECA_STEP_OBTAIN;
     if (rc != ECA_OK)
         goto out;
     leaf = eca_x509_chain_get(chain, 0);
     eca_x509_serial_hex(leaf, serial, sizeof serial);
+    snprintf(res->serial, sizeof res->serial, "%s", serial);
     eca_log(ECA_LOG_INFO, "cert_issued", cc->base.name,
             ECA_LOG_FIELDS(
                 ECA_LS("serial", serial),
                 ECA_LS("not_after", eca_status_time(eca_x509_not_after(leaf), na, sizeof na)),
                 ECA_LI("chain", eca_x509_chain_count(chain))),
             NULL);
+    res->step = ECA_STEP_INSTALL;
     if ((rc = eca_deploy_set_build(&set, &cc->base, key, chain, !cc->fullchain, err)) == ECA_OK)
-        rc = eca_deploy_run(a->conf->g.state_dir, &cc->base, &set, serial, err);
+        rc = eca_deploy_run(a->conf->g.state_dir, &cc->base, &set, serial, &res->step, err);
 out:
     eca_deploy_set_free(&set);
     eca_key_free(key);
@@ -919,15 +924,17 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
         return rc;
     /* An order left open by an earlier pass is carried on, whatever the lifetime says. */
     state_path(a, cc->base.name, ".order", path, sizeof path);
-    decide(a->conf, cc, &res->st, force || eca_fs_exists(path), eca_clock_now(), &res->dec);
+    decide(a->conf, cc, &res->st, ((unsigned)force & ECA_PASS_FORCE) || eca_fs_exists(path),
+           eca_clock_now(), &res->dec);
     ari_consult(a, i, &res->st, eca_clock_now(), &res->dec);
     log_checked(cc, &res->st, &res->dec);
-    if (res->dec.reason == ECA_RENEW_NONE)
+    if (res->dec.reason == ECA_RENEW_NONE || ((unsigned)force & ECA_PASS_LOOK))
         return ECA_OK;
     eca_log(ECA_LOG_INFO, "renew_started", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(res->dec.reason))), NULL);
-    if ((rc = renew(a, cc, &held, err)) != ECA_OK)
+    if ((rc = renew(a, cc, &held, res, err)) != ECA_OK)
         return pass_held(cc, rc, held, res, err);
+    res->step = ECA_STEP_NONE;
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);

@@ -35,7 +35,9 @@ void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
  * res->dec.renew_at the earlier of that time and the lifetime threshold, and res->dec.next_check
  * is no later than the chosen time nor the next renewalInfo request (Retry-After). The loop
  * needs nothing else: sleeping until res->dec.next_check honours ARI. The renewal's newOrder
- * carries "replaces" with the installed certificate's certID.
+ * carries "replaces" with the installed certificate's certID. force is a set of ECA_PASS_*
+ * flags (1: forced); with ECA_PASS_LOOK the pass decides and returns, fetching nothing. A
+ * failure names its step in res->step; res->issued says the CA issued a certificate.
  */
 enum eca_rc acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result *res,
                            struct eca_err *err);

@@ -19,7 +19,7 @@
 #include "eca_fs.h"
 #include "eca_log.h"
 #include "eca_metrics.h"
-#include "eca_retry.h"
+#include "eca_pass.h"
 #include "eca_service.h"
 #include "eca_status.h"
 
@@ -33,6 +33,7 @@
 struct args {
     struct eca_agentconf_cli conf; /* --config, --log-format, --force */
     enum eca_log_format fmt;
+    int override_budget; /* --override-budget */
     int once, check_config, json, reason;
     const char *command; /* NULL (run), "status" or "revoke" */
     const char *cert;    /* revoke --cert NAME */
@@ -50,6 +51,8 @@ usage(FILE *f)
           "HTTP01_LISTEN|WEBROOT...)\n"
           "  --once              one pass, then exit (cron, timers, CI)\n"
           "  --force             renew now, whatever the lifetime left\n"
+          "  --override-budget   with a spent issuance budget, let one more certificate\n"
+          "                      through per managed certificate (logged)\n"
           "  --check-config      validate the configuration and exit\n"
           "  --log-format F      json (default) or text\n"
           "  --version, --help\n"
@@ -110,6 +113,8 @@ parse_args(int argc, char **argv, struct args *a)
             a->conf.force = 1;
         else if (strcmp(o, "--check-config") == 0)
             a->check_config = 1;
+        else if (strcmp(o, "--override-budget") == 0)
+            a->override_budget = 1;
         else if ((strcmp(o, "status") == 0 || strcmp(o, "revoke") == 0) && a->command == NULL)
             a->command = strcmp(o, "status") == 0 ? "status" : "revoke";
         else if (strcmp(o, "--json") == 0 && a->command && strcmp(a->command, "status") == 0)
@@ -143,6 +148,7 @@ load(const struct args *a, unsigned flags, struct acme_conf **conf)
         return -1;
     }
     eca_log_setup(PROG, (*conf)->g.log_level, (*conf)->g.log_format);
+    (*conf)->g.budget_override |= a->override_budget;
     if ((*conf)->g.insecure)
         eca_log(ECA_LOG_WARN, "insecure_transport", NULL,
                 ECA_LOG_FIELDS(ECA_LS("directory_url", (*conf)->directory_url)),
@@ -154,7 +160,7 @@ load(const struct args *a, unsigned flags, struct acme_conf **conf)
 
 /* One managed certificate as the loop tracks it. */
 struct slot {
-    struct eca_retry retry;
+    struct eca_pass_slot p; /* retry state, issuance budget */
     time_t due;
     int journal; /* an interrupted install still to roll forward */
 };
@@ -190,15 +196,14 @@ slots_open(struct daemon *d, int once)
         struct slot *s = &d->slots[i];
 
         eca_err_clear(&err);
-        if (eca_retry_load(g->state_dir, cc->name, &s->retry, &err) != ECA_OK)
-            eca_log(ECA_LOG_WARN, "sched_unreadable", cc->name, NULL, 0, "%s; starting afresh",
-                    err.msg);
-        s->due = eca_retry_first_due(&s->retry, now, once);
+        eca_pass_slot_load(g, cc, &s->p);
+        s->due = eca_retry_first_due(&s->p.retry, now, once);
         if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
         acme_agent_status(d->conf, i, now, &d->status[i]);
         if (d->metrics)
-            eca_metrics_cert_add(d->metrics, cc->name, NULL);
+            eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
+                                   NULL);
     }
     return 0;
 }
@@ -212,47 +217,64 @@ slots_close(struct daemon *d)
     d->status = NULL;
 }
 
-/* Certificate i: check, decide, act (acme_agent_run), then record; 1 when it failed. */
+/* The agent's pass for eca_pass_run(). */
+static enum eca_rc
+agent_pass(void *agent, size_t i, unsigned flags, struct eca_pass_result *res, struct eca_err *err)
+{
+    return acme_agent_run(agent, i, (int)flags, res, err);
+}
+
+/*
+ * Certificate i: check, decide, act (acme_agent_run through eca_pass_run, which also takes up a
+ * reload or verify that failed, and keeps the issuance budget), then record; 1 when it failed.
+ */
 static int
 pass_one(struct daemon *d, size_t i, int force)
 {
     const struct eca_agentconf *g = &d->conf->g;
-    const char *name = d->conf->certs[i].base.name;
+    const struct eca_certconf *cc = &d->conf->certs[i].base;
+    const char *name = cc->name;
     struct slot *s = &d->slots[i];
+    struct eca_deploy_set targets;
     struct eca_pass_result res;
     struct eca_err err = {0};
     enum eca_rc rc = ECA_OK;
+    int refused = 0;
     time_t now;
 
     memset(&res, 0, sizeof res);
-    if (s->journal &&
-        (rc = eca_deploy_recover(g->state_dir, &d->conf->certs[i].base, &err)) == ECA_OK)
+    eca_deploy_set_targets(&targets, cc);
+    if (s->journal && (rc = eca_deploy_recover(g->state_dir, cc, &err)) == ECA_OK)
         s->journal = 0;
-    /* After a failure the retry is a renewal, not just a look (e.g. after a rollback). */
     if (rc == ECA_OK)
-        rc = acme_agent_run(d->agent, i, force || s->retry.failures > 0, &res, &err);
+        rc = eca_pass_run(g, cc, &s->p, &targets, force, agent_pass, d->agent, i, &res, &refused,
+                          &err);
+    eca_deploy_set_free(&targets);
     now = eca_clock_now();
     if (rc == ECA_ESTOPPED) {
         eca_log(ECA_LOG_INFO, "renew_abandoned", name, NULL, 0, "stop requested");
         return 0;
     }
-    if (rc != ECA_OK) {
-        s->due = eca_retry_fail(g->state_dir, name, &s->retry, &res.st, &err, BACKOFF_BASE_S,
-                                BACKOFF_CAP_S, g->check_interval_s, eca_deploy_seed(name), now);
-        if (d->metrics)
-            eca_metrics_renewal_failed(d->metrics, name, eca_rc_name(err.rc), NULL);
-    } else {
-        eca_retry_ok(g->state_dir, name, &s->retry, res.renewed, now);
+    if (refused)
+        s->due = eca_pass_refuse(g, cc, &s->p, now, &err);
+    else if (rc != ECA_OK)
+        s->due = eca_pass_fail(g, name, &s->p, &res, &err, BACKOFF_BASE_S, BACKOFF_CAP_S, now);
+    else {
+        eca_retry_ok(g->state_dir, name, &s->p.retry, res.renewed, now);
         s->due = res.dec.next_check;
         if (res.renewed && d->metrics)
             eca_metrics_renewal_succeeded(d->metrics, name, now, NULL);
     }
+    if (d->metrics && (rc != ECA_OK || refused))
+        eca_metrics_renewal_failed(d->metrics, name, eca_rc_name(err.rc), NULL);
+    if (d->metrics)
+        eca_metrics_set_budget(d->metrics, name, eca_pass_budget_left(g, cc, &s->p, now), NULL);
     if (d->metrics && res.st.present)
         eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
-    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->retry, now);
-    return rc != ECA_OK;
+    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->p.retry, now);
+    return rc != ECA_OK || refused;
 }
 
 /* After every pass: the status file and the metrics textfile. */

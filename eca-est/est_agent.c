@@ -46,6 +46,8 @@ struct pass {
     char serial[130];
     struct est_pending pend; /* a request the server accepted but has not issued yet */
     int have_pend;           /* pend is kept in STATE_DIR (p->key and p->csr are its own) */
+    enum eca_step step;      /* where the pass is; on failure, the step that failed */
+    int got_cert;            /* the CA issued a certificate (the issuance budget counts it) */
 };
 
 static void
@@ -585,12 +587,13 @@ deploy(struct pass *p, struct eca_err *err)
     enum eca_rc rc;
 
     eca_buf_init(&pfx, 0);
+    p->step = ECA_STEP_INSTALL;
     if ((rc = eca_deploy_set_build(&set, &cc->base, p->key, p->full, 0, err)) != ECA_OK ||
         (cc->pfx_path && (rc = pfx_build(p, &pfx, err)) != ECA_OK))
         goto out;
     eca_deploy_set_add(&set, cc->pfx_path, &pfx, ECA_FS_MODE_PRIVATE);
     eca_deploy_set_add(&set, cc->ca_certs_path, &p->ca_pem, ECA_FS_MODE_PUBLIC);
-    rc = eca_deploy_run(p->conf->g.state_dir, &cc->base, &set, p->serial, err);
+    rc = eca_deploy_run(p->conf->g.state_dir, &cc->base, &set, p->serial, &p->step, err);
 out:
     eca_deploy_set_free(&set);
     eca_buf_free(&pfx);
@@ -647,6 +650,7 @@ act(struct pass *p, struct eca_err *err)
     enum eca_rc rc;
 
     clock_gettime(CLOCK_MONOTONIC, &p->t0);
+    p->step = ECA_STEP_OBTAIN;
     /* Errors from /cacerts already name it ("cacerts: ..." or "GET .../cacerts: ..."). */
     if ((rc = session_open(p, reenroll, p->conf->pop, err)) != ECA_OK ||
         (rc = fetch_cacerts(p, err)) != ECA_OK)
@@ -659,6 +663,7 @@ act(struct pass *p, struct eca_err *err)
     pending_after(p, rc, err);
     if (rc != ECA_OK)
         return rc;
+    p->got_cert = 1; /* counted by the issuance budget even if it is refused below */
     /* The answer may hold the leaf alone: the chain then comes from /cacerts. */
     if ((rc = est_enroll_full_chain(p->issued, p->cacerts, p->key, &p->full, err)) != ECA_OK)
         return rc;
@@ -693,7 +698,7 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
     p.cc = cc;
     p.env = env ? env : &none;
     p.now = eca_clock_now();
-    p.force = force;
+    p.force = (unsigned)force & ECA_PASS_FORCE;
     eca_buf_init(&p.csr, 0);
     eca_buf_init(&p.ca_pem, 0);
     eca_buf_init(&p.pop_attr, 0);
@@ -702,15 +707,23 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
         (rc = check(&p, &res->dec, err)) != ECA_OK)
         goto out;
     res->st = p.st;
+    /* ECA_PASS_LOOK: check and decide only (a reload retried, a budget spent). */
+    if ((unsigned)force & ECA_PASS_LOOK)
+        goto out;
     if ((rc = pending_take(&p, &res->dec, err)) != ECA_OK ||
         (res->dec.reason == ECA_RENEW_NONE && !p.have_pend))
         goto out;
     eca_log(ECA_LOG_INFO, "renew_started", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("reason", eca_renew_reason_name(res->dec.reason))), NULL);
-    if ((rc = act(&p, err)) == ECA_EAGAIN)
+    rc = act(&p, err);
+    res->issued = p.got_cert;
+    snprintf(res->serial, sizeof res->serial, "%s", p.got_cert ? p.serial : "");
+    if (rc == ECA_EAGAIN)
         res->dec.next_check = p.pend.next;
-    if (rc != ECA_OK)
+    if (rc != ECA_OK) {
+        res->step = p.step;
         goto out;
+    }
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);

@@ -23,7 +23,9 @@ struct est_agent_env {
  * (revoked: renew now, with the bootstrap credentials), decide (force: renew whatever the
  * lifetime), and when due enroll or re-enroll, then eca_deploy_run (install, reload,
  * verify). One JSON log line per step; failures are returned (not logged) with the step
- * named in err. res holds the installed state and the next check.
+ * named in err (and in res->step). res holds the installed state and the next check;
+ * res->issued says the CA issued a certificate. force is a set of ECA_PASS_* flags (1:
+ * forced); with ECA_PASS_LOOK the pass checks and decides, and enrolls nothing.
  *
  * A 202 (RFC 7030 §4.2.3) keeps key and CSR in STATE_DIR (est_pending.h); later passes send
  * that same request again at the time the server asked, until it is issued (installed with

@@ -16,6 +16,8 @@ fi
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib_bench.sh"
 it_init
+# Dozens of forced issuances of one certificate on purpose: no issuance budget.
+export ISSUANCE_BUDGET=0
 bench_init
 [ -x "$ECA_ACME" ] || die "build eca-acme first ($ECA_ACME)"
 N=${BENCH_N:-10}

@@ -13,6 +13,8 @@
 . "$(dirname "$0")/../integration/lib_est.sh"
 . "$(dirname "$0")/lib_bench.sh"
 it_init
+# Dozens of forced issuances of one certificate on purpose: no issuance budget.
+export ISSUANCE_BUDGET=0
 bench_init
 [ -x "$ECA_EST" ] || die "build eca-est first ($ECA_EST)"
 N=${BENCH_N:-10}

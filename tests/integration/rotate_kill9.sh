@@ -47,6 +47,7 @@ ca_bundle = "$PEBBLE_TLS_CA";
 state_dir = "$d/state";
 webroot = "$IT_TMP/webroot";
 log_level = "info";
+issuance_budget = 0; # dozens of forced renewals on purpose
 certificates = ( {
     name = "k$w";
     domains = [ "k$w.kill.test" ];
@@ -66,6 +67,7 @@ est_username = "$EST_USER";
 bootstrap_token_file = "$EST_TOKEN_FILE";
 crl_enabled = false;
 log_level = "info";
+issuance_budget = 0; # dozens of forced renewals on purpose
 certificates = ( {
     name = "dev";
     subject_dn = "CN=kill-client,O=Example";

@@ -173,12 +173,38 @@ START_TEST(changed_names_force_renewal_and_failure_leaves_pair)
     ck_assert(logcap_contains("\"reason\":\"forced\""));
     ck_assert_int_eq(res.dec.reason, ECA_RENEW_FORCED);
     ck_assert_int_eq(res.renewed, 0);
+    /* The retry must know it failed before anything was issued. */
+    ck_assert_int_eq(res.step, ECA_STEP_OBTAIN);
+    ck_assert_int_eq(res.issued, 0);
     /* The account key exists, private, although the CA was unreachable. */
     snprintf(path, sizeof path, "%s/account.key", c->g.state_dir);
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     /* The installed pair is untouched. */
     snprintf(path, sizeof path, "%s/cert.pem.new", dir);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    acme_agent_free(a);
+    acme_conf_free(c);
+}
+END_TEST
+
+/* A spent issuance budget: the pass decides (missing) but asks the CA for nothing. */
+START_TEST(look_only_pass_decides_and_orders_nothing)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct acme_agent *a = NULL;
+    struct eca_err err = {0};
+    struct eca_pass_result res;
+    char path[512];
+
+    ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_FORCE | ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_ne(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert_int_eq(res.renewed, 0);
+    ck_assert_int_eq(res.issued, 0);
+    ck_assert(logcap_contains("\"event\":\"cert_checked\""));
+    ck_assert(!logcap_contains("renew_started"));
+    snprintf(path, sizeof path, "%s/account.key", c->g.state_dir);
     ck_assert_int_eq(access(path, F_OK), -1);
     acme_agent_free(a);
     acme_conf_free(c);
@@ -730,6 +756,7 @@ acme_agent_suite(void)
     tcase_add_test(tc, new_creates_private_state_dir);
     tcase_add_test(tc, valid_certificate_needs_nothing);
     tcase_add_test(tc, changed_names_force_renewal_and_failure_leaves_pair);
+    tcase_add_test(tc, look_only_pass_decides_and_orders_nothing);
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
     suite_add_tcase(s, tc);

@@ -298,6 +298,40 @@ START_TEST(first_enrollment_with_token_assembles_chain_from_cacerts)
 }
 END_TEST
 
+/* A reload that fails after the install: the pass names the step and the pair to take up. */
+START_TEST(failed_reload_names_its_step_and_the_new_pair)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    push_cacerts();
+    push_status(204);
+    issue_enroll = 1;
+    cc.base.reload_command = "false";
+    run_pass(0, ECA_EIO, &res, &err);
+    cc.base.reload_command = NULL;
+    issue_enroll = 0;
+    ck_assert_int_eq(res.step, ECA_STEP_RELOAD);
+    ck_assert_int_eq(res.issued, 1);
+    ck_assert_str_eq(res.serial, "65"); /* 101 */
+    assert_installed(101);
+}
+END_TEST
+
+/* A spent issuance budget: decided (missing), nothing asked of the server. */
+START_TEST(look_only_pass_enrolls_nothing)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    run_pass(ECA_PASS_LOOK, ECA_OK, &res, &err);
+    ck_assert_int_ne(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert_int_eq(res.issued, 0);
+    ck_assert_uint_eq(fake_http_nreq(fake), 0);
+    ck_assert(!logcap_contains("renew_started"));
+}
+END_TEST
+
 START_TEST(valid_certificate_is_reenrolled_with_itself)
 {
     struct eca_pass_result res;
@@ -744,6 +778,8 @@ est_agent_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, first_enrollment_with_token_assembles_chain_from_cacerts);
+    tcase_add_test(tc, failed_reload_names_its_step_and_the_new_pair);
+    tcase_add_test(tc, look_only_pass_enrolls_nothing);
     tcase_add_test(tc, valid_certificate_is_reenrolled_with_itself);
     tcase_add_test(tc, reenroll_refused_falls_back_to_bootstrap);
     tcase_add_test(tc, wrong_token_writes_nothing);

@@ -52,6 +52,10 @@ static const char expected_full[] =
     "time.\n"
     "# TYPE eca_last_success_timestamp_seconds gauge\n"
     "eca_last_success_timestamp_seconds{agent=\"eca-test\",cert=\"web\"} 1500\n"
+    "# HELP eca_issuance_budget_remaining New certificates that may still be issued in the "
+    "rolling 7-day window.\n"
+    "# TYPE eca_issuance_budget_remaining gauge\n"
+    "eca_issuance_budget_remaining{agent=\"eca-test\",cert=\"web\"} 0\n"
     "# HELP eca_renewal_failures_total Failed renewal attempts since the agent started, by "
     "cause.\n"
     "# TYPE eca_renewal_failures_total counter\n"
@@ -69,6 +73,9 @@ sample_registry(void)
     ck_assert_int_eq(eca_metrics_renewal_succeeded(m, "web", 1500, &err), ECA_OK);
     ck_assert_int_eq(eca_metrics_renewal_failed(m, "web", "ENET", &err), ECA_OK);
     ck_assert_int_eq(eca_metrics_cert_add(m, "mqtt", &err), ECA_OK);
+    /* A spent budget shows as 0; a certificate without one has no series. */
+    ck_assert_int_eq(eca_metrics_set_budget(m, "web", 0, &err), ECA_OK);
+    ck_assert_int_eq(eca_metrics_set_budget(m, "mqtt", -1, &err), ECA_OK);
     return m;
 }
 

@@ -133,6 +133,80 @@ START_TEST(fail_persists_logs_and_caps)
 }
 END_TEST
 
+START_TEST(failed_step_survives_a_restart)
+{
+    struct eca_retry s, r;
+    struct eca_certstate st;
+    struct eca_err e = {0};
+    char path[512];
+    FILE *f;
+
+    memset(&s, 0, sizeof s);
+    memset(&st, 0, sizeof st);
+    eca_err_set(&e, ECA_EIO, "reload: command exited with status 1");
+    s.step = ECA_STEP_RELOAD;
+    snprintf(s.serial, sizeof s.serial, "%s", "2e88851b1f78c605");
+    eca_retry_fail(dir, "web", &s, &st, &e, 60, 3600, 21600, 7, T0);
+    ck_assert(logcap_contains("\"step\":\"reload\""));
+    ck_assert_int_eq(eca_retry_load(dir, "web", &r, NULL), ECA_OK);
+    ck_assert_int_eq(r.step, ECA_STEP_RELOAD);
+    ck_assert_str_eq(r.serial, "2e88851b1f78c605");
+    ck_assert_str_eq(r.last_error, "reload: command exited with status 1");
+    /* A reload or verify to take up is resumed, never fetched again... */
+    ck_assert(eca_retry_resumes(&r));
+    ck_assert(!eca_retry_refetch(&r));
+    r.step = ECA_STEP_VERIFY;
+    ck_assert(eca_retry_resumes(&r));
+    /* ...but without the pair's serial there is nothing to take up. */
+    r.serial[0] = '\0';
+    ck_assert(!eca_retry_resumes(&r));
+    ck_assert(eca_retry_refetch(&r));
+    /* A failure to obtain (or an older file without a step) retries as a renewal. */
+    s.step = ECA_STEP_OBTAIN;
+    s.serial[0] = '\0';
+    ck_assert(!eca_retry_resumes(&s));
+    ck_assert(eca_retry_refetch(&s));
+    snprintf(path, sizeof path, "%s/old.sched", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs("eca-sched 1 2 1767226000 0 ENET\nconnect: refused\n", f);
+    fclose(f);
+    ck_assert_int_eq(eca_retry_load(dir, "old", &r, NULL), ECA_OK);
+    ck_assert_uint_eq(r.failures, 2);
+    ck_assert_int_eq(r.step, ECA_STEP_NONE);
+    ck_assert_str_eq(r.serial, "");
+    ck_assert_str_eq(r.last_error, "connect: refused");
+    ck_assert(eca_retry_refetch(&r));
+    /* A good pass clears the step and serial on disk too. */
+    eca_retry_ok(dir, "web", &s, 1, T0 + 9);
+    ck_assert_int_eq(eca_retry_load(dir, "web", &r, NULL), ECA_OK);
+    ck_assert_int_eq(r.step, ECA_STEP_NONE);
+    ck_assert_str_eq(r.serial, "");
+    ck_assert(!eca_retry_resumes(&r) && !eca_retry_refetch(&r));
+    ck_assert_str_eq(eca_step_name(ECA_STEP_VERIFY), "verify");
+    ck_assert_int_eq(eca_step_parse("budget"), ECA_STEP_BUDGET);
+    ck_assert_int_eq(eca_step_parse("nonsense"), ECA_STEP_NONE);
+}
+END_TEST
+
+START_TEST(refusal_waits_for_the_given_time)
+{
+    struct eca_retry s, r;
+    struct eca_err e = {0};
+
+    memset(&s, 0, sizeof s);
+    eca_err_set(&e, ECA_EAGAIN, "issuance budget exhausted");
+    ck_assert_int_eq(eca_retry_refuse(dir, "web", &s, &e, T0 + 86400), T0 + 86400);
+    ck_assert_int_eq(eca_retry_load(dir, "web", &r, NULL), ECA_OK);
+    ck_assert_uint_eq(r.failures, 1);
+    ck_assert_int_eq(r.step, ECA_STEP_BUDGET);
+    ck_assert_int_eq(r.next_attempt, T0 + 86400);
+    ck_assert_str_eq(r.last_rc, "EAGAIN");
+    /* A restart honours it; the retry, when due, is a renewal. */
+    ck_assert_int_eq(eca_retry_first_due(&r, T0, 0), T0 + 86400);
+    ck_assert(eca_retry_refetch(&r));
+}
+END_TEST
+
 START_TEST(stop_request_is_taken_once_and_stays)
 {
     eca_daemon_request(ECA_DAEMON_RELOAD | ECA_DAEMON_FORCE);
@@ -156,6 +230,8 @@ retry_suite(void)
     tcase_add_test(tc, sched_round_trips_and_backs_off);
     tcase_add_test(tc, restart_respects_persisted_backoff);
     tcase_add_test(tc, fail_persists_logs_and_caps);
+    tcase_add_test(tc, failed_step_survives_a_restart);
+    tcase_add_test(tc, refusal_waits_for_the_given_time);
     tcase_add_test(tc, stop_request_is_taken_once_and_stays);
     suite_add_tcase(s, tc);
     return s;

@@ -135,6 +135,7 @@ START_TEST(deploy_rolls_back_when_the_old_certificate_is_still_served)
     struct eca_err err = {0};
     struct eca_buf before, after;
     char cert[512], key[512], hp[64], serial[130], state[512];
+    enum eca_step step = ECA_STEP_NONE;
 
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
@@ -157,13 +158,46 @@ START_TEST(deploy_rolls_back_when_the_old_certificate_is_still_served)
     cc.verify = hp;
     cc.verify_timeout_s = 1;
     ck_assert_int_eq(eca_deploy_set_build(&set, &cc, o2.leaf_key, chain, 0, NULL), ECA_OK);
-    ck_assert_int_eq(eca_deploy_run(state, &cc, &set, serial, &err), ECA_EPROTO);
+    ck_assert_int_eq(eca_deploy_run(state, &cc, &set, serial, &step, &err), ECA_EPROTO);
+    ck_assert_int_eq(step, ECA_STEP_VERIFY);
     ck_assert_ptr_nonnull(strstr(err.msg, "previous certificate restored"));
     ck_assert_msg(strstr(err.msg, serial) != NULL, "%s", err.msg);
     ck_assert(logcap_contains("\"event\":\"verify_failed\""));
     ck_assert(logcap_contains("\"event\":\"rollback_done\""));
     ck_assert_int_eq(eca_fs_read(cert, 1 << 20, &after, NULL), ECA_OK);
     ck_assert(before.len == after.len && memcmp(before.data, after.data, after.len) == 0);
+    eca_deploy_set_free(&set);
+    /* The retry installs the kept pair (.prev) again and verifies: still not served, so it is
+     * rolled back again; the old pair stays byte-identical. */
+    eca_deploy_set_targets(&set, &cc);
+    eca_err_clear(&err);
+    step = ECA_STEP_NONE;
+    ck_assert_int_eq(eca_deploy_resume(state, &cc, &set, ECA_STEP_VERIFY, serial, &step, &err),
+                     ECA_EPROTO);
+    ck_assert_int_eq(step, ECA_STEP_VERIFY);
+    ck_assert(logcap_contains("\"event\":\"deploy_resumed\""));
+    eca_buf_free(&after);
+    eca_buf_init(&after, 1 << 20);
+    ck_assert_int_eq(eca_fs_read(cert, 1 << 20, &after, NULL), ECA_OK);
+    ck_assert(before.len == after.len && memcmp(before.data, after.data, after.len) == 0);
+    /* A pair that is no longer kept is not taken up. */
+    ck_assert_int_eq(eca_deploy_resume(state, &cc, &set, ECA_STEP_VERIFY, "0badc0de", &step, &err),
+                     ECA_ENOTFOUND);
+    ck_assert_int_eq(eca_deploy_resume(state, &cc, &set, ECA_STEP_RELOAD, serial, &step, &err),
+                     ECA_ENOTFOUND);
+    /* Without a verify target: the kept pair goes back in and the reload runs; it stays. */
+    cc.verify = NULL;
+    cc.reload_command = "false";
+    ck_assert_int_eq(eca_deploy_resume(state, &cc, &set, ECA_STEP_VERIFY, serial, &step, &err),
+                     ECA_EIO);
+    ck_assert_int_eq(step, ECA_STEP_RELOAD);
+    cc.reload_command = "true";
+    ck_assert_int_eq(eca_deploy_resume(state, &cc, &set, ECA_STEP_RELOAD, serial, &step, &err),
+                     ECA_OK);
+    eca_buf_free(&after);
+    eca_buf_init(&after, 1 << 20);
+    ck_assert_int_eq(eca_fs_read(cert, 1 << 20, &after, NULL), ECA_OK);
+    ck_assert(before.len != after.len || memcmp(before.data, after.data, after.len) != 0);
     eca_deploy_set_free(&set);
     eca_x509_chain_free(chain);
     eca_buf_free(&before);
