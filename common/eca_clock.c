@@ -15,3 +15,12 @@ eca_clock_set(eca_clock_fn fn)
 {
     clock_fn = fn;
 }
+
+long long
+eca_clock_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -13,4 +13,7 @@ time_t eca_clock_now(void);
 /* Replace the clock (tests); NULL restores the real one. */
 void eca_clock_set(eca_clock_fn fn);
 
+/* Milliseconds on the monotonic clock, for deadlines of I/O (never moved by tests). */
+long long eca_clock_mono_ms(void);
+
 #endif
