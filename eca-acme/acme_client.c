@@ -4,7 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "acme_account.h"
 #include "acme_dir.h"
@@ -25,7 +24,6 @@
 #define MAX_ALTERNATES    8
 #define POLL_FIRST_MS     25   /* first re-poll of a pending resource without Retry-After */
 #define POLL_MAX_MS       1000 /* the backoff doubles up to this */
-#define SLICE_MS          100  /* a stop request is noticed within this */
 
 struct acme_client {
     struct eca_http *http;
@@ -40,8 +38,6 @@ struct acme_client {
     int account_key_new;
     long max_wait_s;
     int (*should_stop)(void);
-    void (*sleep_ms)(void *ctx, long ms);
-    void *sleep_ctx;
     struct acme_dir *dir;
     char *nonce;
     long last_retry_after; /* of the last response, -1: none */
@@ -62,21 +58,11 @@ stopped(const struct acme_client *c)
     return c->should_stop != NULL && c->should_stop();
 }
 
-/* Wait ms milliseconds in slices so a stop request is noticed within SLICE_MS. */
+/* Wait ms milliseconds; a stop request ends the wait early (eca_clock_sleep_ms). */
 static enum eca_rc
 wait_ms(struct acme_client *c, long ms, struct eca_err *err)
 {
-    struct timespec slice = {0, 0};
-
-    if (c->sleep_ms != NULL) {
-        c->sleep_ms(c->sleep_ctx, ms);
-    } else {
-        for (long left = ms; left > 0 && !stopped(c); left -= SLICE_MS) {
-            slice.tv_nsec = (left < SLICE_MS ? left : SLICE_MS) * 1000L * 1000L;
-            nanosleep(&slice, NULL);
-        }
-    }
-    if (stopped(c))
+    if (eca_clock_sleep_ms(ms, c->should_stop))
         return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the ACME server");
     return ECA_OK;
 }
@@ -293,13 +279,6 @@ out:
     else
         *out = c;
     return rc;
-}
-
-void
-acme_client_set_sleep(struct acme_client *c, void (*sleep_ms)(void *ctx, long ms), void *ctx)
-{
-    c->sleep_ms = sleep_ms;
-    c->sleep_ctx = ctx;
 }
 
 const char *

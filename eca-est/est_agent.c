@@ -81,8 +81,7 @@ http_make(const struct pass *p, const char *cert, const char *key, int insecure,
 static struct est_client_opts
 client_opts(const struct pass *p)
 {
-    struct est_client_opts o = {p->conf->base_url, p->conf->max_pending_s, 0, p->env->should_stop,
-                                p->env->sleep_s};
+    struct est_client_opts o = {p->conf->base_url, p->conf->max_pending_s, 0, p->env->should_stop};
     return o;
 }
 

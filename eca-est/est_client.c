@@ -15,15 +15,6 @@
 /* A server asking for more than this between polls is capped (RFC 7030 §4.2.3 leaves it open). */
 #define MAX_ONE_WAIT 3600L
 
-static void
-real_sleep(unsigned s)
-{
-    struct timespec ts = {(time_t)s, 0};
-
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static enum eca_rc
 op_url(const struct est_client_opts *o, const char *op, char *out, size_t outlen,
        struct eca_err *err)
@@ -109,15 +100,12 @@ pop_conn_changed(const struct est_client_auth *a, const struct eca_http_resp *re
            memcmp(c->tls_unique, a->pop->tls_unique, c->tls_unique_len) != 0;
 }
 
-/* Wait `secs` in one-second slices; ECA_ESTOPPED as soon as the process is asked to stop. */
+/* Wait `secs`; ECA_ESTOPPED as soon as the process is asked to stop. */
 static enum eca_rc
 wait_slices(const struct est_client_opts *o, long secs, struct eca_err *err)
 {
-    for (long i = 0; i < secs; i++) {
-        if (o->should_stop && o->should_stop())
-            return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the certificate");
-        (o->sleep_s ? o->sleep_s : real_sleep)(1);
-    }
+    if (eca_clock_sleep_ms(secs * 1000, o->should_stop))
+        return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the certificate");
     return ECA_OK;
 }
 
