@@ -289,6 +289,8 @@ read_conn(struct eca_listen *l, int slot, struct eca_listen_req *req)
 
     for (;;) {
         long n = eca_listen_os_recv(c->s, c->buf + c->len, ECA_LISTEN_MAX_REQUEST - c->len);
+        /* The blank line may straddle reads; what came before was searched already. */
+        const char *from = c->buf + (c->len > 3 ? c->len - 3 : 0);
         int status;
 
         if (n == -1 && eca_clock_mono_ms() < c->deadline)
@@ -299,7 +301,7 @@ read_conn(struct eca_listen *l, int slot, struct eca_listen_req *req)
         }
         c->len += (size_t)n;
         c->buf[c->len] = '\0';
-        if (strstr(c->buf, "\r\n\r\n") == NULL && strstr(c->buf, "\n\n") == NULL) {
+        if (strstr(from, "\r\n\r\n") == NULL && strstr(from, "\n\n") == NULL) {
             if (c->len < ECA_LISTEN_MAX_REQUEST)
                 continue;
             answer(c, 431, NULL, NULL, 0, 0);

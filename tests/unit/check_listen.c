@@ -252,6 +252,26 @@ START_TEST(slow_client_does_not_block_others_and_times_out)
 }
 END_TEST
 
+START_TEST(head_in_pieces_is_put_together)
+{
+    struct eca_listen *l = open_loopback(2000);
+    struct eca_listen_req req;
+    int fd = client(l, "GET /pieces HTTP/1.1\r\nHost: x\r\n\r");
+    char *resp;
+
+    ck_assert_int_eq(eca_listen_next(l, 50, &req, NULL), ECA_ETIMEOUT);
+    ck_assert_int_eq(eca_listen_busy(l), 1);
+    ck_assert_int_eq(send(fd, "\n", 1, MSG_NOSIGNAL), 1); /* the blank line straddles reads */
+    ck_assert_int_eq(eca_listen_next(l, 3000, &req, NULL), ECA_OK);
+    ck_assert_str_eq(req.path, "/pieces");
+    eca_listen_respond(l, &req, 200, "text/plain", "p", 1);
+    resp = read_all(fd);
+    ck_assert_msg(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0, "got: %s", resp);
+    free(resp);
+    eca_listen_close(l);
+}
+END_TEST
+
 START_TEST(connection_cap_evicts_the_oldest)
 {
     struct eca_listen *l = open_loopback(5000);
@@ -344,6 +364,7 @@ listen_suite(void)
                         sizeof refused / sizeof refused[0]);
     tcase_add_test(tc, oversized_head_is_431_and_the_listener_goes_on);
     tcase_add_test(tc, slow_client_does_not_block_others_and_times_out);
+    tcase_add_test(tc, head_in_pieces_is_put_together);
     tcase_add_test(tc, connection_cap_evicts_the_oldest);
     tcase_add_test(tc, interrupt_stops_a_waiting_next_from_another_thread);
     tcase_add_loop_test(tc, open_refuses_bad_and_non_loopback_addresses, 0,
