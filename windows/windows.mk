@@ -28,9 +28,9 @@ WIN_SUITES ?= $(filter-out check_acme_% check_est_% $(WIN_SUITES_POSIX_ONLY),$(p
 WIN_DLL_ALLOW := kernel32 msvcrt advapi32 ws2_32 crypt32 bcrypt user32 gdi32 shell32 ole32 \
                  secur32 iphlpapi userenv normaliz wldap32 ntdll rpcrt4 shlwapi
 
-# Platform halves: each *_posix.c is replaced by the *_win.c next to it (common/eca_listen_win.c,
-# eca-acme/acme_http01_win.c); windows/*.c are the Windows-only parts of libeca.a (and the
-# halves that have not moved next to their portable module yet).
+# Platform halves: each *_posix.c is replaced by the *_win.c next to it (common/eca_fs_win.c,
+# eca-acme/acme_http01_win.c...); windows/*.c are the Windows-only parts of libeca.a (UTF-16
+# and error text, the POSIX calls mingw lacks, the Service Control Manager).
 WIN_LIB_SRC := $(sort $(filter-out %_posix.c,$(wildcard common/*.c)) \
                $(filter-out windows/test_support_win.c,$(wildcard windows/*.c)))
 WIN_SUP_SRC := $(sort $(filter-out %_posix.c,$(wildcard tests/support/*.c)) windows/test_support_win.c)
