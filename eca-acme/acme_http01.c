@@ -41,10 +41,10 @@ static void
 answer(struct http01 *h, struct eca_listen_req *req)
 {
     size_t plen = strlen(ACME_HTTP01_PREFIX);
-    const char *tok = req->path + plen;
+    const char *tok = strncmp(req->path, ACME_HTTP01_PREFIX, plen) == 0 ? req->path + plen : NULL;
     char *authz = NULL;
 
-    if (strncmp(req->path, ACME_HTTP01_PREFIX, plen) == 0 && acme_token_is_valid(tok)) {
+    if (tok != NULL && acme_token_is_valid(tok)) {
         acme_http01_os_lock(h->os);
         for (size_t i = 0; i < MAX_TOKENS && authz == NULL; i++)
             if (h->toks[i].token && strcmp(h->toks[i].token, tok) == 0)
