@@ -3,6 +3,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "eca_conf.h"
 #include "eca_hostport.h"
 #include "eca_test.h"
 
@@ -76,6 +77,21 @@ START_TEST(refuses_what_does_not_fit)
 }
 END_TEST
 
+/* The configuration check takes what the splitter takes, with a host (a probe needs one). */
+START_TEST(configuration_check_uses_the_splitter)
+{
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(eca_conf_check_listen("http01_listen", "[::1]:80", &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_check_listen("http01_listen", "127.0.0.1:0", &err), ECA_OK);
+    ck_assert_int_eq(eca_conf_check_listen("metrics_listen", "::1:4231", &err), ECA_ECONF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "metrics_listen: '::1:4231': expected addr:port"));
+    ck_assert_int_eq(eca_conf_check_listen("verify", ":443", &err), ECA_ECONF);
+    ck_assert_int_eq(eca_conf_check_listen("verify", "h:65536", &err), ECA_ECONF);
+    ck_assert_int_eq(eca_conf_check_listen("verify", "h:+80", &err), ECA_ECONF);
+}
+END_TEST
+
 static Suite *
 hostport_suite(void)
 {
@@ -85,6 +101,7 @@ hostport_suite(void)
     tcase_add_loop_test(tc, splits_host_and_port, 0, sizeof good / sizeof good[0]);
     tcase_add_loop_test(tc, refuses_malformed_addresses, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, refuses_what_does_not_fit);
+    tcase_add_test(tc, configuration_check_uses_the_splitter);
     suite_add_tcase(s, tc);
     return s;
 }
