@@ -15,6 +15,7 @@
 
 #include "eca_fs.h"
 #include "eca_hook.h"
+#include "eca_hostport.h"
 #include "eca_http.h"
 
 enum eca_rc
@@ -512,15 +513,13 @@ eca_conf_check_url(const char *url, int insecure, const char *where, const char 
 enum eca_rc
 eca_conf_check_listen(const char *where, const char *v, struct eca_err *err)
 {
-    const char *colon = strrchr(v, ':');
-    char *end = NULL;
-    long port;
+    char host[256], port[8];
 
-    if (colon == NULL || colon == v || colon[1] == '\0')
-        return eca_err_set(err, ECA_ECONF, "%s: '%s': expected addr:port", where, v);
-    port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535)
-        return eca_err_set(err, ECA_ECONF, "%s: '%s': port must be 0..65535", where, v);
+    /* The splitter the listener and the TLS probe use, so what passes here binds there. */
+    if (eca_hostport_split(v, host, sizeof host, port, sizeof port, NULL) != ECA_OK ||
+        host[0] == '\0')
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: '%s': expected addr:port or [v6]:port (port 0..65535)", where, v);
     return ECA_OK;
 }
 

@@ -109,7 +109,7 @@ enum eca_rc eca_conf_check_url(const char *url, int insecure, const char *where,
 /* Length of url without its trailing slashes, for appending a path ("%.*s/..."). */
 int eca_conf_url_len(const char *url);
 
-/* "addr:port" with a port 0..65535; `where` names the setting. */
+/* "addr:port" or "[v6]:port" (eca_hostport_split) with a host; `where` names the setting. */
 enum eca_rc eca_conf_check_listen(const char *where, const char *v, struct eca_err *err);
 
 /* ---- checks made before any request: names, text, paths, commands ---- */

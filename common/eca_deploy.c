@@ -296,14 +296,6 @@ eca_deploy_reload(const struct eca_certconf *cc, struct eca_err *err)
     return ECA_OK;
 }
 
-static void
-pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 enum eca_rc
 eca_deploy_verify(const struct eca_certconf *cc, const char *serial, struct eca_err *err)
 {
@@ -328,7 +320,7 @@ eca_deploy_verify(const struct eca_certconf *cc, const char *serial, struct eca_
         waited = (long)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
         if (waited >= limit || eca_daemon_stopping())
             break;
-        pause_ms(VERIFY_PAUSE);
+        eca_clock_sleep_ms(VERIFY_PAUSE, eca_daemon_stopping);
     }
     if (eca_daemon_stopping())
         return eca_err_set(err, ECA_ESTOPPED, "verify: abandoned for a stop request");

@@ -12,27 +12,18 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "eca_buf.h"
+#include "eca_clock.h"
 #include "eca_fs.h"
 
 #define DEFAULT_TIMEOUT_S 30
-#define POLL_NS           (50L * 1000 * 1000)
+#define POLL_MS           50L
 /* How long a timed-out command gets between SIGTERM and SIGKILL. */
 #define GRACE_MS 1000L
 /* A reload command runs with the umask most systems give a login (a setting may come later). */
 #define HOOK_UMASK 022
-
-static long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The child: own process group (so a timeout kills everything it started), default signal
@@ -68,9 +59,8 @@ child(char *const *argv, int errfd)
  * zombie, which keeps its pid (and so the process group id) from being reused until reap().
  */
 static int
-wait_until(pid_t pid, long deadline_ms)
+wait_until(pid_t pid, long long deadline_ms)
 {
-    struct timespec tick = {0, POLL_NS};
     siginfo_t si;
 
     for (;;) {
@@ -81,9 +71,9 @@ wait_until(pid_t pid, long deadline_ms)
         } else if (errno != EINTR) {
             return 1;
         }
-        if (now_ms() >= deadline_ms)
+        if (eca_clock_mono_ms() >= deadline_ms)
             return 0;
-        nanosleep(&tick, NULL);
+        eca_clock_sleep_ms(POLL_MS, NULL);
     }
 }
 
@@ -102,7 +92,7 @@ static int
 kill_group(pid_t pid)
 {
     kill(-pid, SIGTERM);
-    wait_until(pid, now_ms() + GRACE_MS);
+    wait_until(pid, eca_clock_mono_ms() + GRACE_MS);
     kill(-pid, SIGKILL);
     return reap(pid);
 }
@@ -206,7 +196,7 @@ eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
                          strerror(e));
         goto out;
     }
-    if (!wait_until(pid, now_ms() + (long)timeout_s * 1000)) {
+    if (!wait_until(pid, eca_clock_mono_ms() + (long)timeout_s * 1000)) {
         kill_group(pid);
         rc = eca_err_set(err, ECA_ETIMEOUT, "reload command '%s' timed out after %d s (killed)",
                          argv[0], timeout_s);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Prometheus metrics registry and its text exposition (format 0.0.4); no sockets here. */
+/* Prometheus metrics registry, its text exposition (format 0.0.4) and its endpoint. */
 #include "eca_metrics.h"
 
 #include <inttypes.h>
@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eca_clock.h"
 #include "eca_fs.h"
 #include "eca_log.h"
-#include "eca_metrics_os.h"
+#include "eca_listen.h"
 
 /* Large enough for thousands of certificates; the cap only guards against a runaway. */
 #define RENDER_MAX ((size_t)64 << 20)
+/* Requests answered per eca_metrics_handle_ready() call, so a burst cannot starve the loop. */
+#define MAX_PER_CALL 8
 
 struct cause_count {
     char *cause;
@@ -40,7 +43,7 @@ struct eca_metrics {
     char **causes;
     size_t ncauses;
     int timeout_ms;
-    struct eca_metrics_os *os;
+    struct eca_listen *listen; /* the endpoint, NULL when not serving */
 };
 
 struct eca_metrics *
@@ -75,7 +78,7 @@ eca_metrics_free(struct eca_metrics *m)
 {
     if (m == NULL)
         return;
-    eca_metrics_os_close(m->os);
+    eca_listen_close(m->listen);
     for (size_t i = 0; i < m->ncerts; i++)
         cert_clear(&m->certs[i]);
     for (size_t i = 0; i < m->ncauses; i++)
@@ -450,26 +453,101 @@ out:
 void
 eca_metrics_set_timeout_ms(struct eca_metrics *m, int ms)
 {
-    if (m != NULL)
-        m->timeout_ms = ms > 0 ? ms : ECA_METRICS_TIMEOUT_MS;
+    if (m == NULL)
+        return;
+    m->timeout_ms = ms > 0 ? ms : ECA_METRICS_TIMEOUT_MS;
+    if (m->listen != NULL)
+        eca_listen_set_timeout_ms(m->listen, m->timeout_ms);
 }
 
-struct eca_metrics_os **
-eca_metrics_os_slot(struct eca_metrics *m)
+enum eca_rc
+eca_metrics_serve(struct eca_metrics *m, const char *spec, unsigned flags, struct eca_err *err)
 {
-    return &m->os;
-}
+    enum eca_rc rc;
 
-struct eca_metrics_os *
-eca_metrics_os_get(const struct eca_metrics *m)
-{
-    return m ? m->os : NULL;
+    if (m == NULL || spec == NULL)
+        return eca_err_set(err, ECA_EINVAL, "metrics listen: no address given");
+    if (m->listen != NULL)
+        return eca_err_set(err, ECA_EINVAL, "metrics listen %s: already listening", spec);
+    /* The endpoint has no authentication: exposing it beyond this host must be explicit. */
+    rc = eca_listen_open(spec,
+                         (flags & ECA_METRICS_ALLOW_NONLOOPBACK) ? 0 : ECA_LISTEN_LOOPBACK_ONLY,
+                         m->timeout_ms, &m->listen, err);
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "metrics ");
+    return rc;
 }
 
 int
-eca_metrics_os_timeout_ms(const struct eca_metrics *m)
+eca_metrics_fd(const struct eca_metrics *m)
 {
-    return m->timeout_ms;
+    return m && m->listen ? eca_listen_fd(m->listen) : -1;
+}
+
+unsigned
+eca_metrics_port(const struct eca_metrics *m)
+{
+    return m && m->listen ? eca_listen_port(m->listen) : 0;
+}
+
+void
+eca_metrics_stop(struct eca_metrics *m)
+{
+    if (m == NULL)
+        return;
+    eca_listen_close(m->listen);
+    m->listen = NULL;
+}
+
+/* GET or HEAD /metrics (a query string is ignored); anything else 404. */
+static void
+answer(const struct eca_metrics *m, struct eca_listen_req *req)
+{
+    struct eca_buf b;
+
+    if (strcmp(req->path, "/metrics") != 0) {
+        eca_listen_respond(m->listen, req, 404, NULL, NULL, 0);
+        return;
+    }
+    eca_buf_init(&b, RENDER_MAX);
+    if (eca_metrics_render(m, eca_clock_now(), &b, NULL) == ECA_OK)
+        eca_listen_respond(m->listen, req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                           b.data ? (const char *)b.data : "", b.len);
+    else
+        eca_listen_respond(m->listen, req, 500, NULL, NULL, 0);
+    eca_buf_free(&b);
+}
+
+enum eca_rc
+eca_metrics_handle_ready(struct eca_metrics *m, struct eca_err *err)
+{
+    long long until = eca_clock_mono_ms() + (m ? m->timeout_ms : 0);
+
+    if (m == NULL || m->listen == NULL)
+        return ECA_OK;
+    /* Answer what is pending, waiting for requests already begun (the daemon's wait sees only
+     * new connections) but never longer than one connection's deadline in all. */
+    for (int served = 0, wait_ms = 0; served < MAX_PER_CALL;) {
+        struct eca_listen_req req;
+        enum eca_rc rc = eca_listen_next(m->listen, wait_ms, &req, err);
+        long long left;
+
+        if (rc == ECA_OK) {
+            answer(m, &req);
+            served++;
+        } else if (rc != ECA_ETIMEOUT) {
+            return rc;
+        }
+        left = until - eca_clock_mono_ms();
+        if (eca_listen_busy(m->listen) == 0 || left <= 0)
+            wait_ms = 0;
+        else
+            wait_ms = (int)left;
+        if (rc == ECA_ETIMEOUT && wait_ms == 0)
+            break;
+    }
+    eca_err_clear(err);
+    return ECA_OK;
 }
 
 enum eca_rc

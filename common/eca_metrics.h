@@ -9,6 +9,7 @@
 
 #include "eca_buf.h"
 #include "eca_err.h"
+#include "eca_listen.h"
 
 /* The registry: per-certificate gauges and counters plus the optional loopback listener. */
 struct eca_metrics;
@@ -19,7 +20,7 @@ struct eca_metrics;
 /* Default per-connection deadline of the endpoint, milliseconds. */
 #define ECA_METRICS_TIMEOUT_MS 1000
 /* Largest request the endpoint reads; anything longer is answered 431 and closed. */
-#define ECA_METRICS_MAX_REQUEST 8192
+#define ECA_METRICS_MAX_REQUEST ECA_LISTEN_MAX_REQUEST
 
 /*
  * New empty registry for the agent named `agent` (e.g. the program name) at `version`;
@@ -98,7 +99,7 @@ enum eca_rc eca_metrics_write_textfile(const struct eca_metrics *m, const char *
 enum eca_rc eca_metrics_serve(struct eca_metrics *m, const char *listen, unsigned flags,
                               struct eca_err *err);
 
-/* The listening socket to poll() for POLLIN, or -1 when not serving. */
+/* The listening socket to wait on (eca_daemon_wait), or -1 when not serving. */
 int eca_metrics_fd(const struct eca_metrics *m);
 
 /* The bound TCP port (useful after port 0), or 0 when not serving. */
@@ -108,9 +109,10 @@ unsigned eca_metrics_port(const struct eca_metrics *m);
 void eca_metrics_set_timeout_ms(struct eca_metrics *m, int ms);
 
 /*
- * Accept and answer the connections pending on the listener without blocking on accept:
- * each is read (at most ECA_METRICS_MAX_REQUEST bytes) and answered within the deadline,
- * then closed; at most a few per call so the caller's loop keeps going. Uses eca_clock_now().
+ * Answer the requests pending on the listener (eca_listen): GET or HEAD /metrics renders the
+ * registry at eca_clock_now(), another path is 404. Requests already begun are waited for,
+ * at most one connection deadline in all, and at most a few are answered per call, so the
+ * caller's loop keeps going.
  */
 enum eca_rc eca_metrics_handle_ready(struct eca_metrics *m, struct eca_err *err);
 

@@ -52,6 +52,7 @@ parse(const char *text, struct eca_retry *out)
     int used = 0, more = 0;
     char step[16];
     const char *nl;
+    size_t n;
 
     if (sscanf(text, "eca-sched 1 %lu %lld %lld %15s%n", &f, &next, &ok, out->last_rc, &used) != 4)
         return -1;
@@ -66,12 +67,17 @@ parse(const char *text, struct eca_retry *out)
     out->last_success = (time_t)ok;
     if (strcmp(out->last_rc, "-") == 0)
         out->last_rc[0] = '\0';
+    /* A file edited by hand on Windows has CRLF line ends: accept them. */
     text += used;
+    if (*text == '\r')
+        text++;
     if (*text == '\n')
         text++;
     nl = strchr(text, '\n');
-    snprintf(out->last_error, sizeof out->last_error, "%.*s",
-             (int)(nl ? (size_t)(nl - text) : strlen(text)), text);
+    n = nl ? (size_t)(nl - text) : strlen(text);
+    if (n > 0 && text[n - 1] == '\r')
+        n--;
+    snprintf(out->last_error, sizeof out->last_error, "%.*s", (int)n, text);
     return 0;
 }
 

@@ -8,30 +8,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "eca_hostport.h"
 #include "eca_tlsprobe_os.h"
 #include "eca_x509.h"
-
-/* "host:port" or "[v6]:port" into host and port. */
-static enum eca_rc
-split(const char *hp, char *host, size_t hlen, char *port, size_t plen, struct eca_err *err)
-{
-    const char *colon = strrchr(hp, ':'), *h = hp;
-    size_t n;
-
-    if (colon == NULL || colon == hp || colon[1] == '\0')
-        return eca_err_set(err, ECA_EINVAL, "verify: '%s': expected host:port", hp);
-    n = (size_t)(colon - hp);
-    if (hp[0] == '[' && n >= 2 && hp[n - 1] == ']') {
-        h = hp + 1;
-        n -= 2;
-    }
-    if (n >= hlen || strlen(colon + 1) >= plen)
-        return eca_err_set(err, ECA_EINVAL, "verify: '%s': too long", hp);
-    memcpy(host, h, n);
-    host[n] = '\0';
-    snprintf(port, plen, "%s", colon + 1);
-    return ECA_OK;
-}
 
 /* SNI carries host names only (RFC 6066 §3): never an address literal. */
 static int
@@ -87,8 +66,13 @@ eca_tlsprobe_serial(const char *hostport, const char *sni, int timeout_ms, char 
     enum eca_rc rc;
     int fd;
 
-    if ((rc = split(hostport, host, sizeof host, port, sizeof port, err)) != ECA_OK)
+    rc = eca_hostport_split(hostport, host, sizeof host, port, sizeof port, err);
+    if (rc == ECA_OK && host[0] == '\0')
+        rc = eca_err_set(err, ECA_EINVAL, "'%s': expected host:port", hostport);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "verify: ");
         return rc;
+    }
     if (sni == NULL && !is_ip_literal(host))
         sni = host;
     if ((fd = eca_tlsprobe_os_connect(host, port, timeout_ms, err)) < 0)

@@ -35,7 +35,6 @@
 #define POLL_FIRST_REMOTE_MS 100
 #define POLL_MAX_MS          1000
 #define POLL_MAX_COUNT       40
-#define SLICE_MS             100     /* a stop request is noticed within this */
 #define PASS_TIMEOUT_MS      300000L /* a pass without a configured deadline */
 
 struct acme_client {
@@ -55,8 +54,6 @@ struct acme_client {
     long long deadline_ms; /* monotonic: the end of this pass */
     long poll_first_ms;    /* POLL_FIRST_MS on loopback, POLL_FIRST_REMOTE_MS elsewhere */
     int (*should_stop)(void);
-    void (*sleep_ms)(void *ctx, long ms);
-    void *sleep_ctx;
     void (*account_changed)(void *ctx, const char *url);
     void *account_ctx;
     struct acme_dir *dir;
@@ -117,21 +114,11 @@ stopped(const struct acme_client *c)
     return c->should_stop != NULL && c->should_stop();
 }
 
-/* Wait ms milliseconds in slices so a stop request is noticed within SLICE_MS. */
+/* Wait ms milliseconds; a stop request ends the wait early (eca_clock_sleep_ms). */
 static enum eca_rc
 wait_ms(struct acme_client *c, long ms, struct eca_err *err)
 {
-    struct timespec slice = {0, 0};
-
-    if (c->sleep_ms != NULL) {
-        c->sleep_ms(c->sleep_ctx, ms);
-    } else {
-        for (long left = ms; left > 0 && !stopped(c); left -= SLICE_MS) {
-            slice.tv_nsec = (left < SLICE_MS ? left : SLICE_MS) * 1000L * 1000L;
-            nanosleep(&slice, NULL);
-        }
-    }
-    if (stopped(c))
+    if (eca_clock_sleep_ms(ms, c->should_stop))
         return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the ACME server");
     return ECA_OK;
 }
@@ -373,13 +360,6 @@ out:
     else
         *out = c;
     return rc;
-}
-
-void
-acme_client_set_sleep(struct acme_client *c, void (*sleep_ms)(void *ctx, long ms), void *ctx)
-{
-    c->sleep_ms = sleep_ms;
-    c->sleep_ctx = ctx;
 }
 
 const char *

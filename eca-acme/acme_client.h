@@ -129,13 +129,6 @@ enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size
 /* Start a pass: its deadline is now + pass_timeout_s. */
 void acme_client_pass_start(struct acme_client *c);
 
-/*
- * Replace how the client waits between polls and after Retry-After (tests): sleep_ms is
- * called with the whole wait in milliseconds; should_stop is still consulted after it.
- * The default sleeps in 100 ms slices with nanosleep, polling should_stop.
- */
-void acme_client_set_sleep(struct acme_client *c, void (*sleep_ms)(void *ctx, long ms), void *ctx);
-
 void acme_client_free(struct acme_client *c);
 
 #endif

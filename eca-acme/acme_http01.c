@@ -8,10 +8,13 @@
 #include <sys/stat.h>
 
 #include "acme_http01_os.h"
+#include "acme_order.h"
 #include "eca_fs.h"
+#include "eca_listen.h"
 
 #define MAX_TOKENS 64
-#define REQ_CAP    8192
+/* A CA's validation request has no business being slow; one that is, is dropped. */
+#define CONN_TIMEOUT_MS 5000
 
 enum kind { KIND_LISTENER, KIND_WEBROOT };
 
@@ -24,105 +27,64 @@ struct http01 {
     struct acme_responder pub; /* first: the responder handed out points here */
     enum kind kind;
     char *where; /* listen address or webroot */
-    /* listener: the socket half (NULL until the first publish) and the tokens it serves */
+    /* listener (NULL until the first publish): the socket, the thread serving it and the
+     * lock between that thread and publish/unpublish, and the tokens it serves */
+    struct eca_listen *listen;
     struct acme_http01_os *os;
     struct published toks[MAX_TOKENS];
 };
 
-int
-acme_http01_token_is_valid(const char *token)
-{
-    size_t n = 0;
-
-    if (token == NULL)
-        return 0;
-    for (const char *p = token; *p; p++, n++) {
-        char ch = *p;
-
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_'))
-            return 0;
-    }
-    return n > 0 && n <= ACME_HTTP01_MAX_TOKEN;
-}
-
 /* ---- built-in listener ---- */
 
-static char *
-response(int status, const char *body)
-{
-    const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request";
-    size_t cap = strlen(body) + 256;
-    char *r = malloc(cap);
-
-    if (r != NULL)
-        snprintf(r, cap,
-                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n%s",
-                 status, reason, strlen(body), body);
-    return r;
-}
-
 /* GET /.well-known/acme-challenge/<token> answers the key authorization, anything else 404. */
-static char *
-answer(void *ctx, const char *head)
+static void
+answer(struct http01 *h, struct eca_listen_req *req)
 {
-    struct http01 *h = ctx;
-    size_t plen = strlen(ACME_HTTP01_PREFIX), n;
-    char tok[ACME_HTTP01_MAX_TOKEN + 1];
-    const char *path, *sp;
-    char *r = NULL;
+    size_t plen = strlen(ACME_HTTP01_PREFIX);
+    const char *tok = strncmp(req->path, ACME_HTTP01_PREFIX, plen) == 0 ? req->path + plen : NULL;
+    char *authz = NULL;
 
-    if (head == NULL || strncmp(head, "GET ", 4) != 0 || (sp = strchr(head + 4, ' ')) == NULL)
-        return response(400, "bad request\n");
-    path = head + 4;
-    n = (size_t)(sp - path);
-    if (n <= plen || n - plen > ACME_HTTP01_MAX_TOKEN || strncmp(path, ACME_HTTP01_PREFIX, plen))
-        return response(404, "not found\n");
-    memcpy(tok, path + plen, n - plen);
-    tok[n - plen] = '\0';
-    if (!acme_http01_token_is_valid(tok))
-        return response(404, "not found\n");
-    acme_http01_os_lock(h->os);
-    for (size_t i = 0; i < MAX_TOKENS && r == NULL; i++)
-        if (h->toks[i].token && strcmp(h->toks[i].token, tok) == 0)
-            r = response(200, h->toks[i].authz);
-    acme_http01_os_unlock(h->os);
-    return r != NULL ? r : response(404, "not found\n");
+    if (tok != NULL && acme_token_is_valid(tok)) {
+        acme_http01_os_lock(h->os);
+        for (size_t i = 0; i < MAX_TOKENS && authz == NULL; i++)
+            if (h->toks[i].token && strcmp(h->toks[i].token, tok) == 0)
+                authz = strdup(h->toks[i].authz);
+        acme_http01_os_unlock(h->os);
+    }
+    if (authz != NULL)
+        eca_listen_respond(h->listen, req, 200, "text/plain", authz, strlen(authz));
+    else
+        eca_listen_respond(h->listen, req, 404, NULL, NULL, 0);
+    free(authz);
 }
 
-/* Split "host:port" / "[v6]:port" into host and port strings. */
-static enum eca_rc
-split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen,
-               struct eca_err *err)
+/* The service thread: answer requests until acme_http01_free() interrupts the listener. */
+static void
+serve(void *arg)
 {
-    const char *colon = strrchr(s, ':');
-    size_t n;
+    struct http01 *h = arg;
+    struct eca_listen_req req;
+    enum eca_rc rc;
 
-    if (colon == NULL || colon == s || colon[1] == '\0')
-        return eca_err_set(err, ECA_EINVAL, "http01 listen '%s': expected addr:port", s);
-    n = (size_t)(colon - s);
-    if (s[0] == '[' && colon[-1] == ']') {
-        s++;
-        n -= 2;
-    }
-    if (n >= hostlen || strlen(colon + 1) >= portlen)
-        return eca_err_set(err, ECA_EINVAL, "http01 listen '%s': too long", s);
-    memcpy(host, s, n);
-    host[n] = '\0';
-    snprintf(port, portlen, "%s", colon + 1);
-    return ECA_OK;
+    while ((rc = eca_listen_next(h->listen, -1, &req, NULL)) == ECA_OK || rc == ECA_ETIMEOUT)
+        if (rc == ECA_OK)
+            answer(h, &req);
 }
 
 static enum eca_rc
 start_listener(struct http01 *h, struct eca_err *err)
 {
-    char host[256], port[16];
     enum eca_rc rc;
 
-    if ((rc = split_hostport(h->where, host, sizeof host, port, sizeof port, err)) != ECA_OK)
+    if ((rc = eca_listen_open(h->where, 0, CONN_TIMEOUT_MS, &h->listen, err)) != ECA_OK) {
+        eca_err_prefix(err, "http01 ");
         return rc;
-    return acme_http01_os_listen(h->where, host, port, REQ_CAP, answer, h, &h->os, err);
+    }
+    if ((rc = acme_http01_os_start(serve, h, &h->os, err)) != ECA_OK) {
+        eca_listen_close(h->listen);
+        h->listen = NULL;
+    }
+    return rc;
 }
 
 static enum eca_rc
@@ -133,7 +95,7 @@ listener_publish(void *ctx, const char *token, const char *key_authz, struct eca
     char *t = NULL, *a = NULL;
     enum eca_rc rc = ECA_OK;
 
-    if (!acme_http01_token_is_valid(token))
+    if (!acme_token_is_valid(token))
         return eca_err_set(err, ECA_EPROTO, "http-01 token: not a base64url string");
     if (h->os == NULL && (rc = start_listener(h, err)) != ECA_OK)
         return rc;
@@ -214,7 +176,7 @@ webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_
     enum eca_rc rc;
 
     /* The token becomes a file name: refuse anything but base64url before touching disk. */
-    if (!acme_http01_token_is_valid(token))
+    if (!acme_token_is_valid(token))
         return eca_err_set(err, ECA_EPROTO, "http-01 token: not a base64url string");
     /* A truncated path would be another file: too long is an error (dir + token fit path). */
     if (strlen(h->where) + sizeof ACME_HTTP01_PREFIX + 256 > sizeof dir)
@@ -237,7 +199,7 @@ webroot_unpublish(void *ctx, const char *token)
     struct http01 *h = ctx;
     char path[4400];
 
-    if (!acme_http01_token_is_valid(token))
+    if (!acme_token_is_valid(token))
         return;
     snprintf(path, sizeof path, "%s%s%s", h->where, ACME_HTTP01_PREFIX, token);
     eca_fs_remove(path, NULL);
@@ -268,7 +230,7 @@ acme_http01_port(const struct acme_responder *r)
 {
     const struct http01 *h = r ? r->ctx : NULL;
 
-    return h && h->kind == KIND_LISTENER && h->os ? acme_http01_os_port(h->os) : 0;
+    return h && h->kind == KIND_LISTENER && h->listen ? (int)eca_listen_port(h->listen) : 0;
 }
 
 void
@@ -278,7 +240,11 @@ acme_http01_free(struct acme_responder *r)
 
     if (h == NULL)
         return;
-    acme_http01_os_free(h->os); /* joins the service thread before the tokens go */
+    if (h->listen != NULL) {
+        eca_listen_interrupt(h->listen);
+        acme_http01_os_join(h->os); /* the service thread ends before the tokens go */
+        eca_listen_close(h->listen);
+    }
     for (size_t i = 0; i < MAX_TOKENS; i++) {
         free(h->toks[i].token);
         free(h->toks[i].authz);

@@ -6,13 +6,12 @@
 #include "acme_client.h"
 #include "eca_err.h"
 
-#define ACME_HTTP01_MAX_TOKEN 256
-#define ACME_HTTP01_PREFIX    "/.well-known/acme-challenge/"
+#define ACME_HTTP01_PREFIX "/.well-known/acme-challenge/"
 
 /*
- * A responder with its own HTTP listener on listen ("127.0.0.1:5002", "[::1]:80"; port 0
- * picks one). The socket is bound and a service thread started at the first publish, and
- * both are stopped by acme_http01_free(). Free with acme_http01_free().
+ * A responder with its own HTTP listener (eca_listen) on listen ("127.0.0.1:5002", "[::1]:80",
+ * ":80" for every address; port 0 picks one). The socket is bound and a service thread
+ * started at the first publish, and both are stopped by acme_http01_free().
  */
 enum eca_rc acme_http01_listener_new(const char *listen, struct acme_responder **out,
                                      struct eca_err *err);
@@ -26,9 +25,6 @@ enum eca_rc acme_http01_webroot_new(const char *webroot, struct acme_responder *
 
 /* The listener's bound TCP port (after the first publish); 0 for a webroot or before. */
 int acme_http01_port(const struct acme_responder *r);
-
-/* 1 if token is non-empty, at most 256 bytes and only base64url characters (RFC 8555 §8.3). */
-int acme_http01_token_is_valid(const char *token);
 
 /* Stop the listener (joins its thread, closes the socket) or forget the webroot. NULL: no-op. */
 void acme_http01_free(struct acme_responder *r);

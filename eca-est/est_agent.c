@@ -88,13 +88,8 @@ static void on_pending(void *ctx, long retry_after, long wait_s);
 static struct est_client_opts
 client_opts(struct pass *p)
 {
-    struct est_client_opts o = {p->conf->base_url,
-                                p->conf->max_pending_s,
-                                0,
-                                p->env->should_stop,
-                                p->env->sleep_s,
-                                on_pending,
-                                p};
+    struct est_client_opts o = {
+        p->conf->base_url, p->conf->max_pending_s, 0, p->env->should_stop, on_pending, p};
     return o;
 }
 

@@ -15,7 +15,6 @@ struct est_agent_env {
     /* Transport factory (tests); NULL: eca_http_curl_new. */
     enum eca_rc (*http_new)(const struct eca_http_opts *opts, struct eca_http **out,
                             struct eca_err *err);
-    void (*sleep_s)(unsigned s);
 };
 
 /*

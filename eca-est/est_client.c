@@ -12,15 +12,6 @@
 #define DEFAULT_MAX_PENDING 300L
 #define DEFAULT_RETRY       10L
 
-static void
-real_sleep(unsigned s)
-{
-    struct timespec ts = {(time_t)s, 0};
-
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 static enum eca_rc
 op_url(const struct est_client_opts *o, const char *op, char *out, size_t outlen,
        struct eca_err *err)
@@ -109,11 +100,8 @@ pop_conn_changed(const struct est_client_auth *a, const struct eca_http_resp *re
 enum eca_rc
 est_client_wait(const struct est_client_opts *o, long secs, struct eca_err *err)
 {
-    for (long i = 0; i < secs; i++) {
-        if (o->should_stop && o->should_stop())
-            return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the certificate");
-        (o->sleep_s ? o->sleep_s : real_sleep)(1);
-    }
+    if (eca_clock_sleep_ms(secs * 1000, o->should_stop))
+        return eca_err_set(err, ECA_ESTOPPED, "stopped while waiting for the certificate");
     return ECA_OK;
 }
 

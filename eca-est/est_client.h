@@ -13,11 +13,10 @@
 #include "est_enroll.h"
 
 struct est_client_opts {
-    const char *base_url;        /* https://host/.well-known/est[/label], no trailing slash */
-    long max_pending_s;          /* cap on 202 polling within the call (0: 300) */
-    long default_retry_s;        /* wait after a 202 without Retry-After (0: 10) */
-    int (*should_stop)(void);    /* polled while waiting; NULL: never */
-    void (*sleep_s)(unsigned s); /* NULL: nanosleep; tests replace it */
+    const char *base_url;     /* https://host/.well-known/est[/label], no trailing slash */
+    long max_pending_s;       /* cap on 202 polling within the call (0: 300) */
+    long default_retry_s;     /* wait after a 202 without Retry-After (0: 10) */
+    int (*should_stop)(void); /* polled while waiting (eca_clock_sleep_ms); NULL: never */
     /* Told of every 202 before anything else happens (the caller keeps the request): what the
      * server asked for (-1: no usable Retry-After) and the wait within this call that follows
      * (0: none, est_client_enroll returns ECA_EAGAIN). NULL: nobody is told. */

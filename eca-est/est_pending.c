@@ -27,7 +27,7 @@ est_pending_parse(const void *text, size_t len, struct est_pending *out)
     if (strcmp(buf + used, "\n") != 0 && buf[used] != '\0')
         return -1;
     if ((strcmp(op, "enroll") != 0 && strcmp(op, "reenroll") != 0) || since <= 0 || next <= 0 ||
-        ra < -1 || ra > 100L * 365 * 86400)
+        ra < -1 || ra > 100LL * 365 * 86400)
         return -1;
     out->reenroll = strcmp(op, "reenroll") == 0;
     out->since = (time_t)since;

@@ -376,7 +376,7 @@ serve(struct daemon *d, const struct args *a)
 static int
 run_daemon(const struct args *a, struct est_conf *conf)
 {
-    struct daemon d = {conf, {eca_daemon_stopping, NULL, NULL}, NULL, NULL, NULL};
+    struct daemon d = {conf, {eca_daemon_stopping, NULL}, NULL, NULL, NULL};
     const struct eca_agentconf *g = &conf->g;
     struct eca_err err = {0};
     int rc = EXIT_FAIL;

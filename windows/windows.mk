@@ -28,15 +28,14 @@ WIN_SUITES ?= $(filter-out check_acme_% check_est_% $(WIN_SUITES_POSIX_ONLY),$(p
 WIN_DLL_ALLOW := kernel32 msvcrt advapi32 ws2_32 crypt32 bcrypt user32 gdi32 shell32 ole32 \
                  secur32 iphlpapi userenv normaliz wldap32 ntdll rpcrt4 shlwapi
 
-# Platform halves: common/*_posix.c are replaced by windows/*_win.c (and common/*_win.c).
-# windows/acme_*.c and windows/est_*.c are daemon halves (e.g. the Winsock http-01 listener
-# replacing eca-acme/acme_http01_posix.c): they link into that daemon, not libeca.a.
-WIN_DAEMON_HALVES := $(wildcard windows/acme_*.c windows/est_*.c)
+# Platform halves: each *_posix.c is replaced by the *_win.c next to it (common/eca_fs_win.c,
+# eca-acme/acme_http01_win.c...); windows/*.c are the Windows-only parts of libeca.a (UTF-16
+# and error text, the POSIX calls mingw lacks, the Service Control Manager).
 WIN_LIB_SRC := $(sort $(filter-out %_posix.c,$(wildcard common/*.c)) \
-               $(filter-out windows/test_support_win.c $(WIN_DAEMON_HALVES),$(wildcard windows/*.c)))
+               $(filter-out windows/test_support_win.c,$(wildcard windows/*.c)))
 WIN_SUP_SRC := $(sort $(filter-out %_posix.c,$(wildcard tests/support/*.c)) windows/test_support_win.c)
-WIN_ACME_SRC:= $(sort $(filter-out %_posix.c,$(wildcard eca-acme/*.c)) $(wildcard windows/acme_*.c))
-WIN_EST_SRC := $(sort $(filter-out %_posix.c,$(wildcard eca-est/*.c)) $(wildcard windows/est_*.c))
+WIN_ACME_SRC:= $(sort $(filter-out %_posix.c,$(wildcard eca-acme/*.c)))
+WIN_EST_SRC := $(sort $(filter-out %_posix.c,$(wildcard eca-est/*.c)))
 
 winobj = $(patsubst %.c,$(WIN_BUILD)/obj/%.o,$(1))
 

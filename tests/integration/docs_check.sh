@@ -72,7 +72,8 @@ ignored() {
     return 1
 }
 
-common_vars=$(env_vars common/*.c common/*.h)
+# Not the Windows halves (*_win.c): they read the system's variables (%ProgramData%), no settings.
+common_vars=$(env_vars $(ls common/*.c common/*.h | grep -v '_win\.c$'))
 [ -n "$common_vars" ] || bad "no environment variable found in common/ (is the grep still right?)"
 for agent in eca-acme eca-est; do
     dir=${agent}

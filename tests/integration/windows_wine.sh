@@ -208,6 +208,7 @@ log "eca-est.exe as a service: created, RUNNING, certificate, control 128 renewa
 an="ECA.Test.ACME.$$"
 sa=$IT_TMP/acme-svc
 mkdir -p "$sa/out" "$sa/state"
+mport=$(free_port)
 cat >"$sa/acme.conf" <<EOF
 ca_url = "$PEBBLE_DIR_URL";
 ca_bundle = "$(w "$PEBBLE_TLS_CA" | sed 's/\\/\\\\/g')";
@@ -215,6 +216,7 @@ state_dir = "$(w "$sa/state" | sed 's/\\/\\\\/g')";
 tos_agreed = true;
 webroot = "$(w "$www" | sed 's/\\/\\\\/g')";
 log_level = "debug";
+metrics_listen = "127.0.0.1:$mport";
 certificates = ( {
     name = "svc";
     domains = [ "wine-service.test" ];
@@ -232,9 +234,31 @@ wait_state "$an" RUNNING 30 || die "$an did not reach RUNNING"
 wait_file "$sa/out/cert.pem" 60 || die "the ACME service installed no certificate within 60 s"
 sleep 1
 verify "$sa/out/cert.pem" "$sa/out/key.pem" "$PEBBLE_ROOT"
+# The metrics endpoint (eca_listen over Winsock), answered from the service's sleep.
+for i in $(seq 50); do
+    curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.txt" 2>/dev/null &&
+        grep -q 'eca_renewals_total{agent="eca-acme",cert="svc"} 1' "$IT_TMP/metrics.txt" && break
+    sleep 0.2
+done
+grep -q 'eca_renewals_total{agent="eca-acme",cert="svc"} 1' "$IT_TMP/metrics.txt" ||
+    die "the service's metrics endpoint did not report the renewal (see metrics.txt)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$mport/other")" = 404 ] ||
+    die "the metrics endpoint did not answer 404 for another path"
 wrun acme-svc "$ACME_EXE" service uninstall --name "$an" ||
     die "eca-acme.exe service uninstall failed (see acme-svc.log)"
 wait_gone "$an" 20 || die "$an still exists after service uninstall"
 SERVICES=()
-log "eca-acme.exe as a service: installed, RUNNING, certificate, uninstalled ($(($(date +%s) - s))s)"
+log "eca-acme.exe as a service: service install, net start, certificate, metrics endpoint, service uninstall ($(($(date +%s) - s))s)"
+
+# ---- 5. eca-acme.exe --once with the built-in http-01 listener (eca_listen over Winsock) ----
+bg_stop http01 # the port is the listener's now
+al=$IT_TMP/acme-listener
+mkdir -p "$al/out" "$al/state"
+s=$(date +%s)
+CA_URL=$PEBBLE_DIR_URL CA_BUNDLE=$(w "$PEBBLE_TLS_CA") STATE_DIR=$(w "$al/state") \
+    CERT_PATH=$(w "$al/out/cert.pem") KEY_PATH=$(w "$al/out/key.pem") DOMAIN_NAME=wine-listener.test \
+    HTTP01_LISTEN=127.0.0.1:$PEBBLE_HTTP01_PORT LOG_LEVEL=debug wrun acme-listener "$ACME_EXE" --once ||
+    die "eca-acme.exe --once with the listener failed (see acme-listener.log)"
+verify "$al/out/cert.pem" "$al/out/key.pem" "$PEBBLE_ROOT"
+log "eca-acme.exe --once (built-in listener): certificate verified ($(($(date +%s) - s))s)"
 log "PASS"

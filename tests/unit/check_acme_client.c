@@ -13,6 +13,7 @@
 #include "acme_client.h"
 #include "acme_jws.h"
 #include "eca_b64.h"
+#include "eca_clock.h"
 #include "eca_log.h"
 #include "eca_test.h"
 
@@ -62,10 +63,10 @@ static size_t nsleeps;
 static int stop_after_sleep;
 static int stop_now;
 
+/* The test's eca_clock sleep: records each wait, takes no time. */
 static void
-fake_sleep(void *ctx, long ms)
+fake_sleep(long ms)
 {
-    (void)ctx;
     slept_ms += ms;
     if (nsleeps < sizeof sleeps / sizeof sleeps[0])
         sleeps[nsleeps++] = ms;
@@ -102,11 +103,13 @@ setup(void)
     slept_ms = 0;
     nsleeps = 0;
     stop_after_sleep = stop_now = 0;
+    eca_clock_set_sleep(fake_sleep);
 }
 
 static void
 teardown(void)
 {
+    eca_clock_set_sleep(NULL);
     eca_http_free(http);
     eca_key_free(key);
 }
@@ -119,7 +122,6 @@ client(void)
 
     if (acme_client_new(&opts, &c, &err) != ECA_OK)
         ck_abort_msg("acme_client_new: %s", err.msg);
-    acme_client_set_sleep(c, fake_sleep, NULL);
     return c;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -73,7 +74,7 @@ START_TEST(listener_serves_token_and_404s_others)
     http_get(port, "/index.html", resp, sizeof resp);
     ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 404"));
     http_raw(port, "POST " ACME_HTTP01_PREFIX TOKEN " HTTP/1.1\r\n\r\n", resp, sizeof resp);
-    ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 400"));
+    ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 405"));
 
     r->unpublish(r->ctx, TOKEN);
     http_get(port, ACME_HTTP01_PREFIX TOKEN, resp, sizeof resp);
@@ -100,6 +101,35 @@ START_TEST(listener_refuses_oversized_request)
     ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 200"));
     acme_http01_free(r);
     free(big);
+}
+END_TEST
+
+/* A client that never finishes its request must not hold up the CA's validation. */
+START_TEST(listener_answers_beside_a_stalled_client)
+{
+    struct acme_responder *r = NULL;
+    struct eca_err err = {0};
+    struct sockaddr_in sa;
+    struct timespec t0, t1;
+    char resp[4096];
+    int stalled = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_eq(acme_http01_listener_new("127.0.0.1:0", &r, &err), ECA_OK);
+    ck_assert_int_eq(r->publish(r->ctx, TOKEN, AUTHZ, &err), ECA_OK);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)acme_http01_port(r));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(stalled, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(write(stalled, "GET /", 5), 5);
+    usleep(100 * 1000); /* accepted and being read before the CA comes */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    http_get(acme_http01_port(r), ACME_HTTP01_PREFIX TOKEN, resp, sizeof resp);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_ptr_nonnull(strstr(resp, "HTTP/1.1 200"));
+    ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1000);
+    close(stalled);
+    acme_http01_free(r);
 }
 END_TEST
 
@@ -167,20 +197,6 @@ START_TEST(webroot_rejects_hostile_tokens_before_writing)
 }
 END_TEST
 
-START_TEST(token_validation_limits_length)
-{
-    char tok[300];
-
-    memset(tok, 'A', sizeof tok);
-    tok[256] = '\0';
-    ck_assert_int_eq(acme_http01_token_is_valid(tok), 1);
-    tok[256] = 'A';
-    tok[257] = '\0';
-    ck_assert_int_eq(acme_http01_token_is_valid(tok), 0);
-    ck_assert_int_eq(acme_http01_token_is_valid(NULL), 0);
-}
-END_TEST
-
 START_TEST(webroot_requires_existing_directory)
 {
     struct acme_responder *r = NULL;
@@ -201,11 +217,11 @@ acme_http01_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, listener_serves_token_and_404s_others);
     tcase_add_test(tc, listener_refuses_oversized_request);
+    tcase_add_test(tc, listener_answers_beside_a_stalled_client);
     tcase_add_test(tc, listener_reports_bad_address);
     tcase_add_test(tc, webroot_writes_and_removes_token_file);
     tcase_add_loop_test(tc, webroot_rejects_hostile_tokens_before_writing, 0,
                         sizeof hostile / sizeof hostile[0]);
-    tcase_add_test(tc, token_validation_limits_length);
     tcase_add_test(tc, webroot_requires_existing_directory);
     suite_add_tcase(s, tc);
     return s;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eca_b64.h"
+#include "eca_clock.h"
 #include "eca_key.h"
 #include "eca_log.h"
 #include "eca_secret.h"
@@ -25,10 +26,11 @@ static struct fake_http *f;
 static struct eca_http *h;
 static struct est_client_opts o;
 
+/* The test's eca_clock sleep: counts seconds, takes no time. */
 static void
-sleep_fake(unsigned s)
+sleep_fake(long ms)
 {
-    slept += s;
+    slept += (unsigned)(ms / 1000);
 }
 
 static int
@@ -40,8 +42,7 @@ should_stop(void)
 static struct est_client_opts
 opts(void)
 {
-    struct est_client_opts d = {
-        "https://ca.test/.well-known/est", 60, 5, should_stop, sleep_fake, NULL, NULL};
+    struct est_client_opts d = {"https://ca.test/.well-known/est", 60, 5, should_stop, NULL, NULL};
     return d;
 }
 
@@ -57,6 +58,7 @@ setup(void)
     ck_assert_int_eq(eca_secret_from_mem(CANARY, strlen(CANARY), &token, NULL), ECA_OK);
     slept = 0;
     stop_now = 0;
+    eca_clock_set_sleep(sleep_fake);
     h = fake_http_new(&f);
     o = opts();
     logcap_start();
@@ -67,6 +69,7 @@ teardown(void)
 {
     ck_assert_msg(!logcap_contains(CANARY), "token leaked into the log");
     logcap_stop();
+    eca_clock_set_sleep(NULL);
     eca_http_free(h);
     eca_secret_free(token);
     EVP_PKEY_free(rk);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Windows halves under test: eca_fs_win.c (MoveFileExW, DACLs, UTF-8), hook, daemon, tlsprobe. */
+/* Windows halves under test: eca_fs_win.c (MoveFileExW, DACLs, UTF-8), hook, daemon, tlsprobe,
+ * listen (the metrics endpoint). */
 #include <check.h>
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -16,6 +17,8 @@
 #include "eca_daemon.h"
 #include "eca_fs.h"
 #include "eca_hook.h"
+#include "eca_listen.h"
+#include "eca_metrics.h"
 #include "eca_test.h"
 #include "eca_tlsprobe_os.h"
 #include "eca_win.h"
@@ -306,6 +309,109 @@ START_TEST(tlsprobe_connects_and_reports_refusal)
 }
 END_TEST
 
+/* Connect to 127.0.0.1:port, send req, and return the socket. */
+static SOCKET
+client_send(unsigned port, const char *req)
+{
+    struct sockaddr_in sa;
+    SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+    ck_assert(c != INVALID_SOCKET);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(send(c, req, (int)strlen(req), 0), (int)strlen(req));
+    return c;
+}
+
+/* Everything the server sends until it closes (3 s per read), into out. */
+static void
+client_read_all(SOCKET c, char *out, size_t outlen)
+{
+    DWORD tmo = 3000;
+    size_t len = 0;
+    int n;
+
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo, sizeof tmo);
+    while (len < outlen - 1 && (n = recv(c, out + len, (int)(outlen - 1 - len), 0)) > 0)
+        len += (size_t)n;
+    out[len] = '\0';
+    closesocket(c);
+}
+
+/* The daemon loop's path: eca_daemon_wait() sees the listener, the registry answers. */
+static void
+metrics_exchange(struct eca_metrics *m, const char *req, char *out, size_t outlen)
+{
+    SOCKET c = client_send(eca_metrics_port(m), req);
+    struct eca_err err = {0};
+
+    ck_assert_uint_eq(eca_daemon_wait(eca_clock_now() + 5, eca_metrics_fd(m)) &
+                          ECA_DAEMON_FD_READY,
+                      ECA_DAEMON_FD_READY);
+    ck_assert_int_eq(eca_metrics_handle_ready(m, &err), ECA_OK);
+    client_read_all(c, out, outlen);
+}
+
+START_TEST(metrics_endpoint_serves_over_winsock)
+{
+    struct eca_metrics *m = eca_metrics_new("eca-test", "1.2.3");
+    struct eca_err err = {0};
+    WSADATA wsa;
+    char resp[16384];
+
+    ck_assert_int_eq(WSAStartup(MAKEWORD(2, 2), &wsa), 0);
+    ck_assert_int_eq(eca_daemon_init(&err), ECA_OK);
+    ck_assert_int_eq(eca_metrics_serve(m, "0.0.0.0:0", 0, &err), ECA_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a loopback address"));
+    ck_assert_int_eq(eca_metrics_serve(m, "127.0.0.1:0", 0, &err), ECA_OK);
+    ck_assert_uint_gt(eca_metrics_port(m), 0);
+    metrics_exchange(m, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", resp, sizeof resp);
+    ck_assert_msg(strncmp(resp, "HTTP/1.1 200 OK\r\n", 17) == 0, "got: %s", resp);
+    ck_assert_ptr_nonnull(strstr(resp, "eca_agent_info{agent=\"eca-test\",version=\"1.2.3\"} 1\n"));
+    metrics_exchange(m, "POST /metrics HTTP/1.1\r\n\r\n", resp, sizeof resp);
+    ck_assert_msg(strncmp(resp, "HTTP/1.1 405 ", 13) == 0, "got: %s", resp);
+    metrics_exchange(m, "GET /other HTTP/1.1\r\n\r\n", resp, sizeof resp);
+    ck_assert_msg(strncmp(resp, "HTTP/1.1 404 ", 13) == 0, "got: %s", resp);
+    eca_metrics_free(m);
+    eca_daemon_fini();
+    WSACleanup();
+}
+END_TEST
+
+static DWORD WINAPI
+listen_forever(void *arg)
+{
+    struct eca_listen_req req;
+
+    return (DWORD)eca_listen_next(arg, -1, &req, NULL);
+}
+
+START_TEST(listen_interrupt_wakes_a_waiting_thread)
+{
+    struct eca_listen *l = NULL;
+    struct eca_err err = {0};
+    DWORD rc = 0, t0;
+    HANDLE th;
+
+    ck_assert_int_eq(eca_listen_open("127.0.0.1:0", ECA_LISTEN_LOOPBACK_ONLY, 1000, &l, &err),
+                     ECA_OK);
+    th = CreateThread(NULL, 0, listen_forever, l, 0, NULL);
+    ck_assert_ptr_nonnull(th);
+    Sleep(100);
+    t0 = GetTickCount();
+    eca_listen_interrupt(l);
+    ck_assert_uint_eq(WaitForSingleObject(th, 5000), WAIT_OBJECT_0);
+    ck_assert_uint_lt(GetTickCount() - t0, 1000);
+    GetExitCodeThread(th, &rc);
+    CloseHandle(th);
+    ck_assert_uint_eq(rc, ECA_ESTOPPED);
+    eca_listen_close(l);
+}
+END_TEST
+
 static Suite *
 win_platform_suite(void)
 {
@@ -328,6 +434,8 @@ win_platform_suite(void)
     tcase_add_test(hook, hook_missing_program_and_signals);
     tcase_add_test(os, daemon_wait_wakes_on_request_from_thread);
     tcase_add_test(os, tlsprobe_connects_and_reports_refusal);
+    tcase_add_test(os, metrics_endpoint_serves_over_winsock);
+    tcase_add_test(os, listen_interrupt_wakes_a_waiting_thread);
     suite_add_tcase(s, fs);
     suite_add_tcase(s, hook);
     suite_add_tcase(s, os);
