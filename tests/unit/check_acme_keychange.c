@@ -10,8 +10,12 @@
 
 #include <json-c/json.h>
 
+#include "acme_agent.h"
 #include "acme_client.h"
+#include "acme_conf.h"
 #include "acme_jws.h"
+#include "eca_fs.h"
+#include "eca_log.h"
 #include "eca_test.h"
 #include "jws_verify.h"
 
@@ -265,6 +269,233 @@ START_TEST(deactivation_must_be_confirmed)
 }
 END_TEST
 
+/* ---- the agent: STATE_DIR files around the rollover and the deactivation ---- */
+
+static char dir[256];
+static char state[300];
+static struct acme_conf *conf;
+
+static void
+state_file(const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", state, name);
+}
+
+static void
+agent_setup(void)
+{
+    struct eca_agentconf_cli cli = {NULL, NULL, 0};
+    struct eca_err err = {0};
+    char path[512], text[2048], p[512];
+    FILE *f;
+
+    setup();
+    test_mkdtemp(dir, sizeof dir);
+    snprintf(state, sizeof state, "%s/state", dir);
+    snprintf(text, sizeof text,
+             "ca_url = \"" P "/dir\";\nhttp01_listen = \"127.0.0.1:0\";\nstate_dir = \"%s\";\n"
+             "certificates = ( { name = \"t\"; domains = [\"a.example\"];\n"
+             "  cert_path = \"%s/cert.pem\"; key_path = \"%s/key.pem\"; } );\n",
+             state, dir, dir);
+    snprintf(path, sizeof path, "%s/acme.conf", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+    cli.config_path = path;
+    ck_assert_msg(acme_conf_load(&cli, &conf, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_fs_mkdir_p(state, 0700, NULL), ECA_OK);
+    state_file("account.key", p, sizeof p);
+    ck_assert_int_eq(eca_key_save(old_key, p, NULL), ECA_OK);
+    state_file("account.url", p, sizeof p);
+    ck_assert_int_eq(eca_fs_write_atomic(p, ACCT, strlen(ACCT), 0600, NULL), ECA_OK);
+    logcap_start();
+}
+
+static void
+agent_teardown(void)
+{
+    logcap_stop();
+    acme_conf_free(conf);
+    test_rmdir(dir);
+    teardown();
+}
+
+static struct acme_agent *
+agent(void)
+{
+    struct acme_agent *a = NULL;
+
+    ck_assert_int_eq(acme_agent_new(conf, &a, NULL), ECA_OK);
+    acme_agent_set_transport(a, http);
+    return a;
+}
+
+/* 1 if STATE_DIR/name holds the public key of k. */
+static int
+holds(const char *name, const struct eca_key *k)
+{
+    char p[512];
+    struct eca_key *f = NULL;
+    int same;
+
+    state_file(name, p, sizeof p);
+    if (eca_key_load(p, &f, NULL) != ECA_OK)
+        return 0;
+    same = EVP_PKEY_eq(eca_key_pkey(f), eca_key_pkey(k)) == 1;
+    eca_key_free(f);
+    return same;
+}
+
+static int
+exists(const char *name)
+{
+    char p[512];
+
+    state_file(name, p, sizeof p);
+    return eca_fs_exists(p);
+}
+
+START_TEST(agent_key_change_keeps_the_old_key_as_prev)
+{
+    struct acme_agent *a = agent();
+    struct eca_err err = {0};
+    struct eca_key *now = NULL;
+    char p[512], *outer = NULL;
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/keychange_ok_pebble.http");
+    ck_assert_msg(acme_agent_key_change(a, &err) == ECA_OK, "%s", err.msg);
+    ck_assert(!holds("account.key", old_key));
+    ck_assert(holds("account.key.prev", old_key));
+    ck_assert(!exists("account.key.new"));
+    state_file("account.key", p, sizeof p);
+    test_assert_private(p);
+    state_file("account.key.prev", p, sizeof p);
+    test_assert_private(p);
+    /* What the CA was told is the key now stored: the inner JWS verifies with it. */
+    state_file("account.key", p, sizeof p);
+    ck_assert_int_eq(eca_key_load(p, &now, NULL), ECA_OK);
+    ck_assert(jws_verifies(fake_http_req(fake, 2)->body, eca_key_pkey(old_key), NULL, &outer));
+    ck_assert(jws_verifies(outer, eca_key_pkey(now), NULL, NULL));
+    ck_assert(logcap_contains("\"event\":\"account_key_changed\""));
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    free(outer);
+    eca_key_free(now);
+    acme_agent_free(a);
+}
+END_TEST
+
+START_TEST(agent_key_change_refused_removes_the_new_key)
+{
+    struct acme_agent *a = agent();
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/keychange_malformed.http");
+    /* The CA is asked with the new key whether it took it after all: it did not. */
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    ck_assert_int_eq(acme_agent_key_change(a, &err), ECA_ESERVER);
+    ck_assert_ptr_nonnull(strstr(err.msg, "wrong old key"));
+    ck_assert(holds("account.key", old_key));
+    ck_assert(!exists("account.key.new"));
+    ck_assert(!exists("account.key.prev"));
+    ck_assert(logcap_contains("\"event\":\"account_key_rollover_undone\""));
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_agent_free(a);
+}
+END_TEST
+
+START_TEST(agent_key_change_with_a_lost_answer_asks_the_ca)
+{
+    struct acme_agent *a = agent();
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_error(fake, ECA_ENET, "connection reset after the request was sent");
+    /* The CA knows the account under the new key: the rollover is finished, not undone. */
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_existing.http");
+    ck_assert_msg(acme_agent_key_change(a, &err) == ECA_OK, "%s", err.msg);
+    ck_assert(!holds("account.key", old_key));
+    ck_assert(holds("account.key.prev", old_key));
+    ck_assert(!exists("account.key.new"));
+    ck_assert(logcap_contains("\"event\":\"account_key_rollover_finished\""));
+    /* The lookup was signed by the new key, now account.key. */
+    ck_assert(!jws_verifies(fake_http_req(fake, 5)->body, eca_key_pkey(old_key), NULL, NULL));
+    acme_agent_free(a);
+}
+END_TEST
+
+START_TEST(agent_key_change_unreachable_keeps_the_new_key_for_later)
+{
+    struct acme_agent *a = agent();
+    struct eca_err err = {0};
+
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_error(fake, ECA_ENET, "connection reset");
+    fake_http_push_error(fake, ECA_ENET, "connection refused");
+    ck_assert_int_eq(acme_agent_key_change(a, &err), ECA_ENET);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unfinished account key rollover"));
+    /* Neither guessed: the old key stays in use, the new one waits for the next start. */
+    ck_assert(holds("account.key", old_key));
+    ck_assert(exists("account.key.new"));
+    acme_agent_free(a);
+}
+END_TEST
+
+START_TEST(agent_start_with_a_stray_new_key_then_deactivation)
+{
+    struct acme_agent *a = agent();
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    char p[512];
+    size_t n;
+
+    state_file("account.key.new", p, sizeof p);
+    ck_assert_int_eq(eca_key_save(new_key, p, NULL), ECA_OK);
+    /* The CA does not know .new: removed. Then the deactivation, with the old key. */
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/account_update_deactivated.http");
+    ck_assert_msg(acme_agent_deactivate(a, &err) == ECA_OK, "%s", err.msg);
+    ck_assert(!exists("account.key.new"));
+    ck_assert(holds("account.key", old_key));
+    ck_assert(logcap_contains("\"event\":\"account_key_rollover_undone\""));
+    ck_assert(jws_verifies(fake_http_req(fake, 5)->body, eca_key_pkey(old_key), NULL, NULL));
+    ck_assert(!exists("account.url"));
+    ck_assert(exists("account.deactivated"));
+    ck_assert(logcap_contains("\"event\":\"account_deactivated\""));
+    /* A renewal with that key now fails at once, saying why, and signs nothing. */
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    n = fake_http_nreq(fake);
+    ck_assert_int_eq(acme_agent_run(a, 0, 1, &res, &err), ECA_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err.msg, "was deactivated"));
+    for (size_t i = n; i < fake_http_nreq(fake); i++)
+        ck_assert_str_ne(fake_http_req(fake, i)->method, "POST");
+    acme_agent_free(a);
+    /* Another account key: the stale marker goes, and the account is looked up anew. */
+    state_file("account.key", p, sizeof p);
+    ck_assert_int_eq(eca_key_save(new_key, p, NULL), ECA_OK);
+    a = agent();
+    fake_http_push_fixture(fake, "acme/dir_pebble.http");
+    fake_http_push_fixture(fake, "acme/nonce.http");
+    fake_http_push_fixture(fake, "acme/problem_account_missing.http");
+    ck_assert_int_eq(acme_agent_deactivate(a, &err), ECA_ENOTFOUND);
+    ck_assert(!exists("account.deactivated"));
+    acme_agent_free(a);
+}
+END_TEST
+
 static Suite *
 acme_keychange_suite(void)
 {
@@ -282,6 +513,15 @@ acme_keychange_suite(void)
     tcase_add_test(tc, directory_without_key_change_sends_nothing);
     tcase_add_loop_test(tc, deactivation_must_be_confirmed, 0,
                         sizeof deact_bad / sizeof deact_bad[0]);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("agent");
+    tcase_set_timeout(tc, 10);
+    tcase_add_checked_fixture(tc, agent_setup, agent_teardown);
+    tcase_add_test(tc, agent_key_change_keeps_the_old_key_as_prev);
+    tcase_add_test(tc, agent_key_change_refused_removes_the_new_key);
+    tcase_add_test(tc, agent_key_change_with_a_lost_answer_asks_the_ca);
+    tcase_add_test(tc, agent_key_change_unreachable_keeps_the_new_key_for_later);
+    tcase_add_test(tc, agent_start_with_a_stray_new_key_then_deactivation);
     suite_add_tcase(s, tc);
     return s;
 }
