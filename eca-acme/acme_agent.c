@@ -378,7 +378,7 @@ account_key_current(struct acme_agent *a)
 
 /*
  * STATE_DIR/account.deactivated (account URL, then the key's JWK thumbprint) is written by
- * `account deactivate`. While account.key is that key, nothing is sent: the CA refuses a
+ * `account deactivate`. While account.key is that key, no request is signed: the CA refuses a
  * deactivated account for good (RFC 8555 §7.3.6), and asking on every pass helps no one.
  * Another key (the old one moved aside) means a new account: the stale marker goes.
  */

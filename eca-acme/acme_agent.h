@@ -57,7 +57,7 @@ enum eca_rc acme_agent_key_change(struct acme_agent *a, struct eca_err *err);
  * Deactivate the account (RFC 8555 §7.3.6), looked up, never created: on the CA's
  * confirmation STATE_DIR/account.url is removed and STATE_DIR/account.deactivated records the
  * account and the key's thumbprint. Every later renewal with that key then fails at once,
- * without a request, saying so; another account.key registers a new account.
+ * without a signed request, saying so; another account.key registers a new account.
  */
 enum eca_rc acme_agent_deactivate(struct acme_agent *a, struct eca_err *err);
 
