@@ -24,6 +24,14 @@ grep -q '"event":"cert_installed"' "$dlog" || die "daemon did not issue the firs
 url1=$(cat "$STATE_DIR/account.url")
 key1=$(pub "$STATE_DIR/account.key")
 
+# ---- the command line ----
+for args in "account" "account frobnicate" "account key-change --yes" "account deactivate deactivate"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$ECA_ACME" $args </dev/null >"$IT_TMP/usage.log" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || die "eca-acme $args: exit $rc, want 2"
+done
+
 # ---- the rollover ----
 timeout 60 "$ECA_ACME" account key-change </dev/null >"$IT_TMP/kc.log" 2>&1 ||
     die "account key-change exited $?: $(cat "$IT_TMP/kc.log")"

@@ -272,6 +272,35 @@ START_TEST(jws_refuses_missing_nonce)
 }
 END_TEST
 
+START_TEST(jws_inner_has_jwk_and_url_and_no_nonce)
+{
+    struct eca_key *key = NULL;
+    struct eca_buf jws;
+    struct eca_err err = {0};
+    char *prot = NULL, *payload = NULL;
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P384, &key, NULL), ECA_OK);
+    eca_buf_init(&jws, 0);
+    ck_assert_int_eq(
+        acme_jws_sign_inner(key, "https://ca.test/key-change", "{\"a\":1}", &jws, NULL), ECA_OK);
+    ck_assert(jws_verifies(eca_buf_str(&jws), eca_key_pkey(key), &prot, &payload));
+    ck_assert_ptr_nonnull(strstr(prot, "\"alg\":\"ES384\",\"jwk\":{\"crv\":\"P-384\""));
+    ck_assert_ptr_nonnull(strstr(prot, "\"url\":\"https://ca.test/key-change\"}"));
+    ck_assert_ptr_null(strstr(prot, "nonce"));
+    ck_assert_ptr_null(strstr(prot, "kid"));
+    ck_assert_str_eq(payload, "{\"a\":1}");
+    /* The outer JWS still needs its nonce; the inner needs its URL and payload. */
+    ck_assert_int_eq(acme_jws_sign(key, "k", NULL, "https://ca.test/x", "{}", &jws, &err),
+                     ECA_EINVAL);
+    ck_assert_int_eq(acme_jws_sign_inner(key, NULL, "{}", &jws, &err), ECA_EINVAL);
+    ck_assert_int_eq(acme_jws_sign_inner(key, "https://ca.test/x", NULL, &jws, &err), ECA_EINVAL);
+    free(prot);
+    free(payload);
+    eca_buf_free(&jws);
+    eca_key_free(key);
+}
+END_TEST
+
 static Suite *
 acme_jws_suite(void)
 {
@@ -285,6 +314,7 @@ acme_jws_suite(void)
     tcase_add_test(tc, jws_post_as_get_has_empty_payload_and_jwk_header);
     tcase_add_test(tc, jws_eab_is_hs256_over_the_account_jwk);
     tcase_add_test(tc, jws_refuses_missing_nonce);
+    tcase_add_test(tc, jws_inner_has_jwk_and_url_and_no_nonce);
     suite_add_tcase(s, tc);
     return s;
 }
