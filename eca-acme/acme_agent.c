@@ -110,6 +110,9 @@ load_account_key(struct acme_agent *a, struct eca_err *err)
     char path[4096];
     enum eca_rc rc;
 
+    /* Loaded again after a failed account step: the client that borrowed it is gone. */
+    eca_key_free(a->account_key);
+    a->account_key = NULL;
     state_path(a, "account", ".key", path, sizeof path);
     rc = eca_key_load(path, &a->account_key, err);
     if (rc == ECA_OK)
@@ -132,6 +135,8 @@ load_account_url(struct acme_agent *a, struct eca_err *err)
     enum eca_rc rc;
     size_t n;
 
+    free(a->account_url);
+    a->account_url = NULL;
     state_path(a, "account", ".url", path, sizeof path);
     eca_buf_init(&b, 8192);
     rc = eca_fs_read(path, 8192, &b, err);
