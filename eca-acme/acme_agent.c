@@ -430,6 +430,9 @@ acme_agent_key_change(struct acme_agent *a, struct eca_err *err)
         (rc = acme_client_find_account(a->client, err)) != ECA_OK ||
         (rc = save_account_url(a, err)) != ECA_OK)
         return rc;
+    if (acme_client_dir(a->client)->key_change == NULL)
+        return eca_err_set(err, ECA_ENOTFOUND, "%s: the CA offers no keyChange (RFC 8555 §7.3.5)",
+                           a->conf->directory_url);
     type = eca_key_type_of(a->account_key);
     if ((rc = eca_key_generate(type < ECA_KEY_TYPE_MAX ? type : ECA_KEY_EC_P256, &nk, err)) !=
             ECA_OK ||
