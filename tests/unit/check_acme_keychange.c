@@ -150,7 +150,10 @@ START_TEST(key_change_badnonce_resends_the_same_inner_jws)
     struct eca_err err = {0};
     char *p1 = NULL, *p2 = NULL;
 
+    logcap_start();
     ck_assert_int_eq(acme_client_key_change(c, new_key, &err), ECA_OK);
+    ck_assert(logcap_contains("keyChange: badNonce, retrying"));
+    logcap_stop();
     assert_signed(2, KC_URL, old_key, new_key, &p1);
     assert_signed(3, KC_URL, old_key, new_key, &p2);
     ck_assert_str_eq(p1, p2);
@@ -227,17 +230,19 @@ START_TEST(known_key_is_found_then_rolled)
 }
 END_TEST
 
+/* A directory without keyChange (it is optional, RFC 8555 §7.1.1). */
+static const char dir_no_kc[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    "Content-Length: 196\r\n\r\n"
+    "{\"newAccount\":\"" P "/sign-me-up\",\"newNonce\":\"" P "/nonce-plz\",\"newOrder\":\"" P
+    "/order-plz\",\"revokeCert\":\"" P "/revoke-cert\"}";
+
 START_TEST(directory_without_key_change_sends_nothing)
 {
     struct acme_client *c = NULL;
     struct eca_err err = {0};
-    static const char dir[] =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        "Content-Length: 196\r\n\r\n"
-        "{\"newAccount\":\"" P "/sign-me-up\",\"newNonce\":\"" P "/nonce-plz\",\"newOrder\":\"" P
-        "/order-plz\",\"revokeCert\":\"" P "/revoke-cert\"}";
 
-    fake_http_push_raw(fake, dir);
+    fake_http_push_raw(fake, dir_no_kc);
     ck_assert_int_eq(acme_client_new(&opts, &c, &err), ECA_OK);
     ck_assert_int_eq(acme_client_key_change(c, new_key, &err), ECA_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(err.msg, "keyChange: the directory offers none"));
@@ -496,6 +501,21 @@ START_TEST(agent_start_with_a_stray_new_key_then_deactivation)
 }
 END_TEST
 
+START_TEST(agent_without_key_change_in_the_directory_writes_nothing)
+{
+    struct acme_agent *a = agent();
+    struct eca_err err = {0};
+
+    fake_http_push_raw(fake, dir_no_kc);
+    ck_assert_int_eq(acme_agent_key_change(a, &err), ECA_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "offers no keyChange"));
+    ck_assert(!exists("account.key.new"));
+    ck_assert(holds("account.key", old_key));
+    ck_assert_uint_eq(fake_http_nreq(fake), 1);
+    acme_agent_free(a);
+}
+END_TEST
+
 static Suite *
 acme_keychange_suite(void)
 {
@@ -522,6 +542,7 @@ acme_keychange_suite(void)
     tcase_add_test(tc, agent_key_change_with_a_lost_answer_asks_the_ca);
     tcase_add_test(tc, agent_key_change_unreachable_keeps_the_new_key_for_later);
     tcase_add_test(tc, agent_start_with_a_stray_new_key_then_deactivation);
+    tcase_add_test(tc, agent_without_key_change_in_the_directory_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
