@@ -422,6 +422,16 @@ out:
     return rc;
 }
 
+/* A deactivated or revoked account takes no request (RFC 8555 §7.3.6): ECA_EAUTH. */
+static enum eca_rc
+account_usable(const struct acme_account *a, struct eca_err *err)
+{
+    if (a->status == ACME_ACCOUNT_VALID)
+        return ECA_OK;
+    return eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
+                       a->status == ACME_ACCOUNT_REVOKED ? "revoked" : "deactivated");
+}
+
 /*
  * Find or create the account of the key. With the URL lost but the key kept, look it up
  * first (onlyReturnExisting, RFC 8555 §7.3.1): that needs no EAB and never creates a second
@@ -441,13 +451,8 @@ acme_client_account(struct acme_client *c, struct eca_err *err)
         eca_err_clear(err);
         rc = new_account(c, 0, &a, err);
     }
-    if (rc != ECA_OK)
+    if (rc != ECA_OK || (rc = account_usable(a, err)) != ECA_OK)
         goto out;
-    if (a->status != ACME_ACCOUNT_VALID) {
-        rc = eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
-                         a->status == ACME_ACCOUNT_REVOKED ? "revoked" : "deactivated");
-        goto out;
-    }
     c->kid = a->url;
     a->url = NULL;
     c->account_created = a->created;
@@ -1168,6 +1173,78 @@ acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int 
         rc = verdict(c, acme_problem_check(&resp, "revokeCert", NULL, eca_clock_now(), err), err);
 out:
     eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+enum eca_rc
+acme_client_find_account(struct acme_client *c, struct eca_err *err)
+{
+    struct acme_account *a = NULL;
+    enum eca_rc rc;
+
+    if (c->kid != NULL)
+        return ECA_OK;
+    if ((rc = new_account(c, 1, &a, err)) == ECA_OK && (rc = account_usable(a, err)) == ECA_OK) {
+        c->kid = a->url;
+        a->url = NULL;
+    }
+    acme_account_free(a);
+    return rc;
+}
+
+/* keyChange (RFC 8555 §7.3.5): the inner JWS by the new key, wrapped by the old one's kid. */
+enum eca_rc
+acme_client_key_change(struct acme_client *c, const struct eca_key *new_key, struct eca_err *err)
+{
+    struct eca_buf inner;
+    struct eca_http_resp resp;
+    struct call call = {"POST", c->dir->key_change, NULL, 0, "keyChange"};
+    enum eca_rc rc;
+
+    if (c->dir->key_change == NULL)
+        return eca_err_set(err, ECA_ENOTFOUND, "keyChange: the directory offers none");
+    eca_buf_init(&inner, 0);
+    eca_http_resp_init(&resp, 0);
+    /* Never create an account only to roll its key: an unknown key is an error. */
+    if ((rc = acme_client_find_account(c, err)) != ECA_OK ||
+        (rc = acme_account_build_key_change(c->kid, c->key, new_key, c->dir->key_change, &inner,
+                                            err)) != ECA_OK)
+        goto out;
+    call.payload = eca_buf_str(&inner);
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_account_parse_key_change(&resp, NULL, err), err);
+    if (rc != ECA_OK && rc != ECA_ESTOPPED && strstr(err ? err->msg : "", c->kid) == NULL)
+        eca_err_prefix(err, "account %s: ", c->kid);
+    if (rc == ECA_OK)
+        c->key = new_key; /* the old key is refused from now on */
+out:
+    eca_buf_free(&inner);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* Deactivation (RFC 8555 §7.3.6): final; the CA refuses the account from then on. */
+enum eca_rc
+acme_client_deactivate(struct acme_client *c, struct eca_err *err)
+{
+    struct acme_account *a = NULL;
+    struct eca_http_resp resp;
+    struct call call = {"POST", NULL, ACME_ACCOUNT_DEACTIVATE, 0, "account"};
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    /* Never create an account only to deactivate it. */
+    if ((rc = acme_client_find_account(c, err)) != ECA_OK)
+        goto out;
+    call.url = c->kid;
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_account_parse_update(&resp, c->kid, &a, err), err);
+    if (rc == ECA_OK && a->status != ACME_ACCOUNT_DEACTIVATED)
+        rc = eca_err_set(err, ECA_EPROTO, "account %s: still %s after the deactivation", c->kid,
+                         a->status == ACME_ACCOUNT_VALID ? "valid" : "revoked");
+out:
+    acme_account_free(a);
     eca_http_resp_free(&resp);
     return rc;
 }

@@ -129,6 +129,31 @@ enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size
 /* Start a pass: its deadline is now + pass_timeout_s. */
 void acme_client_pass_start(struct acme_client *c);
 
+/*
+ * Look the key's account up (newAccount with onlyReturnExisting, RFC 8555 §7.3.1) and take
+ * its URL as the kid; never creates one. ECA_OK at once when the URL is known; ECA_ENOTFOUND
+ * when the CA knows no account for the key; ECA_EAUTH for a deactivated or revoked one.
+ */
+enum eca_rc acme_client_find_account(struct acme_client *c, struct eca_err *err);
+
+/*
+ * Roll the account key over to new_signer (RFC 8555 §7.3.5): the keyChange URL gets a JWS
+ * signed by the current key with the account's kid, whose payload is a JWS signed by
+ * new_signer over {"account", "oldKey"}. The account is looked up, never created. On 200 the
+ * client signs with new_signer (borrowed: it must outlive the client) from then on; the caller
+ * stores it. A 409 names the account that already holds the new key. ECA_ENOTFOUND when the
+ * directory offers no keyChange.
+ */
+enum eca_rc acme_client_key_change(struct acme_client *c, const struct eca_key *new_signer,
+                                   struct eca_err *err);
+
+/*
+ * Deactivate the account (RFC 8555 §7.3.6): POST {"status":"deactivated"} to its URL and
+ * check the answer says so. The account is looked up, never created. Final: the CA refuses
+ * every later request signed by this key.
+ */
+enum eca_rc acme_client_deactivate(struct acme_client *c, struct eca_err *err);
+
 void acme_client_free(struct acme_client *c);
 
 #endif
