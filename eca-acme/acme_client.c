@@ -47,7 +47,8 @@ struct acme_client {
     void *account_ctx;
     struct acme_dir *dir;
     char *nonce;
-    long last_retry_after; /* of the last response, -1: none */
+    long last_retry_after;                  /* of the last response, -1: none */
+    const struct acme_dns_responder *dns01; /* NULL: http-01 only */
 };
 
 /* One in-flight request. */
@@ -413,10 +414,13 @@ struct issue {
     unsigned char *responded;
     char **published;
     int finalized;
-    long polled_ms;  /* time spent waiting on this order so far */
-    long backoff_ms; /* the last wait on the resource in prev, 0: none yet */
-    char *prev;      /* the resource the previous step left us looking at */
+    long polled_ms;                         /* time spent waiting on this order so far */
+    long backoff_ms;                        /* the last wait on the resource in prev, 0: none yet */
+    char *prev;                             /* the resource the previous step left us looking at */
+    const struct acme_dns_responder *dns01; /* answers dns-01; responded[i] == ANSWERED_DNS */
 };
+
+#define ANSWERED_DNS 2 /* responded[i]: published through dns01, not the http-01 responder */
 
 /* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
 static enum eca_rc
@@ -458,21 +462,28 @@ respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
     struct eca_http_resp resp;
     struct eca_buf ka;
     enum eca_rc rc;
+    int dns = strcmp(act->challenge->type, "dns-01") == 0;
 
     eca_buf_init(&ka, 0);
     eca_http_resp_init(&resp, 0);
     if ((rc = acme_jws_key_authz(c->key, act->challenge->token, &ka, err)) != ECA_OK)
         goto out;
-    if ((rc = r->publish(r->ctx, act->challenge->token, eca_buf_str(&ka), err)) != ECA_OK) {
-        eca_err_prefix(err, "http-01 for %s: ", a->id_value);
+    rc = dns ? is->dns01->publish(is->dns01->ctx, a->id_value, act->challenge->token,
+                                  eca_buf_str(&ka), err)
+             : r->publish(r->ctx, act->challenge->token, eca_buf_str(&ka), err);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "%s for %s: ", act->challenge->type, a->id_value);
         goto out;
     }
+    is->responded[act->index] = dns ? ANSWERED_DNS : 1;
     if ((is->published[act->index] = strdup(act->challenge->token)) == NULL) {
-        r->unpublish(r->ctx, act->challenge->token);
         rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
+        if (dns)
+            is->dns01->unpublish(is->dns01->ctx, act->challenge->token);
+        else
+            r->unpublish(r->ctx, act->challenge->token);
         goto out;
     }
-    is->responded[act->index] = 1;
     if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
         rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
 out:
@@ -726,7 +737,9 @@ static enum eca_rc
 step(struct acme_client *c, struct issue *is, const struct acme_responder *r, const void *csr,
      size_t csr_len, struct eca_buf *chain, int *done, struct eca_err *err)
 {
-    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized};
+    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized,
+                                  (r != NULL && r->publish != NULL ? ACME_CH_HTTP01 : 0) |
+                                      (is->dns01 != NULL ? ACME_CH_DNS01 : 0)};
     struct acme_action act;
     char *seen;
     enum eca_rc rc = acme_order_next(&st, &act, err);
@@ -749,7 +762,10 @@ issue_free(struct issue *is, const struct acme_responder *r)
     for (size_t i = 0; i < n; i++) {
         /* Tokens come down whatever happened: nothing stays published (RFC 8555 §8.3). */
         if (is->published != NULL && is->published[i] != NULL) {
-            r->unpublish(r->ctx, is->published[i]);
+            if (is->responded[i] == ANSWERED_DNS)
+                is->dns01->unpublish(is->dns01->ctx, is->published[i]);
+            else
+                r->unpublish(r->ctx, is->published[i]);
             free(is->published[i]);
         }
         if (is->authz != NULL)
@@ -854,14 +870,17 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
     int done = 0, dropped = 0;
     enum eca_rc rc;
 
-    if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
-        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
+    if ((responder == NULL || responder->publish == NULL || responder->unpublish == NULL) &&
+        c->dns01 == NULL)
+        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 or dns-01 responder is required");
     if ((rc = acme_client_account(c, err)) != ECA_OK)
         return rc;
+    is.dns01 = c->dns01;
     rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
     if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
         issue_free(&is, responder);
         memset(&is, 0, sizeof is);
+        is.dns01 = c->dns01;
         dropped = 0;
         rc = new_order_ex(c, &is, names, n, opts, &dropped, err);
     }
@@ -885,6 +904,12 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
                 "certificate downloaded");
     issue_free(&is, responder);
     return rc;
+}
+
+void
+acme_client_set_dns01(struct acme_client *c, const struct acme_dns_responder *r)
+{
+    c->dns01 = r;
 }
 
 const struct acme_dir *

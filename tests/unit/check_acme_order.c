@@ -404,7 +404,7 @@ START_TEST(order_next_walks_the_state_machine)
 
     if (sm[_i].authz != NULL)
         authz[0] = load_authz(sm[_i].authz);
-    st = (struct acme_order_state){o, authz, responded, sm[_i].finalized};
+    st = (struct acme_order_state){o, authz, responded, sm[_i].finalized, 0};
     ck_assert_int_eq(acme_order_next(&st, &act, &err), sm[_i].rc);
     ck_assert_int_eq(act.kind, sm[_i].kind);
     if (sm[_i].url != NULL)
