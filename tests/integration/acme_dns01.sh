@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # dns-01 through a hook (lego exec-provider convention) against pebble with challtestsrv as
 # its DNS: a plain name, a wildcard with its base name, and a certificate with an IP address
-# (RFC 8738, http-01) beside a name (dns-01); every record presented is cleaned up. Then a
+# (RFC 8738, http-01) beside a name (dns-01); every record presented is cleaned up; a wildcard
+# in environment mode with no http-01 method at all. Then a
 # hook whose "present" fails: no certificate, and the cleanup still runs.
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -83,6 +84,16 @@ grep -q '"event":"dns01_cleanup"' "$IT_TMP/dns01.log" || die "no dns01_cleanup e
 run_agent dns01-again --once --config "$d/eca-acme.conf" || die "second --once exited $?"
 ! grep -q '"event":"renew_started"' "$IT_TMP/dns01-again.log" ||
     die "the second pass renewed: installed names not recognised"
+
+# Environment mode: a wildcard alone, DNS01_HOOK and no http-01 method at all.
+(
+    agent_env "$IT_TMP/env"
+    export DOMAIN_NAME='*.e.test' DNS01_HOOK="$IT_TMP/dns01-hook.sh" LOG_FORMAT=json
+    unset HTTP01_LISTEN WEBROOT
+    run_agent env --once || die "environment mode --once exited $?"
+    assert_installed "$IT_TMP/env/out/cert.pem" "$IT_TMP/env/out/key.pem" '*.e.test'
+)
+grep -q '^cleanup _acme-challenge\.e\.test\. ' "$hooklog" || die "no cleanup for *.e.test"
 
 # A hook whose "present" fails: the order fails, nothing is installed, cleanup still runs.
 : >"$hooklog"
