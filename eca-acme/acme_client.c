@@ -47,8 +47,9 @@ struct acme_client {
     void *account_ctx;
     struct acme_dir *dir;
     char *nonce;
-    long last_retry_after;                  /* of the last response, -1: none */
-    const struct acme_dns_responder *dns01; /* NULL: http-01 only */
+    long last_retry_after; /* of the last response, -1: none */
+    /* dns-01 answers (acme_client_set_dns01); NULL: http-01 only */
+    const struct acme_dns_responder *dns01;
 };
 
 /* One in-flight request. */
@@ -414,10 +415,11 @@ struct issue {
     unsigned char *responded;
     char **published;
     int finalized;
-    long polled_ms;                         /* time spent waiting on this order so far */
-    long backoff_ms;                        /* the last wait on the resource in prev, 0: none yet */
-    char *prev;                             /* the resource the previous step left us looking at */
-    const struct acme_dns_responder *dns01; /* answers dns-01; responded[i] == ANSWERED_DNS */
+    long polled_ms;  /* time spent waiting on this order so far */
+    long backoff_ms; /* the last wait on the resource in prev, 0: none yet */
+    char *prev;      /* the resource the previous step left us looking at */
+    /* answers dns-01 challenges: those have responded[i] == ANSWERED_DNS */
+    const struct acme_dns_responder *dns01;
 };
 
 #define ANSWERED_DNS 2 /* responded[i]: published through dns01, not the http-01 responder */
