@@ -470,8 +470,8 @@ acme_conf_free(struct acme_conf *c)
     for (size_t i = 0; i < c->ncerts; i++) {
         eca_certconf_free(&c->certs[i].base);
         eca_conf_vec_free(c->certs[i].domains, c->certs[i].ndomains);
-        free(c->certs[i].profile);    /* ACME profiles */
-        free(c->certs[i].dns01_hook); /* dns-01 hook */
+        free(c->certs[i].profile); /* ACME profiles */
+        free(c->certs[i].dns01_hook);
     }
     free(c->certs);
     eca_agentconf_free(&c->g);
