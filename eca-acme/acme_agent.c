@@ -11,6 +11,7 @@
 
 #include "acme_ari.h"
 #include "acme_client.h"
+#include "acme_dns01.h"
 #include "acme_http01.h"
 #include "acme_jws.h"
 #include "eca.h"
@@ -51,6 +52,9 @@ struct acme_agent {
     uint64_t (*rnd)(void *ctx);     /* random source for the ARI renewal time */
     void *rnd_ctx;
     struct ari_slot *ari; /* [conf->ncerts] */
+    /* The order's challenge responders: http-01 (responder above; NULL when the certificate
+     * needs none) and dns-01 through the certificate's dns01_hook (NULL: none). */
+    struct acme_dns_responder *dns01;
 };
 
 static uint64_t
@@ -557,34 +561,56 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
     return ECA_OK;
 }
 
+/*
+ * The challenge responders for cc: dns-01 through its hook when it has one, http-01 when it has
+ * none or names an address (RFC 8738: addresses are validated over http-01 only).
+ */
 static enum eca_rc
-ensure_responder(struct acme_agent *a, struct eca_err *err)
+ensure_responders(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err)
 {
-    if (a->responder)
+    struct acme_dns01_opts o = {cc->dns01_hook, cc->dns01_propagation_s, cc->dns01_hook_timeout_s,
+                                cc->base.name, a->should_stop};
+    enum eca_rc rc = ECA_OK;
+
+    if (cc->dns01_hook != NULL && a->dns01 == NULL &&
+        (rc = acme_dns01_new(&o, &a->dns01, err)) != ECA_OK)
+        return rc;
+    acme_client_set_dns01(a->client, a->dns01);
+    if (a->responder || !acme_conf_needs_http01(cc))
         return ECA_OK;
     if (a->conf->webroot)
         return acme_http01_webroot_new(a->conf->webroot, &a->responder, err);
     return acme_http01_listener_new(a->conf->http01_listen, &a->responder, err);
 }
 
-/* 1 if the installed DNS names (comma-separated) are exactly the configured set. */
-static int
-dns_matches(const char *installed, const struct acme_cert_conf *cc)
+/* Release the challenge port, webroot and records between orders: a daemon holds nothing idle. */
+static void
+release_responders(struct acme_agent *a)
 {
-    size_t count = 0;
-    char *copy = strdup(installed), *save = NULL, *tok;
-    int ok = copy != NULL;
+    if (a->client != NULL)
+        acme_client_set_dns01(a->client, NULL);
+    acme_dns01_free(a->dns01);
+    a->dns01 = NULL;
+    acme_http01_free(a->responder);
+    a->responder = NULL;
+}
 
-    for (tok = ok ? strtok_r(copy, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save)) {
-        int found = 0;
+/*
+ * 1 if the installed certificate's names (DNS and IP subjectAltNames) are exactly the
+ * configured set; also 1 when it cannot be read here (eca_certstate_read judged it already).
+ */
+static int
+names_match(const struct acme_cert_conf *cc)
+{
+    struct eca_chain *chain = NULL;
+    int ok = 1;
 
-        for (size_t i = 0; i < cc->ndomains && !found; i++)
-            found = strcasecmp(tok, cc->domains[i]) == 0;
-        ok = ok && found;
-        count++;
-    }
-    free(copy);
-    return ok && count == cc->ndomains;
+    if (eca_x509_chain_load(cc->base.cert_path, &chain, NULL) == ECA_OK &&
+        eca_x509_chain_count(chain) > 0)
+        ok = eca_x509_has_names(eca_x509_chain_get(chain, 0), (const char *const *)cc->domains,
+                                cc->ndomains);
+    eca_x509_chain_free(chain);
+    return ok;
 }
 
 /*
@@ -608,7 +634,7 @@ check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct 
         goto out;
     if (!eca_x509_matches_key(leaf, key))
         rc = eca_err_set(err, ECA_EPROTO, "it does not match the new key");
-    else if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
+    else if (!eca_x509_has_names(leaf, (const char *const *)cc->domains, cc->ndomains))
         rc = eca_err_set(err, ECA_EPROTO, "it does not carry exactly %s%s", cc->domains[0],
                          cc->ndomains > 1 ? " and the other names" : "");
 out:
@@ -1060,7 +1086,7 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
             ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->base.key_type))), NULL);
     if ((rc = eca_x509_csr_build(key, NULL, (const char *const *)cc->domains, cc->ndomains, &csr,
                                  err)) != ECA_OK ||
-        (rc = ensure_client(a, err)) != ECA_OK || (rc = ensure_responder(a, err)) != ECA_OK ||
+        (rc = ensure_client(a, err)) != ECA_OK || (rc = ensure_responders(a, cc, err)) != ECA_OK ||
         (rc = profile_for(acme_client_dir(a->client), cc, &io.profile, err)) != ECA_OK)
         goto out;
     if (cc->profile != NULL && io.profile == NULL)
@@ -1113,8 +1139,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct e
     memset(&set, 0, sizeof set);
     rc = order_cert(a, cc, &key, &chain, held, &res->issued, err);
     /* Release the challenge port (or webroot) between orders: a daemon holds nothing idle. */
-    acme_http01_free(a->responder);
-    a->responder = NULL;
+    release_responders(a);
     res->step = ECA_STEP_OBTAIN;
     if (rc != ECA_OK)
         goto out;
@@ -1142,7 +1167,7 @@ decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
        const struct eca_certstate *st, int force, time_t now, struct eca_renew_out *out)
 {
     /* Names changed in the configuration: the installed certificate no longer fits. */
-    int forced = force || (st->present && !dns_matches(st->dns, cc));
+    int forced = force || (st->present && !names_match(cc));
 
     eca_deploy_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
 }
@@ -1245,8 +1270,8 @@ acme_agent_free(struct acme_agent *a)
 {
     if (a == NULL)
         return;
+    release_responders(a);
     acme_client_free(a->client);
-    acme_http01_free(a->responder);
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
     free(a->ari);

@@ -59,6 +59,8 @@ struct acme_client {
     struct acme_dir *dir;
     char *nonce;
     long last_retry_after; /* of the last response, -1: none */
+    /* dns-01 answers (acme_client_set_dns01); NULL: http-01 only */
+    const struct acme_dns_responder *dns01;
 };
 
 /* One in-flight request. */
@@ -480,7 +482,11 @@ struct issue {
     int dead;               /* the order failed for good (invalid, refused): nothing to resume */
     int resumed;            /* taken up from an earlier pass (its tokens are no longer published) */
     char *prev;             /* the resource the previous step left us looking at */
+    /* answers dns-01 challenges: those have responded[i] == ANSWERED_DNS */
+    const struct acme_dns_responder *dns01;
 };
+
+#define ANSWERED_DNS 2 /* responded[i]: published through dns01, not the http-01 responder */
 
 /* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
 static enum eca_rc
@@ -513,25 +519,32 @@ fetch_authz(struct acme_client *c, struct issue *is, size_t i, struct eca_err *e
 
 /* Publish the key authorization for authorization i's token (recorded, to come down later). */
 static enum eca_rc
-publish(struct acme_client *c, struct issue *is, size_t i, const char *token,
+publish(struct acme_client *c, struct issue *is, size_t i, const char *type, const char *token,
         const struct acme_responder *r, struct eca_err *err)
 {
+    int dns = strcmp(type, "dns-01") == 0;
     struct eca_buf ka;
     enum eca_rc rc;
 
     eca_buf_init(&ka, 0);
     if ((rc = acme_jws_key_authz(c->key, token, &ka, err)) != ECA_OK)
         goto out;
-    if ((rc = r->publish(r->ctx, token, eca_buf_str(&ka), err)) != ECA_OK) {
-        eca_err_prefix(err, "http-01 for %s: ", is->authz[i]->id_value);
+    rc = dns ? is->dns01->publish(is->dns01->ctx, is->authz[i]->id_value, token, eca_buf_str(&ka),
+                                  err)
+             : r->publish(r->ctx, token, eca_buf_str(&ka), err);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "%s for %s: ", type, is->authz[i]->id_value);
         goto out;
     }
     if ((is->published[i] = strdup(token)) == NULL) {
-        r->unpublish(r->ctx, token);
+        if (dns)
+            is->dns01->unpublish(is->dns01->ctx, token);
+        else
+            r->unpublish(r->ctx, token);
         rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
         goto out;
     }
-    is->responded[i] = 1;
+    is->responded[i] = dns ? ANSWERED_DNS : 1;
 out:
     eca_buf_free(&ka);
     return rc;
@@ -548,7 +561,8 @@ respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
     enum eca_rc rc;
 
     eca_http_resp_init(&resp, 0);
-    if ((rc = publish(c, is, act->index, act->challenge->token, r, err)) == ECA_OK &&
+    if ((rc = publish(c, is, act->index, act->challenge->type, act->challenge->token, r, err)) ==
+            ECA_OK &&
         (rc = exchange(c, &call, &resp, err)) == ECA_OK)
         rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
     acme_challenge_free(ch);
@@ -570,7 +584,7 @@ republish(struct acme_client *c, struct issue *is, size_t i, const struct acme_r
     if (!is->resumed || is->published[i] != NULL || a->status != ACME_ST_PENDING || ch == NULL ||
         ch->status != ACME_ST_PROCESSING || ch->token == NULL)
         return ECA_OK;
-    return publish(c, is, i, ch->token, r, err);
+    return publish(c, is, i, ch->type, ch->token, r, err);
 }
 
 /*
@@ -884,7 +898,9 @@ static enum eca_rc
 step(struct acme_client *c, struct issue *is, const struct acme_responder *r, const void *csr,
      size_t csr_len, struct eca_buf *chain, int *done, struct eca_err *err)
 {
-    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized};
+    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized,
+                                  (r != NULL && r->publish != NULL ? ACME_CH_HTTP01 : 0) |
+                                      (is->dns01 != NULL ? ACME_CH_DNS01 : 0)};
     struct acme_action act;
     char *seen;
     enum eca_rc rc = acme_order_next(&st, &act, err);
@@ -909,7 +925,10 @@ issue_free(struct issue *is, const struct acme_responder *r)
     for (size_t i = 0; i < n; i++) {
         /* Tokens come down whatever happened: nothing stays published (RFC 8555 §8.3). */
         if (is->published != NULL && is->published[i] != NULL) {
-            r->unpublish(r->ctx, is->published[i]);
+            if (is->responded[i] == ANSWERED_DNS)
+                is->dns01->unpublish(is->dns01->ctx, is->published[i]);
+            else
+                r->unpublish(r->ctx, is->published[i]);
             free(is->published[i]);
         }
         if (is->authz != NULL)
@@ -1030,11 +1049,13 @@ open_order(struct acme_client *c, struct issue *is, const char *const *names, si
         eca_err_clear(err);
         issue_free(is, r);
         memset(is, 0, sizeof *is);
+        is->dns01 = c->dns01;
     }
     rc = new_order_ex(c, is, names, n, opts, dropped, err);
     if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
         issue_free(is, r);
         memset(is, 0, sizeof *is);
+        is->dns01 = c->dns01;
         *dropped = 0;
         rc = new_order_ex(c, is, names, n, opts, dropped, err);
     }
@@ -1076,8 +1097,10 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
 
     if (info != NULL)
         memset(info, 0, sizeof *info);
-    if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
-        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
+    if ((responder == NULL || responder->publish == NULL || responder->unpublish == NULL) &&
+        c->dns01 == NULL)
+        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 or dns-01 responder is required");
+    is.dns01 = c->dns01;
     rc = acme_client_account(c, err);
     if (rc != ECA_OK)
         resumed = -1; /* the order to resume (if any) was not even looked at */
@@ -1107,6 +1130,12 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
                 "certificate downloaded");
     issue_free(&is, responder);
     return rc;
+}
+
+void
+acme_client_set_dns01(struct acme_client *c, const struct acme_dns_responder *r)
+{
+    c->dns01 = r;
 }
 
 const struct acme_dir *

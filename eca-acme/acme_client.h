@@ -26,6 +26,18 @@ struct acme_responder {
     void *ctx;
 };
 
+/*
+ * How a dns-01 challenge is answered (RFC 8555 §8.4): publish provisions the TXT record
+ * _acme-challenge.<domain> for key_authz and returns once it is in place; unpublish removes
+ * what was published under token. acme_dns01.c runs hooks.
+ */
+struct acme_dns_responder {
+    enum eca_rc (*publish)(void *ctx, const char *domain, const char *token, const char *key_authz,
+                           struct eca_err *err);
+    void (*unpublish)(void *ctx, const char *token);
+    void *ctx;
+};
+
 struct acme_client_opts {
     const char *directory_url;
     struct eca_http *http;             /* borrowed */
@@ -76,6 +88,13 @@ const char *acme_client_account_url(const struct acme_client *c);
 enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                               const struct acme_responder *responder, const void *csr_der,
                               size_t csr_len, struct eca_buf *chain_pem, struct eca_err *err);
+
+/*
+ * Answer dns-01 challenges through r (borrowed until changed; NULL: none) in the following
+ * acme_client_issue* calls: every DNS name then goes through dns-01 (acme_authz_choose), and
+ * the http-01 responder may be NULL when no address is ordered.
+ */
+void acme_client_set_dns01(struct acme_client *c, const struct acme_dns_responder *r);
 
 /* What acme_client_issue_ex() adds to an order, and what it reports back. */
 struct acme_issue_opts {
