@@ -104,13 +104,76 @@ parse_dn(const char *dn, X509_NAME *name, struct eca_err *err)
     return ECA_OK;
 }
 
-/* subjectAltName with DNS names (RFC 5280 §4.2.1.6), pushed onto exts. */
+/* 1..3 decimal digits without a leading zero, at most 255: one part of a dotted quad. */
+static int
+ipv4_part(const char *s, size_t n)
+{
+    return n >= 1 && n <= 3 && strspn(s, "0123456789") >= n && (n == 1 || s[0] != '0') &&
+           atoi(s) <= 255;
+}
+
+/*
+ * a2i_IPADDRESS() reads "1.2.3.4" with sscanf, so "1.2.3.4.example" would pass as an
+ * address: the text is held to the strict forms first (dotted quad; hex groups and colons,
+ * an IPv4 tail allowed).
+ */
+int
+eca_x509_is_ip(const char *s)
+{
+    ASN1_OCTET_STRING *ip;
+    size_t n = s ? strlen(s) : 0, parts = 0;
+    int ok;
+
+    if (n == 0 || n > 45)
+        return 0;
+    if (strchr(s, ':') == NULL) {
+        for (const char *p = s;; p += strcspn(p, ".") + 1) {
+            if (!ipv4_part(p, strcspn(p, ".")) || ++parts > 4)
+                return 0;
+            if (p[strcspn(p, ".")] == '\0')
+                break;
+        }
+        if (parts != 4)
+            return 0;
+    } else if (strspn(s, "0123456789abcdefABCDEF:.") != n) {
+        return 0;
+    }
+    ok = (ip = a2i_IPADDRESS(s)) != NULL;
+    ASN1_OCTET_STRING_free(ip);
+    return ok;
+}
+
+/* One subjectAltName entry: an iPAddress for an address literal, else a dNSName. */
+static GENERAL_NAME *
+san_entry(const char *name)
+{
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_STRING *v;
+
+    if (g == NULL)
+        return NULL;
+    if (eca_x509_is_ip(name)) {
+        if ((v = a2i_IPADDRESS(name)) != NULL) {
+            GENERAL_NAME_set0_value(g, GEN_IPADD, v);
+            return g;
+        }
+    } else if ((v = ASN1_IA5STRING_new()) != NULL) {
+        if (ASN1_STRING_set(v, name, -1)) {
+            GENERAL_NAME_set0_value(g, GEN_DNS, v);
+            return g;
+        }
+        ASN1_IA5STRING_free(v);
+    }
+    GENERAL_NAME_free(g);
+    return NULL;
+}
+
+/* subjectAltName with DNS names and IP addresses (RFC 5280 §4.2.1.6), pushed onto exts. */
 static enum eca_rc
 push_san(STACK_OF(X509_EXTENSION) * exts, const char *const *dns, size_t ndns, struct eca_err *err)
 {
     GENERAL_NAMES *gens = NULL;
     GENERAL_NAME *g = NULL;
-    ASN1_IA5STRING *ia5 = NULL;
     X509_EXTENSION *ext = NULL;
     enum eca_rc rc = ECA_OK;
     size_t i;
@@ -122,12 +185,7 @@ push_san(STACK_OF(X509_EXTENSION) * exts, const char *const *dns, size_t ndns, s
             rc = eca_err_set(err, ECA_EINVAL, "subjectAltName: DNS name %zu is empty", i);
             goto out;
         }
-        if ((ia5 = ASN1_IA5STRING_new()) == NULL || !ASN1_STRING_set(ia5, dns[i], -1) ||
-            (g = GENERAL_NAME_new()) == NULL)
-            goto fail;
-        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
-        ia5 = NULL;
-        if (!sk_GENERAL_NAME_push(gens, g))
+        if ((g = san_entry(dns[i])) == NULL || !sk_GENERAL_NAME_push(gens, g))
             goto fail;
         g = NULL;
     }
@@ -139,7 +197,6 @@ push_san(STACK_OF(X509_EXTENSION) * exts, const char *const *dns, size_t ndns, s
 fail:
     rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot build subjectAltName");
 out:
-    ASN1_IA5STRING_free(ia5);
     GENERAL_NAME_free(g);
     GENERAL_NAMES_free(gens);
     X509_EXTENSION_free(ext);
@@ -230,18 +287,24 @@ append_der_req(X509_REQ *req, struct eca_buf *out, struct eca_err *err)
 }
 
 static enum eca_rc
-csr_subject(X509_REQ *req, const char *subject_dn, const char *const *dns, struct eca_err *err)
+csr_subject(X509_REQ *req, const char *subject_dn, const char *const *dns, size_t ndns,
+            struct eca_err *err)
 {
     X509_NAME *name = X509_NAME_new();
     enum eca_rc rc = ECA_OK;
+    const char *cn = ndns > 0 ? dns[0] : NULL;
 
     if (name == NULL)
         return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
+    /* An address goes to the SAN only (CAs take names from the SAN; RFC 8738 orders hold
+     * no CN): the CN is the first DNS name, and with none the subject stays empty. */
+    for (size_t i = 0; subject_dn == NULL && cn != NULL && eca_x509_is_ip(cn); i++)
+        cn = i + 1 < ndns ? dns[i + 1] : NULL;
     if (subject_dn != NULL)
         rc = parse_dn(subject_dn, name, err);
-    else if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)dns[0],
-                                        -1, -1, 0) != 1)
-        rc = eca_err_ssl(err, ECA_EINVAL, "csr: DNS name '%s' is not a valid CN", dns[0]);
+    else if (cn != NULL && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                                      (const unsigned char *)cn, -1, -1, 0) != 1)
+        rc = eca_err_ssl(err, ECA_EINVAL, "csr: DNS name '%s' is not a valid CN", cn);
     if (rc == ECA_OK && X509_REQ_set_subject_name(req, name) != 1)
         rc = eca_err_ssl(err, ECA_ECRYPTO, "csr: cannot set the subject");
     X509_NAME_free(name);
@@ -263,7 +326,7 @@ eca_x509_csr_build_ex(const struct eca_key *key, const char *subject_dn, const c
         return eca_err_set(err, ECA_EINVAL, "csr: unknown digest '%s'", extra->md);
     if ((req = X509_REQ_new()) == NULL)
         return eca_err_ssl(err, ECA_ENOMEM, "csr: out of memory");
-    if ((rc = csr_subject(req, subject_dn, dns, err)) != ECA_OK)
+    if ((rc = csr_subject(req, subject_dn, dns, ndns, err)) != ECA_OK)
         goto out;
     /* PKCS#10 (RFC 2986 §4.1) knows only version 1, encoded as 0. */
     if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_pubkey(req, eca_key_pkey(key)) != 1) {
@@ -699,6 +762,52 @@ eca_x509_has_dns_names(X509 *x, const char *const *dns, size_t ndns)
             found = dns_at(gens, i, name, sizeof name) && dns[k] != NULL &&
                     strcasecmp(name, dns[k]) == 0;
         ok = (int)found;
+    }
+    GENERAL_NAMES_free(gens);
+    return ok;
+}
+
+/* 1 if SAN entry g is the name want: a dNSName case-insensitively, an iPAddress by value. */
+static int
+san_is(GENERAL_NAMES *gens, int i, const char *want)
+{
+    const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+    ASN1_OCTET_STRING *ip;
+    char name[256];
+    int eq;
+
+    if (want == NULL)
+        return 0;
+    if (g->type == GEN_DNS)
+        return !eca_x509_is_ip(want) && dns_at(gens, i, name, sizeof name) &&
+               strcasecmp(name, want) == 0;
+    if (g->type != GEN_IPADD || !eca_x509_is_ip(want) || (ip = a2i_IPADDRESS(want)) == NULL)
+        return 0;
+    eq = ASN1_OCTET_STRING_cmp(ip, g->d.iPAddress) == 0;
+    ASN1_OCTET_STRING_free(ip);
+    return eq;
+}
+
+int
+eca_x509_has_names(X509 *x, const char *const *names, size_t n)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    int i, count = gens ? sk_GENERAL_NAME_num(gens) : 0, ok = 1, found;
+    size_t k;
+
+    for (i = 0; i < count && ok; i++) {
+        int type = sk_GENERAL_NAME_value(gens, i)->type;
+
+        if (type != GEN_DNS && type != GEN_IPADD)
+            continue;
+        for (found = 0, k = 0; k < n && !found; k++)
+            found = san_is(gens, i, names[k]);
+        ok = found;
+    }
+    for (k = 0; k < n && ok; k++) {
+        for (found = 0, i = 0; i < count && !found; i++)
+            found = san_is(gens, i, names[k]);
+        ok = found;
     }
     GENERAL_NAMES_free(gens);
     return ok;

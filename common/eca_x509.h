@@ -17,7 +17,8 @@ struct eca_chain;
 
 /*
  * Build a DER CSR signed by key. subject_dn ("CN=x,O=y", RFC 4514-ish, may be NULL: then
- * CN=first DNS name); dns[0..ndns) go to subjectAltName. Appends DER to out.
+ * CN=first DNS name); dns[0..ndns) go to subjectAltName, address literals (eca_x509_is_ip)
+ * as iPAddress entries (RFC 8738) and never as the CN. Appends DER to out.
  */
 enum eca_rc eca_x509_csr_build(const struct eca_key *key, const char *subject_dn,
                                const char *const *dns, size_t ndns, struct eca_buf *out,
@@ -85,6 +86,15 @@ void eca_x509_issuer(X509 *x, char *out, size_t outlen);
 void eca_x509_dns_names(X509 *x, char *out, size_t outlen);
 /* 1 if the certificate carries exactly this set of DNS SANs (order ignored). */
 int eca_x509_has_dns_names(X509 *x, const char *const *dns, size_t ndns);
+/*
+ * 1 if the certificate's DNS and IP subjectAltNames are exactly names[0..n) (order ignored):
+ * address literals (eca_x509_is_ip) match iPAddress entries by value ("::1" is
+ * "0:0:0:0:0:0:0:1"), the rest dNSName entries case-insensitively ("*.example.com" literally).
+ */
+int eca_x509_has_names(X509 *x, const char *const *names, size_t n);
+
+/* 1 if s is an IPv4 dotted quad or an IPv6 address literal (no brackets, no zone). */
+int eca_x509_is_ip(const char *s);
 
 /* 1 if key is the private half of the certificate's public key. */
 int eca_x509_matches_key(X509 *x, const struct eca_key *key);

@@ -11,7 +11,9 @@
 
 #include "acme_ari.h"
 #include "acme_client.h"
+#include "acme_dns01.h"
 #include "acme_http01.h"
+#include "acme_jws.h"
 #include "eca.h"
 #include "eca_deploy.h"
 #include "eca_b64.h"
@@ -50,6 +52,9 @@ struct acme_agent {
     uint64_t (*rnd)(void *ctx);     /* random source for the ARI renewal time */
     void *rnd_ctx;
     struct ari_slot *ari; /* [conf->ncerts] */
+    /* The order's challenge responders: http-01 (responder above; NULL when the certificate
+     * needs none) and dns-01 through the certificate's dns01_hook (NULL: none). */
+    struct acme_dns_responder *dns01;
 };
 
 static uint64_t
@@ -109,6 +114,9 @@ load_account_key(struct acme_agent *a, struct eca_err *err)
     char path[4096];
     enum eca_rc rc;
 
+    /* Loaded again after a failed account step: the client that borrowed it is gone. */
+    eca_key_free(a->account_key);
+    a->account_key = NULL;
     state_path(a, "account", ".key", path, sizeof path);
     rc = eca_key_load(path, &a->account_key, err);
     if (rc == ECA_OK)
@@ -131,6 +139,8 @@ load_account_url(struct acme_agent *a, struct eca_err *err)
     enum eca_rc rc;
     size_t n;
 
+    free(a->account_url);
+    a->account_url = NULL;
     state_path(a, "account", ".url", path, sizeof path);
     eca_buf_init(&b, 8192);
     rc = eca_fs_read(path, 8192, &b, err);
@@ -232,6 +242,275 @@ ensure_transport(struct acme_agent *a, struct eca_err *err)
     return eca_http_curl_new(&ho, &a->http, err);
 }
 
+/* ---- account key rollover (RFC 8555 §7.3.5) and deactivation (§7.3.6) ---- */
+
+static enum eca_rc ensure_directory(struct acme_agent *a, struct eca_err *err);
+
+/* The client options every client of this agent shares (account-specific ones aside). */
+static void
+client_opts(struct acme_agent *a, const struct eca_key *key, struct acme_client_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->directory_url = a->conf->directory_url;
+    o->http = a->http;
+    o->account_key = key;
+    o->should_stop = a->should_stop;
+    o->pass_timeout_s = a->conf->pass_timeout_s;
+}
+
+/* Keep a copy of account.key as account.key.prev (0600), so that it never goes missing. */
+static enum eca_rc
+keep_prev(struct acme_agent *a, struct eca_err *err)
+{
+    char cur[4096], prev[4096];
+    struct eca_buf b;
+    enum eca_rc rc;
+
+    state_path(a, "account", ".key", cur, sizeof cur);
+    state_path(a, "account", ".key.prev", prev, sizeof prev);
+    eca_buf_init(&b, 64 << 10);
+    rc = eca_fs_read(cur, 64 << 10, &b, err);
+    if (rc == ECA_ENOTFOUND) { /* none to keep */
+        eca_err_clear(err);
+        rc = ECA_OK;
+    } else if (rc == ECA_OK) {
+        rc = eca_fs_write_atomic(prev, b.data, b.len, ECA_FS_MODE_PRIVATE, err);
+    }
+    eca_buf_free(&b);
+    return rc;
+}
+
+/* The rollover is confirmed: account.key.new becomes account.key, the old one .prev. */
+static enum eca_rc
+rollover_commit(struct acme_agent *a, const struct eca_key *key, struct eca_err *err)
+{
+    char cur[4096], nw[4096];
+    enum eca_rc rc;
+
+    state_path(a, "account", ".key", cur, sizeof cur);
+    state_path(a, "account", ".key.new", nw, sizeof nw);
+    if ((rc = keep_prev(a, err)) != ECA_OK)
+        return rc;
+    rc = eca_fs_rename(nw, cur, err);
+    /* A concurrent start may have taken .new away: the key in hand is the one. */
+    if (rc == ECA_ENOTFOUND && key != NULL) {
+        eca_err_clear(err);
+        rc = eca_key_save(key, cur, err);
+    }
+    return rc;
+}
+
+/*
+ * An account.key.new left by an interrupted `account key-change`: ask the CA whether the
+ * account is now under the new key (onlyReturnExisting). Yes: finish the rollover. No (or
+ * it is another account's than ours, when known): remove .new, the old key stays. No answer: an
+ * error, .new stays for the next attempt (guessing could lose the only key the CA accepts).
+ */
+static enum eca_rc
+rollover_resolve(struct acme_agent *a, const char *ours, int *finished, struct eca_err *err)
+{
+    char nw[4096];
+    struct eca_key *key = NULL;
+    struct acme_client *c = NULL;
+    struct acme_client_opts o;
+    const char *found;
+    enum eca_rc rc;
+
+    state_path(a, "account", ".key.new", nw, sizeof nw);
+    if (!eca_fs_exists(nw))
+        return ECA_OK;
+    if ((rc = eca_key_load(nw, &key, err)) != ECA_OK)
+        goto out;
+    client_opts(a, key, &o);
+    if ((rc = acme_client_new(&o, &c, err)) != ECA_OK)
+        goto out;
+    rc = acme_client_find_account(c, err);
+    found = rc == ECA_OK ? acme_client_account_url(c) : NULL;
+    if (found != NULL && (ours == NULL || strcmp(found, ours) == 0)) {
+        if ((rc = rollover_commit(a, key, err)) == ECA_OK && finished != NULL)
+            *finished = 1;
+        if (rc == ECA_OK)
+            eca_log(ECA_LOG_WARN, "account_key_rollover_finished", NULL,
+                    ECA_LOG_FIELDS(ECA_LS("account", found), ECA_LS("path", nw)),
+                    "an interrupted key rollover was confirmed by the CA; the new key is in use");
+    } else if (found != NULL || rc == ECA_ENOTFOUND) {
+        eca_err_clear(err);
+        if ((rc = eca_fs_remove(nw, err)) == ECA_OK)
+            eca_log(ECA_LOG_WARN, "account_key_rollover_undone", NULL,
+                    ECA_LOG_FIELDS(ECA_LS("account", ours), ECA_LS("other_account", found),
+                                   ECA_LS("path", nw)),
+                    "the CA did not take the new key; it is removed and the old key stays");
+    }
+out:
+    if (rc != ECA_OK && rc != ECA_ESTOPPED)
+        eca_err_prefix(err, "unfinished account key rollover (%s), to be resolved first: ", nw);
+    acme_client_free(c);
+    eca_key_free(key);
+    return rc;
+}
+
+/* Forget the client and the account key, so the next use loads both again. */
+static void
+drop_client(struct acme_agent *a)
+{
+    acme_client_free(a->client);
+    a->client = NULL;
+    a->account_ready = 0;
+    eca_key_free(a->account_key);
+    a->account_key = NULL;
+    a->account_key_new = 0;
+    free(a->account_url);
+    a->account_url = NULL;
+}
+
+/*
+ * 0 when account.key on disk is no longer the key in use: `account key-change` rolled it
+ * while this daemon ran, and the CA now refuses the old one. A key that cannot be read now
+ * changes nothing (the next load reports it).
+ */
+static int
+account_key_current(struct acme_agent *a)
+{
+    char path[4096];
+    struct eca_key *disk = NULL;
+    int same;
+
+    state_path(a, "account", ".key", path, sizeof path);
+    if (a->account_key == NULL || eca_key_load(path, &disk, NULL) != ECA_OK)
+        return 1;
+    same = EVP_PKEY_eq(eca_key_pkey(disk), eca_key_pkey(a->account_key)) == 1;
+    eca_key_free(disk);
+    if (!same)
+        eca_log(ECA_LOG_INFO, "account_key_reloaded", NULL, ECA_LOG_FIELDS(ECA_LS("path", path)),
+                "account.key changed on disk (a key rollover); using the new key");
+    return same;
+}
+
+/*
+ * STATE_DIR/account.deactivated (account URL, then the key's JWK thumbprint) is written by
+ * `account deactivate`. While account.key is that key, no request is signed: the CA refuses a
+ * deactivated account for good (RFC 8555 §7.3.6), and asking on every pass helps no one.
+ * Another key (the old one moved aside) means a new account: the stale marker goes.
+ */
+static enum eca_rc
+check_deactivated(struct acme_agent *a, struct eca_err *err)
+{
+    char path[4096], url[2048] = "", tp[128] = "";
+    struct eca_buf b, mine;
+    enum eca_rc rc = ECA_OK;
+
+    state_path(a, "account", ".deactivated", path, sizeof path);
+    eca_buf_init(&b, 4096);
+    eca_buf_init(&mine, 0);
+    if (eca_fs_read(path, 4096, &b, NULL) != ECA_OK ||
+        acme_jws_thumbprint(a->account_key, &mine, NULL) != ECA_OK)
+        goto out;
+    if (sscanf(eca_buf_str(&b), "%2047s %127s", url, tp) == 2 &&
+        strcmp(tp, eca_buf_str(&mine)) == 0) {
+        state_path(a, "account", ".key", path, sizeof path);
+        rc = eca_err_set(err, ECA_EAUTH,
+                         "the ACME account %s was deactivated (eca-acme account deactivate) and "
+                         "the CA refuses it for good; move %s aside to register a new account",
+                         url, path);
+    } else {
+        eca_fs_remove(path, NULL);
+    }
+out:
+    eca_buf_free(&b);
+    eca_buf_free(&mine);
+    return rc;
+}
+
+enum eca_rc
+acme_agent_key_change(struct acme_agent *a, struct eca_err *err)
+{
+    enum eca_key_type type;
+    struct eca_key *nk = NULL;
+    char nw[4096];
+    enum eca_rc rc;
+
+    state_path(a, "account", ".key.new", nw, sizeof nw);
+    /* The directory and the account (looked up, never created), past any unfinished rollover. */
+    if ((rc = ensure_directory(a, err)) != ECA_OK || (rc = check_deactivated(a, err)) != ECA_OK ||
+        (rc = acme_client_find_account(a->client, err)) != ECA_OK ||
+        (rc = save_account_url(a, err)) != ECA_OK)
+        return rc;
+    if (acme_client_dir(a->client)->key_change == NULL)
+        return eca_err_set(err, ECA_ENOTFOUND, "%s: the CA offers no keyChange (RFC 8555 §7.3.5)",
+                           a->conf->directory_url);
+    type = eca_key_type_of(a->account_key);
+    if ((rc = eca_key_generate(type < ECA_KEY_TYPE_MAX ? type : ECA_KEY_EC_P256, &nk, err)) !=
+            ECA_OK ||
+        (rc = eca_key_save(nk, nw, err)) != ECA_OK)
+        goto out;
+    /* From here on, the new key is on disk before the CA may know it. */
+    if ((rc = acme_client_key_change(a->client, nk, err)) != ECA_OK) {
+        struct eca_err rerr = {0};
+        char *ours = strdup(acme_client_account_url(a->client));
+        int finished = 0;
+
+        /* The CA may have taken it and the answer been lost: it is asked (and .new settled),
+         * and the client, which may now hold the wrong key, is dropped. */
+        drop_client(a);
+        if (rc != ECA_ESTOPPED && rollover_resolve(a, ours ? ours : "", &finished, &rerr) != ECA_OK)
+            eca_err_prefix(err, "%s; ", rerr.msg);
+        free(ours);
+        if (finished) {
+            eca_err_clear(err);
+            rc = ECA_OK;
+        }
+        goto out;
+    }
+    if ((rc = rollover_commit(a, nk, err)) != ECA_OK) {
+        eca_err_prefix(err,
+                       "the CA took the new key, but %s was not renamed (the next start "
+                       "finishes it): ",
+                       nw);
+        drop_client(a);
+        goto out;
+    }
+    eca_key_free(a->account_key);
+    a->account_key = nk; /* the client already signs with it */
+    nk = NULL;
+    eca_log(ECA_LOG_INFO, "account_key_changed", NULL,
+            ECA_LOG_FIELDS(ECA_LS("account", acme_client_account_url(a->client)),
+                           ECA_LS("key_type", eca_key_type_name(eca_key_type_of(a->account_key)))),
+            "the CA confirmed the new account key; the old one is account.key.prev");
+out:
+    eca_key_free(nk);
+    return rc;
+}
+
+enum eca_rc
+acme_agent_deactivate(struct acme_agent *a, struct eca_err *err)
+{
+    char path[4096];
+    struct eca_buf marker;
+    enum eca_rc rc;
+
+    eca_buf_init(&marker, 0);
+    if ((rc = ensure_directory(a, err)) != ECA_OK || (rc = check_deactivated(a, err)) != ECA_OK ||
+        (rc = acme_client_deactivate(a->client, err)) != ECA_OK)
+        goto out;
+    state_path(a, "account", ".deactivated", path, sizeof path);
+    if ((rc = eca_buf_printf(&marker, err, "%s\n", acme_client_account_url(a->client))) != ECA_OK ||
+        (rc = acme_jws_thumbprint(a->account_key, &marker, err)) != ECA_OK ||
+        (rc = eca_buf_puts(&marker, "\n", err)) != ECA_OK ||
+        (rc = eca_fs_write_atomic(path, marker.data, marker.len, ECA_FS_MODE_PRIVATE, err)) !=
+            ECA_OK)
+        goto out;
+    state_path(a, "account", ".url", path, sizeof path);
+    if ((rc = eca_fs_remove(path, err)) != ECA_OK)
+        goto out;
+    eca_log(ECA_LOG_INFO, "account_deactivated", NULL,
+            ECA_LOG_FIELDS(ECA_LS("account", acme_client_account_url(a->client))),
+            "the CA deactivated the account; orders with this key are refused from now on");
+    drop_client(a);
+out:
+    eca_buf_free(&marker);
+    return rc;
+}
+
 /* Transport, account key and directory: enough for renewalInfo, which needs no account. */
 static enum eca_rc
 ensure_directory(struct acme_agent *a, struct eca_err *err)
@@ -241,13 +520,11 @@ ensure_directory(struct acme_agent *a, struct eca_err *err)
 
     if (a->client)
         return ECA_OK;
-    if ((rc = ensure_transport(a, err)) != ECA_OK || (rc = load_account_key(a, err)) != ECA_OK ||
-        (rc = load_account_url(a, err)) != ECA_OK || (rc = load_eab(a, err)) != ECA_OK)
+    if ((rc = ensure_transport(a, err)) != ECA_OK || (rc = load_account_url(a, err)) != ECA_OK ||
+        (rc = rollover_resolve(a, a->account_url, NULL, err)) != ECA_OK ||
+        (rc = load_account_key(a, err)) != ECA_OK || (rc = load_eab(a, err)) != ECA_OK)
         return rc;
-    memset(&o, 0, sizeof o);
-    o.directory_url = a->conf->directory_url;
-    o.http = a->http;
-    o.account_key = a->account_key;
+    client_opts(a, a->account_key, &o);
     o.account_url = a->account_url;
     o.account_key_new = a->account_key_new;
     o.contact = (const char *const *)a->conf->contact;
@@ -256,8 +533,6 @@ ensure_directory(struct acme_agent *a, struct eca_err *err)
     o.eab_kid = a->conf->eab_kid;
     o.eab_hmac = a->eab_hmac;
     o.preferred_chain = a->conf->preferred_chain;
-    o.should_stop = a->should_stop;
-    o.pass_timeout_s = a->conf->pass_timeout_s;
     o.account_changed = account_changed;
     o.account_ctx = a;
     a->account_ready = 0;
@@ -271,7 +546,10 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
 {
     enum eca_rc rc;
 
-    if ((rc = ensure_directory(a, err)) != ECA_OK || a->account_ready)
+    if (a->client != NULL && !account_key_current(a))
+        drop_client(a);
+    if ((rc = ensure_directory(a, err)) != ECA_OK || (rc = check_deactivated(a, err)) != ECA_OK ||
+        a->account_ready)
         return rc;
     if ((rc = acme_client_account(a->client, err)) != ECA_OK ||
         (rc = save_account_url(a, err)) != ECA_OK) {
@@ -283,34 +561,56 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
     return ECA_OK;
 }
 
+/*
+ * The challenge responders for cc: dns-01 through its hook when it has one, http-01 when it has
+ * none or names an address (RFC 8738: addresses are validated over http-01 only).
+ */
 static enum eca_rc
-ensure_responder(struct acme_agent *a, struct eca_err *err)
+ensure_responders(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_err *err)
 {
-    if (a->responder)
+    struct acme_dns01_opts o = {cc->dns01_hook, cc->dns01_propagation_s, cc->dns01_hook_timeout_s,
+                                cc->base.name, a->should_stop};
+    enum eca_rc rc = ECA_OK;
+
+    if (cc->dns01_hook != NULL && a->dns01 == NULL &&
+        (rc = acme_dns01_new(&o, &a->dns01, err)) != ECA_OK)
+        return rc;
+    acme_client_set_dns01(a->client, a->dns01);
+    if (a->responder || !acme_conf_needs_http01(cc))
         return ECA_OK;
     if (a->conf->webroot)
         return acme_http01_webroot_new(a->conf->webroot, &a->responder, err);
     return acme_http01_listener_new(a->conf->http01_listen, &a->responder, err);
 }
 
-/* 1 if the installed DNS names (comma-separated) are exactly the configured set. */
-static int
-dns_matches(const char *installed, const struct acme_cert_conf *cc)
+/* Release the challenge port, webroot and records between orders: a daemon holds nothing idle. */
+static void
+release_responders(struct acme_agent *a)
 {
-    size_t count = 0;
-    char *copy = strdup(installed), *save = NULL, *tok;
-    int ok = copy != NULL;
+    if (a->client != NULL)
+        acme_client_set_dns01(a->client, NULL);
+    acme_dns01_free(a->dns01);
+    a->dns01 = NULL;
+    acme_http01_free(a->responder);
+    a->responder = NULL;
+}
 
-    for (tok = ok ? strtok_r(copy, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save)) {
-        int found = 0;
+/*
+ * 1 if the installed certificate's names (DNS and IP subjectAltNames) are exactly the
+ * configured set; also 1 when it cannot be read here (eca_certstate_read judged it already).
+ */
+static int
+names_match(const struct acme_cert_conf *cc)
+{
+    struct eca_chain *chain = NULL;
+    int ok = 1;
 
-        for (size_t i = 0; i < cc->ndomains && !found; i++)
-            found = strcasecmp(tok, cc->domains[i]) == 0;
-        ok = ok && found;
-        count++;
-    }
-    free(copy);
-    return ok && count == cc->ndomains;
+    if (eca_x509_chain_load(cc->base.cert_path, &chain, NULL) == ECA_OK &&
+        eca_x509_chain_count(chain) > 0)
+        ok = eca_x509_has_names(eca_x509_chain_get(chain, 0), (const char *const *)cc->domains,
+                                cc->ndomains);
+    eca_x509_chain_free(chain);
+    return ok;
 }
 
 /*
@@ -334,7 +634,7 @@ check_issued(const struct acme_cert_conf *cc, const struct eca_key *key, struct 
         goto out;
     if (!eca_x509_matches_key(leaf, key))
         rc = eca_err_set(err, ECA_EPROTO, "it does not match the new key");
-    else if (!eca_x509_has_dns_names(leaf, (const char *const *)cc->domains, cc->ndomains))
+    else if (!eca_x509_has_names(leaf, (const char *const *)cc->domains, cc->ndomains))
         rc = eca_err_set(err, ECA_EPROTO, "it does not carry exactly %s%s", cc->domains[0],
                          cc->ndomains > 1 ? " and the other names" : "");
 out:
@@ -786,7 +1086,7 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
             ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(cc->base.key_type))), NULL);
     if ((rc = eca_x509_csr_build(key, NULL, (const char *const *)cc->domains, cc->ndomains, &csr,
                                  err)) != ECA_OK ||
-        (rc = ensure_client(a, err)) != ECA_OK || (rc = ensure_responder(a, err)) != ECA_OK ||
+        (rc = ensure_client(a, err)) != ECA_OK || (rc = ensure_responders(a, cc, err)) != ECA_OK ||
         (rc = profile_for(acme_client_dir(a->client), cc, &io.profile, err)) != ECA_OK)
         goto out;
     if (cc->profile != NULL && io.profile == NULL)
@@ -839,8 +1139,7 @@ renew(struct acme_agent *a, const struct acme_cert_conf *cc, int *held, struct e
     memset(&set, 0, sizeof set);
     rc = order_cert(a, cc, &key, &chain, held, &res->issued, err);
     /* Release the challenge port (or webroot) between orders: a daemon holds nothing idle. */
-    acme_http01_free(a->responder);
-    a->responder = NULL;
+    release_responders(a);
     res->step = ECA_STEP_OBTAIN;
     if (rc != ECA_OK)
         goto out;
@@ -868,7 +1167,7 @@ decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
        const struct eca_certstate *st, int force, time_t now, struct eca_renew_out *out)
 {
     /* Names changed in the configuration: the installed certificate no longer fits. */
-    int forced = force || (st->present && !dns_matches(st->dns, cc));
+    int forced = force || (st->present && !names_match(cc));
 
     eca_deploy_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
 }
@@ -971,8 +1270,8 @@ acme_agent_free(struct acme_agent *a)
 {
     if (a == NULL)
         return;
+    release_responders(a);
     acme_client_free(a->client);
-    acme_http01_free(a->responder);
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
     free(a->ari);

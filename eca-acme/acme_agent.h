@@ -46,6 +46,24 @@ enum eca_rc acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca
 enum eca_rc acme_agent_revoke(struct acme_agent *a, size_t i, int reason, struct eca_err *err);
 
 /*
+ * Roll the account key over (RFC 8555 §7.3.5): a new key of the same type is written to
+ * STATE_DIR/account.key.new (0600), the CA is asked to take it, and only on its 200 the old
+ * key becomes account.key.prev and the new one account.key. A refusal removes .new; a lost
+ * answer is settled by asking the CA with the new key. An account.key.new found at the next
+ * start is settled the same way before anything else (account_key_rollover_finished or
+ * account_key_rollover_undone). The account is looked up, never created.
+ */
+enum eca_rc acme_agent_key_change(struct acme_agent *a, struct eca_err *err);
+
+/*
+ * Deactivate the account (RFC 8555 §7.3.6), looked up, never created: on the CA's
+ * confirmation STATE_DIR/account.url is removed and STATE_DIR/account.deactivated records the
+ * account and the key's thumbprint. Every later renewal with that key then fails at once,
+ * without a signed request, saying so; another account.key registers a new account.
+ */
+enum eca_rc acme_agent_deactivate(struct acme_agent *a, struct eca_err *err);
+
+/*
  * Check every certificate's `profile` against the directory's meta.profiles (fetching the
  * directory when needed): an unknown profile is ECA_ECONF naming the profiles the CA offers;
  * a CA without profiles gets a `profile_unsupported` warning per certificate (ECA_ECONF with

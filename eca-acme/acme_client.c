@@ -59,6 +59,8 @@ struct acme_client {
     struct acme_dir *dir;
     char *nonce;
     long last_retry_after; /* of the last response, -1: none */
+    /* dns-01 answers (acme_client_set_dns01); NULL: http-01 only */
+    const struct acme_dns_responder *dns01;
 };
 
 /* One in-flight request. */
@@ -422,6 +424,16 @@ out:
     return rc;
 }
 
+/* A deactivated or revoked account takes no request (RFC 8555 §7.3.6): ECA_EAUTH. */
+static enum eca_rc
+account_usable(const struct acme_account *a, struct eca_err *err)
+{
+    if (a->status == ACME_ACCOUNT_VALID)
+        return ECA_OK;
+    return eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
+                       a->status == ACME_ACCOUNT_REVOKED ? "revoked" : "deactivated");
+}
+
 /*
  * Find or create the account of the key. With the URL lost but the key kept, look it up
  * first (onlyReturnExisting, RFC 8555 §7.3.1): that needs no EAB and never creates a second
@@ -441,13 +453,8 @@ acme_client_account(struct acme_client *c, struct eca_err *err)
         eca_err_clear(err);
         rc = new_account(c, 0, &a, err);
     }
-    if (rc != ECA_OK)
+    if (rc != ECA_OK || (rc = account_usable(a, err)) != ECA_OK)
         goto out;
-    if (a->status != ACME_ACCOUNT_VALID) {
-        rc = eca_err_set(err, ECA_EAUTH, "account %s is %s", a->url,
-                         a->status == ACME_ACCOUNT_REVOKED ? "revoked" : "deactivated");
-        goto out;
-    }
     c->kid = a->url;
     a->url = NULL;
     c->account_created = a->created;
@@ -475,7 +482,11 @@ struct issue {
     int dead;               /* the order failed for good (invalid, refused): nothing to resume */
     int resumed;            /* taken up from an earlier pass (its tokens are no longer published) */
     char *prev;             /* the resource the previous step left us looking at */
+    /* answers dns-01 challenges: those have responded[i] == ANSWERED_DNS */
+    const struct acme_dns_responder *dns01;
 };
+
+#define ANSWERED_DNS 2 /* responded[i]: published through dns01, not the http-01 responder */
 
 /* POST-as-GET (RFC 8555 §6.3) of a JSON resource. */
 static enum eca_rc
@@ -508,25 +519,32 @@ fetch_authz(struct acme_client *c, struct issue *is, size_t i, struct eca_err *e
 
 /* Publish the key authorization for authorization i's token (recorded, to come down later). */
 static enum eca_rc
-publish(struct acme_client *c, struct issue *is, size_t i, const char *token,
+publish(struct acme_client *c, struct issue *is, size_t i, const char *type, const char *token,
         const struct acme_responder *r, struct eca_err *err)
 {
+    int dns = strcmp(type, "dns-01") == 0;
     struct eca_buf ka;
     enum eca_rc rc;
 
     eca_buf_init(&ka, 0);
     if ((rc = acme_jws_key_authz(c->key, token, &ka, err)) != ECA_OK)
         goto out;
-    if ((rc = r->publish(r->ctx, token, eca_buf_str(&ka), err)) != ECA_OK) {
-        eca_err_prefix(err, "http-01 for %s: ", is->authz[i]->id_value);
+    rc = dns ? is->dns01->publish(is->dns01->ctx, is->authz[i]->id_value, token, eca_buf_str(&ka),
+                                  err)
+             : r->publish(r->ctx, token, eca_buf_str(&ka), err);
+    if (rc != ECA_OK) {
+        eca_err_prefix(err, "%s for %s: ", type, is->authz[i]->id_value);
         goto out;
     }
     if ((is->published[i] = strdup(token)) == NULL) {
-        r->unpublish(r->ctx, token);
+        if (dns)
+            is->dns01->unpublish(is->dns01->ctx, token);
+        else
+            r->unpublish(r->ctx, token);
         rc = eca_err_set(err, ECA_ENOMEM, "challenge: out of memory");
         goto out;
     }
-    is->responded[i] = 1;
+    is->responded[i] = dns ? ANSWERED_DNS : 1;
 out:
     eca_buf_free(&ka);
     return rc;
@@ -543,7 +561,8 @@ respond(struct acme_client *c, struct issue *is, const struct acme_action *act,
     enum eca_rc rc;
 
     eca_http_resp_init(&resp, 0);
-    if ((rc = publish(c, is, act->index, act->challenge->token, r, err)) == ECA_OK &&
+    if ((rc = publish(c, is, act->index, act->challenge->type, act->challenge->token, r, err)) ==
+            ECA_OK &&
         (rc = exchange(c, &call, &resp, err)) == ECA_OK)
         rc = verdict(c, acme_challenge_parse(&resp, &ch, err), err);
     acme_challenge_free(ch);
@@ -565,7 +584,7 @@ republish(struct acme_client *c, struct issue *is, size_t i, const struct acme_r
     if (!is->resumed || is->published[i] != NULL || a->status != ACME_ST_PENDING || ch == NULL ||
         ch->status != ACME_ST_PROCESSING || ch->token == NULL)
         return ECA_OK;
-    return publish(c, is, i, ch->token, r, err);
+    return publish(c, is, i, ch->type, ch->token, r, err);
 }
 
 /*
@@ -879,7 +898,9 @@ static enum eca_rc
 step(struct acme_client *c, struct issue *is, const struct acme_responder *r, const void *csr,
      size_t csr_len, struct eca_buf *chain, int *done, struct eca_err *err)
 {
-    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized};
+    struct acme_order_state st = {is->order, is->authz, is->responded, is->finalized,
+                                  (r != NULL && r->publish != NULL ? ACME_CH_HTTP01 : 0) |
+                                      (is->dns01 != NULL ? ACME_CH_DNS01 : 0)};
     struct acme_action act;
     char *seen;
     enum eca_rc rc = acme_order_next(&st, &act, err);
@@ -904,7 +925,10 @@ issue_free(struct issue *is, const struct acme_responder *r)
     for (size_t i = 0; i < n; i++) {
         /* Tokens come down whatever happened: nothing stays published (RFC 8555 §8.3). */
         if (is->published != NULL && is->published[i] != NULL) {
-            r->unpublish(r->ctx, is->published[i]);
+            if (is->responded[i] == ANSWERED_DNS)
+                is->dns01->unpublish(is->dns01->ctx, is->published[i]);
+            else
+                r->unpublish(r->ctx, is->published[i]);
             free(is->published[i]);
         }
         if (is->authz != NULL)
@@ -1025,11 +1049,13 @@ open_order(struct acme_client *c, struct issue *is, const char *const *names, si
         eca_err_clear(err);
         issue_free(is, r);
         memset(is, 0, sizeof *is);
+        is->dns01 = c->dns01;
     }
     rc = new_order_ex(c, is, names, n, opts, dropped, err);
     if ((rc == ECA_ENOTFOUND || rc == ECA_EAUTH) && (rc = recover_account(c, rc, err)) == ECA_OK) {
         issue_free(is, r);
         memset(is, 0, sizeof *is);
+        is->dns01 = c->dns01;
         *dropped = 0;
         rc = new_order_ex(c, is, names, n, opts, dropped, err);
     }
@@ -1071,8 +1097,10 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
 
     if (info != NULL)
         memset(info, 0, sizeof *info);
-    if (responder == NULL || responder->publish == NULL || responder->unpublish == NULL)
-        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 responder is required");
+    if ((responder == NULL || responder->publish == NULL || responder->unpublish == NULL) &&
+        c->dns01 == NULL)
+        return eca_err_set(err, ECA_EINVAL, "issue: an http-01 or dns-01 responder is required");
+    is.dns01 = c->dns01;
     rc = acme_client_account(c, err);
     if (rc != ECA_OK)
         resumed = -1; /* the order to resume (if any) was not even looked at */
@@ -1102,6 +1130,12 @@ acme_client_issue_ex(struct acme_client *c, const char *const *names, size_t n,
                 "certificate downloaded");
     issue_free(&is, responder);
     return rc;
+}
+
+void
+acme_client_set_dns01(struct acme_client *c, const struct acme_dns_responder *r)
+{
+    c->dns01 = r;
 }
 
 const struct acme_dir *
@@ -1168,6 +1202,78 @@ acme_client_revoke(struct acme_client *c, const void *cert_der, size_t len, int 
         rc = verdict(c, acme_problem_check(&resp, "revokeCert", NULL, eca_clock_now(), err), err);
 out:
     eca_buf_free(&payload);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+enum eca_rc
+acme_client_find_account(struct acme_client *c, struct eca_err *err)
+{
+    struct acme_account *a = NULL;
+    enum eca_rc rc;
+
+    if (c->kid != NULL)
+        return ECA_OK;
+    if ((rc = new_account(c, 1, &a, err)) == ECA_OK && (rc = account_usable(a, err)) == ECA_OK) {
+        c->kid = a->url;
+        a->url = NULL;
+    }
+    acme_account_free(a);
+    return rc;
+}
+
+/* keyChange (RFC 8555 §7.3.5): the inner JWS by the new key, wrapped by the old one's kid. */
+enum eca_rc
+acme_client_key_change(struct acme_client *c, const struct eca_key *new_key, struct eca_err *err)
+{
+    struct eca_buf inner;
+    struct eca_http_resp resp;
+    struct call call = {"POST", c->dir->key_change, NULL, 0, "keyChange"};
+    enum eca_rc rc;
+
+    if (c->dir->key_change == NULL)
+        return eca_err_set(err, ECA_ENOTFOUND, "keyChange: the directory offers none");
+    eca_buf_init(&inner, 0);
+    eca_http_resp_init(&resp, 0);
+    /* Never create an account only to roll its key: an unknown key is an error. */
+    if ((rc = acme_client_find_account(c, err)) != ECA_OK ||
+        (rc = acme_account_build_key_change(c->kid, c->key, new_key, c->dir->key_change, &inner,
+                                            err)) != ECA_OK)
+        goto out;
+    call.payload = eca_buf_str(&inner);
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_account_parse_key_change(&resp, NULL, err), err);
+    if (rc != ECA_OK && rc != ECA_ESTOPPED && strstr(err ? err->msg : "", c->kid) == NULL)
+        eca_err_prefix(err, "account %s: ", c->kid);
+    if (rc == ECA_OK)
+        c->key = new_key; /* the old key is refused from now on */
+out:
+    eca_buf_free(&inner);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* Deactivation (RFC 8555 §7.3.6): final; the CA refuses the account from then on. */
+enum eca_rc
+acme_client_deactivate(struct acme_client *c, struct eca_err *err)
+{
+    struct acme_account *a = NULL;
+    struct eca_http_resp resp;
+    struct call call = {"POST", NULL, ACME_ACCOUNT_DEACTIVATE, 0, "account"};
+    enum eca_rc rc;
+
+    eca_http_resp_init(&resp, 0);
+    /* Never create an account only to deactivate it. */
+    if ((rc = acme_client_find_account(c, err)) != ECA_OK)
+        goto out;
+    call.url = c->kid;
+    if ((rc = exchange(c, &call, &resp, err)) == ECA_OK)
+        rc = verdict(c, acme_account_parse_update(&resp, c->kid, &a, err), err);
+    if (rc == ECA_OK && a->status != ACME_ACCOUNT_DEACTIVATED)
+        rc = eca_err_set(err, ECA_EPROTO, "account %s: still %s after the deactivation", c->kid,
+                         a->status == ACME_ACCOUNT_VALID ? "valid" : "revoked");
+out:
+    acme_account_free(a);
     eca_http_resp_free(&resp);
     return rc;
 }

@@ -26,6 +26,18 @@ struct acme_responder {
     void *ctx;
 };
 
+/*
+ * How a dns-01 challenge is answered (RFC 8555 §8.4): publish provisions the TXT record
+ * _acme-challenge.<domain> for key_authz and returns once it is in place; unpublish removes
+ * what was published under token. acme_dns01.c runs hooks.
+ */
+struct acme_dns_responder {
+    enum eca_rc (*publish)(void *ctx, const char *domain, const char *token, const char *key_authz,
+                           struct eca_err *err);
+    void (*unpublish)(void *ctx, const char *token);
+    void *ctx;
+};
+
 struct acme_client_opts {
     const char *directory_url;
     struct eca_http *http;             /* borrowed */
@@ -76,6 +88,13 @@ const char *acme_client_account_url(const struct acme_client *c);
 enum eca_rc acme_client_issue(struct acme_client *c, const char *const *names, size_t n,
                               const struct acme_responder *responder, const void *csr_der,
                               size_t csr_len, struct eca_buf *chain_pem, struct eca_err *err);
+
+/*
+ * Answer dns-01 challenges through r (borrowed until changed; NULL: none) in the following
+ * acme_client_issue* calls: every DNS name then goes through dns-01 (acme_authz_choose), and
+ * the http-01 responder may be NULL when no address is ordered.
+ */
+void acme_client_set_dns01(struct acme_client *c, const struct acme_dns_responder *r);
 
 /* What acme_client_issue_ex() adds to an order, and what it reports back. */
 struct acme_issue_opts {
@@ -128,6 +147,31 @@ enum eca_rc acme_client_revoke(struct acme_client *c, const void *cert_der, size
 
 /* Start a pass: its deadline is now + pass_timeout_s. */
 void acme_client_pass_start(struct acme_client *c);
+
+/*
+ * Look the key's account up (newAccount with onlyReturnExisting, RFC 8555 §7.3.1) and take
+ * its URL as the kid; never creates one. ECA_OK at once when the URL is known; ECA_ENOTFOUND
+ * when the CA knows no account for the key; ECA_EAUTH for a deactivated or revoked one.
+ */
+enum eca_rc acme_client_find_account(struct acme_client *c, struct eca_err *err);
+
+/*
+ * Roll the account key over to new_signer (RFC 8555 §7.3.5): the keyChange URL gets a JWS
+ * signed by the current key with the account's kid, whose payload is a JWS signed by
+ * new_signer over {"account", "oldKey"}. The account is looked up, never created. On 200 the
+ * client signs with new_signer (borrowed: it must outlive the client) from then on; the caller
+ * stores it. A 409 names the account that already holds the new key. ECA_ENOTFOUND when the
+ * directory offers no keyChange.
+ */
+enum eca_rc acme_client_key_change(struct acme_client *c, const struct eca_key *new_signer,
+                                   struct eca_err *err);
+
+/*
+ * Deactivate the account (RFC 8555 §7.3.6): POST {"status":"deactivated"} to its URL and
+ * check the answer says so. The account is looked up, never created. Final: the CA refuses
+ * every later request signed by this key.
+ */
+enum eca_rc acme_client_deactivate(struct acme_client *c, struct eca_err *err);
 
 void acme_client_free(struct acme_client *c);
 

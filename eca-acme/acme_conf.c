@@ -8,7 +8,10 @@
 
 #include <libconfig.h>
 
+#include "acme_dns01.h"
 #include "eca_conf.h"
+#include "eca_hook.h"
+#include "eca_x509.h"
 
 #define ENV_WHERE ECA_CONF_ENV
 #define OOM(err)  eca_err_set((err), ECA_ENOMEM, "config: out of memory")
@@ -34,10 +37,20 @@ static const char *const root_names[] = {
     "webroot",
     "preferred_chain",
     "pass_timeout_seconds",
+    "dns01_hook",
+    "dns01_propagation_seconds",
+    "dns01_hook_timeout",
     NULL,
 };
 static const char *const cert_names[] = {
-    "domains", "fullchain", "profile", "profile_required", NULL,
+    "domains",
+    "fullchain",
+    "profile",
+    "profile_required",
+    "dns01_hook",
+    "dns01_propagation_seconds",
+    "dns01_hook_timeout",
+    NULL,
 };
 static const char *const *const root_lists[] = {eca_agentconf_names, root_names, NULL};
 static const char *const *const cert_lists[] = {eca_certconf_names, cert_names, NULL};
@@ -46,13 +59,13 @@ static enum eca_rc
 domains_check(const config_setting_t *g, const struct acme_cert_conf *cc, struct eca_err *err)
 {
     for (size_t i = 0; i < cc->ndomains; i++) {
-        if (eca_conf_dns_is_valid(cc->domains[i]))
+        if (eca_conf_dns_is_valid(cc->domains[i]) || eca_x509_is_ip(cc->domains[i]))
             continue;
         if (g)
             return eca_conf_at(config_setting_get_member(g, "domains"), err,
-                               "'%s' is not a DNS name", cc->domains[i]);
-        return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: '%s' is not a DNS name", ENV_WHERE,
-                           cc->domains[i]);
+                               "'%s' is not a DNS name or IP address", cc->domains[i]);
+        return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: '%s' is not a DNS name or IP address",
+                           ENV_WHERE, cc->domains[i]);
     }
     return ECA_OK;
 }
@@ -142,6 +155,118 @@ pass_timeout_from_env(struct acme_conf *c, struct eca_err *err)
 
 /* ---- end of bounded passes ---- */
 
+/* ---- dns-01 hook, wildcards, IP identifiers (global defaults, per certificate, env) ---- */
+
+#define DNS01_PROPAGATION_MAX 3600L
+#define DNS01_TIMEOUT_MAX     3600L
+
+/* Read dns01_hook, dns01_propagation_seconds, dns01_hook_timeout of group g (root or cert). */
+static enum eca_rc
+dns01_from_group(const config_setting_t *g, char **hook, long *prop, int *timeout,
+                 struct eca_err *err)
+{
+    long long p = *prop, t = *timeout;
+    enum eca_rc rc;
+
+    if ((rc = eca_conf_str(g, "dns01_hook", hook, err)) != ECA_OK ||
+        (rc = eca_conf_get_int(g, "dns01_propagation_seconds", 0, 0, DNS01_PROPAGATION_MAX, &p,
+                               err)) != ECA_OK ||
+        (rc = eca_conf_get_int(g, "dns01_hook_timeout", 0, 1, DNS01_TIMEOUT_MAX, &t, err)) !=
+            ECA_OK)
+        return rc;
+    *prop = (long)p;
+    *timeout = (int)t;
+    return ECA_OK;
+}
+
+static enum eca_rc
+dns01_from_root(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
+{
+    return dns01_from_group(root, &c->dns01_hook, &c->dns01_propagation_s, &c->dns01_hook_timeout_s,
+                            err);
+}
+
+/* Per certificate; unset (NULL, -1, 0) until dns01_finish() fills in the global values. */
+static enum eca_rc
+dns01_from_cert(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_err *err)
+{
+    cc->dns01_propagation_s = -1;
+    return dns01_from_group(g, &cc->dns01_hook, &cc->dns01_propagation_s, &cc->dns01_hook_timeout_s,
+                            err);
+}
+
+/* The variables override every certificate (env > file). */
+static enum eca_rc
+dns01_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    const char *hook = eca_env_str("DNS01_HOOK");
+    long long p = -1, t = 0;
+    enum eca_rc rc;
+
+    if ((rc = eca_env_int("DNS01_PROPAGATION_SECONDS", 0, DNS01_PROPAGATION_MAX, &p, err)) !=
+            ECA_OK ||
+        (rc = eca_env_int("DNS01_HOOK_TIMEOUT", 1, DNS01_TIMEOUT_MAX, &t, err)) != ECA_OK)
+        return rc;
+    for (size_t i = 0; i < c->ncerts; i++) {
+        if (hook != NULL && (rc = eca_conf_set_str(&c->certs[i].dns01_hook, hook, err)) != ECA_OK)
+            return rc;
+        if (p >= 0)
+            c->certs[i].dns01_propagation_s = (long)p;
+        if (t > 0)
+            c->certs[i].dns01_hook_timeout_s = (int)t;
+    }
+    return ECA_OK;
+}
+
+int
+acme_conf_needs_http01(const struct acme_cert_conf *cc)
+{
+    for (size_t i = 0; cc->dns01_hook != NULL && i < cc->ndomains; i++)
+        if (eca_x509_is_ip(cc->domains[i]))
+            return 1;
+    return cc->dns01_hook == NULL;
+}
+
+/* Fill in the global values, check each hook splits, and that wildcards have one. */
+static enum eca_rc
+dns01_finish(struct acme_conf *c, struct eca_err *err)
+{
+    char **argv = NULL;
+    enum eca_rc rc;
+
+    for (size_t i = 0; i < c->ncerts; i++) {
+        struct acme_cert_conf *cc = &c->certs[i];
+
+        if (cc->dns01_hook == NULL && c->dns01_hook != NULL &&
+            (rc = eca_conf_set_str(&cc->dns01_hook, c->dns01_hook, err)) != ECA_OK)
+            return rc;
+        if (cc->dns01_propagation_s < 0)
+            cc->dns01_propagation_s = c->dns01_propagation_s;
+        if (cc->dns01_hook_timeout_s <= 0)
+            cc->dns01_hook_timeout_s = c->dns01_hook_timeout_s;
+        /* Never echo the command: it may carry a DNS provider's credentials. */
+        if (cc->dns01_hook != NULL &&
+            (eca_hook_split(cc->dns01_hook, &argv, NULL) != ECA_OK || argv[0] == NULL)) {
+            eca_hook_argv_free(argv);
+            return eca_err_set(err, ECA_ECONF,
+                               "certificate '%s': dns01_hook (DNS01_HOOK): not a command "
+                               "(empty, or unbalanced quotes)",
+                               cc->base.name);
+        }
+        eca_hook_argv_free(argv);
+        argv = NULL;
+        for (size_t k = 0; cc->dns01_hook == NULL && k < cc->ndomains; k++)
+            if (strncmp(cc->domains[k], "*.", 2) == 0)
+                return eca_err_set(err, ECA_ECONF,
+                                   "certificate '%s': '%s' is a wildcard, which only dns-01 can "
+                                   "validate: set dns01_hook (DNS01_HOOK)",
+                                   cc->base.name, cc->domains[k]);
+    }
+    return ECA_OK;
+}
+
+/* ---- end of dns-01 hook, wildcards, IP identifiers ---- */
+
 static enum eca_rc
 cert_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_err *err)
 {
@@ -158,6 +283,8 @@ cert_from_file(const config_setting_t *g, struct acme_cert_conf *cc, struct eca_
         return rc;
     cc->fullchain = full;
     if ((rc = profile_from_file(g, cc, err)) != ECA_OK) /* ACME profiles */
+        return rc;
+    if ((rc = dns01_from_cert(g, cc, err)) != ECA_OK) /* dns-01 hook */
         return rc;
     return ECA_OK;
 }
@@ -206,6 +333,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
         (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK ||
         (rc = pass_timeout_from_file(root, c, err)) != ECA_OK) /* bounded passes */
         return rc;
+    if ((rc = dns01_from_root(root, c, err)) != ECA_OK) /* dns-01 hook */
+        return rc;
     eca_conf_where_file(root, c->webroot ? "webroot" : "http01_listen", l->where_listen,
                         sizeof l->where_listen);
     eca_conf_where_file(root, c->eab_kid ? "eab_kid" : "eab_hmac_key_file", l->where_eab,
@@ -227,6 +356,7 @@ cert_from_env(struct acme_conf *c, struct eca_err *err)
     cc = &c->certs[0];
     eca_certconf_defaults(&cc->base);
     cc->fullchain = 1;
+    cc->dns01_propagation_s = -1; /* dns-01 hook: the global value */
     if (dn == NULL)
         return eca_err_set(err, ECA_ECONF, "%s: DOMAIN_NAME: required (no --config file given)",
                            ENV_WHERE);
@@ -281,7 +411,8 @@ globals_from_env(struct loader *l, struct eca_err *err)
             return rc;
     if ((rc = profile_from_env(c, err)) != ECA_OK) /* ACME profiles */
         return rc;
-    if ((rc = pass_timeout_from_env(c, err)) != ECA_OK) /* bounded passes */
+    if ((rc = pass_timeout_from_env(c, err)) != ECA_OK || /* bounded passes */
+        (rc = dns01_from_env(c, err)) != ECA_OK)          /* dns-01 hook */
         return rc;
     return ECA_OK;
 }
@@ -307,15 +438,20 @@ finish_checks(struct loader *l, unsigned flags, struct eca_err *err)
     const char *src = c->g.config_path ? c->g.config_path : ENV_WHERE;
     enum eca_rc rc;
 
-    if ((rc = finish_url(l, err)) != ECA_OK)
+    int need_http01 = 0;
+
+    if ((rc = finish_url(l, err)) != ECA_OK || (rc = dns01_finish(c, err)) != ECA_OK)
         return rc;
+    for (size_t i = 0; i < c->ncerts; i++)
+        need_http01 |= acme_conf_needs_http01(&c->certs[i]);
     if (c->http01_listen && c->webroot)
         return eca_err_set(err, ECA_ECONF, "%s: http01_listen and webroot: set only one",
                            l->where_listen[0] ? l->where_listen : src);
-    if (c->http01_listen == NULL && c->webroot == NULL)
-        return eca_err_set(
-            err, ECA_ECONF,
-            "%s: http01_listen (HTTP01_LISTEN) or webroot (WEBROOT): one is required", src);
+    if (c->http01_listen == NULL && c->webroot == NULL && need_http01)
+        return eca_err_set(err, ECA_ECONF,
+                           "%s: http01_listen (HTTP01_LISTEN) or webroot (WEBROOT): one is "
+                           "required (or dns01_hook for certificates without IP addresses)",
+                           src);
     if (c->http01_listen &&
         (rc = eca_conf_check_listen(l->where_listen[0] ? l->where_listen : "http01_listen",
                                     c->http01_listen, err)) != ECA_OK)
@@ -392,6 +528,7 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
     l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
+    l.c->dns01_hook_timeout_s = ACME_DNS01_DEFAULT_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
         (rc = globals_from_env(&l, err)) == ECA_OK &&
@@ -435,6 +572,7 @@ acme_conf_free(struct acme_conf *c)
         eca_certconf_free(&c->certs[i].base);
         eca_conf_vec_free(c->certs[i].domains, c->certs[i].ndomains);
         free(c->certs[i].profile); /* ACME profiles */
+        free(c->certs[i].dns01_hook);
     }
     free(c->certs);
     eca_agentconf_free(&c->g);
@@ -445,5 +583,6 @@ acme_conf_free(struct acme_conf *c)
     free(c->http01_listen);
     free(c->webroot);
     free(c->preferred_chain);
+    free(c->dns01_hook);
     free(c);
 }

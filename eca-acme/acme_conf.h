@@ -25,6 +25,13 @@ struct acme_cert_conf {
      * ACME_PROFILE_REQUIRED. NULL: order without a profile (the CA's default). */
     char *profile;
     int profile_required; /* 1: a CA without profiles is an error, not a warning */
+
+    /* dns-01 through a hook: `dns01_hook`, `dns01_propagation_seconds`, `dns01_hook_timeout`
+     * (per certificate, else global; DNS01_HOOK, DNS01_PROPAGATION_SECONDS, DNS01_HOOK_TIMEOUT
+     * override every certificate). NULL hook: http-01 only (no wildcard names). */
+    char *dns01_hook;
+    long dns01_propagation_s;
+    int dns01_hook_timeout_s;
 };
 
 /* Global settings and the certificate list. Free with acme_conf_free(). */
@@ -40,6 +47,9 @@ struct acme_conf {
     char *webroot;
     char *preferred_chain;
     long pass_timeout_s; /* pass_timeout_seconds / PASS_TIMEOUT_SECONDS: bound of one pass */
+    char *dns01_hook;    /* global defaults of the certificates' dns01_* settings */
+    long dns01_propagation_s;
+    int dns01_hook_timeout_s;
     struct acme_cert_conf *certs;
     size_t ncerts;
 };
@@ -59,6 +69,9 @@ enum eca_rc acme_conf_load(const struct eca_agentconf_cli *cli, struct acme_conf
  */
 enum eca_rc acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags,
                            struct acme_conf **out, struct eca_err *err);
+
+/* 1 if cc needs an http-01 responder: it has no dns01_hook, or it names an IP address. */
+int acme_conf_needs_http01(const struct acme_cert_conf *cc);
 
 /* Find a certificate by name; NULL when absent. Borrowed. */
 const struct acme_cert_conf *acme_conf_find(const struct acme_conf *c, const char *name);

@@ -211,7 +211,9 @@ protected_header(const struct eca_key *key, const char *kid, const char *nonce, 
             goto out;
         json_object_object_add(h, "jwk", jwk);
     }
-    json_object_object_add(h, "nonce", json_object_new_string(nonce));
+    /* The inner JWS of a keyChange has none (RFC 8555 §7.3.5): it is never replayable alone. */
+    if (nonce != NULL)
+        json_object_object_add(h, "nonce", json_object_new_string(nonce));
     json_object_object_add(h, "url", json_object_new_string(url));
 out:
     if (rc != ECA_OK)
@@ -221,9 +223,9 @@ out:
     return rc;
 }
 
-enum eca_rc
-acme_jws_sign(const struct eca_key *key, const char *kid, const char *nonce, const char *url,
-              const char *payload, struct eca_buf *out, struct eca_err *err)
+static enum eca_rc
+sign(const struct eca_key *key, const char *kid, const char *nonce, const char *url,
+     const char *payload, struct eca_buf *out, struct eca_err *err)
 {
     struct json_object *h = NULL;
     struct eca_buf input, sig;
@@ -231,10 +233,6 @@ acme_jws_sign(const struct eca_key *key, const char *kid, const char *nonce, con
 
     eca_buf_init(&input, 0);
     eca_buf_init(&sig, 0);
-    if (nonce == NULL || url == NULL) {
-        rc = eca_err_set(err, ECA_EINVAL, "jws: %s missing", nonce ? "url" : "nonce");
-        goto out;
-    }
     rc = protected_header(key, kid, nonce, url, &h, err);
     if (rc == ECA_OK)
         rc = signing_input(dump(h), payload ? payload : "", &input, err);
@@ -242,11 +240,28 @@ acme_jws_sign(const struct eca_key *key, const char *kid, const char *nonce, con
         rc = eca_key_sign(key, input.data, input.len, 1, &sig, err);
     if (rc == ECA_OK)
         rc = flatten(&input, &sig, out, err);
-out:
     json_object_put(h);
     eca_buf_free(&input);
     eca_buf_free(&sig);
     return rc;
+}
+
+enum eca_rc
+acme_jws_sign(const struct eca_key *key, const char *kid, const char *nonce, const char *url,
+              const char *payload, struct eca_buf *out, struct eca_err *err)
+{
+    if (nonce == NULL || url == NULL)
+        return eca_err_set(err, ECA_EINVAL, "jws: %s missing", nonce ? "url" : "nonce");
+    return sign(key, kid, nonce, url, payload, out, err);
+}
+
+enum eca_rc
+acme_jws_sign_inner(const struct eca_key *key, const char *url, const char *payload,
+                    struct eca_buf *out, struct eca_err *err)
+{
+    if (url == NULL || payload == NULL)
+        return eca_err_set(err, ECA_EINVAL, "jws: %s missing", url ? "payload" : "url");
+    return sign(key, NULL, NULL, url, payload, out, err);
 }
 
 static enum eca_rc

@@ -38,6 +38,13 @@ enum eca_rc acme_jws_sign(const struct eca_key *key, const char *kid, const char
                           struct eca_err *err);
 
 /*
+ * Append the inner JWS of a keyChange (RFC 8555 §7.3.5), signed by the new key: the protected
+ * header carries alg, jwk (the new key) and url (the keyChange URL), and no nonce.
+ */
+enum eca_rc acme_jws_sign_inner(const struct eca_key *key, const char *url, const char *payload,
+                                struct eca_buf *out, struct eca_err *err);
+
+/*
  * Append the external account binding JWS (RFC 8555 §7.3.4): HS256 with hmac over the
  * account key's JWK, header {alg,kid=eab_kid,url=newAccount URL}. The key is never copied.
  */

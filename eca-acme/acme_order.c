@@ -12,6 +12,7 @@
 
 #include "eca_b64.h"
 #include "eca_json.h"
+#include "eca_x509.h"
 
 static const char *const status_names[] = {
     [ACME_ST_PENDING] = "pending",       [ACME_ST_READY] = "ready",
@@ -160,7 +161,9 @@ acme_order_build_new_ex(const char *const *names, size_t n, const struct acme_or
             return eca_err_set(err, ECA_EINVAL, "newOrder: identifier %zu is empty", i);
         }
         id = json_object_new_object();
-        json_object_object_add(id, "type", json_object_new_string("dns"));
+        /* RFC 8738 §3: an address is an "ip" identifier, never a DNS name. */
+        json_object_object_add(id, "type",
+                               json_object_new_string(eca_x509_is_ip(names[i]) ? "ip" : "dns"));
         json_object_object_add(id, "value", json_object_new_string(names[i]));
         json_object_array_add(ids, id);
     }
@@ -362,7 +365,7 @@ challenge_from_json(struct json_object *obj, const char *what, struct acme_chall
      * able to climb out of .well-known/acme-challenge/ (RFC 8555 §8.3, §10.2). */
     if (c->token != NULL && !acme_token_is_valid(c->token))
         return eca_err_set(err, ECA_EPROTO, "%s.token: not 1..256 base64url characters", what);
-    if (c->token == NULL && strcmp(c->type, "http-01") == 0)
+    if (c->token == NULL && (strcmp(c->type, "http-01") == 0 || strcmp(c->type, "dns-01") == 0))
         return eca_err_set(err, ECA_EPROTO, "%s.token: missing", what);
     return ECA_OK;
 }
@@ -633,12 +636,50 @@ fail(const struct acme_order_state *st, struct acme_action *act, struct eca_err 
                        msg[0] ? msg : "no problem document");
 }
 
+/* ---- challenge choice (http-01, dns-01; RFC 8555 §8.3-8.4, RFC 8738 §7) ---- */
+
+enum eca_rc
+acme_authz_choose(const struct acme_authz *a, unsigned can, const struct acme_challenge **out,
+                  struct eca_err *err)
+{
+    int ip = strcmp(a->id_type, "ip") == 0;
+    const struct acme_challenge *dns = acme_authz_challenge(a, "dns-01");
+    const struct acme_challenge *http = acme_authz_challenge(a, "http-01");
+
+    if (can == 0)
+        can = ACME_CH_HTTP01;
+    /* dns-01 proves control of a name, not of an address (RFC 8738 §7), and is the only way
+     * to a wildcard (§7.1.3); with a hook at hand it goes first for every name. */
+    *out = !ip && (can & ACME_CH_DNS01) ? dns : NULL;
+    if (*out == NULL && !a->wildcard && (can & ACME_CH_HTTP01))
+        *out = http;
+    if (*out != NULL)
+        return ECA_OK;
+    if (a->wildcard && !(can & ACME_CH_DNS01))
+        return eca_err_set(err, ECA_EPROTO,
+                           "authz %s:*.%s: no http-01 challenge offered (wildcards need dns-01); "
+                           "set dns01_hook",
+                           a->id_type, a->id_value);
+    if (ip && !(can & ACME_CH_HTTP01))
+        return eca_err_set(err, ECA_ECONF,
+                           "authz ip:%s: an address needs http-01 (http01_listen or webroot)",
+                           a->id_value);
+    return eca_err_set(err, ECA_EPROTO, "authz %s:%s%s: no %s challenge offered", a->id_type,
+                       a->wildcard ? "*." : "", a->id_value,
+                       a->wildcard || !(can & ACME_CH_HTTP01) ? "dns-01"
+                       : ip || !(can & ACME_CH_DNS01)         ? "http-01"
+                                                              : "dns-01 or http-01");
+}
+
+/* ---- end of challenge choice ---- */
+
 /* A pending order: fetch, answer, then poll its authorizations (RFC 8555 §7.5). */
 static enum eca_rc
 next_pending(const struct acme_order_state *st, struct acme_action *act, struct eca_err *err)
 {
     const struct acme_order *o = st->order;
     const struct acme_challenge *ch;
+    enum eca_rc rc;
 
     for (size_t i = 0; i < o->nauthz; i++) {
         if (st->authz[i] == NULL) {
@@ -654,12 +695,9 @@ next_pending(const struct acme_order_state *st, struct acme_action *act, struct 
 
         if (a->status != ACME_ST_PENDING || st->responded[i])
             continue;
-        ch = acme_authz_challenge(a, "http-01");
-        if (ch == NULL) {
+        if ((rc = acme_authz_choose(a, st->challenges, &ch, err)) != ECA_OK) {
             act->kind = ACME_ACT_FAIL;
-            return eca_err_set(err, ECA_EPROTO, "authz %s:%s%s: no http-01 challenge offered%s",
-                               a->id_type, a->wildcard ? "*." : "", a->id_value,
-                               a->wildcard ? " (wildcards need dns-01)" : "");
+            return rc;
         }
         /* A challenge already processing (or valid) needs no second answer. */
         if (ch->status == ACME_ST_PENDING) {

@@ -49,7 +49,7 @@ struct acme_challenge {
 
 /* An authorization (§7.1.4). Owned; free with acme_authz_free(). */
 struct acme_authz {
-    char *id_type; /* "dns" */
+    char *id_type; /* "dns", "ip" (RFC 8738) */
     char *id_value;
     enum acme_status status;
     int wildcard;
@@ -60,7 +60,10 @@ struct acme_authz {
 /* Largest number of identifiers (and authorizations) per order we handle. */
 #define ACME_ORDER_MAX_IDS 100
 
-/* Append the newOrder payload {"identifiers":[{"type":"dns","value":...}]} (§7.4). */
+/*
+ * Append the newOrder payload {"identifiers":[{"type":"dns","value":...}]} (§7.4); an address
+ * literal (eca_x509_is_ip) is {"type":"ip"} (RFC 8738 §3), a wildcard "*.x" goes as it is.
+ */
 enum eca_rc acme_order_build_new(const char *const *names, size_t n, struct eca_buf *out,
                                  struct eca_err *err);
 
@@ -123,12 +126,27 @@ int acme_token_is_valid(const char *token);
  */
 size_t acme_order_links(const struct eca_http_resp *resp, const char *rel, char **urls, size_t max);
 
+/* Challenge types the driver can answer (acme_order_state.challenges). */
+#define ACME_CH_HTTP01 0x1u
+#define ACME_CH_DNS01  0x2u
+
+/*
+ * The challenge to answer for an authorization, given the types the driver can answer (can; 0
+ * means http-01 only): dns-01 first for a name when possible, http-01 otherwise, and
+ * http-01 only for an address (RFC 8738 §7). *out is borrowed from a. A challenge the server
+ * does not offer, or a wildcard without dns-01, is ECA_EPROTO naming the identifier; an address
+ * without http-01 is ECA_ECONF.
+ */
+enum eca_rc acme_authz_choose(const struct acme_authz *a, unsigned can,
+                              const struct acme_challenge **out, struct eca_err *err);
+
 /* What the driver knows about an order in progress. Borrowed. */
 struct acme_order_state {
     const struct acme_order *order;
     struct acme_authz *const *authz; /* [order->nauthz]; NULL entries: not fetched yet */
     const unsigned char *responded;  /* [order->nauthz]; 1: challenge already answered */
     int finalized;                   /* 1: the CSR was sent */
+    unsigned challenges;             /* ACME_CH_*: what can be answered; 0: http-01 only */
 };
 
 enum acme_action_kind {
@@ -145,7 +163,7 @@ struct acme_action {
     enum acme_action_kind kind;
     size_t index;                           /* the authorization, for *_AUTHZ and RESPOND */
     const char *url;                        /* borrowed from the state */
-    const struct acme_challenge *challenge; /* RESPOND: the http-01 challenge */
+    const struct acme_challenge *challenge; /* RESPOND: the chosen challenge (acme_authz_choose) */
 };
 
 /*

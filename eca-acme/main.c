@@ -35,8 +35,10 @@ struct args {
     enum eca_log_format fmt;
     int override_budget; /* --override-budget */
     int once, check_config, json, reason;
-    const char *command; /* NULL (run), "status" or "revoke" */
+    const char *command; /* NULL (run), "status", "revoke" or "account" */
     const char *cert;    /* revoke --cert NAME */
+    const char *sub;     /* account: "key-change" or "deactivate" */
+    int yes;             /* account deactivate --yes */
 };
 
 static void
@@ -45,6 +47,8 @@ usage(FILE *f)
     fputs("usage: eca-acme [options]                 run: check, renew when due, sleep, repeat\n"
           "       eca-acme [options] status [--json] show each certificate and its next action\n"
           "       eca-acme [options] revoke [--reason N] [--cert NAME]\n"
+          "       eca-acme [options] account key-change     roll the ACME account key over\n"
+          "       eca-acme [options] account deactivate --yes  deactivate the account (final)\n"
           "options:\n"
           "  --config FILE       libconfig file (default: one certificate from the environment:\n"
           "                      CA_URL, DOMAIN_NAME, CERT_PATH, KEY_PATH, "
@@ -85,6 +89,24 @@ parse_reason(const char *s, int *out)
     return 0;
 }
 
+/* The `account` command and its words: 1 when o was one of them. */
+static int
+account_arg(struct args *a, const char *o)
+{
+    int account = a->command && strcmp(a->command, "account") == 0;
+
+    if (strcmp(o, "account") == 0 && a->command == NULL)
+        a->command = "account";
+    else if (account && a->sub == NULL &&
+             (strcmp(o, "key-change") == 0 || strcmp(o, "deactivate") == 0))
+        a->sub = o;
+    else if (account && a->sub && strcmp(a->sub, "deactivate") == 0 && strcmp(o, "--yes") == 0)
+        a->yes = 1;
+    else
+        return 0;
+    return 1;
+}
+
 /* argv into *a: -1 to go on, else the exit status (--help, --version, a usage error). */
 static int
 parse_args(int argc, char **argv, struct args *a)
@@ -117,6 +139,8 @@ parse_args(int argc, char **argv, struct args *a)
             a->override_budget = 1;
         else if ((strcmp(o, "status") == 0 || strcmp(o, "revoke") == 0) && a->command == NULL)
             a->command = strcmp(o, "status") == 0 ? "status" : "revoke";
+        else if (account_arg(a, o))
+            continue;
         else if (strcmp(o, "--json") == 0 && a->command && strcmp(a->command, "status") == 0)
             a->json = 1;
         else if (!valued)
@@ -133,6 +157,8 @@ parse_args(int argc, char **argv, struct args *a)
             a->conf.log_format = v;
         i += valued;
     }
+    if (a->command && strcmp(a->command, "account") == 0 && a->sub == NULL)
+        return bad_arg("account", "expected key-change or deactivate");
     return -1;
 }
 
@@ -480,6 +506,36 @@ cmd_revoke(const struct args *a, const struct acme_conf *conf)
     return rc;
 }
 
+/* `account key-change` and `account deactivate`: one request each, logged, no loop. */
+static int
+cmd_account(const struct args *a, const struct acme_conf *conf)
+{
+    int key_change = strcmp(a->sub, "key-change") == 0;
+    struct acme_agent *agent = NULL;
+    struct eca_err err = {0};
+    enum eca_rc rc;
+    int ret = 0;
+
+    if (!key_change && !a->yes) {
+        fprintf(stderr,
+                PROG ": account deactivate: deactivation is final (RFC 8555 §7.3.6): the "
+                     "CA refuses this account from then on, and renewals fail until another "
+                     "account key is used; add --yes to go ahead\n");
+        return EXIT_USAGE;
+    }
+    rc = acme_agent_new(conf, &agent, &err);
+    if (rc == ECA_OK)
+        rc = key_change ? acme_agent_key_change(agent, &err) : acme_agent_deactivate(agent, &err);
+    if (rc != ECA_OK) {
+        eca_log(ECA_LOG_ERROR,
+                key_change ? "account_key_change_failed" : "account_deactivate_failed", NULL,
+                ECA_LOG_FIELDS(ECA_LS("rc", eca_rc_name(err.rc))), "%s", err.msg);
+        ret = EXIT_FAIL;
+    }
+    acme_agent_free(agent);
+    return ret;
+}
+
 static int
 run(const struct args *a)
 {
@@ -494,6 +550,8 @@ run(const struct args *a)
         printf("configuration OK: %zu certificate(s), CA %s\n", conf->ncerts, conf->directory_url);
     else if (a->command && strcmp(a->command, "revoke") == 0)
         rc = cmd_revoke(a, conf);
+    else if (a->command && strcmp(a->command, "account") == 0)
+        rc = cmd_account(a, conf);
     else
         return run_daemon(a, conf);
     acme_conf_free(conf);

@@ -14,7 +14,7 @@ walk(const struct acme_order *o, struct acme_authz *a)
 {
     struct acme_authz *authz[ACME_ORDER_MAX_IDS] = {0};
     unsigned char responded[ACME_ORDER_MAX_IDS] = {0};
-    struct acme_order_state st = {o, authz, responded, 0};
+    struct acme_order_state st = {o, authz, responded, 0, 0};
     struct acme_action act;
 
     acme_order_next(&st, &act, NULL);

@@ -136,8 +136,9 @@ make_tls_ca() {
 #   PEBBLE_TLS_CA    CA file for pebble's own HTTPS (the agent's CA_BUNDLE)
 #   PEBBLE_ROOT      pebble's issuing root (for openssl verify)
 #   PEBBLE_HTTP01_PORT  the port pebble validates http-01 on
+#   CHALLTESTSRV     http://127.0.0.1:<port>, pebble-challtestsrv's management API (pebble's DNS)
 start_pebble() {
-    local eab="" validity="" dns mgmt tls cfg
+    local eab="" validity="" dns mgmt tls cfg ctsmgmt
     while [ $# -gt 0 ]; do
         case "$1" in
         --eab) eab=$2; shift 2 ;;
@@ -171,8 +172,9 @@ start_pebble() {
         fi
         echo '} }'
     } >"$cfg"
+    ctsmgmt=$(free_port)
     bg_start challtestsrv pebble-challtestsrv -dns01 "127.0.0.1:$dns" -http01 "" -https01 "" \
-        -tlsalpn01 "" -management "127.0.0.1:$(free_port)" -defaultIPv4 127.0.0.1 -defaultIPv6 ""
+        -tlsalpn01 "" -management "127.0.0.1:$ctsmgmt" -defaultIPv4 127.0.0.1 -defaultIPv6 ""
     PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=${PEBBLE_NONCEREJECT:-20} PEBBLE_AUTHZREUSE=0 \
         bg_start pebble pebble -config "$cfg" -dnsserver "127.0.0.1:$dns"
     wait_for_port "$port" 30
@@ -183,7 +185,8 @@ start_pebble() {
     PEBBLE_ROOT="$IT_TMP/pebble-root.pem"
     curl -sSf --max-time 10 --cacert "$PEBBLE_TLS_CA" "$PEBBLE_MGMT/roots/0" -o "$PEBBLE_ROOT" ||
         die "cannot fetch pebble root"
-    export PEBBLE_DIR_URL PEBBLE_MGMT PEBBLE_TLS_CA PEBBLE_ROOT PEBBLE_HTTP01_PORT
+    CHALLTESTSRV="http://127.0.0.1:$ctsmgmt"
+    export PEBBLE_DIR_URL PEBBLE_MGMT PEBBLE_TLS_CA PEBBLE_ROOT PEBBLE_HTTP01_PORT CHALLTESTSRV
     log "pebble up: $PEBBLE_DIR_URL (http-01 on $PEBBLE_HTTP01_PORT)"
 }
 
@@ -220,7 +223,8 @@ assert_installed() {
     local want got
     want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
     got=$(openssl x509 -in "$IT_TMP/leaf.pem" -noout -ext subjectAltName | tail -n +2 |
-        tr ',' '\n' | sed 's/^ *DNS://' | sed 's/^ *//' | grep -v '^$' | sort | tr '\n' ' ')
+        tr ',' '\n' | sed 's/^ *DNS://; s/^ *IP Address://' | sed 's/^ *//' | grep -v '^$' |
+        sort | tr '\n' ' ')
     [ "$want" = "$got" ] || die "SANs: want '$want', got '$got'"
     [ "$(openssl x509 -in "$IT_TMP/leaf.pem" -noout -pubkey)" = \
         "$(openssl pkey -in "$key" -pubout)" ] || die "key $key does not match $cert"

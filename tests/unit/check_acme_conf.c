@@ -13,6 +13,9 @@
 
 static const char *const vars[] = {
     "CA_URL",
+    "DNS01_HOOK",
+    "DNS01_PROPAGATION_SECONDS",
+    "DNS01_HOOK_TIMEOUT",
     "ACME_PROVISIONER",
     "CA_BUNDLE",
     "STATE_DIR",
@@ -675,6 +678,130 @@ START_TEST(host_is_checked_in_environment_mode)
 }
 END_TEST
 
+/* ---- dns-01 hook, wildcards, IP identifiers ---- */
+
+START_TEST(dns01_settings_global_per_certificate_and_env)
+{
+    struct acme_conf *c;
+
+    /* No http01_listen: every certificate has a hook and no address. */
+    write_conf("ca_url = \"https://127.0.0.1:14000/dir\";\n"
+               "dns01_hook = \"/usr/local/bin/dns-hook --zone example\";\n"
+               "dns01_propagation_seconds = 30;\n"
+               "certificates = (\n"
+               "  { name = \"wild\"; domains = [\"*.w.example\", \"w.example\"];\n"
+               "    cert_path = \"/c\"; key_path = \"/k\"; },\n"
+               "  { name = \"own\"; domains = [\"o.example\"]; cert_path = \"/c2\";\n"
+               "    key_path = \"/k2\"; dns01_hook = \"/bin/other\";\n"
+               "    dns01_propagation_seconds = 5; dns01_hook_timeout = 9; }\n"
+               ");\n");
+    c = load_ok(conf_path);
+    ck_assert_ptr_null(c->http01_listen);
+    ck_assert_str_eq(c->certs[0].dns01_hook, "/usr/local/bin/dns-hook --zone example");
+    ck_assert_int_eq(c->certs[0].dns01_propagation_s, 30);
+    ck_assert_int_eq(c->certs[0].dns01_hook_timeout_s, 120);
+    ck_assert_str_eq(c->certs[1].dns01_hook, "/bin/other");
+    ck_assert_int_eq(c->certs[1].dns01_propagation_s, 5);
+    ck_assert_int_eq(c->certs[1].dns01_hook_timeout_s, 9);
+    ck_assert(!acme_conf_needs_http01(&c->certs[0]));
+    acme_conf_free(c);
+    /* The variables override every certificate. */
+    setenv("DNS01_HOOK", "/env/hook", 1);
+    setenv("DNS01_PROPAGATION_SECONDS", "7", 1);
+    setenv("DNS01_HOOK_TIMEOUT", "60", 1);
+    c = load_ok(conf_path);
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(c->certs[i].dns01_hook, "/env/hook");
+        ck_assert_int_eq(c->certs[i].dns01_propagation_s, 7);
+        ck_assert_int_eq(c->certs[i].dns01_hook_timeout_s, 60);
+    }
+    acme_conf_free(c);
+}
+END_TEST
+
+START_TEST(ip_addresses_need_http01_beside_the_hook)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    write_conf("ca_url = \"https://127.0.0.1:14000/dir\";\n"
+               "dns01_hook = \"/bin/hook\";\n"
+               "certificates = ( { name = \"ip\"; domains = [\"a.example\", \"192.0.2.7\",\n"
+               "  \"2001:db8::7\"]; cert_path = \"/c\"; key_path = \"/k\"; } );\n");
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "http01_listen (HTTP01_LISTEN) or webroot (WEBROOT)") != NULL,
+                  "%s", err.msg);
+    setenv("HTTP01_LISTEN", "127.0.0.1:5002", 1);
+    c = load_ok(conf_path);
+    ck_assert_str_eq(c->certs[0].domains[2], "2001:db8::7");
+    ck_assert(acme_conf_needs_http01(&c->certs[0]));
+    acme_conf_free(c);
+}
+END_TEST
+
+static const struct {
+    const char *text;
+    const char *needle;
+    const char *absent;
+} bad_dns01[] = {
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"*.w.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     "certificate 'w': '*.w.example' is a wildcard, which only dns-01 can validate: set "
+     "dns01_hook (DNS01_HOOK)",
+     NULL},
+    {BASE_GLOBALS "dns01_hook = \"/bin/hook 'api-secret\";\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     "certificate 'w': dns01_hook (DNS01_HOOK): not a command", "api-secret"},
+    {BASE_GLOBALS "dns01_propagation_seconds = -1;\n"
+                  "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     "acme.conf:3", NULL},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"a.example\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; dns01_hook_timeout = 0; } );\n",
+     "dns01_hook_timeout", NULL},
+    {BASE_GLOBALS "certificates = ( { name = \"w\"; domains = [\"[::1]\"];\n"
+                  "  cert_path = \"/c\"; key_path = \"/k\"; } );\n",
+     "'[::1]' is not a DNS name or IP address", NULL},
+};
+
+START_TEST(dns01_errors_name_the_setting)
+{
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c = NULL;
+    struct eca_err err = {0};
+
+    write_conf(bad_dns01[_i].text);
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err.msg, bad_dns01[_i].needle) != NULL, "want '%s' in '%s'",
+                  bad_dns01[_i].needle, err.msg);
+    if (bad_dns01[_i].absent != NULL)
+        ck_assert_ptr_null(strstr(err.msg, bad_dns01[_i].absent));
+}
+END_TEST
+
+START_TEST(dns01_env_mode_wildcard)
+{
+    struct acme_conf *c;
+
+    setenv("CA_URL", "https://ca.example/dir", 1);
+    setenv("DOMAIN_NAME", "*.w.example,w.example", 1);
+    setenv("CERT_PATH", "/c", 1);
+    setenv("KEY_PATH", "/k", 1);
+    setenv("DNS01_HOOK", "/bin/hook", 1);
+    c = load_ok(NULL);
+    ck_assert_str_eq(c->certs[0].base.name, "default");
+    ck_assert_str_eq(c->certs[0].domains[0], "*.w.example");
+    ck_assert_str_eq(c->certs[0].dns01_hook, "/bin/hook");
+    ck_assert_int_eq(c->certs[0].dns01_propagation_s, 0);
+    acme_conf_free(c);
+}
+END_TEST
+
+/* ---- end of dns-01 hook, wildcards, IP identifiers ---- */
+
 static Suite *
 acme_conf_suite(void)
 {
@@ -698,6 +825,11 @@ acme_conf_suite(void)
     tcase_add_test(tc, pass_timeout_from_file_and_env);
     tcase_add_test(tc, host_is_checked_before_any_request);
     tcase_add_test(tc, host_is_checked_in_environment_mode);
+    tcase_add_test(tc, dns01_settings_global_per_certificate_and_env);
+    tcase_add_test(tc, ip_addresses_need_http01_beside_the_hook);
+    tcase_add_loop_test(tc, dns01_errors_name_the_setting, 0,
+                        sizeof bad_dns01 / sizeof bad_dns01[0]);
+    tcase_add_test(tc, dns01_env_mode_wildcard);
     suite_add_tcase(s, tc);
     return s;
 }

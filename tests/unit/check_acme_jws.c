@@ -16,6 +16,7 @@
 #include "eca_b64.h"
 #include "eca_secret.h"
 #include "eca_test.h"
+#include "jws_verify.h"
 
 /* RFC 7638 §3.1: the example RSA key and its thumbprint. */
 static const char rfc7638_n[] =
@@ -139,32 +140,6 @@ member_b64(struct json_object *o, const char *name, struct eca_buf *out)
     ck_assert_int_eq(eca_b64url_decode(s, strlen(s), out, NULL), ECA_OK);
 }
 
-/* Verify a JWS signature with OpenSSL directly, converting raw r||s to DER for EC. */
-static int
-verify(EVP_PKEY *pkey, const char *alg, const char *input, const struct eca_buf *sig)
-{
-    const EVP_MD *md = strcmp(alg, "ES384") == 0 ? EVP_sha384() : EVP_sha256();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char *der = NULL;
-    int derlen = (int)sig->len, ok;
-
-    if (alg[0] == 'E') {
-        ECDSA_SIG *es = ECDSA_SIG_new();
-        size_t half = sig->len / 2;
-
-        ECDSA_SIG_set0(es, BN_bin2bn(sig->data, (int)half, NULL),
-                       BN_bin2bn(sig->data + half, (int)half, NULL));
-        derlen = i2d_ECDSA_SIG(es, &der);
-        ECDSA_SIG_free(es);
-    }
-    ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) == 1 &&
-         EVP_DigestVerify(ctx, der ? der : sig->data, (size_t)derlen, (const unsigned char *)input,
-                          strlen(input)) == 1;
-    OPENSSL_free(der);
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
 START_TEST(jws_signature_verifies_with_openssl)
 {
     struct eca_key *key = NULL;
@@ -195,10 +170,10 @@ START_TEST(jws_signature_verifies_with_openssl)
     p64 = json_object_get_string(json_object_object_get(o, "protected"));
     snprintf(input, sizeof input, "%s.%s", p64,
              json_object_get_string(json_object_object_get(o, "payload")));
-    ck_assert(verify(eca_key_pkey(key), keys[_i].alg, input, &sig));
+    ck_assert(jws_sig_verifies(eca_key_pkey(key), keys[_i].alg, input, &sig));
     /* A flipped bit must not verify: the check above is not vacuous. */
     input[3] ^= 1;
-    ck_assert(!verify(eca_key_pkey(key), keys[_i].alg, input, &sig));
+    ck_assert(!jws_sig_verifies(eca_key_pkey(key), keys[_i].alg, input, &sig));
     json_object_put(h);
     json_object_put(o);
     eca_buf_free(&prot);
@@ -297,6 +272,35 @@ START_TEST(jws_refuses_missing_nonce)
 }
 END_TEST
 
+START_TEST(jws_inner_has_jwk_and_url_and_no_nonce)
+{
+    struct eca_key *key = NULL;
+    struct eca_buf jws;
+    struct eca_err err = {0};
+    char *prot = NULL, *payload = NULL;
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P384, &key, NULL), ECA_OK);
+    eca_buf_init(&jws, 0);
+    ck_assert_int_eq(
+        acme_jws_sign_inner(key, "https://ca.test/key-change", "{\"a\":1}", &jws, NULL), ECA_OK);
+    ck_assert(jws_verifies(eca_buf_str(&jws), eca_key_pkey(key), &prot, &payload));
+    ck_assert_ptr_nonnull(strstr(prot, "\"alg\":\"ES384\",\"jwk\":{\"crv\":\"P-384\""));
+    ck_assert_ptr_nonnull(strstr(prot, "\"url\":\"https://ca.test/key-change\"}"));
+    ck_assert_ptr_null(strstr(prot, "nonce"));
+    ck_assert_ptr_null(strstr(prot, "kid"));
+    ck_assert_str_eq(payload, "{\"a\":1}");
+    /* The outer JWS still needs its nonce; the inner needs its URL and payload. */
+    ck_assert_int_eq(acme_jws_sign(key, "k", NULL, "https://ca.test/x", "{}", &jws, &err),
+                     ECA_EINVAL);
+    ck_assert_int_eq(acme_jws_sign_inner(key, NULL, "{}", &jws, &err), ECA_EINVAL);
+    ck_assert_int_eq(acme_jws_sign_inner(key, "https://ca.test/x", NULL, &jws, &err), ECA_EINVAL);
+    free(prot);
+    free(payload);
+    eca_buf_free(&jws);
+    eca_key_free(key);
+}
+END_TEST
+
 static Suite *
 acme_jws_suite(void)
 {
@@ -310,6 +314,7 @@ acme_jws_suite(void)
     tcase_add_test(tc, jws_post_as_get_has_empty_payload_and_jwk_header);
     tcase_add_test(tc, jws_eab_is_hs256_over_the_account_jwk);
     tcase_add_test(tc, jws_refuses_missing_nonce);
+    tcase_add_test(tc, jws_inner_has_jwk_and_url_and_no_nonce);
     suite_add_tcase(s, tc);
     return s;
 }

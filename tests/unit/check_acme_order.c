@@ -404,7 +404,7 @@ START_TEST(order_next_walks_the_state_machine)
 
     if (sm[_i].authz != NULL)
         authz[0] = load_authz(sm[_i].authz);
-    st = (struct acme_order_state){o, authz, responded, sm[_i].finalized};
+    st = (struct acme_order_state){o, authz, responded, sm[_i].finalized, 0};
     ck_assert_int_eq(acme_order_next(&st, &act, &err), sm[_i].rc);
     ck_assert_int_eq(act.kind, sm[_i].kind);
     if (sm[_i].url != NULL)
@@ -417,6 +417,150 @@ START_TEST(order_next_walks_the_state_machine)
     acme_order_free(o);
 }
 END_TEST
+
+/* ---- dns-01, wildcards, IP identifiers (RFC 8555 §8.4, RFC 8738) ---- */
+
+START_TEST(order_payload_carries_ip_and_wildcard_identifiers)
+{
+    const char *names[] = {"*.w.test", "w.test", "127.0.0.1", "2001:db8::1", "1.2.3.4.example"};
+    struct eca_buf b;
+
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(acme_order_build_new(names, 5, &b, NULL), ECA_OK);
+    /* The wildcard goes as configured (RFC 8555 §7.1.3); addresses are "ip" (RFC 8738 §3);
+     * a name that only starts like an address is still a name. */
+    ck_assert_str_eq(eca_buf_str(&b), "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"*.w.test\"},"
+                                      "{\"type\":\"dns\",\"value\":\"w.test\"},"
+                                      "{\"type\":\"ip\",\"value\":\"127.0.0.1\"},"
+                                      "{\"type\":\"ip\",\"value\":\"2001:db8::1\"},"
+                                      "{\"type\":\"dns\",\"value\":\"1.2.3.4.example\"}]}");
+    eca_buf_free(&b);
+}
+END_TEST
+
+#define CH_HTTP                                                                                    \
+    "{\"type\":\"http-01\",\"url\":\"" P "/chalZ/h\",\"token\":\"tokH\",\"status\":\"pending\"}"
+#define CH_DNS                                                                                     \
+    "{\"type\":\"dns-01\",\"url\":\"" P "/chalZ/d\",\"token\":\"tokD\",\"status\":\"pending\"}"
+#define CH_TLS                                                                                     \
+    "{\"type\":\"tls-alpn-01\",\"url\":\"" P "/chalZ/"                                             \
+    "t\",\"token\":\"tokT\",\"status\":\"pending\"}"
+
+static struct acme_authz *
+authz_of(const char *json)
+{
+    struct acme_authz *a = NULL;
+    struct eca_err err = {0};
+
+    if (acme_authz_parse_json(json, strlen(json), &a, &err) != ECA_OK)
+        ck_abort_msg("authz: %s", err.msg);
+    return a;
+}
+
+/* Which challenge is chosen for an authorization, given what the driver can answer. */
+static const struct {
+    const char *authz;
+    unsigned can;
+    const char *type; /* NULL: an error */
+    enum eca_rc rc;
+    const char *needle;
+} choices[] = {
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "," CH_DNS "," CH_TLS "]}",
+     ACME_CH_HTTP01 | ACME_CH_DNS01, "dns-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "," CH_DNS "]}",
+     ACME_CH_HTTP01, "http-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "," CH_DNS "]}",
+     0, "http-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "]}",
+     ACME_CH_HTTP01 | ACME_CH_DNS01, "http-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "]}",
+     ACME_CH_DNS01, NULL, ECA_EPROTO, "authz dns:a.test: no dns-01 challenge offered"},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"w.test\"},\"status\":\"pending\","
+     "\"wildcard\":true,\"challenges\":[" CH_DNS "]}",
+     ACME_CH_HTTP01 | ACME_CH_DNS01, "dns-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"dns\",\"value\":\"w.test\"},\"status\":\"pending\","
+     "\"wildcard\":true,\"challenges\":[" CH_HTTP "," CH_DNS "]}",
+     ACME_CH_HTTP01, NULL, ECA_EPROTO,
+     "dns:*.w.test: no http-01 challenge offered (wildcards "
+     "need dns-01); set dns01_hook"},
+    {"{\"identifier\":{\"type\":\"ip\",\"value\":\"127.0.0.1\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_DNS "," CH_HTTP "]}",
+     ACME_CH_HTTP01 | ACME_CH_DNS01, "http-01", ECA_OK, NULL},
+    {"{\"identifier\":{\"type\":\"ip\",\"value\":\"127.0.0.1\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_HTTP "]}",
+     ACME_CH_DNS01, NULL, ECA_ECONF, "authz ip:127.0.0.1: an address needs http-01"},
+    {"{\"identifier\":{\"type\":\"ip\",\"value\":\"::1\"},\"status\":\"pending\","
+     "\"challenges\":[" CH_DNS "]}",
+     ACME_CH_HTTP01 | ACME_CH_DNS01, NULL, ECA_EPROTO,
+     "authz ip:::1: no http-01 challenge offered"},
+};
+
+START_TEST(authz_chooses_the_challenge)
+{
+    struct acme_authz *a = authz_of(choices[_i].authz);
+    const struct acme_challenge *ch = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(acme_authz_choose(a, choices[_i].can, &ch, &err), choices[_i].rc);
+    if (choices[_i].type != NULL) {
+        ck_assert_str_eq(ch->type, choices[_i].type);
+        ck_assert_ptr_eq(ch, acme_authz_challenge(a, choices[_i].type));
+    } else {
+        ck_assert_msg(strstr(err.msg, choices[_i].needle) != NULL, "%s", err.msg);
+    }
+    acme_authz_free(a);
+}
+END_TEST
+
+START_TEST(authz_dns01_challenge_needs_a_token)
+{
+    const char *json = "{\"identifier\":{\"type\":\"dns\",\"value\":\"a.test\"},\"status\":"
+                       "\"pending\",\"challenges\":[{\"type\":\"dns-01\",\"url\":\"" P
+                       "/chalZ/d\",\"status\":\"pending\"}]}";
+    struct acme_authz *a = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(acme_authz_parse_json(json, strlen(json), &a, &err), ECA_EPROTO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "authz.challenges[0].token: missing"));
+    ck_assert_ptr_null(a);
+}
+END_TEST
+
+/* The state machine answers a wildcard with dns-01 and an address with http-01, per authz. */
+START_TEST(order_next_answers_each_identifier_its_way)
+{
+    struct acme_order *o = load_order("acme/order_pending.http");
+    struct acme_authz *authz[1];
+    unsigned char responded[1] = {0};
+    struct acme_order_state st = {o, authz, responded, 0, ACME_CH_HTTP01 | ACME_CH_DNS01};
+    struct acme_action act;
+    struct eca_err err = {0};
+
+    ck_assert_uint_eq(o->nauthz, 1);
+    authz[0] = authz_of(choices[5].authz); /* wildcard */
+    ck_assert_int_eq(acme_order_next(&st, &act, &err), ECA_OK);
+    ck_assert_int_eq(act.kind, ACME_ACT_RESPOND);
+    ck_assert_str_eq(act.challenge->type, "dns-01");
+    ck_assert_str_eq(act.url, P "/chalZ/d");
+    acme_authz_free(authz[0]);
+    authz[0] = authz_of(choices[7].authz); /* 127.0.0.1 */
+    ck_assert_int_eq(acme_order_next(&st, &act, &err), ECA_OK);
+    ck_assert_int_eq(act.kind, ACME_ACT_RESPOND);
+    ck_assert_str_eq(act.challenge->type, "http-01");
+    st.challenges = ACME_CH_DNS01;
+    ck_assert_int_eq(acme_order_next(&st, &act, &err), ECA_ECONF);
+    ck_assert_int_eq(act.kind, ACME_ACT_FAIL);
+    acme_authz_free(authz[0]);
+    acme_order_free(o);
+}
+END_TEST
+
+/* ---- end of dns-01, wildcards, IP identifiers ---- */
 
 static Suite *
 acme_order_suite(void)
@@ -441,6 +585,10 @@ acme_order_suite(void)
     tcase_add_test(tc, challenge_parses_response);
     tcase_add_test(tc, order_links_finds_alternates);
     tcase_add_loop_test(tc, order_next_walks_the_state_machine, 0, sizeof sm / sizeof sm[0]);
+    tcase_add_test(tc, order_payload_carries_ip_and_wildcard_identifiers);
+    tcase_add_loop_test(tc, authz_chooses_the_challenge, 0, sizeof choices / sizeof choices[0]);
+    tcase_add_test(tc, authz_dns01_challenge_needs_a_token);
+    tcase_add_test(tc, order_next_answers_each_identifier_its_way);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -476,6 +476,124 @@ START_TEST(subject_matches_csr)
 }
 END_TEST
 
+/* ---- IP addresses (RFC 8738) and wildcards in CSRs and name checks ---- */
+
+static const struct {
+    const char *s;
+    int ip;
+} ip_literals[] = {
+    {"127.0.0.1", 1}, {"0.0.0.0", 1},      {"255.255.255.255", 1},
+    {"::1", 1},       {"2001:db8::1", 1},  {"::ffff:1.2.3.4", 1},
+    {"FE80::A", 1},   {"1.2.3", 0},        {"1.2.3.4.example", 0},
+    {"01.2.3.4", 0},  {"256.1.1.1", 0},    {"1.2.3.4 ", 0},
+    {"a.test", 0},    {"*.w.test", 0},     {"", 0},
+    {"[::1]", 0},     {"fe80::1%eth0", 0}, {"1:2:3:4:5:6:7:8:9", 0},
+    {"1..2.3", 0},    {"-1.2.3.4", 0},
+};
+
+START_TEST(is_ip_accepts_only_address_literals)
+{
+    ck_assert_msg(eca_x509_is_ip(ip_literals[_i].s) == ip_literals[_i].ip, "'%s'",
+                  ip_literals[_i].s);
+}
+END_TEST
+
+/* A certificate carrying the CSR's extensions (the SAN as the CSR built it), self-signed. */
+static X509 *
+cert_from_csr(X509_REQ *req, const struct eca_key *k)
+{
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    X509 *x = X509_new();
+
+    ck_assert_ptr_nonnull(exts);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_set_subject_name(x, X509_REQ_get_subject_name(req));
+    X509_set_issuer_name(x, X509_REQ_get_subject_name(req));
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, eca_key_pkey(k));
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++)
+        X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1);
+    ck_assert_int_gt(X509_sign(x, eca_key_pkey(k), EVP_sha256()), 0);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    return x;
+}
+
+START_TEST(csr_carries_addresses_as_ip_sans)
+{
+    static const char *const names[] = {"127.0.0.1", "*.w.test", "2001:db8::1"};
+    static const char *const same[] = {"2001:DB8:0:0:0:0:0:1", "*.W.test", "127.0.0.1"};
+    static const char *const fewer[] = {"127.0.0.1", "*.w.test"};
+    static const char *const other_ip[] = {"127.0.0.2", "*.w.test", "2001:db8::1"};
+    static const char *const base_name[] = {"127.0.0.1", "w.test", "2001:db8::1"};
+    static const char *const ip_as_dns[] = {"127.0.0.1", "*.w.test", "2001:db8::1", "1.2.3.4"};
+    static const char *const wild[] = {"*.w.test"};
+    static const char *const only_ip[] = {"10.0.0.1"};
+    struct eca_key *k = NULL;
+    struct eca_buf der;
+    X509_REQ *req;
+    STACK_OF(X509_EXTENSION) * exts;
+    GENERAL_NAMES *gens;
+    const GENERAL_NAME *g;
+    X509 *x;
+    char s[512];
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P256, &k, NULL), ECA_OK);
+    eca_buf_init(&der, 0);
+    ck_assert_int_eq(eca_x509_csr_build(k, NULL, names, 3, &der, NULL), ECA_OK);
+    req = parse_csr(&der);
+    ck_assert_int_eq(X509_REQ_verify(req, eca_key_pkey(k)), 1);
+    /* The CN is the first DNS name, never an address. */
+    name_of(X509_REQ_get_subject_name(req), s, sizeof s);
+    ck_assert_str_eq(s, "CN=*.w.test");
+    exts = X509_REQ_get_extensions(req);
+    gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+    ck_assert_int_eq(sk_GENERAL_NAME_num(gens), 3);
+    g = sk_GENERAL_NAME_value(gens, 0);
+    ck_assert_int_eq(g->type, GEN_IPADD);
+    ck_assert_int_eq(ASN1_STRING_length(g->d.iPAddress), 4);
+    ck_assert_mem_eq(ASN1_STRING_get0_data(g->d.iPAddress), "\x7f\0\0\x01", 4);
+    g = sk_GENERAL_NAME_value(gens, 1);
+    ck_assert_int_eq(g->type, GEN_DNS);
+    ck_assert_str_eq((const char *)ASN1_STRING_get0_data(g->d.dNSName), "*.w.test");
+    g = sk_GENERAL_NAME_value(gens, 2);
+    ck_assert_int_eq(g->type, GEN_IPADD);
+    ck_assert_int_eq(ASN1_STRING_length(g->d.iPAddress), 16);
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+
+    /* Name checks over what such a CSR gets issued: addresses by value, DNS names by text. */
+    x = cert_from_csr(req, k);
+    ck_assert(eca_x509_has_names(x, same, 3));
+    ck_assert(!eca_x509_has_names(x, fewer, 2));
+    ck_assert(!eca_x509_has_names(x, other_ip, 3));
+    ck_assert(!eca_x509_has_names(x, base_name, 3));
+    ck_assert(!eca_x509_has_names(x, ip_as_dns, 4));
+    /* The DNS-only check is unchanged: it sees the wildcard and ignores the addresses. */
+    ck_assert(eca_x509_has_dns_names(x, wild, 1));
+    eca_x509_dns_names(x, s, sizeof s);
+    ck_assert_str_eq(s, "*.w.test");
+    X509_free(x);
+    X509_REQ_free(req);
+
+    /* Addresses only: an empty subject, the SAN says it all. */
+    eca_buf_reset(&der);
+    ck_assert_int_eq(eca_x509_csr_build(k, NULL, only_ip, 1, &der, NULL), ECA_OK);
+    req = parse_csr(&der);
+    ck_assert_int_eq(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
+    x = cert_from_csr(req, k);
+    ck_assert(eca_x509_has_names(x, only_ip, 1));
+    ck_assert(!eca_x509_has_names(x, wild, 1));
+    X509_free(x);
+    X509_REQ_free(req);
+    eca_buf_free(&der);
+    eca_key_free(k);
+}
+END_TEST
+
+/* ---- end of IP addresses and wildcards ---- */
+
 Suite *
 x509_suite(void)
 {
@@ -485,6 +603,9 @@ x509_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_loop_test(tc, csr_round_trip_subject_sans_signature, 0, 2);
     tcase_add_test(tc, csr_default_subject_is_first_dns_name);
+    tcase_add_loop_test(tc, is_ip_accepts_only_address_literals, 0,
+                        sizeof ip_literals / sizeof ip_literals[0]);
+    tcase_add_test(tc, csr_carries_addresses_as_ip_sans);
     tcase_add_loop_test(tc, csr_rejects_bad_subjects, 0, sizeof bad_csr / sizeof bad_csr[0]);
     tcase_add_test(tc, chain_parse_skips_junk_and_other_blocks);
     tcase_add_loop_test(tc, chain_parse_rejects_broken_pem, 0, sizeof bad_pem / sizeof bad_pem[0]);
