@@ -53,76 +53,74 @@ eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,
     note_lifetime(cc, s, NULL);
 }
 
-/*
- * The new pair that failed at its reload or verify, again: *resumed = 0 when there is nothing
- * to take up (the pair was replaced, or the installed certificate needs a new one itself).
- */
-static enum eca_rc
-resume(const struct eca_agentconf *g, const struct eca_certconf *cc, const struct eca_retry *r,
-       struct eca_deploy_set *targets, eca_pass_fn run, void *agent, size_t i,
-       struct eca_pass_result *res, int *resumed, struct eca_err *err)
+struct eca_pass_plan
+eca_pass_plan(const struct eca_agentconf *g, const struct eca_certconf *cc,
+              const struct eca_pass_slot *s, int force, time_t now)
 {
-    enum eca_step step = r->step;
+    struct eca_pass_plan p = {0};
+
+    p.resume = !force && eca_retry_resumes(&s->retry);
+    p.limit = eca_pass_budget(g, cc, s);
+    p.over = p.limit > 0 && eca_budget_remaining(&s->budget, p.limit, now) == 0;
+    p.flags = force || eca_retry_refetch(&s->retry) ? ECA_PASS_FORCE : 0;
+    p.flags |= p.over && !s->override ? ECA_PASS_LOOK : 0;
+    return p;
+}
+
+enum eca_rc
+eca_pass_resume(const struct eca_agentconf *g, const struct eca_certconf *cc,
+                const struct eca_pass_slot *s, struct eca_deploy_set *targets, enum eca_rc looked,
+                struct eca_pass_plan *plan, struct eca_pass_result *res, struct eca_err *err)
+{
+    const struct eca_retry *r = &s->retry;
     enum eca_rc rc;
 
-    *resumed = 0;
-    if ((rc = run(agent, i, ECA_PASS_LOOK, res, err)) != ECA_OK) {
+    plan->step = r->step;
+    plan->resumed = 0;
+    if (looked != ECA_OK) {
         /* Still the same step to take up at the next try. */
-        res->step = step;
-        snprintf(res->serial, sizeof res->serial, "%s", r->serial);
-        return rc;
+        plan->resumed = 1;
+        return looked;
     }
     /* The installed certificate itself due (past its renewal point, names changed): a renewal. */
     if (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE)
         return ECA_OK;
-    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, r->serial, &step, err);
+    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, r->serial, &plan->step, err);
     if (rc == ECA_ENOTFOUND) {
         eca_log(ECA_LOG_WARN, "deploy_resume_dropped", cc->name, NULL, 0, "%s", err->msg);
         eca_err_clear(err);
         return ECA_OK;
     }
-    *resumed = 1;
-    /* Look again: the state and next check are the new pair's now. */
-    if (rc == ECA_OK && (rc = run(agent, i, ECA_PASS_LOOK, res, err)) == ECA_OK)
-        res->renewed = 1;
-    res->step = rc == ECA_OK ? ECA_STEP_NONE : step;
-    snprintf(res->serial, sizeof res->serial, "%s", r->serial);
+    plan->resumed = 1;
     return rc;
 }
 
-enum eca_rc
-eca_pass_run(const struct eca_agentconf *g, const struct eca_certconf *cc, struct eca_pass_slot *s,
-             struct eca_deploy_set *targets, int force, eca_pass_fn run, void *agent, size_t i,
-             struct eca_pass_result *res, int *refused, struct eca_err *err)
+int
+eca_pass_finish(const struct eca_agentconf *g, const struct eca_certconf *cc,
+                struct eca_pass_slot *s, const struct eca_pass_plan *plan, enum eca_rc rc,
+                struct eca_pass_result *res)
 {
-    int limit = eca_pass_budget(g, cc, s), resumed = 0, over;
-    unsigned flags;
-    enum eca_rc rc = ECA_OK;
-
-    *refused = 0;
-    memset(res, 0, sizeof(*res));
-    if (!force && eca_retry_resumes(&s->retry) &&
-        ((rc = resume(g, cc, &s->retry, targets, run, agent, i, res, &resumed, err)) != ECA_OK ||
-         resumed)) {
+    if (plan->resumed) {
+        /* Done, a take-up has put the new pair in service: a renewal, without a fetch. */
+        if (rc == ECA_OK)
+            res->renewed = 1;
+        res->step = rc == ECA_OK ? ECA_STEP_NONE : plan->step;
+        snprintf(res->serial, sizeof res->serial, "%s", s->retry.serial);
         note_lifetime(cc, s, &res->st);
-        return rc;
+        return 0;
     }
-    over = limit > 0 && eca_budget_remaining(&s->budget, limit, eca_clock_now()) == 0;
-    flags = force || eca_retry_refetch(&s->retry) ? ECA_PASS_FORCE : 0;
-    flags |= over && !s->override ? ECA_PASS_LOOK : 0;
-    rc = run(agent, i, flags, res, err);
     /* A new pair in place: its lifetime sets the backoff (a short one retries sooner). */
     if (rc != ECA_OK && (res->step == ECA_STEP_RELOAD || res->step == ECA_STEP_VERIFY) &&
         eca_certstate_read(cc->cert_path, cc->key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);
     if (res->issued) {
-        eca_budget_issued(g->state_dir, cc->name, &s->budget, limit, over, eca_clock_now());
-        s->override = s->override && !over;
+        eca_budget_issued(g->state_dir, cc->name, &s->budget, plan->limit, plan->over,
+                          eca_clock_now());
+        s->override = s->override && !plan->over;
     }
-    *refused = rc == ECA_OK && (flags & ECA_PASS_LOOK) && res->dec.reason != ECA_RENEW_NONE;
     if (res->st.present)
         note_lifetime(cc, s, &res->st);
-    return rc;
+    return rc == ECA_OK && (plan->flags & ECA_PASS_LOOK) && res->dec.reason != ECA_RENEW_NONE;
 }
 
 time_t

@@ -202,18 +202,10 @@ slots_close(struct daemon *d)
     d->status = NULL;
 }
 
-/* The agent's pass for eca_pass_run(): ctx is the daemon. */
-static enum eca_rc
-agent_pass(void *ctx, size_t i, unsigned flags, struct eca_pass_result *res, struct eca_err *err)
-{
-    const struct daemon *d = ctx;
-
-    return est_agent_run(d->conf, &d->conf->certs[i], &d->env, (int)flags, res, err);
-}
-
 /*
- * Certificate i: check, decide, act (est_agent_run through eca_pass_run, which also takes up a
- * reload or verify that failed, and keeps the issuance budget), then record; 1 when it failed.
+ * Certificate i: check, decide, act (est_agent_run), then record; 1 when it failed. A reload or
+ * verify that failed is taken up again without fetching another certificate; a spent
+ * issuance budget lets the pass look but not fetch (eca_pass).
  */
 static int
 pass_one(struct daemon *d, size_t i, int force)
@@ -237,8 +229,19 @@ pass_one(struct daemon *d, size_t i, int force)
                        ECA_FS_MODE_PUBLIC);
     if (s->journal && (rc = eca_deploy_recover(g->state_dir, cc, &err)) == ECA_OK)
         s->journal = 0;
-    if (rc == ECA_OK)
-        rc = eca_pass_run(g, cc, &s->p, &targets, force, agent_pass, d, i, &res, &refused, &err);
+    if (rc == ECA_OK) {
+        struct eca_pass_plan plan = eca_pass_plan(g, cc, &s->p, force, eca_clock_now());
+
+        if (plan.resume) {
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+            rc = eca_pass_resume(g, cc, &s->p, &targets, rc, &plan, &res, &err);
+            if (rc == ECA_OK && plan.resumed) /* the state and next check of the new pair */
+                rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+        }
+        if (rc == ECA_OK && !plan.resumed)
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, (int)plan.flags, &res, &err);
+        refused = eca_pass_finish(g, cc, &s->p, &plan, rc, &res);
+    }
     eca_deploy_set_free(&targets);
     now = eca_clock_now();
     if (rc == ECA_ESTOPPED) {

@@ -152,6 +152,46 @@ START_TEST(lifetime_renewals_are_allowed_for)
 }
 END_TEST
 
+START_TEST(plan_takes_up_forces_or_looks)
+{
+    struct eca_agentconf g;
+    struct eca_certconf cc;
+    struct eca_pass_slot s;
+    struct eca_pass_plan p;
+
+    eca_agentconf_init(&g);
+    eca_certconf_defaults(&cc);
+    cc.issuance_budget = 2;
+    memset(&s, 0, sizeof s);
+    p = eca_pass_plan(&g, &cc, &s, 0, T0);
+    ck_assert(!p.resume && p.flags == 0 && p.limit == 2 && !p.over);
+    /* A reload that failed for a new pair: taken up, unless the operator forces a renewal. */
+    s.retry.failures = 1;
+    s.retry.step = ECA_STEP_RELOAD;
+    snprintf(s.retry.serial, sizeof s.retry.serial, "%s", "0A");
+    p = eca_pass_plan(&g, &cc, &s, 0, T0);
+    ck_assert(p.resume && p.flags == 0);
+    p = eca_pass_plan(&g, &cc, &s, 1, T0);
+    ck_assert(!p.resume && p.flags == ECA_PASS_FORCE);
+    /* A failure before a new pair was in place: fetch again. */
+    s.retry.step = ECA_STEP_OBTAIN;
+    s.retry.serial[0] = '\0';
+    p = eca_pass_plan(&g, &cc, &s, 0, T0);
+    ck_assert(!p.resume && p.flags == ECA_PASS_FORCE);
+    /* The budget spent in the window: look only, unless overridden; free again a week later. */
+    eca_budget_add(&s.budget, T0 - DAY);
+    eca_budget_add(&s.budget, T0);
+    p = eca_pass_plan(&g, &cc, &s, 0, T0);
+    ck_assert(p.over && p.flags == (ECA_PASS_FORCE | ECA_PASS_LOOK));
+    s.override = 1;
+    p = eca_pass_plan(&g, &cc, &s, 0, T0);
+    ck_assert(p.over && p.flags == ECA_PASS_FORCE);
+    s.override = 0;
+    p = eca_pass_plan(&g, &cc, &s, 0, T0 + WEEK);
+    ck_assert(!p.over && p.flags == ECA_PASS_FORCE);
+}
+END_TEST
+
 static Suite *
 budget_suite(void)
 {
@@ -165,6 +205,7 @@ budget_suite(void)
     tcase_add_test(tc, many_issues_keep_the_newest);
     tcase_add_test(tc, refusal_and_override_are_logged);
     tcase_add_test(tc, lifetime_renewals_are_allowed_for);
+    tcase_add_test(tc, plan_takes_up_forces_or_looks);
     suite_add_tcase(s, tc);
     return s;
 }
