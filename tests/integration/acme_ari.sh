@@ -16,22 +16,12 @@
 it_init
 start_pebble --validity 900
 
-proxy_port=$(free_port)
-ctl=$IT_TMP/ari-control.json
-plog=$IT_TMP/ari-requests.jsonl
-: >"$plog"
-control() { printf '%s\n' "$1" >"$ctl"; }
-control '{"ari":"future","profiles":null}'
-upstream=${PEBBLE_DIR_URL#https://127.0.0.1:}
-upstream=${upstream%%/*}
-bg_start proxy python3 "$ECA_ROOT/tests/support/acme_ari_proxy.py" --port "$proxy_port" \
-    --cert "$IT_TMP/pebble-tls/server.pem" --key "$IT_TMP/pebble-tls/server.key" \
-    --upstream-port "$upstream" --upstream-ca "$PEBBLE_TLS_CA" --control "$ctl" --log "$plog"
-wait_for_port "$proxy_port" 20
+start_acme_proxy '{"ari":"future","profiles":null}'
+plog=$PROXY_LOG
 
 d=$IT_TMP/agent
 agent_env "$d"
-export CA_URL="https://127.0.0.1:$proxy_port/dir"
+export CA_URL="$PROXY_DIR_URL"
 export DOMAIN_NAME=ari.test HTTP01_LISTEN="127.0.0.1:$PEBBLE_HTTP01_PORT"
 
 certid() { python3 "$ECA_ROOT/tests/support/acme_ari_proxy.py" certid "$1"; }
