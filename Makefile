@@ -102,10 +102,11 @@ lint-layers: $(LIBECA)
 	@! nm $(LIBECA) | grep -E ' U (acme|est)_' || { echo "common/ calls daemon code" >&2; exit 1; }
 	@! grep -niwE 'acme|est|rfc ?8555|rfc ?7030' common/*.[ch] || { echo "protocol vocabulary in common/" >&2; exit 1; }
 	@# No callbacks from common/ into a daemon: the daemon calls common/ in order. Allowed are the
-	@# transport (eca_http.h: struct members, which tests replace, not typedefs) and two test
-	@# seams that never reach a daemon: eca_clock_fn (tests move time) and eca_log_sink_fn (tests
-	@# capture lines; Windows forwards them to the Event Log).
-	@! grep -nE 'typedef .*\(\*' common/*.h | grep -vE '\(\*(eca_clock_fn|eca_log_sink_fn)\)' || { echo "function-pointer typedef in common/" >&2; exit 1; }
+	@# transport (eca_http.h: struct members, which tests replace, not typedefs) and three test
+	@# seams that never reach a daemon: eca_clock_fn (tests move time), eca_clock_sleep_fn (tests
+	@# take no real sleep) and eca_log_sink_fn (tests capture lines; Windows forwards them to the
+	@# Event Log).
+	@! grep -nE 'typedef .*\(\*' common/*.h | grep -vE '\(\*(eca_clock_fn|eca_clock_sleep_fn|eca_log_sink_fn)\)' || { echo "function-pointer typedef in common/" >&2; exit 1; }
 	@! grep -n '#include "est_' eca-acme/*.[ch] 2>/dev/null || { echo "eca-acme includes eca-est" >&2; exit 1; }
 	@! grep -n '#include "acme_' eca-est/*.[ch] 2>/dev/null || { echo "eca-est includes eca-acme" >&2; exit 1; }
 
