@@ -33,6 +33,8 @@ struct cert_metrics {
     size_t nfailures;
     bool has_budget;
     int budget_remaining;
+    bool has_health;
+    bool healthy; /* the verdict `status` exits with, for this certificate */
 };
 
 struct eca_metrics {
@@ -242,6 +244,19 @@ eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining, s
 }
 
 enum eca_rc
+eca_metrics_set_healthy(struct eca_metrics *m, const char *cert, int healthy, struct eca_err *err)
+{
+    struct cert_metrics *c;
+    enum eca_rc rc = cert_get(m, cert, &c, err);
+
+    if (rc != ECA_OK)
+        return rc;
+    c->has_health = true;
+    c->healthy = healthy != 0;
+    return ECA_OK;
+}
+
+enum eca_rc
 eca_metrics_declare_cause(struct eca_metrics *m, const char *cause, struct eca_err *err)
 {
     char **grown;
@@ -337,6 +352,7 @@ enum metric_kind {
     M_RENEWALS,
     M_LAST_SUCCESS,
     M_BUDGET,
+    M_HEALTHY,
     M_KIND_MAX
 };
 
@@ -355,6 +371,8 @@ static const struct {
                         "Time of the last successful renewal, Unix time."},
     [M_BUDGET] = {"eca_issuance_budget_remaining", "gauge",
                   "New certificates that may still be issued in the rolling 7-day window."},
+    [M_HEALTHY] = {"eca_cert_healthy", "gauge",
+                   "1 when the certificate is valid and not overdue, as `status` judges it."},
 };
 
 /* One sample of family k for c, or nothing when c has no such value. */
@@ -366,7 +384,8 @@ put_sample(struct eca_buf *out, const struct eca_metrics *m, enum metric_kind k,
 
     if ((k == M_NOT_BEFORE || k == M_NOT_AFTER || k == M_RATIO) && !c->has_validity)
         return ECA_OK;
-    if ((k == M_LAST_SUCCESS && !c->has_success) || (k == M_BUDGET && !c->has_budget))
+    if ((k == M_LAST_SUCCESS && !c->has_success) || (k == M_BUDGET && !c->has_budget) ||
+        (k == M_HEALTHY && !c->has_health))
         return ECA_OK;
     if ((rc = put_series(out, m, families[k].name, c, err)) != ECA_OK)
         return rc;
@@ -381,6 +400,8 @@ put_sample(struct eca_buf *out, const struct eca_metrics *m, enum metric_kind k,
         return eca_buf_printf(out, err, "} %" PRIu64 "\n", c->renewals);
     case M_BUDGET:
         return eca_buf_printf(out, err, "} %d\n", c->budget_remaining);
+    case M_HEALTHY:
+        return eca_buf_printf(out, err, "} %d\n", c->healthy ? 1 : 0);
     default:
         return eca_buf_printf(out, err, "} %lld\n", (long long)c->last_success);
     }

@@ -66,6 +66,11 @@ enum eca_rc eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, 
 enum eca_rc eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining,
                                    struct eca_err *err);
 
+/* The health verdict of cert (eca_status_healthy: 1 valid and not overdue), as `status` gives it:
+ * the series eca_cert_healthy, absent until set. */
+enum eca_rc eca_metrics_set_healthy(struct eca_metrics *m, const char *cert, int healthy,
+                                    struct eca_err *err);
+
 /*
  * Declare a failure cause that every certificate exposes from the start at 0, so that the
  * first failure shows as an increase (a counter born at 1 has no increase in Prometheus).

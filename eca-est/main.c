@@ -287,6 +287,9 @@ report(const struct daemon *d)
         ECA_OK)
         eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
     eca_err_clear(&err);
+    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++)
+        eca_metrics_set_healthy(d->metrics, d->conf->certs[i].base.name,
+                                eca_status_healthy(&d->status[i], now), NULL);
     if (d->metrics && g->metrics_textfile &&
         eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);

@@ -36,6 +36,9 @@ grep -q '"event":"renew_failed","cert":"bad"' "$IT_TMP/two.log" || die "no renew
 grep -q '^eca_renewals_total{.*cert="good".*} 1' "$d/eca.prom" || die "textfile: no renewal of good"
 grep '^eca_renewal_failures_total{' "$d/eca.prom" | grep 'cert="bad"' | grep -q 'ENOTFOUND.*} 1$' ||
     die "textfile: no ENOTFOUND failure of bad: $(grep 'failures_total{' "$d/eca.prom")"
+# The health verdict per certificate, as `status` gives it below.
+grep -q '^eca_cert_healthy{.*cert="good".*} 1$' "$d/eca.prom" || die "textfile: good is not healthy"
+grep -q '^eca_cert_healthy{.*cert="bad".*} 0$' "$d/eca.prom" || die "textfile: bad is not unhealthy"
 
 # 2. status (text and JSON) and the status file; one certificate failing: status exits 1.
 rc=0; "$ECA_ACME" --config "$conf" status >"$IT_TMP/status.txt" 2>"$IT_TMP/status.log" || rc=$?

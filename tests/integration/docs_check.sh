@@ -190,7 +190,7 @@ done
 for e in $(comm -13 <(echo "$code_events") <(echo "$doc_events")); do
     bad "log event $e is listed in docs/OPERATIONS.md but no code emits it"
 done
-code_metrics=$(grep -ohE '"eca_[a-z_]+_(total|seconds|ratio|info|remaining)\b' common/*.c | tr -d '"' | sort -u)
+code_metrics=$(grep -ohE '"eca_[a-z_]+_(total|seconds|ratio|info|remaining|healthy)\b' common/*.c | tr -d '"' | sort -u)
 [ -n "$code_metrics" ] || bad "no metric name found in common/ (is the grep still right?)"
 doc_metrics=$(sed -n '/^## Metrics/,/^## /p' docs/OPERATIONS.md | grep -oE '^\| `eca_[a-z_]+' | tr -d '|` ' | sort -u)
 for m in $(comm -3 <(echo "$code_metrics") <(echo "$doc_metrics") | tr -d '\t'); do
