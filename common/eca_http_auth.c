@@ -52,7 +52,9 @@ eca_http_auth_parse(const char *value)
     if (value == NULL)
         return 0;
     while (*p != '\0') {
-        p = skip_ows(p);
+        /* Trailing blanks: stop on the terminator, never step over it. */
+        if (*(p = skip_ows(p)) == '\0')
+            break;
         if (*p == ',') {
             p++;
             continue;
