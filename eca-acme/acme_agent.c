@@ -122,7 +122,7 @@ load_account_key(struct acme_agent *a, struct eca_err *err)
     /* A P-521 key is fine for a certificate but JWS here is ES256/ES384/RS256 only. */
     if (rc == ECA_OK && acme_jws_alg(a->account_key) == NULL)
         return eca_err_set(err, ECA_EINVAL,
-                           "%s: a %s account key cannot sign ACME requests (use ec-p256, "
+                           "%s: account key type %s cannot sign ACME requests (use ec-p256, "
                            "ec-p384 or RSA)",
                            path, eca_key_type_name(eca_key_type_of(a->account_key)));
     if (rc == ECA_OK)
