@@ -11,7 +11,7 @@
 #include "eca_log.h"
 
 #define OOM(err)     eca_err_set((err), ECA_ENOMEM, "config: out of memory")
-#define KEY_CHOICES  "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096"
+#define KEY_CHOICES  "ec-p256, ec-p384, ec-p521, rsa-2048, rsa-3072, rsa-4096"
 #define MAX_AGE_MAX  (400LL * 86400)
 #define INTERVAL_MAX (31LL * 86400)
 

@@ -25,8 +25,8 @@ struct eca_key {
 
 static const char *const type_names[ECA_KEY_TYPE_MAX] = {
     [ECA_KEY_EC_P256] = "ec-p256",   [ECA_KEY_EC_P384] = "ec-p384",
-    [ECA_KEY_RSA_2048] = "rsa-2048", [ECA_KEY_RSA_3072] = "rsa-3072",
-    [ECA_KEY_RSA_4096] = "rsa-4096",
+    [ECA_KEY_EC_P521] = "ec-p521",   [ECA_KEY_RSA_2048] = "rsa-2048",
+    [ECA_KEY_RSA_3072] = "rsa-3072", [ECA_KEY_RSA_4096] = "rsa-4096",
 };
 
 int
@@ -66,6 +66,8 @@ ec_type(EVP_PKEY *pkey, char *group, size_t glen)
         return ECA_KEY_EC_P256;
     if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
         return ECA_KEY_EC_P384;
+    if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
+        return ECA_KEY_EC_P521;
     return ECA_KEY_TYPE_MAX;
 }
 
@@ -86,7 +88,8 @@ rsa_type(int bits)
 
 /*
  * Classify pkey and refuse what we will not sign with: RSA below 2048 bits (NIST SP 800-131A)
- * and EC curves other than P-256/P-384 (the only ones JWS ES256/ES384 and most CAs accept).
+ * and EC curves other than the NIST P-256/P-384/P-521 that CAs accept (JWS signing takes only
+ * P-256/P-384: the JWS signer refuses a P-521 key by its algorithm).
  */
 static enum eca_rc
 classify(EVP_PKEY *pkey, enum eca_key_type *type, struct eca_err *err)
@@ -97,7 +100,8 @@ classify(EVP_PKEY *pkey, enum eca_key_type *type, struct eca_err *err)
     if (EVP_PKEY_is_a(pkey, "EC")) {
         *type = ec_type(pkey, group, sizeof group);
         if (*type == ECA_KEY_TYPE_MAX)
-            return eca_err_set(err, ECA_EINVAL, "unsupported EC curve '%s' (use P-256 or P-384)",
+            return eca_err_set(err, ECA_EINVAL,
+                               "unsupported EC curve '%s' (use P-256, P-384 or P-521)",
                                group[0] ? group : "unknown");
         return ECA_OK;
     }
@@ -148,6 +152,9 @@ eca_key_generate(enum eca_key_type type, struct eca_key **out, struct eca_err *e
         break;
     case ECA_KEY_EC_P384:
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+        break;
+    case ECA_KEY_EC_P521:
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
         break;
     case ECA_KEY_RSA_2048:
     case ECA_KEY_RSA_3072:
@@ -256,8 +263,10 @@ eca_key_is_ec(const struct eca_key *key)
 const EVP_MD *
 eca_key_md(const struct eca_key *key)
 {
-    /* Match the hash to the curve's strength (RFC 7518 §3.4: ES256 / ES384). */
-    if (eca_key_is_ec(key) && EVP_PKEY_get_bits(key->pkey) > 256)
+    /* Match the hash to the curve's strength (RFC 5480 §4, RFC 7518 §3.4). */
+    if (key->type == ECA_KEY_EC_P521)
+        return EVP_sha512();
+    if (key->type == ECA_KEY_EC_P384)
         return EVP_sha384();
     return EVP_sha256();
 }

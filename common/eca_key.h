@@ -13,6 +13,7 @@
 enum eca_key_type {
     ECA_KEY_EC_P256 = 0,
     ECA_KEY_EC_P384,
+    ECA_KEY_EC_P521, /* certificate keys only: JWS account keys stay ES256/ES384 */
     ECA_KEY_RSA_2048,
     ECA_KEY_RSA_3072,
     ECA_KEY_RSA_4096,
@@ -21,7 +22,8 @@ enum eca_key_type {
 
 struct eca_key;
 
-/* "ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"; 0 on success, -1 otherwise. */
+/* "ec-p256", "ec-p384", "ec-p521", "rsa-2048", "rsa-3072", "rsa-4096"; 0 on success, -1 otherwise.
+ */
 int eca_key_type_parse(const char *s, enum eca_key_type *out);
 const char *eca_key_type_name(enum eca_key_type t);
 
@@ -31,7 +33,7 @@ enum eca_rc eca_key_generate(enum eca_key_type type, struct eca_key **out, struc
 /*
  * Load a PEM private key (PKCS#8, traditional EC or RSA; never encrypted). ECA_ENOTFOUND if
  * absent; ECA_EINVAL (naming the file) if group/world-accessible, RSA < 2048 bits or another
- * curve than P-256/P-384; ECA_EPARSE for no key.
+ * curve than P-256/P-384/P-521; ECA_EPARSE for no key.
  */
 enum eca_rc eca_key_load(const char *path, struct eca_key **out, struct eca_err *err);
 enum eca_rc eca_key_from_pem(const void *pem, size_t len, struct eca_key **out,
@@ -48,13 +50,16 @@ enum eca_key_type eca_key_type_of(const struct eca_key *key);
 int eca_key_is_ec(const struct eca_key *key);
 
 /*
- * Sign msg with SHA-256 (P-256, RSA) or SHA-384 (P-384). RSA: PKCS#1 v1.5. EC: raw r||s
- * fixed-width (as JWS wants) when raw_ec is set, DER otherwise. Appends to sig.
+ * Sign msg with SHA-256 (P-256, RSA), SHA-384 (P-384) or SHA-512 (P-521). RSA: PKCS#1 v1.5. EC: raw
+ * r||s fixed-width (as JWS wants) when raw_ec is set, DER otherwise. Appends to sig.
  */
 enum eca_rc eca_key_sign(const struct eca_key *key, const void *msg, size_t len, int raw_ec,
                          struct eca_buf *sig, struct eca_err *err);
 
-/* The digest eca_key_sign and CSR signing use: SHA-384 for P-384, SHA-256 otherwise. */
+/*
+ * The digest eca_key_sign and CSR signing use: SHA-384 for P-384, SHA-512 for P-521, SHA-256
+ * otherwise.
+ */
 const EVP_MD *eca_key_md(const struct eca_key *key);
 
 /* The OpenSSL key, borrowed (for CSR building, public-key export, TLS). */
@@ -62,7 +67,7 @@ EVP_PKEY *eca_key_pkey(const struct eca_key *key);
 
 /*
  * Wrap an EVP_PKEY (takes ownership of one reference, also on failure). The same checks as
- * eca_key_from_pem apply: EC on P-256/P-384 or RSA >= 2048 bits, else ECA_EINVAL.
+ * eca_key_from_pem apply: EC on P-256/P-384/P-521 or RSA >= 2048 bits, else ECA_EINVAL.
  */
 enum eca_rc eca_key_wrap(EVP_PKEY *pkey, struct eca_key **out, struct eca_err *err);
 

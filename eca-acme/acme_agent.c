@@ -119,6 +119,12 @@ load_account_key(struct acme_agent *a, struct eca_err *err)
     a->account_key = NULL;
     state_path(a, "account", ".key", path, sizeof path);
     rc = eca_key_load(path, &a->account_key, err);
+    /* A P-521 key is fine for a certificate but JWS here is ES256/ES384/RS256 only. */
+    if (rc == ECA_OK && acme_jws_alg(a->account_key) == NULL)
+        return eca_err_set(err, ECA_EINVAL,
+                           "%s: account key type %s cannot sign ACME requests (use ec-p256, "
+                           "ec-p384 or RSA)",
+                           path, eca_key_type_name(eca_key_type_of(a->account_key)));
     if (rc == ECA_OK)
         return eca_fs_check_private(path, err);
     if (rc != ECA_ENOTFOUND)

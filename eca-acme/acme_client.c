@@ -330,7 +330,10 @@ acme_client_new(const struct acme_client_opts *opts, struct acme_client **out, s
     if ((opts->eab_kid == NULL) != (opts->eab_hmac == NULL))
         return eca_err_set(err, ECA_EINVAL, "acme client: EAB needs both the kid and the key");
     if (acme_jws_alg(opts->account_key) == NULL)
-        return eca_err_set(err, ECA_EINVAL, "acme client: unsupported account key type");
+        return eca_err_set(err, ECA_EINVAL,
+                           "acme client: account key type %s cannot sign JWS (use ec-p256, "
+                           "ec-p384 or RSA)",
+                           eca_key_type_name(eca_key_type_of(opts->account_key)));
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return eca_err_set(err, ECA_ENOMEM, "acme client: out of memory");

@@ -200,7 +200,8 @@ protected_header(const struct eca_key *key, const char *kid, const char *nonce, 
     if (h == NULL)
         return eca_err_set(err, ECA_ENOMEM, "jws: out of memory");
     if (alg == NULL) {
-        rc = eca_err_set(err, ECA_EINVAL, "jws: unsupported account key type");
+        rc = eca_err_set(err, ECA_EINVAL, "jws: key type %s cannot sign (ES256, ES384, RS256 only)",
+                         key ? eca_key_type_name(eca_key_type_of(key)) : "missing");
         goto out;
     }
     json_object_object_add(h, "alg", json_object_new_string(alg));

@@ -408,6 +408,7 @@ make_csr(struct pass *p, struct eca_err *err)
     const struct est_cert_conf *cc = p->cc;
     struct est_csrattrs_plan plan;
     int pop = p->pop_attr.len > 0;
+    const char *md;
     enum eca_rc rc;
 
     est_csrattrs_plan(p->have_attrs ? &p->attrs : NULL, cc->base.key_type,
@@ -423,12 +424,13 @@ make_csr(struct pass *p, struct eca_err *err)
     eca_buf_reset(&p->csr);
     rc = eca_x509_csr_build_ex(p->key, cc->subject_dn, (const char *const *)cc->sans, cc->nsans,
                                &plan.extra, &p->csr, err);
+    /* The digest actually used: the server's choice, else the key's own (SHA-512 for P-521). */
+    md = plan.extra.md ? plan.extra.md : EVP_MD_get0_name(eca_key_md(p->key));
     if (rc == ECA_OK)
         eca_log(ECA_LOG_INFO, "csr_built", cc->base.name,
                 ECA_LOG_FIELDS(ECA_LS("key_type", eca_key_type_name(plan.key_type)),
                                ECA_LS("subject", cc->subject_dn ? cc->subject_dn : ""),
-                               ECA_LS("digest", plan.extra.md ? plan.extra.md : "default"),
-                               ECA_LB("pop", pop)),
+                               ECA_LS("digest", md), ECA_LB("pop", pop)),
                 NULL);
     return rc;
 }

@@ -349,7 +349,8 @@ note(char *buf, size_t len, const char *fmt, ...)
 static enum est_key_family
 family_of(enum eca_key_type t)
 {
-    return t == ECA_KEY_EC_P256 || t == ECA_KEY_EC_P384 ? EST_KEY_EC : EST_KEY_RSA;
+    return t == ECA_KEY_EC_P256 || t == ECA_KEY_EC_P384 || t == ECA_KEY_EC_P521 ? EST_KEY_EC
+                                                                                : EST_KEY_RSA;
 }
 
 /* The key type the server asks for; ECA_KEY_TYPE_MAX when it names none we can make. */
@@ -360,8 +361,10 @@ wanted_ec(const struct est_csrattrs *a, enum eca_key_type cfg, struct est_csratt
         return ECA_KEY_EC_P256;
     if (strcmp(a->ec_curve, "secp384r1") == 0)
         return ECA_KEY_EC_P384;
+    if (strcmp(a->ec_curve, "secp521r1") == 0)
+        return ECA_KEY_EC_P521;
     if (a->ec_curve[0] != '\0') {
-        note(out->ignored, sizeof out->ignored, "curve %s: not supported (P-256, P-384)",
+        note(out->ignored, sizeof out->ignored, "curve %s: not supported (P-256, P-384, P-521)",
              a->ec_curve);
         return ECA_KEY_TYPE_MAX;
     }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # eca-est against the demo EST CA: enroll with the token, re-enroll over mTLS, revoke and
-# enroll afresh, .pfx in both profiles, enroll with a bootstrap certificate, latency.
+# enroll afresh, .pfx in both profiles, enroll with a bootstrap certificate, a P-521 key,
+# latency.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_estca.sh"
 . "$(dirname "$0")/lib_est.sh"
@@ -68,7 +69,24 @@ run_est bootcert --once || die "enroll with the bootstrap certificate failed"
 est_assert_installed "$CERT_PATH" "$KEY_PATH"
 grep -q 'auth=cert:bootstrap' "$IT_TMP/est-ca.log" || die "server did not see the bootstrap cert"
 
-log "6. latency: 10 forced enrollments on loopback"
+log "6. KEY_TYPE=ec-p521: a P-521 key, a CSR signed with SHA-512, a certificate for that key"
+# No /csrattrs here: the default one asks for ecdsa-with-SHA256, which would set the digest.
+est_mode csrattrs-empty
+est_env "$IT_TMP/p521"
+export KEY_TYPE=ec-p521
+run_est p521 --once || die "enrollment with a P-521 key failed"
+unset KEY_TYPE
+est_mode ""
+last_event p521 csr_built | grep -q '"key_type":"ec-p521".*"digest":"SHA512"' ||
+    die "CSR not P-521/SHA-512: $(last_event p521 csr_built)"
+est_assert_installed "$CERT_PATH" "$KEY_PATH"
+openssl x509 -in "$CERT_PATH" -noout -text | grep -q 'NIST CURVE: P-521' ||
+    die "issued certificate's key is not P-521"
+openssl pkey -in "$KEY_PATH" -noout -text | grep -q 'P-521' || die "key is not P-521"
+grep '"POST /.well-known/est/simpleenroll" 200' "$IT_TMP/est-ca.log" | tail -n 1 |
+    grep -q 'csr_key=ec-secp521r1 csr_sig=sha512' || die "the server did not see P-521/SHA-512"
+
+log "7. latency: 10 forced enrollments on loopback"
 est_env "$IT_TMP/c"
 start=$(date +%s%N)
 for i in $(seq 10); do run_est latency --once --force || die "latency run $i failed"; done

@@ -188,6 +188,30 @@ START_TEST(changed_names_force_renewal_and_failure_leaves_pair)
 }
 END_TEST
 
+/* A P-521 account key put in STATE_DIR is refused by name before anything is signed. */
+START_TEST(p521_account_key_is_refused_by_name)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct acme_agent *a = NULL;
+    struct eca_key *k = NULL;
+    struct eca_err err = {0};
+    struct eca_pass_result res;
+    char path[512];
+
+    ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P521, &k, NULL), ECA_OK);
+    snprintf(path, sizeof path, "%s/account.key", c->g.state_dir);
+    ck_assert_int_eq(eca_key_save(k, path, NULL), ECA_OK);
+    eca_key_free(k);
+    ck_assert_int_eq(acme_agent_run(a, 0, 0, &res, &err), ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "account.key: account key type ec-p521 cannot sign") != NULL,
+                  "%s", err.msg);
+    ck_assert_int_eq(res.issued, 0);
+    acme_agent_free(a);
+    acme_conf_free(c);
+}
+END_TEST
+
 /* A spent issuance budget: the pass decides (missing) but asks the CA for nothing. */
 START_TEST(look_only_pass_decides_and_orders_nothing)
 {
@@ -757,6 +781,7 @@ acme_agent_suite(void)
     tcase_add_test(tc, valid_certificate_needs_nothing);
     tcase_add_test(tc, changed_names_force_renewal_and_failure_leaves_pair);
     tcase_add_test(tc, look_only_pass_decides_and_orders_nothing);
+    tcase_add_test(tc, p521_account_key_is_refused_by_name);
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
     suite_add_tcase(s, tc);

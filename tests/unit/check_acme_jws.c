@@ -82,6 +82,27 @@ START_TEST(jws_thumbprint_matches_rfc7638_vector)
 }
 END_TEST
 
+/* P-521 is a certificate key only: no ES512 here, and every JWS path says so. */
+START_TEST(jws_refuses_a_p521_key)
+{
+    struct eca_key *key = NULL;
+    struct eca_buf out;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_EC_P521, &key, NULL), ECA_OK);
+    eca_buf_init(&out, 0);
+    ck_assert_ptr_null(acme_jws_alg(key));
+    ck_assert_int_eq(acme_jws_jwk(key, &out, &err), ECA_EINVAL);
+    ck_assert_int_eq(acme_jws_sign(key, NULL, "nonce", "https://ca.test/new", "{}", &out, &err),
+                     ECA_EINVAL);
+    ck_assert_msg(strstr(err.msg, "key type ec-p521 cannot sign") != NULL, "%s", err.msg);
+    ck_assert_int_eq(acme_jws_sign_inner(key, "https://ca.test/kc", "{}", &out, &err), ECA_EINVAL);
+    ck_assert_uint_eq(out.len, 0);
+    eca_buf_free(&out);
+    eca_key_free(key);
+}
+END_TEST
+
 static const struct {
     enum eca_key_type type;
     const char *alg;
@@ -314,6 +335,7 @@ acme_jws_suite(void)
     tcase_add_test(tc, jws_post_as_get_has_empty_payload_and_jwk_header);
     tcase_add_test(tc, jws_eab_is_hs256_over_the_account_jwk);
     tcase_add_test(tc, jws_refuses_missing_nonce);
+    tcase_add_test(tc, jws_refuses_a_p521_key);
     tcase_add_test(tc, jws_inner_has_jwk_and_url_and_no_nonce);
     suite_add_tcase(s, tc);
     return s;

@@ -155,6 +155,12 @@ START_TEST(env_mode_full_contract)
     ck_assert_int_eq(c->pop, 1);
     ck_assert_str_eq(c->g.state_dir, dir);
     est_conf_free(c);
+    /* P-521 is a certificate key type like the others. */
+    setenv("KEY_TYPE", "ec-p521", 1);
+    ck_assert_msg(est_conf_read(NULL, ECA_CONF_NO_HOST, &c, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(c->certs[0].base.key_type, ECA_KEY_EC_P521);
+    ck_assert_int_eq(c->certs[0].base.key_type_explicit, 1);
+    est_conf_free(c);
 }
 END_TEST
 
@@ -165,7 +171,7 @@ static const struct {
     {"CA_URL", NULL, "CA_URL): required"},
     {"CA_URL", "http://127.0.0.1:1", "must be an https:// URL"},
     {"EST_USERNAME", NULL, "EST_USERNAME"},
-    {"KEY_TYPE", "dsa-1024", "KEY_TYPE: unknown key type 'dsa-1024'"},
+    {"KEY_TYPE", "dsa-1024", "KEY_TYPE: unknown key type 'dsa-1024' (ec-p256, ec-p384, ec-p521,"},
     {"RENEWAL_THRESHOLD_PERCENT", "150", "RENEWAL_THRESHOLD_PERCENT"},
     {"PFX_PATH", "/tmp/x.pfx", "PFX_PATH needs PFX_PASSWORD_FILE"},
     {"BOOTSTRAP_CERT_PATH", "/tmp/b.pem", "go together"},

@@ -19,6 +19,8 @@
 #define OID_EC       "1.2.840.10045.2.1"
 #define OID_P384     "1.3.132.0.34"
 #define OID_P521     "1.3.132.0.35"
+#define OID_BP256    "1.3.36.3.3.2.8.1.1.7"
+#define OID_SHA512   "2.16.840.1.101.3.4.2.3"
 #define OID_ES384    "1.2.840.10045.4.3.3"
 #define OID_RSA      "1.2.840.113549.1.1.1"
 #define OID_RSA256   "1.2.840.113549.1.1.11"
@@ -247,12 +249,63 @@ START_TEST(unsupported_curve_keeps_the_configured_key)
     struct est_csrattrs_plan plan;
 
     eca_buf_init(&items, 0);
-    attr_oid(&items, OID_EC, OID_P521);
+    attr_oid(&items, OID_EC, OID_BP256);
     parse_items(&items, &a);
     est_csrattrs_plan(&a, ECA_KEY_EC_P384, 0, 0, 0, &plan);
     ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P384);
-    ck_assert_ptr_nonnull(strstr(plan.ignored, "curve secp521r1: not supported"));
+    ck_assert_msg(
+        strstr(plan.ignored, "curve brainpoolP256r1: not supported (P-256, P-384, P-521)") != NULL,
+        "%s", plan.ignored);
     eca_buf_free(&items);
+}
+END_TEST
+
+/* A bare secp521r1 (RFC 8951 §4) asks for P-521; the CSR is then signed with SHA-512, alone
+ * or when a bare sha512 asks for it too; the attribute form picks it as well. */
+START_TEST(bare_secp521r1_selects_p521)
+{
+    struct eca_buf items, csr;
+    struct est_csrattrs a;
+    struct est_csrattrs_plan plan;
+    struct eca_key *key = NULL;
+    struct eca_err err = {0};
+    const unsigned char *p;
+    X509_REQ *req;
+
+    eca_buf_init(&items, 0);
+    eca_buf_init(&csr, 0);
+    oid(&items, OID_P521);
+    if (_i == 1)
+        oid(&items, OID_SHA512);
+    else if (_i == 2)
+        attr_oid(&items, OID_EC, OID_P521);
+    parse_items(&items, &a);
+    ck_assert_int_eq(a.key_family, EST_KEY_EC);
+    ck_assert_str_eq(a.ec_curve, "secp521r1");
+    est_csrattrs_plan(&a, ECA_KEY_EC_P256, 0, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P521);
+    ck_assert_msg(strstr(plan.applied, "key_type ec-p521") != NULL, "%s", plan.applied);
+    ck_assert_str_eq(plan.ignored, "");
+    if (_i == 1)
+        ck_assert_str_eq(plan.extra.md, "SHA512");
+    ck_assert_int_eq(eca_key_generate(plan.key_type, &key, &err), ECA_OK);
+    ck_assert_msg(eca_x509_csr_build_ex(key, "CN=device-1", NULL, 0, &plan.extra, &csr, &err) ==
+                      ECA_OK,
+                  "%s", err.msg);
+    p = csr.data;
+    ck_assert_ptr_nonnull(req = d2i_X509_REQ(NULL, &p, (long)csr.len));
+    ck_assert_int_eq(X509_REQ_verify(req, X509_REQ_get0_pubkey(req)), 1);
+    ck_assert_int_eq(X509_REQ_get_signature_nid(req), NID_ecdsa_with_SHA512);
+    ck_assert_int_eq(EVP_PKEY_get_bits(X509_REQ_get0_pubkey(req)), 521);
+    /* Configured explicitly, the operator's key type still wins and the request is named. */
+    est_csrattrs_plan(&a, ECA_KEY_EC_P256, 1, 0, 0, &plan);
+    ck_assert_int_eq(plan.key_type, ECA_KEY_EC_P256);
+    ck_assert_msg(strstr(plan.ignored, "key_type ec-p521: configured ec-p256 kept") != NULL, "%s",
+                  plan.ignored);
+    X509_REQ_free(req);
+    eca_key_free(key);
+    eca_buf_free(&items);
+    eca_buf_free(&csr);
 }
 END_TEST
 
@@ -422,6 +475,7 @@ est_csrattrs_suite(void)
     tcase_add_loop_test(tc, rsa_size_attribute_rounds_up_to_a_supported_size, 0,
                         sizeof rsa_sizes / sizeof rsa_sizes[0]);
     tcase_add_test(tc, unsupported_curve_keeps_the_configured_key);
+    tcase_add_loop_test(tc, bare_secp521r1_selects_p521, 0, 3);
     tcase_add_test(tc, extension_values_are_applied_unless_names_are_configured);
     tcase_add_test(tc, csr_reflects_the_plan);
     tcase_add_test(tc, empty_and_nothing_asked_keep_the_configuration);

@@ -22,10 +22,14 @@ static const struct {
     const char *name;
     int ec;
     int bits;
+    int md_nid; /* the digest signatures and CSRs use */
 } types[] = {
-    {ECA_KEY_EC_P256, "ec-p256", 1, 256},    {ECA_KEY_EC_P384, "ec-p384", 1, 384},
-    {ECA_KEY_RSA_2048, "rsa-2048", 0, 2048}, {ECA_KEY_RSA_3072, "rsa-3072", 0, 3072},
-    {ECA_KEY_RSA_4096, "rsa-4096", 0, 4096},
+    {ECA_KEY_EC_P256, "ec-p256", 1, 256, NID_sha256},
+    {ECA_KEY_EC_P384, "ec-p384", 1, 384, NID_sha384},
+    {ECA_KEY_EC_P521, "ec-p521", 1, 521, NID_sha512},
+    {ECA_KEY_RSA_2048, "rsa-2048", 0, 2048, NID_sha256},
+    {ECA_KEY_RSA_3072, "rsa-3072", 0, 3072, NID_sha256},
+    {ECA_KEY_RSA_4096, "rsa-4096", 0, 4096, NID_sha256},
 };
 
 /* Verify sig over msg with key's public half and the digest the module promises. */
@@ -75,6 +79,8 @@ START_TEST(key_roundtrip_each_type)
     ck_assert_msg(eca_key_generate(t, &k, &err) == ECA_OK, "%s", err.msg);
     ck_assert_int_eq(eca_key_type_of(k), t);
     ck_assert_int_eq(eca_key_is_ec(k), types[_i].ec);
+    ck_assert_int_eq(EVP_PKEY_get_bits(eca_key_pkey(k)), types[_i].bits);
+    ck_assert_int_eq(EVP_MD_get_type(eca_key_md(k)), types[_i].md_nid);
     test_mkdtemp(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/key.pem", dir);
     ck_assert_msg(eca_key_save(k, path, &err) == ECA_OK, "%s", err.msg);
@@ -91,7 +97,7 @@ START_TEST(key_roundtrip_each_type)
     eca_buf_reset(&sig);
     ck_assert_int_eq(eca_key_sign(k2, "payload", 7, 1, &sig, &err), ECA_OK);
     if (types[_i].ec) {
-        ck_assert_uint_eq(sig.len, (size_t)types[_i].bits / 8 * 2);
+        ck_assert_uint_eq(sig.len, ((size_t)types[_i].bits + 7) / 8 * 2);
         raw_to_der(sig.data, sig.len, &der);
         ck_assert(verify(k, "payload", der.data, der.len));
     } else {
@@ -140,6 +146,21 @@ START_TEST(key_refuses_rsa_1024)
     ck_assert_int_eq(eca_key_from_pem(pem, strlen(pem), &k, &err), ECA_EINVAL);
     ck_assert_ptr_null(k);
     ck_assert_ptr_nonnull(strstr(err.msg, "1024 bits refused"));
+    free(pem);
+}
+END_TEST
+
+/* A P-521 key made elsewhere (OpenSSL's own PEM) is accepted and signs with SHA-512. */
+START_TEST(key_accepts_a_foreign_p521_pem)
+{
+    char *pem = pem_of(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"));
+    struct eca_key *k = NULL;
+    struct eca_err err = {0};
+
+    ck_assert_msg(eca_key_from_pem(pem, strlen(pem), &k, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_key_type_of(k), ECA_KEY_EC_P521);
+    ck_assert_int_eq(EVP_MD_get_type(eca_key_md(k)), NID_sha512);
+    eca_key_free(k);
     free(pem);
 }
 END_TEST
@@ -209,6 +230,7 @@ key_suite(void)
     tcase_add_test(tc, key_type_parse_rejects_unknown);
     tcase_add_test(tc, key_refuses_rsa_1024);
     tcase_add_test(tc, key_refuses_other_curve);
+    tcase_add_test(tc, key_accepts_a_foreign_p521_pem);
     tcase_add_test(tc, key_refuses_garbage);
     tcase_add_test(tc, key_load_missing_and_loose_mode);
     suite_add_tcase(s, tc);
