@@ -236,7 +236,9 @@ log "all $n listening sockets of the stack are on 127.0.0.1"
 renewed() { local s; s=$(served_serial) && [ -n "$s" ] && [ "$s" != "$FIRST" ] && [ "$s" = "$(installed_serial)" ]; }
 wait_until $((ACME_VALIDITY + 60)) renewed ||
     die "no renewal served by nginx within $((ACME_VALIDITY + 60)) s (served '$(served_serial)', installed '$(installed_serial)', first $FIRST)"
-docker logs "$(cid nginx)" 2>&1 | grep -q 'certificate changed, reloaded' || die "nginx did not log its reload"
+# The watcher reloads nginx, then says so: the line may trail the new serial by a moment.
+nginx_logged_reload() { docker logs "$(cid nginx)" 2>&1 | grep -q 'certificate changed, reloaded'; }
+wait_until 15 nginx_logged_reload || die "nginx did not log its reload"
 log "renewal served by nginx $(since "$T_UP")s after up: $FIRST -> $(served_serial)"
 is_healthy eca-acme || die "eca-acme is $(health eca-acme) after the renewal"
 
