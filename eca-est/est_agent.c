@@ -11,6 +11,7 @@
 #include "eca_clock.h"
 #include "eca_certstate.h"
 #include "eca_crl.h"
+#include "eca_crlcheck.h"
 #include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_log.h"
@@ -21,7 +22,6 @@
 #include "est_pending.h"
 
 #define USER_AGENT "eca-est/" ECA_VERSION
-#define CRL_MAX    ((size_t)16 << 20)
 
 /* Everything one pass over one certificate holds; released by pass_free(). */
 struct pass {
@@ -95,63 +95,14 @@ client_opts(struct pass *p)
 
 /* ---- CRL (RFC 5280 §5) ---- */
 
-/* Download the CRL (kept under STATE_DIR); when that fails, fall back on the kept copy. */
-static enum eca_rc
-crl_load(const struct pass *p, const char *url, struct eca_crl **out, struct eca_err *err)
-{
-    struct eca_http *h = NULL;
-    struct eca_buf b;
-    char cache[1024], shown[512];
-    enum eca_rc rc;
-
-    eca_buf_init(&b, CRL_MAX);
-    state_path(p, ".crl", cache, sizeof cache);
-    /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
-    if ((rc = http_make(p, NULL, NULL, 1, 0, &h, err)) == ECA_OK &&
-        (rc = est_client_fetch(h, url, &b, err)) == ECA_OK) {
-        if (eca_fs_write_atomic(cache, b.data, b.len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
-            eca_log(ECA_LOG_WARN, "crl_cache_failed", p->cc->base.name, NULL, 0,
-                    "could not keep a copy of the CRL in %s", cache);
-    } else {
-        /* CRL_URL is configuration: never log a "user:pass@" or query it may carry. */
-        eca_http_url_for_log(url, shown, sizeof shown);
-        eca_log(ECA_LOG_WARN, "crl_fetch_failed", p->cc->base.name,
-                ECA_LOG_FIELDS(ECA_LS("url", shown)), "%s; trying the kept copy", err->msg);
-        eca_buf_reset(&b);
-        if ((rc = eca_fs_read(cache, CRL_MAX, &b, err)) != ECA_OK)
-            eca_err_prefix(err, "CRL from %s unavailable and no kept copy: ", shown);
-    }
-    if (rc == ECA_OK)
-        rc = eca_crl_parse(b.data, b.len, out, err);
-    eca_http_free(h);
-    eca_buf_free(&b);
-    return rc;
-}
-
-/* Candidates for the CRL issuer: the installed chain, then the kept /cacerts bundle. */
-static enum eca_rc
-crl_verify(const struct pass *p, const struct eca_crl *crl, const struct eca_chain *installed,
-           struct eca_err *err)
-{
-    struct eca_chain *ca = NULL;
-    char path[1024];
-    enum eca_rc rc = eca_crl_verify_any(crl, installed, err);
-
-    if (rc != ECA_ENOTFOUND)
-        return rc;
-    state_path(p, ".cacerts.pem", path, sizeof path);
-    if (eca_x509_chain_load(path, &ca, NULL) == ECA_OK)
-        rc = eca_crl_verify_any(crl, ca, err);
-    eca_x509_chain_free(ca);
-    return rc;
-}
-
+/* The installed certificate against its CRL (issuers: the installed chain, then /cacerts). */
 static enum eca_rc
 crl_check(struct pass *p, struct eca_err *err)
 {
-    struct eca_chain *chain = NULL;
-    struct eca_crl *crl = NULL;
-    char url[1024];
+    struct eca_chain *chain = NULL, *ca = NULL;
+    struct eca_http *h = NULL;
+    struct eca_crlcheck_out co;
+    char url[1024], cache[1024], cacerts[1024];
     X509 *leaf;
     enum eca_rc rc;
 
@@ -162,17 +113,28 @@ crl_check(struct pass *p, struct eca_err *err)
         snprintf(url, sizeof url, "%s", p->conf->crl_url);
     else if ((rc = eca_crl_dp_url(leaf, url, sizeof url, err)) != ECA_OK)
         goto out;
-    if ((rc = crl_load(p, url, &crl, err)) != ECA_OK ||
-        (rc = crl_verify(p, crl, chain, err)) != ECA_OK ||
-        (rc = eca_crl_check_fresh(crl, p->now, p->conf->crl_max_age_s, err)) != ECA_OK)
-        goto out;
-    p->revoked = eca_crl_is_revoked(crl, leaf);
+    state_path(p, ".crl", cache, sizeof cache);
+    state_path(p, ".cacerts.pem", cacerts, sizeof cacerts);
+    if (eca_x509_chain_load(cacerts, &ca, NULL) != ECA_OK)
+        ca = NULL;
+    {
+        const struct eca_chain *const issuers[] = {chain, ca};
+        struct eca_crlcheck_in in = {p->cc->base.name,       url,   cache, issuers, 2,
+                                     p->conf->crl_max_age_s, p->now};
+
+        /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
+        if ((rc = http_make(p, NULL, NULL, 1, 0, &h, err)) != ECA_OK ||
+            (rc = eca_crlcheck_run(&in, h, leaf, &co, err)) != ECA_OK)
+            goto out;
+    }
+    p->revoked = co.status == ECA_CRLCHECK_REVOKED;
     eca_log(p->revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", p->cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", p->st.serial),
-                           ECA_LB("revoked", p->revoked), ECA_LI("entries", eca_crl_count(crl))),
+                           ECA_LB("revoked", p->revoked), ECA_LI("entries", co.entries)),
             p->revoked ? "the installed certificate is revoked: enrolling afresh" : NULL);
 out:
-    eca_crl_free(crl);
+    eca_http_free(h);
+    eca_x509_chain_free(ca);
     eca_x509_chain_free(chain);
     return rc;
 }

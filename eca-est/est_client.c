@@ -181,25 +181,3 @@ out:
     eca_buf_free(&body);
     return rc;
 }
-
-enum eca_rc
-est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out, struct eca_err *err)
-{
-    struct eca_http_resp resp;
-    char snip[160];
-    enum eca_rc rc;
-
-    eca_http_resp_init(&resp, 0);
-    if ((rc = get(http, url, &resp, err)) != ECA_OK)
-        goto out;
-    if (resp.status != 200) {
-        est_body_snippet(&resp, snip, sizeof snip);
-        rc = eca_err_set(err, ECA_ESERVER, "GET %s: HTTP %ld%s%s", url, resp.status,
-                         snip[0] ? ": " : "", snip);
-        goto out;
-    }
-    rc = eca_buf_append(out, resp.body.data, resp.body.len, err);
-out:
-    eca_http_resp_free(&resp);
-    return rc;
-}

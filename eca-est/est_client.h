@@ -71,8 +71,4 @@ enum eca_rc est_client_enroll(const struct est_client_opts *o, const struct est_
 /* Wait secs in one-second slices; ECA_ESTOPPED as soon as o->should_stop() says so. */
 enum eca_rc est_client_wait(const struct est_client_opts *o, long secs, struct eca_err *err);
 
-/* GET url (a CRL) into out; any status other than 200 is ECA_ESERVER naming it. */
-enum eca_rc est_client_fetch(struct eca_http *http, const char *url, struct eca_buf *out,
-                             struct eca_err *err);
-
 #endif

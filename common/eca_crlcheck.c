@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* A certificate against its CRL: download (copy kept), verify, freshness, lookup. */
+#include "eca_crlcheck.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "eca_buf.h"
+#include "eca_crl.h"
+#include "eca_fs.h"
+#include "eca_log.h"
+
+static enum eca_rc
+fetch(struct eca_http *http, const char *url, const char *shown, struct eca_buf *out,
+      struct eca_err *err)
+{
+    struct eca_http_req req = {.method = "GET", .url = url};
+    struct eca_http_resp resp;
+    enum eca_rc rc;
+
+    eca_http_set_max_body(http, ECA_CRLCHECK_MAX);
+    eca_http_resp_init(&resp, ECA_CRLCHECK_MAX);
+    rc = eca_http_perform(http, &req, &resp, err);
+    if (rc != ECA_OK)
+        eca_err_prefix(err, "GET %s: ", shown);
+    else if (resp.status != 200)
+        rc = eca_err_set(err, ECA_ESERVER, "GET %s: HTTP %ld", shown, resp.status);
+    else
+        rc = eca_buf_append(out, resp.body.data, resp.body.len, err);
+    eca_http_resp_free(&resp);
+    return rc;
+}
+
+/* The CRL's bytes: downloaded, or, when that fails, the kept copy. */
+static enum eca_rc
+load(const struct eca_crlcheck_in *in, struct eca_http *http, struct eca_buf *b,
+     struct eca_crlcheck_out *out, struct eca_err *err)
+{
+    char shown[512];
+    enum eca_rc rc;
+
+    /* The URL may come from configuration: never log a "user:pass@" or query it carries. */
+    eca_http_url_for_log(in->url, shown, sizeof shown);
+    if ((rc = fetch(http, in->url, shown, b, err)) == ECA_OK)
+        return ECA_OK;
+    eca_log(ECA_LOG_WARN, "crl_fetch_failed", in->name, ECA_LOG_FIELDS(ECA_LS("url", shown)),
+            "%s%s", err->msg, in->cache_path ? "; trying the kept copy" : "");
+    eca_buf_reset(b);
+    /* Unavailable: the download's error, which names the culprit (the copy's would not). */
+    if (in->cache_path == NULL ||
+        eca_fs_read(in->cache_path, ECA_CRLCHECK_MAX, b, NULL) != ECA_OK) {
+        eca_err_prefix(err, "no kept copy of the CRL: ");
+        return rc;
+    }
+    out->from_copy = 1;
+    return ECA_OK;
+}
+
+/*
+ * Verify with the certificate's own issuer, looked up by name in the candidate sets: a CRL
+ * signed by another CA of the chain says nothing about this certificate's serial.
+ */
+static enum eca_rc
+verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *cert, struct eca_err *err)
+{
+    const X509_NAME *want = X509_get_issuer_name(cert);
+    char name[256];
+
+    for (size_t s = 0; s < in->nissuers; s++)
+        for (size_t i = 0; in->issuers[s] && i < eca_x509_chain_count(in->issuers[s]); i++) {
+            X509 *x = eca_x509_chain_get(in->issuers[s], i);
+
+            if (X509_NAME_cmp(X509_get_subject_name(x), want) == 0)
+                return eca_crl_verify(crl, x, err);
+        }
+    if (X509_NAME_oneline(want, name, sizeof name) == NULL)
+        snprintf(name, sizeof name, "?");
+    return eca_err_set(err, ECA_ENOTFOUND,
+                       "CRL: the certificate's issuer '%s' is not among the CA certificates to "
+                       "verify it with",
+                       name);
+}
+
+/* Keep a downloaded CRL that verified (a broken download never replaces a good copy). */
+static void
+keep(const struct eca_crlcheck_in *in, const struct eca_buf *b, const struct eca_crlcheck_out *out)
+{
+    if (in->cache_path == NULL || out->from_copy)
+        return;
+    if (eca_fs_write_atomic(in->cache_path, b->data, b->len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "crl_cache_failed", in->name, NULL, 0,
+                "could not keep a copy of the CRL in %s", in->cache_path);
+}
+
+enum eca_rc
+eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *cert,
+                 struct eca_crlcheck_out *out, struct eca_err *err)
+{
+    struct eca_crl *crl = NULL;
+    struct eca_buf b;
+    enum eca_rc rc;
+
+    memset(out, 0, sizeof *out);
+    out->status = ECA_CRLCHECK_UNAVAILABLE;
+    if (in == NULL || in->url == NULL || http == NULL || cert == NULL)
+        return eca_err_set(err, ECA_EINVAL, "CRL check: no URL, transport or certificate");
+    eca_buf_init(&b, ECA_CRLCHECK_MAX);
+    if ((rc = load(in, http, &b, out, err)) != ECA_OK ||
+        (rc = eca_crl_parse(b.data, b.len, &crl, err)) != ECA_OK ||
+        (rc = verify(in, crl, cert, err)) != ECA_OK)
+        goto out;
+    keep(in, &b, out);
+    if ((rc = eca_crl_check_fresh(crl, in->now, in->max_age_s, err)) != ECA_OK)
+        goto out;
+    out->entries = eca_crl_count(crl);
+    out->status = eca_crl_is_revoked(crl, cert) ? ECA_CRLCHECK_REVOKED : ECA_CRLCHECK_GOOD;
+out:
+    if (rc != ECA_OK && out->from_copy)
+        eca_err_prefix(err, "kept copy %s: ", in->cache_path);
+    eca_crl_free(crl);
+    eca_buf_free(&b);
+    return rc;
+}

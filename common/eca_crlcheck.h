@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Is an installed certificate revoked according to its CRL: download it, keep a copy, fall back
+ * on the copy, verify it against candidate issuers, check freshness, look the serial up. The
+ * mechanism both daemons share; what a revocation means (and what to log about it) is theirs.
+ */
+#ifndef ECA_CRLCHECK_H
+#define ECA_CRLCHECK_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "eca_err.h"
+#include "eca_http.h"
+#include "eca_x509.h"
+
+/* Largest CRL accepted (a big CA's full CRL runs to megabytes). */
+#define ECA_CRLCHECK_MAX ((size_t)16 << 20)
+
+/* What to check. Borrowed pointers. */
+struct eca_crlcheck_in {
+    const char *name;       /* for the log lines (the certificate's name); NULL: none */
+    const char *url;        /* where the CRL is published (http:// is its usual transport) */
+    const char *cache_path; /* the kept copy: rewritten after each download, read when one
+                               fails; NULL: none */
+    /* Sets of candidate issuers, tried in order (the installed chain, then a CA bundle...):
+     * the first certificate of a set whose subject names the CRL's issuer must verify it. */
+    const struct eca_chain *const *issuers;
+    size_t nissuers;
+    long max_age_s; /* a thisUpdate older than this is stale; 0: nextUpdate alone */
+    time_t now;
+};
+
+enum eca_crlcheck_status {
+    ECA_CRLCHECK_GOOD = 0,   /* a fresh, verified CRL that does not list the certificate */
+    ECA_CRLCHECK_REVOKED,    /* a fresh, verified CRL that lists it */
+    ECA_CRLCHECK_UNAVAILABLE /* no usable CRL: err says why (fetch, copy, signature, age) */
+};
+
+struct eca_crlcheck_out {
+    enum eca_crlcheck_status status;
+    size_t entries; /* revoked entries in the CRL used */
+    int from_copy;  /* the download failed and the kept copy was used */
+};
+
+/*
+ * Check cert (the leaf issued under the CRL's issuer) with the transport http (its body cap is
+ * raised to ECA_CRLCHECK_MAX; the caller makes it allow http://). Logs `crl_fetch_failed`
+ * (URL without userinfo or query) and `crl_cache_failed`; nothing else. ECA_OK with GOOD or
+ * REVOKED; otherwise out->status is UNAVAILABLE and the error names the culprit:
+ * ECA_ENOTFOUND (no issuer candidate names the CRL's issuer), ECA_ECRYPTO (signature),
+ * ECA_EPROTO (stale, or issuer name mismatch), a parse or transport error.
+ */
+enum eca_rc eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *cert,
+                             struct eca_crlcheck_out *out, struct eca_err *err);
+
+#endif
