@@ -488,6 +488,7 @@ eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
     snprintf(out->last_error, sizeof out->last_error, "%s", retry->last_error);
     out->last_success = retry->last_success;
     out->renew_at = st->present ? dec->renew_at : 0;
+    out->revoked = st->present && dec->reason == ECA_RENEW_REVOKED;
     if (retry->failures > 0 && retry->next_attempt > now) {
         out->next_action = retry->next_attempt;
         out->next_reason = retry->step == ECA_STEP_BUDGET ? "budget" : "retry";

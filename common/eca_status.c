@@ -71,6 +71,10 @@ text_one(const struct eca_status_cert *c, time_t now, struct eca_buf *out, struc
                     c->subject, c->serial, eca_status_time(c->not_after, na, sizeof na),
                     left / 86400, left % 86400 / 3600, left % 3600 / 60,
                     eca_status_left_pct(c, now));
+    if (rc == ECA_OK && c->present && c->revoked)
+        rc = append(out, err, "  revoked:   yes (not healthy until a new certificate is in)\n");
+    if (rc == ECA_OK && c->profile[0])
+        rc = append(out, err, "  profile:   %s\n", c->profile);
     if (rc == ECA_OK && strcmp(c->next_reason, "check") == 0)
         rc = append(out, err, "  next:      renew at %s (next check %s)\n",
                     eca_status_time(c->renew_at, na, sizeof na),
@@ -95,6 +99,8 @@ eca_status_healthy(const struct eca_status_cert *c, time_t now)
     int waiting = c->next_reason != NULL &&
                   (strcmp(c->next_reason, "check") == 0 || strcmp(c->next_reason, "renew") == 0);
 
+    if (c->revoked)
+        return 0;
     if (c->pending_since > 0)
         return c->present && c->failures == 0 && c->not_after > now;
     return c->present && waiting && c->failures == 0 && c->not_after > now && c->renew_at > now;
@@ -151,6 +157,8 @@ json_one(const struct eca_status_cert *c, time_t now)
     add_str(o, "problem", c->present ? NULL : c->problem);
     add_time(o, "pending_since", c->pending_since);
     add_time(o, "pending_next", c->pending_since > 0 ? c->pending_next : 0);
+    json_object_object_add(o, "revoked", json_object_new_boolean(c->present && c->revoked));
+    add_str(o, "profile", c->profile);
     return o;
 }
 

@@ -27,6 +27,8 @@ struct eca_status_cert {
     time_t last_success;  /* 0: none recorded */
     time_t pending_since; /* a request the CA accepted but has not issued yet; 0: none */
     time_t pending_next;  /* when it is sent again */
+    int revoked;          /* the installed certificate is known to be revoked: never healthy */
+    char profile[65];     /* the CA's certificate profile of the last order, "" when none */
 };
 
 /* t as RFC 3339 UTC ("2026-01-01T00:00:00Z") into buf, or "-" when t <= 0; returns buf. */
@@ -36,8 +38,9 @@ const char *eca_status_time(time_t t, char *buf, size_t len);
 int eca_status_left_pct(const struct eca_status_cert *c, time_t now);
 
 /*
- * 1 when c is healthy at `now`: installed, unexpired, before its renewal point and its last
- * pass did not fail; 0 when it is failing, missing, expired or past its renewal point. A
+ * 1 when c is healthy at `now`: installed, unexpired, not revoked, before its renewal point and
+ * its last pass did not fail; 0 when it is failing, missing, revoked, expired or past its
+ * renewal point. A
  * renewal pending approval at the CA counts as healthy while the installed certificate is
  * still valid (the agent waits as the CA asked; nothing is wrong on this side).
  */
@@ -52,7 +55,7 @@ enum eca_rc eca_status_render_text(const struct eca_status_cert *v, size_t n, ti
  * {"agent":..,"version":..,"generated":..,"certificates":[{"name":..,"present":..,"subject":..,
  * "serial":..,"not_before":..,"not_after":..,"lifetime_left_pct":..,"next_action":..,
  * "next_reason":..,"renew_at":..,"failures":..,"last_error_rc":..,"last_error":..,"last_success":..,
- * "problem":..,"pending_since":..,"pending_next":..}]}
+ * "problem":..,"pending_since":..,"pending_next":..,"revoked":..,"profile":..}]}
  */
 enum eca_rc eca_status_render_json(const char *agent, const char *version,
                                    const struct eca_status_cert *v, size_t n, time_t now,

@@ -19,6 +19,8 @@
 #include "eca_b64.h"
 #include "eca_buf.h"
 #include "eca_clock.h"
+#include "eca_crl.h"
+#include "eca_crlcheck.h"
 #include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_log.h"
@@ -49,6 +51,7 @@ struct acme_agent {
     int account_ready;              /* the client's account exists (ensure_client) */
     int profiles_checked;           /* check_profiles() ran against this client's directory */
     struct eca_http *http_borrowed; /* a test's transport instead of libcurl; NULL: none */
+    struct eca_http *crl_http;      /* CRL downloads (http:// allowed); NULL until needed */
     uint64_t (*rnd)(void *ctx);     /* random source for the ARI renewal time */
     void *rnd_ctx;
     struct ari_slot *ari; /* [conf->ncerts] */
@@ -911,6 +914,9 @@ acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
     return 1;
 }
 
+static int revoked_marked(const struct acme_agent *a, const struct acme_cert_conf *cc,
+                          const char *serial);
+
 void
 acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca_status_cert *out)
 {
@@ -921,6 +927,16 @@ acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca
     time_t at;
 
     eca_deploy_status(&cc->base, a->conf->g.state_dir, a->conf->g.check_interval_s, now, out);
+    acme_agent_profile(a, i, out->profile, sizeof out->profile);
+    if (out->present && revoked_marked(a, cc, out->serial)) {
+        out->revoked = 1;
+        /* A retry already scheduled keeps its time; otherwise the renewal is due now. */
+        if (strcmp(out->next_reason, "retry") != 0 && strcmp(out->next_reason, "budget") != 0) {
+            out->next_action = now;
+            out->next_reason = eca_renew_reason_name(ECA_RENEW_REVOKED);
+        }
+        return;
+    }
     if (!out->present || !acme_agent_ari_renew_at(a, i, &at))
         return;
     if (out->renew_at == 0 || at < out->renew_at)
@@ -949,6 +965,134 @@ void
 acme_agent_set_transport(struct acme_agent *a, struct eca_http *http)
 {
     a->http_borrowed = http;
+}
+
+/* ---- Revocation: `revoke`, and the certificate's CRL (RFC 5280 §4.2.1.13) ---- */
+
+/*
+ * STATE_DIR/<name>.revoked holds the serial of a certificate known to be revoked (by `revoke`
+ * or its CRL): while that certificate is installed every pass renews it and `status` shows it
+ * unhealthy. Keyed by serial, so a renewed certificate is never taken for the revoked one.
+ */
+static void
+revoked_mark(const struct acme_agent *a, const struct acme_cert_conf *cc, const char *serial)
+{
+    char path[4096];
+    struct eca_err err = {0};
+
+    state_path(a, cc->base.name, ".revoked", path, sizeof path);
+    if (eca_fs_write_atomic(path, serial, strlen(serial), ECA_FS_MODE_PUBLIC, &err) != ECA_OK)
+        eca_log(ECA_LOG_WARN, "revoked_save_failed", cc->base.name, NULL, 0,
+                "%s; a restart may not know the certificate is revoked", err.msg);
+}
+
+/* 1 when serial is the one recorded as revoked for cc. */
+static int
+revoked_marked(const struct acme_agent *a, const struct acme_cert_conf *cc, const char *serial)
+{
+    char path[4096];
+    struct eca_buf b;
+    int hit;
+
+    if (serial == NULL || serial[0] == '\0')
+        return 0;
+    state_path(a, cc->base.name, ".revoked", path, sizeof path);
+    eca_buf_init(&b, 256);
+    hit = eca_fs_read(path, 256, &b, NULL) == ECA_OK && b.len == strlen(serial) &&
+          strncasecmp((const char *)b.data, serial, b.len) == 0;
+    eca_buf_free(&b);
+    return hit;
+}
+
+static enum eca_rc
+crl_transport(struct acme_agent *a, struct eca_err *err)
+{
+    struct eca_http_opts ho;
+
+    if (a->crl_http)
+        return ECA_OK;
+    if (a->http_borrowed) {
+        a->crl_http = a->http_borrowed;
+        return ECA_OK;
+    }
+    memset(&ho, 0, sizeof ho);
+    ho.user_agent = "eca-acme/" ECA_VERSION;
+    ho.ca_bundle = a->conf->g.ca_bundle;
+    /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
+    ho.insecure = 1;
+    ho.max_body = ECA_CRLCHECK_MAX;
+    return eca_http_curl_new(&ho, &a->crl_http, err);
+}
+
+/*
+ * 1 when the installed certificate's CRL lists it (*listed set), or when no CRL could be used
+ * and crl_fail_closed is set. A certificate without a distribution point
+ * is not checked (no request, nothing logged). A CRL that cannot be used is logged and counts
+ * as revoked only with crl_fail_closed: an unreachable CRL must not force renewals otherwise.
+ */
+static int
+crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct eca_certstate *st,
+            time_t now, int *listed)
+{
+    struct eca_chain *chain = NULL, *extra = NULL;
+    struct eca_crlcheck_out co;
+    struct eca_err err = {0};
+    char url[1024], cache[4096];
+    int revoked = 0;
+    X509 *leaf;
+
+    if (!a->conf->crl_enabled || !st->present ||
+        eca_x509_chain_load(cc->base.cert_path, &chain, NULL) != ECA_OK)
+        goto out;
+    leaf = eca_x509_chain_get(chain, 0);
+    if (eca_crl_dp_url(leaf, url, sizeof url, NULL) != ECA_OK)
+        goto out;
+    /* The issuer is in the installed chain, or in chain_path for a leaf-only cert_path. */
+    if (cc->base.chain_path == NULL ||
+        eca_x509_chain_load(cc->base.chain_path, &extra, NULL) != ECA_OK)
+        extra = NULL;
+    state_path(a, cc->base.name, ".crl", cache, sizeof cache);
+    {
+        const struct eca_chain *const issuers[] = {chain, extra};
+        struct eca_crlcheck_in in = {cc->base.name,          url, cache, issuers, 2,
+                                     a->conf->crl_max_age_s, now};
+
+        if (crl_transport(a, &err) == ECA_OK &&
+            eca_crlcheck_run(&in, a->crl_http, leaf, &co, &err) == ECA_OK) {
+            revoked = *listed = co.status == ECA_CRLCHECK_REVOKED;
+            eca_log(revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", cc->base.name,
+                    ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", st->serial),
+                                   ECA_LB("revoked", revoked), ECA_LI("entries", co.entries)),
+                    revoked ? "the installed certificate is revoked: renewing now" : NULL);
+            goto out;
+        }
+    }
+    revoked = a->conf->crl_fail_closed;
+    eca_log(ECA_LOG_WARN, "crl_unavailable", cc->base.name,
+            ECA_LOG_FIELDS(ECA_LB("fail_closed", a->conf->crl_fail_closed)), "%s%s", err.msg,
+            revoked ? "; treating the certificate as revoked" : "");
+out:
+    eca_x509_chain_free(extra);
+    eca_x509_chain_free(chain);
+    return revoked;
+}
+
+/* Whether cc's installed certificate is revoked: recorded (revoke, an earlier CRL), or its CRL. */
+static int
+revoked_now(struct acme_agent *a, const struct acme_cert_conf *cc, const struct eca_certstate *st,
+            time_t now)
+{
+    int listed = 0, revoked;
+
+    if (!st->present)
+        return 0;
+    if (revoked_marked(a, cc, st->serial))
+        return 1;
+    revoked = crl_consult(a, cc, st, now, &listed);
+    /* Remembered, so that `status` and a restart know it until the renewal is installed. */
+    if (listed)
+        revoked_mark(a, cc, st->serial);
+    return revoked;
 }
 
 /* ---- An order left open by a pass (a Retry-After past its deadline, a timeout) ---- */
@@ -1170,12 +1314,13 @@ out:
 
 static void
 decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
-       const struct eca_certstate *st, int force, time_t now, struct eca_renew_out *out)
+       const struct eca_certstate *st, int revoked, int force, time_t now,
+       struct eca_renew_out *out)
 {
     /* Names changed in the configuration: the installed certificate no longer fits. */
     int forced = force || (st->present && !names_match(cc));
 
-    eca_deploy_decide(&cc->base, st, 0, forced, conf->g.check_interval_s, now, out);
+    eca_deploy_decide(&cc->base, st, revoked, forced, conf->g.check_interval_s, now, out);
 }
 
 static void
@@ -1219,7 +1364,7 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     char path[4096];
-    int held = 0;
+    int held = 0, revoked;
     enum eca_rc rc;
 
     memset(res, 0, sizeof(*res));
@@ -1229,8 +1374,9 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
         return rc;
     /* An order left open by an earlier pass is carried on, whatever the lifetime says. */
     state_path(a, cc->base.name, ".order", path, sizeof path);
-    decide(a->conf, cc, &res->st, ((unsigned)force & ECA_PASS_FORCE) || eca_fs_exists(path),
-           eca_clock_now(), &res->dec);
+    revoked = revoked_now(a, cc, &res->st, eca_clock_now());
+    decide(a->conf, cc, &res->st, revoked,
+           ((unsigned)force & ECA_PASS_FORCE) || eca_fs_exists(path), eca_clock_now(), &res->dec);
     ari_consult(a, i, &res->st, eca_clock_now(), &res->dec);
     log_checked(cc, &res->st, &res->dec);
     if (res->dec.reason == ECA_RENEW_NONE || ((unsigned)force & ECA_PASS_LOOK))
@@ -1243,7 +1389,11 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
     res->renewed = 1;
     if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);
-    decide(a->conf, cc, &res->st, 0, eca_clock_now(), &res->dec);
+    if (revoked) { /* the revoked certificate is gone: forget it */
+        state_path(a, cc->base.name, ".revoked", path, sizeof path);
+        eca_fs_remove(path, NULL);
+    }
+    decide(a->conf, cc, &res->st, 0, 0, eca_clock_now(), &res->dec);
     return ECA_OK;
 }
 
@@ -1263,6 +1413,7 @@ acme_agent_revoke(struct acme_agent *a, size_t i, int reason, struct eca_err *er
         (rc = acme_client_revoke(a->client, der.data, der.len, reason, err)) != ECA_OK)
         goto out;
     eca_x509_serial_hex(eca_x509_chain_get(chain, 0), serial, sizeof serial);
+    revoked_mark(a, cc, serial); /* the next pass renews it */
     eca_log(ECA_LOG_INFO, "cert_revoked", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LI("reason", reason)), NULL);
 out:
@@ -1280,6 +1431,8 @@ acme_agent_free(struct acme_agent *a)
     acme_client_free(a->client);
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
+    if (a->crl_http != a->http_borrowed)
+        eca_http_free(a->crl_http);
     free(a->ari);
     eca_key_free(a->account_key);
     eca_secret_free(a->eab_hmac);

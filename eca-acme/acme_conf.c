@@ -37,6 +37,9 @@ static const char *const root_names[] = {
     "webroot",
     "preferred_chain",
     "pass_timeout_seconds",
+    "crl_enabled",
+    "crl_max_age_hours",
+    "crl_fail_closed",
     "dns01_hook",
     "dns01_propagation_seconds",
     "dns01_hook_timeout",
@@ -154,6 +157,38 @@ pass_timeout_from_env(struct acme_conf *c, struct eca_err *err)
 }
 
 /* ---- end of bounded passes ---- */
+
+/* ---- CRL checking: crl_enabled, crl_max_age_hours, crl_fail_closed (eca-est's names) ---- */
+
+static enum eca_rc
+crl_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
+{
+    long long age = c->crl_max_age_s / 3600;
+    enum eca_rc rc;
+
+    if ((rc = eca_conf_get_bool(root, "crl_enabled", 0, &c->crl_enabled, err)) != ECA_OK ||
+        (rc = eca_conf_get_int(root, "crl_max_age_hours", 0, 1, 8760, &age, err)) != ECA_OK ||
+        (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) != ECA_OK)
+        return rc;
+    c->crl_max_age_s = (long)age * 3600;
+    return ECA_OK;
+}
+
+static enum eca_rc
+crl_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    long long age = c->crl_max_age_s / 3600;
+    enum eca_rc rc;
+
+    if ((rc = eca_env_bool("CRL_ENABLED", &c->crl_enabled, err)) != ECA_OK ||
+        (rc = eca_env_int("CRL_MAX_AGE_HOURS", 1, 8760, &age, err)) != ECA_OK ||
+        (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK)
+        return rc;
+    c->crl_max_age_s = (long)age * 3600;
+    return ECA_OK;
+}
+
+/* ---- end of CRL checking ---- */
 
 /* ---- dns-01 hook, wildcards, IP identifiers (global defaults, per certificate, env) ---- */
 
@@ -331,7 +366,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
         (rc = eca_conf_str(root, "http01_listen", &c->http01_listen, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK ||
-        (rc = pass_timeout_from_file(root, c, err)) != ECA_OK) /* bounded passes */
+        (rc = pass_timeout_from_file(root, c, err)) != ECA_OK || /* bounded passes */
+        (rc = crl_from_file(root, c, err)) != ECA_OK)            /* CRL checking */
         return rc;
     if ((rc = dns01_from_root(root, c, err)) != ECA_OK) /* dns-01 hook */
         return rc;
@@ -412,6 +448,7 @@ globals_from_env(struct loader *l, struct eca_err *err)
     if ((rc = profile_from_env(c, err)) != ECA_OK) /* ACME profiles */
         return rc;
     if ((rc = pass_timeout_from_env(c, err)) != ECA_OK || /* bounded passes */
+        (rc = crl_from_env(c, err)) != ECA_OK ||          /* CRL checking */
         (rc = dns01_from_env(c, err)) != ECA_OK)          /* dns-01 hook */
         return rc;
     return ECA_OK;
@@ -528,6 +565,8 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
     l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
+    l.c->crl_enabled = 1;
+    l.c->crl_max_age_s = ACME_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
     l.c->dns01_hook_timeout_s = ACME_DNS01_DEFAULT_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&

@@ -13,6 +13,7 @@
 #define ACME_CONF_DEFAULT_THRESHOLD      ECA_AGENTCONF_DEFAULT_THRESHOLD
 #define ACME_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
 #define ACME_CONF_DEFAULT_PASS_TIMEOUT   300 /* seconds: one certificate's pass, all requests */
+#define ACME_CONF_DEFAULT_CRL_MAX_AGE_H  24
 
 /* One managed certificate. All strings owned by the enclosing struct acme_conf. */
 struct acme_cert_conf {
@@ -47,6 +48,12 @@ struct acme_conf {
     char *webroot;
     char *preferred_chain;
     long pass_timeout_s; /* pass_timeout_seconds / PASS_TIMEOUT_SECONDS: bound of one pass */
+    /* Revocation through the installed certificate's CRL distribution point (eca-est's names):
+     * crl_enabled (default on; a certificate without a distribution point is not checked),
+     * crl_max_age_hours, crl_fail_closed / CRL_ENABLED, CRL_MAX_AGE_HOURS, CRL_FAIL_CLOSED. */
+    int crl_enabled;
+    long crl_max_age_s;
+    int crl_fail_closed; /* 1: a CRL that cannot be checked counts as revoked */
     char *dns01_hook;    /* global defaults of the certificates' dns01_* settings */
     long dns01_propagation_s;
     int dns01_hook_timeout_s;

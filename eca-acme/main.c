@@ -39,6 +39,7 @@ struct args {
     const char *cert;    /* revoke --cert NAME */
     const char *sub;     /* account: "key-change" or "deactivate" */
     int yes;             /* account deactivate --yes */
+    int renew;           /* revoke --renew: renew the revoked certificate at once */
 };
 
 static void
@@ -46,7 +47,8 @@ usage(FILE *f)
 {
     fputs("usage: eca-acme [options]                 run: check, renew when due, sleep, repeat\n"
           "       eca-acme [options] status [--json] show each certificate and its next action\n"
-          "       eca-acme [options] revoke [--reason N] [--cert NAME]\n"
+          "       eca-acme [options] revoke [--reason N] [--cert NAME] [--renew]\n"
+          "                          (the next pass, or with --renew this command, renews it)\n"
           "       eca-acme [options] account key-change     roll the ACME account key over\n"
           "       eca-acme [options] account deactivate --yes  deactivate the account (final)\n"
           "options:\n"
@@ -143,6 +145,8 @@ parse_args(int argc, char **argv, struct args *a)
             continue;
         else if (strcmp(o, "--json") == 0 && a->command && strcmp(a->command, "status") == 0)
             a->json = 1;
+        else if (strcmp(o, "--renew") == 0 && revoke)
+            a->renew = 1;
         else if (!valued)
             return bad_arg(o, "unknown option or argument (see --help)");
         else if (strcmp(o, "--config") == 0)
@@ -304,6 +308,7 @@ pass_one(struct daemon *d, size_t i, int force)
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
     eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->p.retry, now);
+    acme_agent_profile(d->agent, i, d->status[i].profile, sizeof d->status[i].profile);
     return rc != ECA_OK || refused;
 }
 
@@ -555,9 +560,15 @@ run(const struct args *a)
         return EXIT_USAGE;
     if (a->check_config)
         printf("configuration OK: %zu certificate(s), CA %s\n", conf->ncerts, conf->directory_url);
-    else if (a->command && strcmp(a->command, "revoke") == 0)
-        rc = cmd_revoke(a, conf);
-    else if (a->command && strcmp(a->command, "account") == 0)
+    else if (a->command && strcmp(a->command, "revoke") == 0) {
+        /* Without --renew the next pass renews it; with it, one pass now, as --once would. */
+        if ((rc = cmd_revoke(a, conf)) == 0 && a->renew) {
+            struct args once = *a;
+
+            once.once = 1;
+            return run_daemon(&once, conf);
+        }
+    } else if (a->command && strcmp(a->command, "account") == 0)
         rc = cmd_account(a, conf);
     else
         return run_daemon(a, conf);

@@ -47,14 +47,18 @@ START_TEST(json_is_exact)
         "\"2026-01-01T01:00:00Z\",\"next_reason\":\"check\",\"renew_at\":"
         "\"2026-01-02T00:00:00Z\",\"failures\":0,\"last_error_rc\":null,\"last_error\":null,"
         "\"last_success\":\"2025-12-31T00:00:00Z\",\"problem\":null,\"pending_since\":null,"
-        "\"pending_next\":null},{\"name\":\"mqtt\","
+        "\"pending_next\":null,\"revoked\":true,\"profile\":\"tlsserver\"},{\"name\":\"mqtt\","
         "\"present\":false,\"subject\":null,\"serial\":null,\"not_before\":null,\"not_after\":"
         "null,\"lifetime_left_pct\":0,\"next_action\":\"2026-01-01T00:01:00Z\",\"next_reason\":"
         "\"retry\",\"renew_at\":null,\"failures\":2,\"last_error_rc\":\"ENET\",\"last_error\":"
         "\"connect: refused\",\"last_success\":null,\"problem\":\"certificate file missing\","
-        "\"pending_since\":\"2025-12-31T00:00:00Z\",\"pending_next\":\"2026-01-01T01:00:00Z\"}]}\n";
+        "\"pending_since\":\"2025-12-31T00:00:00Z\",\"pending_next\":\"2026-01-01T01:00:00Z\","
+        "\"revoked\":false,\"profile\":null}]}\n";
 
     two(v);
+    v[0].revoked = 1;
+    snprintf(v[0].profile, sizeof v[0].profile, "tlsserver");
+    v[1].revoked = 1; /* not installed: nothing to be revoked */
     v[1].pending_since = T0 - 86400;
     v[1].pending_next = T0 + 3600;
     eca_buf_init(&b, 0);
@@ -84,6 +88,17 @@ START_TEST(text_names_every_fact)
     ck_assert_ptr_nonnull(strstr(t, "  state:     not installed (certificate file missing)"));
     ck_assert_ptr_nonnull(strstr(t, "  next:      retry at 2026-01-01T00:01:00Z"));
     ck_assert_ptr_nonnull(strstr(t, "  failures:  2, last error ENET: connect: refused"));
+    ck_assert_ptr_null(strstr(t, "revoked:"));
+    ck_assert_ptr_null(strstr(t, "profile:"));
+    eca_buf_free(&b);
+    v[0].revoked = 1;
+    snprintf(v[0].profile, sizeof v[0].profile, "shortlived");
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_status_render_text(v, 1, T0, &b, NULL), ECA_OK);
+    ck_assert_int_eq(eca_buf_append(&b, "", 1, NULL), ECA_OK);
+    t = (char *)b.data;
+    ck_assert_ptr_nonnull(strstr(t, "  revoked:   yes"));
+    ck_assert_ptr_nonnull(strstr(t, "  profile:   shortlived\n"));
     eca_buf_free(&b);
 }
 END_TEST
@@ -124,6 +139,9 @@ START_TEST(healthy_only_when_valid_and_not_due)
     ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
     c.next_reason = "renew";
     ck_assert_int_eq(eca_status_healthy(&c, T0), 1);
+    /* revoked: never healthy, whatever the lifetime left */
+    c.revoked = 1;
+    ck_assert_int_eq(eca_status_healthy(&c, T0), 0);
     /* a renewal pending approval at the CA: healthy while the installed one is valid */
     c = v[0];
     c.pending_since = T0;
