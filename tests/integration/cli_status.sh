@@ -54,6 +54,7 @@ for p in eca-acme eca-est; do
 done
 usage_error eca-est "eca-est: revoke: unknown option or argument (see --help)" revoke
 usage_error eca-acme "eca-acme: --cert: missing argument" revoke --cert
+usage_error eca-acme "eca-acme: --renew: unknown option or argument (see --help)" --renew
 for r in 11 -1 3x ""; do
     usage_error eca-acme "eca-acme: --reason: expected 0..10 (RFC 5280 §5.3.1)" revoke --reason "$r"
 done
