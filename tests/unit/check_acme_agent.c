@@ -275,6 +275,47 @@ START_TEST(status_reports_lifetime_left)
 }
 END_TEST
 
+START_TEST(a_serial_recorded_as_revoked_is_renewed_and_unhealthy)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct acme_agent *a = NULL;
+    struct eca_status_cert st;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    char path[512];
+    time_t now = time(NULL);
+    FILE *f;
+
+    write_cert("a.example", 90); /* serial 4242 = 0x1092, no CRL distribution point */
+    ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
+    snprintf(path, sizeof path, "%s/t.revoked", c->g.state_dir);
+    /* Another certificate's serial: this one is fine. */
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs("1093", f);
+    fclose(f);
+    acme_agent_status(c, 0, now, &st);
+    ck_assert_int_eq(st.revoked, 0);
+    ck_assert_int_eq(eca_status_healthy(&st, now), 1);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    /* The installed one, as `revoke` records it. */
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs("1092", f);
+    fclose(f);
+    acme_agent_status(c, 0, now, &st);
+    ck_assert_int_eq(st.revoked, 1);
+    ck_assert_str_eq(st.next_reason, "revoked");
+    ck_assert_int_eq(eca_status_healthy(&st, now), 0);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    ck_assert(logcap_contains("\"decision\":\"revoked\""));
+    /* No distribution point: no CRL request, nothing said about CRLs. */
+    ck_assert(!logcap_contains("\"event\":\"crl_"));
+    acme_agent_free(a);
+    acme_conf_free(c);
+}
+END_TEST
+
 /* ---- ACME Renewal Information (RFC 9773) and profiles, over the fake transport ---- */
 
 /* 2026-12-03T08:00:00Z; ari_ok.http's window opens 2027-01-20T10:00:00Z (48 days later). */
@@ -714,6 +755,8 @@ START_TEST(status_folds_in_the_ari_time_and_shows_the_profile)
     fclose(f);
     ck_assert_int_eq(acme_agent_profile(a, 0, profile, sizeof profile), 1);
     ck_assert_str_eq(profile, "shortlived");
+    acme_agent_status(c, 0, NOW, &st);
+    ck_assert_str_eq(st.profile, "shortlived");
     acme_agent_free(a);
     eca_http_free(http);
     acme_conf_free(c);
@@ -784,6 +827,7 @@ acme_agent_suite(void)
     tcase_add_test(tc, p521_account_key_is_refused_by_name);
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
+    tcase_add_test(tc, a_serial_recorded_as_revoked_is_renewed_and_unhealthy);
     suite_add_tcase(s, tc);
     tc = tcase_create("ari");
     tcase_set_timeout(tc, 20);

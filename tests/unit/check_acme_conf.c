@@ -516,6 +516,47 @@ START_TEST(pass_timeout_from_file_and_env)
 }
 END_TEST
 
+/* CRL checking: on by default, 24 h, fail open; eca-est's names in the file and environment. */
+START_TEST(crl_settings_from_file_and_env)
+{
+    static const char certs[] = "certificates = ( { name = \"a\"; domains = [\"a.example\"];\n"
+                                "  cert_path = \"/a.pem\"; key_path = \"/a.key\"; } );\n";
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c;
+    struct eca_err err = {0};
+    char text[1024];
+
+    snprintf(text, sizeof text, "%s%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->crl_enabled, 1);
+    ck_assert_int_eq(c->crl_max_age_s, 24 * 3600);
+    ck_assert_int_eq(c->crl_fail_closed, 0);
+    acme_conf_free(c);
+    snprintf(text, sizeof text,
+             "%scrl_enabled = false;\ncrl_max_age_hours = 6;\ncrl_fail_closed = true;\n%s",
+             BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->crl_enabled, 0);
+    ck_assert_int_eq(c->crl_max_age_s, 6 * 3600);
+    ck_assert_int_eq(c->crl_fail_closed, 1);
+    acme_conf_free(c);
+    setenv("CRL_ENABLED", "true", 1);
+    setenv("CRL_MAX_AGE_HOURS", "2", 1);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->crl_enabled, 1);
+    ck_assert_int_eq(c->crl_max_age_s, 2 * 3600);
+    acme_conf_free(c);
+    setenv("CRL_MAX_AGE_HOURS", "0", 1);
+    c = NULL;
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "CRL_MAX_AGE_HOURS") != NULL, "%s", err.msg);
+    unsetenv("CRL_MAX_AGE_HOURS");
+    unsetenv("CRL_ENABLED");
+}
+END_TEST
+
 /* A file for this host: every path under tmpdir; %s are tmpdir, in order of appearance. */
 static void
 write_host_conf(const char *cert_extra)
@@ -823,6 +864,7 @@ acme_conf_suite(void)
     tcase_add_test(tc, missing_file_is_config_error);
     tcase_add_test(tc, example_file_in_docs_loads);
     tcase_add_test(tc, pass_timeout_from_file_and_env);
+    tcase_add_test(tc, crl_settings_from_file_and_env);
     tcase_add_test(tc, host_is_checked_before_any_request);
     tcase_add_test(tc, host_is_checked_in_environment_mode);
     tcase_add_test(tc, dns01_settings_global_per_certificate_and_env);
