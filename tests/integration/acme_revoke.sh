@@ -38,6 +38,20 @@ PY
 rc=0; timeout 60 "$ECA_ACME" revoke >"$IT_TMP/again.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] || die "second revoke: exit $rc, want 1"
 
+log "a pass that cannot reach the CA leaves it revoked: unhealthy in status and metrics"
+rc=0
+CA_URL="https://127.0.0.1:$(free_port)/dir" METRICS_TEXTFILE="$IT_TMP/eca.prom" \
+    run_agent dead --once || rc=$?
+[ "$rc" = 1 ] || die "a pass that cannot renew: exit $rc, want 1"
+grep -qF '"decision":"revoked"' "$IT_TMP/dead.log" || die "dead CA: no cert_checked decision=revoked"
+grep -q '^eca_cert_healthy{.*cert="revoke.test".*} 0$' "$IT_TMP/eca.prom" ||
+    die "metrics: $(grep eca_cert_healthy "$IT_TMP/eca.prom")"
+python3 - "$STATE_DIR/status.json" <<'PY' || die "status.json: $(cat "$STATE_DIR/status.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))["certificates"][0]
+assert c["revoked"] is True, c
+PY
+
 log "the next pass renews the revoked certificate"
 run_agent next --once || die "pass after revoke exited $?"
 grep -F '"event":"renew_started"' "$IT_TMP/next.log" | grep -qF '"reason":"revoked"' ||
