@@ -18,11 +18,13 @@
 #include "acme_agent.h"
 #include "acme_conf.h"
 #include "eca_deploy.h"
+#include "eca_fs.h"
 #include "eca_clock.h"
 #include "eca_key.h"
 #include "eca_log.h"
 #include "eca_test.h"
 #include "eca_b64.h"
+#include "pki_helpers.h"
 
 #define CANARY "Q2FuYXJ5LUhNQUMta2V5LW5ldmVyLWxvZ2dlZC0xMjM0NTY3ODk"
 
@@ -313,6 +315,124 @@ START_TEST(a_serial_recorded_as_revoked_is_renewed_and_unhealthy)
     ck_assert(!logcap_contains("\"event\":\"crl_"));
     acme_agent_free(a);
     acme_conf_free(c);
+}
+END_TEST
+
+/* ---- Revocation through the installed certificate's CRL (fake transport) ---- */
+
+#define DP "http://crl.test/ca.crl"
+
+static EVP_PKEY *crl_ca_key;
+static X509 *crl_ca;
+
+/* A leaf for a.example (serial 0x77) under a throwaway CA, with DP; cert_path gets leaf + CA. */
+static void
+write_dp_cert(void)
+{
+    EVP_PKEY *lk = pki_key();
+    X509 *leaf;
+    char path[512];
+    FILE *f;
+
+    crl_ca_key = pki_key();
+    crl_ca = pki_cert("CRL test CA", crl_ca_key, NULL, crl_ca_key, 1, 1, 90 * 86400, NULL);
+    leaf = pki_cert("a.example", lk, crl_ca, crl_ca_key, 0, 0x77, 90 * 86400, DP);
+    pki_ext(leaf, crl_ca, NID_subject_alt_name, "DNS:a.example");
+    ck_assert_int_gt(X509_sign(leaf, crl_ca_key, EVP_sha256()), 0);
+    snprintf(path, sizeof path, "%s/cert.pem", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    PEM_write_X509(f, leaf);
+    PEM_write_X509(f, crl_ca);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    PEM_write_PrivateKey(f, lk, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    chmod(path, 0600);
+    X509_free(leaf);
+    EVP_PKEY_free(lk);
+}
+
+/* Queue a 200 carrying the CRL (PEM) signed by crl_ca: serials listed, fresh or stale. */
+static void
+push_ca_crl(struct fake_http *f, const long *serials, size_t n, int stale)
+{
+    X509_CRL *x = stale ? pki_crl(crl_ca, crl_ca_key, serials, n, -7200, -3600)
+                        : pki_crl(crl_ca, crl_ca_key, serials, n, -60, 3600);
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p, raw[8192];
+    long len;
+
+    ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
+    len = BIO_get_mem_data(b, &p);
+    snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\n\n%.*s", (int)len, p);
+    fake_http_push_raw(f, raw);
+    BIO_free(b);
+    X509_CRL_free(x);
+}
+
+START_TEST(crl_listing_the_certificate_renews_it_and_fail_closed_counts)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct fake_http *fake;
+    struct eca_http *http = fake_http_new(&fake);
+    struct acme_agent *a = NULL;
+    struct eca_status_cert st;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    const long ours[] = {5, 0x77};
+    char path[512];
+    size_t n;
+
+    write_dp_cert();
+    ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
+    acme_agent_set_transport(a, http);
+    snprintf(path, sizeof path, "%s/t.revoked", c->g.state_dir);
+    /* Not listed: nothing to do; the request went to the distribution point. */
+    push_ca_crl(fake, ours, 1, 0);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert_str_eq(fake_http_req(fake, 0)->url, DP);
+    ck_assert(logcap_contains("\"revoked\":false"));
+    /* Stale, listing it: fail open (logged), or revoked with crl_fail_closed, but never
+     * recorded as revoked (the CRL did not say so). */
+    push_ca_crl(fake, ours, 2, 1);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert(logcap_contains("\"event\":\"crl_unavailable\""));
+    ck_assert(logcap_contains("\"fail_closed\":false"));
+    c->crl_fail_closed = 1;
+    push_ca_crl(fake, ours, 2, 1);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    ck_assert(!eca_fs_exists(path));
+    c->crl_fail_closed = 0;
+    /* Listed: revoked, recorded for status and restarts. */
+    push_ca_crl(fake, ours, 2, 0);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    ck_assert(logcap_contains("\"revoked\":true"));
+    ck_assert(eca_fs_exists(path));
+    acme_agent_status(c, 0, time(NULL), &st);
+    ck_assert_int_eq(st.revoked, 1);
+    ck_assert_int_eq(eca_status_healthy(&st, time(NULL)), 0);
+    /* Recorded: the next pass needs no CRL to know it. */
+    n = fake_http_nreq(fake);
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    ck_assert_uint_eq(fake_http_nreq(fake), n);
+    /* crl_enabled = false: no request at all. */
+    eca_fs_remove(path, NULL);
+    c->crl_enabled = 0;
+    ck_assert_int_eq(acme_agent_run(a, 0, ECA_PASS_LOOK, &res, &err), ECA_OK);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    ck_assert_uint_eq(fake_http_nreq(fake), n);
+    ck_assert_uint_eq(fake_http_pending(fake), 0);
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+    X509_free(crl_ca);
+    EVP_PKEY_free(crl_ca_key);
 }
 END_TEST
 
@@ -828,6 +948,7 @@ acme_agent_suite(void)
     tcase_add_test(tc, missing_certificate_is_renewed_and_hmac_never_logged);
     tcase_add_test(tc, status_reports_lifetime_left);
     tcase_add_test(tc, a_serial_recorded_as_revoked_is_renewed_and_unhealthy);
+    tcase_add_test(tc, crl_listing_the_certificate_renews_it_and_fail_closed_counts);
     suite_add_tcase(s, tc);
     tc = tcase_create("ari");
     tcase_set_timeout(tc, 20);
