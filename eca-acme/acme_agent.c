@@ -1025,10 +1025,9 @@ crl_transport(struct acme_agent *a, struct eca_err *err)
 }
 
 /*
- * 1 when the installed certificate's CRL lists it (*listed set), or when no CRL could be used
- * and crl_fail_closed is set. A certificate without a distribution point
- * is not checked (no request, nothing logged). A CRL that cannot be used is logged and counts
- * as revoked only with crl_fail_closed: an unreachable CRL must not force renewals otherwise.
+ * 1 when the installed certificate's CRL lists it (*listed set too), or when no CRL can be used
+ * and crl_fail_closed is set: by default an unreachable CRL must not force renewals. A
+ * certificate without a distribution point is not checked (no request, nothing logged).
  */
 static int
 crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct eca_certstate *st,
