@@ -109,6 +109,11 @@ requests /order-plz "$m" | grep -q '"profile": "shortlived"' || die "newOrder la
 grep -q '"event":"order_profile".*"profile":"shortlived"' "$IT_TMP/profile.log" ||
     die "the echoed profile was not logged"
 [ "$(cat "$d/state/ari.test.profile")" = shortlived ] || die "echoed profile not kept for status"
+timeout 20 "$ECA_ACME" status >"$IT_TMP/status-profile.out" 2>&1 || true
+grep -qx '  profile:   shortlived' "$IT_TMP/status-profile.out" || die "status: no profile line"
+timeout 20 "$ECA_ACME" status --json 2>&1 | grep -q '"profile":"shortlived"' ||
+    die "status --json: no profile"
+grep -q '"profile":"shortlived"' "$d/state/status.json" || die "status.json: no profile"
 rc=0
 ACME_PROFILE=nonesuch run_agent badprofile --once --force || rc=$?
 # A configuration error, found at start before any order: exit 2.
