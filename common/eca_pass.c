@@ -7,6 +7,7 @@
 
 #include "eca_clock.h"
 #include "eca_log.h"
+#include "eca_renew.h"
 
 /* The installed certificate's lifetime, from st or (NULL) the files. */
 static void
@@ -27,13 +28,15 @@ eca_pass_budget(const struct eca_agentconf *g, const struct eca_certconf *cc,
                 const struct eca_pass_slot *s)
 {
     int n = eca_certconf_issuance_budget(cc, g);
-    long period = s->lifetime / 100 * (100 - cc->threshold_pct);
+    long need = eca_renew_per_window(s->lifetime, cc->threshold_pct, ECA_BUDGET_WINDOW_S);
 
-    if (n <= 0 || period <= 0)
+    if (n <= 0 || need == 0)
         return n;
-    if (ECA_BUDGET_WINDOW_S / period > ECA_BUDGET_MAX - n)
+    /* More than can be counted (an hour's lifetime needs 250 a week): the backoff alone
+     * bounds what a fault costs the CA. */
+    if (need > ECA_BUDGET_MAX - n)
         return 0;
-    return n + (int)(ECA_BUDGET_WINDOW_S / period);
+    return n + (int)need;
 }
 
 void

@@ -26,8 +26,9 @@ struct eca_pass_slot {
 
 /*
  * The issuance budget of cc now: the setting plus the renewals the installed certificate's
- * lifetime needs in the window (a week of 6-day certificates renewed at a third left: one more),
- * so that short lifetimes keep renewing; 0 (no limit) when that exceeds ECA_BUDGET_MAX.
+ * lifetime needs in the window (eca_renew_per_window: 6-day certificates, two more), so that
+ * short lifetimes keep renewing; 0 (no limit) when that exceeds ECA_BUDGET_MAX (a lifetime
+ * under about 6 hours with the default budget).
  */
 int eca_pass_budget(const struct eca_agentconf *g, const struct eca_certconf *cc,
                     const struct eca_pass_slot *s);

@@ -51,17 +51,21 @@ percent(int64_t v, int pct)
     return v / 100 * pct + v % 100 * pct / 100;
 }
 
+static int
+threshold(int pct)
+{
+    if (pct <= 0)
+        return DEFAULT_THRESHOLD_PCT;
+    return pct > 99 ? 99 : pct;
+}
+
 /* The time the renewal window opens: threshold share of lifetime left, minus jitter. */
 static time_t
 window_open(const struct eca_renew_in *in, int64_t *window)
 {
-    int pct = in->threshold_pct;
+    int pct = threshold(in->threshold_pct);
     int64_t life = 0, open;
 
-    if (pct <= 0)
-        pct = DEFAULT_THRESHOLD_PCT;
-    if (pct > 99)
-        pct = 99;
     if (in->not_after > in->not_before)
         life = (int64_t)in->not_after - (int64_t)in->not_before;
     *window = percent(life, pct);
@@ -111,9 +115,13 @@ eca_renew_decide(const struct eca_renew_in *in, struct eca_renew_out *out)
         return;
     }
     /* Short-lived certificates: sleep at most a quarter of the window, so a failed or late
-     * check still leaves several chances to renew before expiry. */
-    if (window / CHECKS_PER_WINDOW < interval)
-        interval = window / CHECKS_PER_WINDOW;
+     * check still leaves several chances to renew before expiry; the renewal itself comes at
+     * renew_at whatever the interval, so the floor delays nothing. */
+    if (window / CHECKS_PER_WINDOW < interval) {
+        int64_t least = interval < ECA_RENEW_FLOOR_S ? interval : ECA_RENEW_FLOOR_S;
+
+        interval = window / CHECKS_PER_WINDOW > least ? window / CHECKS_PER_WINDOW : least;
+    }
     if (interval < 1)
         interval = 1;
     next = (time_t)((int64_t)in->now + interval);
@@ -122,6 +130,39 @@ eca_renew_decide(const struct eca_renew_in *in, struct eca_renew_out *out)
     if (next < in->now + 1)
         next = in->now + 1;
     out->next_check = next;
+}
+
+long
+eca_renew_retry_cap(long cap_s, int present, time_t not_before, time_t not_after, time_t now)
+{
+    int64_t left = (int64_t)not_after - (int64_t)now, life = (int64_t)not_after - not_before, lim;
+
+    if (!present || life <= 0)
+        return cap_s;
+    /* Before expiry a retry must leave more chances; after it, the lifetime says how urgent a
+     * certificate is: a 10-minute one is retried within minutes, not after the hour cap. */
+    lim = left > 0 ? left / 4 : life / 4;
+    if (lim < ECA_RENEW_FLOOR_S)
+        lim = ECA_RENEW_FLOOR_S;
+    return lim < cap_s ? (long)lim : cap_s;
+}
+
+long
+eca_renew_per_window(long lifetime_s, int threshold_pct, long window_s)
+{
+    int64_t life = lifetime_s, early, period;
+
+    if (life <= 0 || window_s <= 0)
+        return 0;
+    /* The earliest renewal: the threshold plus the largest jitter (a tenth of the window). */
+    early = percent(life, threshold(threshold_pct));
+    early += early / 10;
+    period = life - early;
+    if (period < 1)
+        period = 1;
+    if (period >= window_s)
+        return 0;
+    return (long)((window_s + period - 1) / period);
 }
 
 long

@@ -5,6 +5,13 @@
 
 #include <time.h>
 
+/*
+ * However short the lifetime, no idle check and no retry comes sooner than this after the last
+ * (a check_interval set below it still wins): a 60-second certificate is looked at every 5 s,
+ * not in a busy loop, and a failing CA is not asked more than every 5 s.
+ */
+#define ECA_RENEW_FLOOR_S 5L
+
 enum eca_renew_reason {
     ECA_RENEW_NONE = 0, /* valid, outside the renewal window */
     ECA_RENEW_MISSING,  /* no certificate or key installed */
@@ -44,6 +51,20 @@ void eca_renew_decide(const struct eca_renew_in *in, struct eca_renew_out *out);
 
 /* "missing", "threshold", ...: for logs and metrics. */
 const char *eca_renew_reason_name(enum eca_renew_reason r);
+
+/*
+ * The longest wait before retrying a failed renewal at now: cap_s, but at most a quarter of what
+ * is left of the installed certificate [not_before, not_after) (present 0: none), or, once it
+ * has expired, a quarter of its lifetime; never below ECA_RENEW_FLOOR_S (unless cap_s is).
+ */
+long eca_renew_retry_cap(long cap_s, int present, time_t not_before, time_t not_after, time_t now);
+
+/*
+ * The most renewals a certificate of lifetime_s seconds, renewed when less than threshold_pct
+ * of it is left (at the earliest jitter), can need in any window_s seconds: 0 when the lifetime
+ * is unknown (0) or one renewal is further apart than the window.
+ */
+long eca_renew_per_window(long lifetime_s, int threshold_pct, long window_s);
 
 /* Capped exponential backoff after `failures` consecutive failures (1 = first), with jitter. */
 long eca_renew_backoff(unsigned failures, long base_s, long cap_s, unsigned jitter_seed);

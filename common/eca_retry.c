@@ -128,12 +128,19 @@ long
 eca_retry_failed(struct eca_retry *s, const struct eca_err *e, time_t now, long base_s, long cap_s,
                  long lifetime_s, unsigned jitter_seed)
 {
-    long wait;
+    long wait, least = base_s < ECA_RENEW_FLOOR_S ? base_s : ECA_RENEW_FLOOR_S;
 
+    /* A twentieth of a short lifetime, but no sooner than the floor (unless base_s is), and
+     * the backoff's jitter does not cut below it either. */
     if (lifetime_s > 0 && lifetime_s / 20 < base_s)
-        base_s = lifetime_s / 20 > 0 ? lifetime_s / 20 : 1;
+        base_s = lifetime_s / 20 > least ? lifetime_s / 20 : least;
+    /* The cap (a quarter of what is left) wins over the base: eca_renew_backoff would not. */
+    if (base_s > cap_s)
+        base_s = cap_s;
     s->failures++;
     wait = eca_renew_backoff(s->failures, base_s, cap_s, jitter_seed);
+    if (wait < least && least <= cap_s)
+        wait = least;
     s->next_attempt = now + wait;
     snprintf(s->last_rc, sizeof s->last_rc, "%s", e ? eca_rc_name(e->rc) : "EIO");
     snprintf(s->last_error, sizeof s->last_error, "%s", e ? e->msg : "");
@@ -180,8 +187,7 @@ eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,
     if (interval_s < cap_s)
         cap_s = interval_s;
     /* A retry must come well before the certificate in place expires. */
-    if (st->present && st->not_after > now && (st->not_after - now) / 4 < cap_s)
-        cap_s = (long)((st->not_after - now) / 4);
+    cap_s = eca_renew_retry_cap(cap_s, st->present, st->not_before, st->not_after, now);
     wait = eca_retry_failed(s, e, now, base_s, cap_s > 0 ? cap_s : 1, life, jitter_seed);
     save(state_dir, name, s);
     eca_log(ECA_LOG_ERROR, "renew_failed", name,

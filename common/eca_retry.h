@@ -51,8 +51,8 @@ enum eca_rc eca_retry_save(const char *state_dir, const char *name, const struct
 /*
  * Record a failure at `now`: failures += 1, last error from e, next_attempt = now + capped
  * exponential backoff with jitter (eca_renew_backoff). The base shrinks for short lifetimes
- * (a twentieth of `lifetime_s` when that is shorter) so a two-minute certificate still gets
- * several tries before it expires. Returns the delay in seconds.
+ * (a twentieth of `lifetime_s` when that is shorter, not below ECA_RENEW_FLOOR_S) so a
+ * two-minute certificate still gets several tries before it expires. Returns the delay (s).
  */
 long eca_retry_failed(struct eca_retry *s, const struct eca_err *e, time_t now, long base_s,
                       long cap_s, long lifetime_s, unsigned jitter_seed);
@@ -69,7 +69,7 @@ time_t eca_retry_first_due(const struct eca_retry *s, time_t now, int once);
 
 /*
  * A failed pass for certificate `name`: eca_retry_failed() with the cap further limited to
- * interval_s and to a quarter of what is left of st's lifetime, saved to STATE_DIR (with the
+ * interval_s and by st's lifetime (eca_renew_retry_cap), saved to STATE_DIR (with the
  * step and serial the caller set in s), logged as `renew_failed`. Returns when to try again.
  */
 time_t eca_retry_fail(const char *state_dir, const char *name, struct eca_retry *s,

@@ -1350,7 +1350,9 @@ pass_held(const struct acme_cert_conf *cc, enum eca_rc rc, int held, struct eca_
 
     if (!held || rc != ECA_EAGAIN || err == NULL || err->retry_after < 0)
         return rc;
-    res->dec.next_check = now + err->retry_after;
+    /* The CA's time, unless the certificate in place would run out first (short lifetimes). */
+    res->dec.next_check = now + eca_renew_retry_cap(err->retry_after, res->st.present,
+                                                    res->st.not_before, res->st.not_after, now);
     eca_log(ECA_LOG_INFO, "order_pending", cc->base.name,
             ECA_LOG_FIELDS(ECA_LI("retry_after", err->retry_after)), "%s", err->msg);
     eca_err_clear(err);

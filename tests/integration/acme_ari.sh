@@ -50,7 +50,7 @@ grep -q '"status": 200' <<<"$ari" || die "renewalInfo not answered 200: $ari"
 grep -qF "$id1" "$d/state/ari.test.ari" || die "persisted choice is not for $id1"
 
 # Garbage (end before start): the threshold applies, so 33% of 900 s is far away: no renewal.
-control '{"ari":"garbage","profiles":null}'
+proxy_control '{"ari":"garbage","profiles":null}'
 run_agent garbage --once || die "garbage run exited $?"
 [ "$(cert_serial "$CERT_PATH")" = "$s1" ] || die "a garbage ARI answer renewed"
 grep -q '"event":"ari_failed"' "$IT_TMP/garbage.log" || die "garbage: no ari_failed warning"
@@ -58,7 +58,7 @@ grep -q 'the lifetime threshold applies' "$IT_TMP/garbage.log" || die "garbage: 
 
 # ... and the threshold still works when renewalInfo fails: 99% of 900 s is due after 9 s (a
 # certificate the threshold already wants renewed is renewed without asking renewalInfo).
-control '{"ari":"error","profiles":null}'
+proxy_control '{"ari":"error","profiles":null}'
 sleep 10
 RENEWAL_THRESHOLD_PERCENT=99 run_agent fallback --once || die "fallback run exited $?"
 s2=$(cert_serial "$CERT_PATH")
@@ -67,7 +67,7 @@ grep -q '"reason":"threshold"' "$IT_TMP/fallback.log" || die "fallback: not rene
 id2=$(certid "$CERT_PATH")
 
 # A past window (a revoked certificate's answer): renew now, with replaces = the old certID.
-control '{"ari":"past","profiles":null}'
+proxy_control '{"ari":"past","profiles":null}'
 m=$(mark)
 run_agent past --once || die "past-window run exited $?"
 assert_installed "$CERT_PATH" "$KEY_PATH" ari.test
@@ -82,7 +82,7 @@ grep -q '"status": 201' <<<"$orders" || die "newOrder with replaces refused: $or
 id3=$(certid "$CERT_PATH")
 
 # alreadyReplaced: the agent orders once more without replaces and renews all the same.
-control '{"ari":"past","profiles":null,"already_replaced":true}'
+proxy_control '{"ari":"past","profiles":null,"already_replaced":true}'
 m=$(mark)
 run_agent replaced --once || die "alreadyReplaced run exited $?"
 s4=$(cert_serial "$CERT_PATH")
@@ -101,7 +101,7 @@ grep -q '"event":"acme_replaces_refused"' "$IT_TMP/replaced.log" || die "no repl
 
 # Profiles: the requested one is sent, echoed and logged; an unknown one names what is offered.
 profiles='{"classic":"The default","shortlived":"Six days"}'
-control "{\"ari\":\"future\",\"profiles\":$profiles}"
+proxy_control "{\"ari\":\"future\",\"profiles\":$profiles}"
 m=$(mark)
 ACME_PROFILE=shortlived run_agent profile --once --force || die "profile run exited $?"
 [ "$(cert_serial "$CERT_PATH")" != "$s4" ] || die "profile run did not renew"
@@ -120,7 +120,7 @@ ACME_PROFILE=nonesuch run_agent badprofile --once --force || rc=$?
 [ "$rc" = 2 ] || die "unknown profile: exit $rc, want 2"
 grep -q "profile 'nonesuch' is not offered by the CA (it offers: classic, shortlived)" \
     "$IT_TMP/badprofile.log" || die "unknown profile: the offered profiles are not named"
-control '{"ari":"future","profiles":null}'
+proxy_control '{"ari":"future","profiles":null}'
 ACME_PROFILE=shortlived run_agent noprofiles --once --force || die "no-profiles run exited $?"
 grep -q '"event":"profile_unsupported"' "$IT_TMP/noprofiles.log" ||
     die "a CA without profiles: no warning"

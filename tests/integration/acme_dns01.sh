@@ -4,7 +4,10 @@
 # its DNS: a plain name, a wildcard with its base name, and a certificate with an IP address
 # (RFC 8738, http-01) beside a name (dns-01); every record presented is cleaned up; a wildcard
 # in environment mode with no http-01 method at all. Then a
-# hook whose "present" fails: no certificate, and the cleanup still runs.
+# hook whose "present" fails: no certificate, and the cleanup still runs. Throughout, the hook
+# command carries a canary argument and the agent's environment a canary credential (as a DNS
+# provider token would be): the hook gets both, and neither reaches any log output, the status
+# or the state files, at debug level, also when the hook fails.
 . "$(dirname "$0")/lib.sh"
 it_init
 start_pebble
@@ -13,16 +16,23 @@ d=$IT_TMP/agent
 hooklog=$IT_TMP/hook.calls
 mkdir -p "$d/out"
 export DNS01_HOOK_LOG=$hooklog
+CANARY_ARG=canary-arg-$RANDOM$RANDOM CANARY_ENV=canary-env-$RANDOM$RANDOM
+export DNS_PROVIDER_TOKEN=$CANARY_ENV
 
 # The hook, in lego's exec-provider shape: `hook present|cleanup NAME VALUE`. It sets or clears
 # the TXT record through challtestsrv's management API and appends what it did, with the
 # ECA_DNS01_* variables it saw, to $DNS01_HOOK_LOG. DNS01_HOOK_FAIL=present|cleanup makes that
 # action fail (exit 3).
+# A first argument --token=T (the canary in the command) is noted as "arg-ok" when T is the
+# provider token given to the agent (DNS_PROVIDER_TOKEN, the other canary), never printed.
 cat >"$IT_TMP/dns01-hook.sh" <<'HOOK'
 #!/bin/bash
 set -euo pipefail
+token=
+case "$1" in --token=*) token=${1#--token=}; shift ;; esac
 action=$1 name=$2 value=$3
 : "${CHALLTESTSRV:?}" "${DNS01_HOOK_LOG:?}"
+[ -n "$token" ] && [ -n "${DNS_PROVIDER_TOKEN:-}" ] && echo "creds arg-ok env-ok" >>"$DNS01_HOOK_LOG"
 echo "$action $name $value env=${ECA_DNS01_NAME:-} ${ECA_DNS01_VALUE:-} ${ECA_DNS01_DOMAIN:-}" \
     >>"$DNS01_HOOK_LOG"
 [ "${DNS01_HOOK_FAIL:-}" = "$action" ] && exit 3
@@ -46,8 +56,9 @@ ca_url = "$PEBBLE_DIR_URL";
 ca_bundle = "$PEBBLE_TLS_CA";
 state_dir = "$d/state";
 http01_listen = "127.0.0.1:$PEBBLE_HTTP01_PORT";
-dns01_hook = "$IT_TMP/dns01-hook.sh";
+dns01_hook = "$IT_TMP/dns01-hook.sh --token=$CANARY_ARG";
 log_format = "json";
+log_level = "debug";
 certificates = (
   { name = "plain"; domains = [ "d.dns.test" ];
     cert_path = "$d/out/plain.pem"; key_path = "$d/out/plain.key"; },
@@ -88,7 +99,7 @@ run_agent dns01-again --once --config "$d/eca-acme.conf" || die "second --once e
 # Environment mode: a wildcard alone, DNS01_HOOK and no http-01 method at all.
 (
     agent_env "$IT_TMP/env"
-    export DOMAIN_NAME='*.e.test' DNS01_HOOK="$IT_TMP/dns01-hook.sh" LOG_FORMAT=json
+    export DOMAIN_NAME='*.e.test' DNS01_HOOK="$IT_TMP/dns01-hook.sh --token=$CANARY_ARG" LOG_FORMAT=json
     unset HTTP01_LISTEN WEBROOT
     run_agent env --once || die "environment mode --once exited $?"
     assert_installed "$IT_TMP/env/out/cert.pem" "$IT_TMP/env/out/key.pem" '*.e.test'
@@ -111,4 +122,19 @@ grep -q '^cleanup _acme-challenge\.d\.dns\.test\. ' "$hooklog" ||
     die "no cleanup after the failed present: $(cat "$hooklog")"
 grep -q 'dns01_hook present _acme-challenge.d.dns.test.: .*exited with status 3' \
     "$IT_TMP/broken.log" || die "the failure does not name the hook and its status"
+grep -q "^creds arg-ok env-ok" "$hooklog" || die "the hook did not get its canary argument and token"
+
+# The canaries: the hook got them (above), nothing the agent wrote holds them. The command
+# checks and status too, in text and JSON.
+run_agent check --check-config --config "$d/eca-acme.conf" || die "--check-config exited $?"
+"$ECA_ACME" --config "$d/eca-acme.conf" status >"$IT_TMP/status.log" 2>&1 || true
+"$ECA_ACME" --config "$d/eca-acme.conf" status --json >"$IT_TMP/status-json.log" 2>&1 || true
+for f in "$IT_TMP"/*.log; do
+    case "$(basename "$f")" in pebble.log | challtestsrv.log) continue ;; esac
+    [ -s "$f" ] || continue
+    ! grep -qF -e "$CANARY_ARG" -e "$CANARY_ENV" "$f" ||
+        die "a canary leaked into $(basename "$f"): $(grep -F -e "$CANARY_ARG" -e "$CANARY_ENV" "$f" | head -n 3)"
+done
+! grep -rqF -e "$CANARY_ARG" -e "$CANARY_ENV" "$d/state" "$IT_TMP/env/state" ||
+    die "a canary leaked into the state files: $(grep -rlF -e "$CANARY_ARG" -e "$CANARY_ENV" "$d/state" "$IT_TMP/env/state")"
 log "PASS"

@@ -55,7 +55,7 @@ grep -q '"event":"renew_failed"' "$IT_TMP/hold.log" && die "the held pass counte
 [ "$(head -1 "$st/slow.test.order")" = "$order" ] || die "the kept order changed"
 
 # 3. The CA behaves: the same order is resumed, finalized with the kept key, installed.
-control '{}'
+proxy_control '{}'
 m=$(($(wc -l <"$plog") + 1))
 run_agent resume --once || die "the resuming pass exited $?"
 assert_installed "$CERT_PATH" "$KEY_PATH" slow.test
@@ -71,7 +71,7 @@ pub() { openssl pkey -in "$1" -pubout 2>/dev/null; }
 [ -e "$st/slow.test.order.key" ] && die "the kept key outlived its order"
 
 # 4. A running daemon (forced renewal) held for 1800 s: its next wake-up is then.
-control '{"hold_order": 1800}'
+proxy_control '{"hold_order": 1800}'
 CHECK_INTERVAL_SECONDS=86400 bg_start daemon "$ECA_ACME" --force
 pid=$BG_PID
 t0=$(date +%s)

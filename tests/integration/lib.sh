@@ -244,21 +244,24 @@ agent_env() {
 
 # start_acme_proxy CONTROL_JSON: tests/support/acme_ari_proxy.py in front of pebble (renewalInfo,
 # profiles and faults pebble 2.4 lacks, steered by a control file). Sets PROXY_DIR_URL, the
-# directory through it; PROXY_LOG, one JSON line per request; control JSON rewrites the control.
+# directory through it; PROXY_LOG, one JSON line per request; PROXY_ROOT, the root of the
+# certificates it re-signs for profiles with a validity; proxy_control JSON rewrites the
+# control file.
 start_acme_proxy() {
     local port upstream
     port=$(free_port)
     PROXY_CONTROL=$IT_TMP/proxy-control.json
     PROXY_LOG=$IT_TMP/proxy-requests.jsonl
+    PROXY_ROOT=$IT_TMP/proxy-root.pem
     : >"$PROXY_LOG"
-    control "$1"
+    proxy_control "$1"
     upstream=${PEBBLE_DIR_URL#https://127.0.0.1:}
     upstream=${upstream%%/*}
     bg_start proxy python3 "$ECA_ROOT/tests/support/acme_ari_proxy.py" --port "$port" \
         --cert "$IT_TMP/pebble-tls/server.pem" --key "$IT_TMP/pebble-tls/server.key" \
         --upstream-port "$upstream" --upstream-ca "$PEBBLE_TLS_CA" --control "$PROXY_CONTROL" \
-        --log "$PROXY_LOG"
+        --log "$PROXY_LOG" --resign-root "$PROXY_ROOT"
     wait_for_port "$port" 20
     PROXY_DIR_URL="https://127.0.0.1:$port/dir"
 }
-control() { printf '%s\n' "$1" >"$PROXY_CONTROL"; }
+proxy_control() { printf '%s\n' "$1" >"$PROXY_CONTROL"; }

@@ -20,6 +20,14 @@ real pebble 2.4 and behaves as pebble 2.10 does, as far as the agent can see:
   "profile" and "replaces" logged; an unknown profile gets 400 invalidProfile; with
   "already_replaced" in the control file, an order carrying "replaces" gets 409 alreadyReplaced;
   otherwise pebble's order is returned with "profile" and "replaces" echoed, as pebble 2.10 does;
+* profiles with a validity: a profile given in the control file as {"description": ...,
+  "validity": SECONDS} (a plain string is a description alone, the certificate pebble's) is
+  issued as pebble 2.10 issues a short profile: the leaf pebble 2.4 signed is re-signed here,
+  same subject, SANs, public key and extensions, notBefore = now and notAfter = now + validity
+  - 1 (a 600 s profile gives notAfter = notBefore + 599 s), by a throwaway intermediate under a
+  throwaway root this proxy makes at start (written to --resign-root, so a test can verify the
+  chain); the download answers leaf + that intermediate. pebble 2.4's own validity is one for
+  all its certificates, so short profiles are made here;
 * a request without a User-Agent gets 400 malformed, as pebble 2.10 answers;
 * faults of a slow CA, each applied to one request only (the next POST to an order URL,
   /my-order/..., after the control file asks for it), so a test can end a pass and watch the
@@ -30,12 +38,14 @@ real pebble 2.4 and behaves as pebble 2.10 does, as far as the agent can see:
 
 Every request is logged as one JSON line (method, path, user_agent, and what was read) to --log.
 The control file (--control) is JSON re-read on every request:
-  {"ari": "future|past|garbage|error", "profiles": {"name": "description"} | null,
+  {"ari": "future|past|garbage|error",
+   "profiles": {"name": "description" | {"description": "...", "validity": SECONDS}} | null,
    "already_replaced": false, "trickle_order": false, "hold_order": 0}
-Binds 127.0.0.1 on --port; the test that starts it kills it by PID. Stdlib only.
+Binds 127.0.0.1 on --port; the test that starts it kills it by PID. The standard library, and
+python3-cryptography for re-signing (profiles with a validity) and the certID below.
 
-`acme_ari_proxy.py certid CERT.pem` prints the RFC 9773 certID of a certificate
-(python3-cryptography), so the test can check the one the agent sends.
+`acme_ari_proxy.py certid CERT.pem` prints the RFC 9773 certID of a certificate, so the test
+can check the one the agent sends.
 """
 import argparse
 import base64
@@ -55,6 +65,9 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy
 args = None
 log_lock = threading.Lock()
 replaced = set()
+order_validity = {}  # order id -> validity (s) of its profile, for the profiles that have one
+cert_validity = {}  # certificate path -> validity (s): downloads to re-sign
+issuer = None  # (intermediate certificate, its key), made at start
 faults_done = set()  # the one-shot faults already applied ("trickle_order", "hold_order")
 
 
@@ -132,8 +145,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = self.order(body, ctl, entry)
                 if out is None:
                     return
+            elif self.command == "POST" and self.path.split("/alternate/")[0] in cert_validity:
+                out = self.certificate(body, entry)
             else:
                 out = self.upstream(body)
+            note_certificate(out)
         except Exception as e:  # a proxy bug must show in the log, not hang the agent
             entry["proxy_error"] = repr(e)
             out = (502, [("Content-Type", "text/plain")], b"proxy error\n")
@@ -150,7 +166,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         d = json.loads(data)
         d["renewalInfo"] = "https://%s%s" % (self.headers["Host"], ARI_PATH)
         if ctl.get("profiles"):
-            d.setdefault("meta", {})["profiles"] = ctl["profiles"]
+            d.setdefault("meta", {})["profiles"] = {
+                k: v.get("description", k) if isinstance(v, dict) else v
+                for k, v in ctl["profiles"].items()}
         return 200, [("Content-Type", "application/json; charset=utf-8")], json.dumps(d).encode()
 
     def renewal_info(self, cert_id, ctl, entry):
@@ -219,6 +237,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
+    def certificate(self, body, entry):
+        status, hdrs, data = self.upstream(body)
+        if status != 200:
+            return status, hdrs, data
+        validity = cert_validity[self.path.split("/alternate/")[0]]
+        entry["resigned"] = validity
+        # pebble's alternate chains would name its own root: the re-signed leaf has one chain.
+        hdrs = [(k, v) for k, v in hdrs if not (k.lower() == "link" and "alternate" in v)]
+        return status, hdrs, resign(data, validity)
+
     def new_order(self, body, ctl, entry):
         payload = json.loads(b64u_decode(json.loads(body)["payload"]))
         profile, repl = payload.get("profile"), payload.get("replaces")
@@ -237,11 +265,105 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if repl is not None:
             replaced.add(repl)
         order = json.loads(data)
+        validity = profile_validity(profiles.get(profile))
+        if validity:
+            with log_lock:
+                order_validity[order_id(order)] = validity
+            entry["validity"] = validity
         if profile is not None:
             order["profile"] = profile
         if repl is not None:
             order["replaces"] = repl
         return status, hdrs, json.dumps(order).encode()
+
+
+def profile_validity(p):
+    """The validity (s) a profile's control entry gives, or None (pebble's own)."""
+    if isinstance(p, dict) and p.get("validity"):
+        return int(p["validity"])
+    return None
+
+
+def order_id(order):
+    # pebble's order, finalize and authorization URLs end in the order's id; finalize is
+    # in every order object.
+    return order.get("finalize", "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def note_certificate(out):
+    """An order answer that names its certificate: a download to re-sign when its profile
+    has a validity."""
+    status, hdrs, data = out
+    if status not in (200, 201) or not data.startswith(b"{"):
+        return
+    try:
+        order = json.loads(data)
+    except ValueError:
+        return
+    url = order.get("certificate") if isinstance(order, dict) else None
+    with log_lock:
+        validity = order_validity.get(order_id(order)) if url else None
+        if validity:
+            cert_validity[re.sub(r"^https://[^/]+", "", url)] = validity
+
+
+def make_issuer():
+    """A throwaway root and an intermediate under it (EC P-256, a day each); the root's PEM."""
+    global issuer
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def ca(name, key, signer_name, signer_key):
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        b = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, signer_name)]))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                          False), critical=True)
+             .add_extension(ski, critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 signer_key.public_key()), critical=False))
+        return b.sign(signer_key, hashes.SHA256())
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = ca("ECA test proxy root", root_key, "ECA test proxy root", root_key)
+    int_key = ec.generate_private_key(ec.SECP256R1())
+    inter = ca("ECA test proxy short-profile intermediate", int_key, "ECA test proxy root",
+               root_key)
+    issuer = (inter, int_key)
+    return root.public_bytes(serialization.Encoding.PEM)
+
+
+def resign(pem, validity):
+    """pebble's leaf (first of pem) re-signed by the throwaway intermediate for validity
+    seconds from now; returns leaf + intermediate as PEM."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    leaf = x509.load_pem_x509_certificates(pem)[0]
+    inter, key = issuer
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    b = (x509.CertificateBuilder().subject_name(leaf.subject).issuer_name(inter.subject)
+         .public_key(leaf.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now).not_valid_after(now + datetime.timedelta(seconds=validity - 1)))
+    for ext in leaf.extensions:
+        if not isinstance(ext.value, x509.AuthorityKeyIdentifier):
+            b = b.add_extension(ext.value, ext.critical)
+    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+                        critical=False)
+    out = b.sign(key, hashes.SHA256())
+    return out.public_bytes(serialization.Encoding.PEM) + \
+        inter.public_bytes(serialization.Encoding.PEM)
 
 
 def cert_id(path):
@@ -268,7 +390,12 @@ def main():
     p.add_argument("--upstream-ca", required=True)
     p.add_argument("--control", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--resign-root", help="where to write the root of re-signed certificates")
     args = p.parse_args()
+    root = make_issuer()
+    if args.resign_root:
+        with open(args.resign_root, "wb") as f:
+            f.write(root)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)

@@ -464,6 +464,9 @@ test_rnd(void *ctx)
 }
 
 /* A 90-day certificate (NOW-1d .. NOW+89d) for dns with the RFC 9773 example's AKI and serial. */
+/* The lifetime of the next write_ari_cert(), half of it gone at NOW; 0: 90 days, 1 gone. */
+static long ari_cert_life_s;
+
 static void
 write_ari_cert(const char *dns)
 {
@@ -480,8 +483,13 @@ write_ari_cert(const char *dns)
     ck_assert_ptr_nonnull(k);
     X509_set_version(x, 2);
     ASN1_INTEGER_set_int64(X509_get_serialNumber(x), 0x87654321LL);
-    X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &(time_t){NOW});
-    X509_time_adj_ex(X509_getm_notAfter(x), 89, 0, &(time_t){NOW});
+    if (ari_cert_life_s > 0) {
+        X509_time_adj_ex(X509_getm_notBefore(x), 0, -ari_cert_life_s / 2, &(time_t){NOW});
+        X509_time_adj_ex(X509_getm_notAfter(x), 0, ari_cert_life_s / 2, &(time_t){NOW});
+    } else {
+        X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &(time_t){NOW});
+        X509_time_adj_ex(X509_getm_notAfter(x), 89, 0, &(time_t){NOW});
+    }
     X509_set_pubkey(x, k);
     X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
                                (const unsigned char *)dns, -1, -1, 0);
@@ -696,6 +704,33 @@ finalize_csr_key(struct fake_http *fake, size_t i)
  * with its key; the next pass (a restarted agent, a certificate not due) resumes that order
  * and finalizes it with the kept key.
  */
+/* A 10-minute certificate with 5 minutes left: the CA's hour would outlive it; the next look
+ * comes within a quarter of what is left, and resumes the order then. */
+START_TEST(retry_after_is_capped_by_a_short_certificate)
+{
+    struct acme_conf *c = make_conf("a.example", 0);
+    struct eca_http *http;
+    struct fake_http *fake;
+    struct acme_agent *a;
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+
+    ari_cert_life_s = 600;
+    write_ari_cert("a.example");
+    a = ari_agent(c, &http, &fake, "acme/dir_pebble.http", "acme/nonce.http",
+                  "acme/account_existing.http", "acme/order_new_pending.http",
+                  "acme/authz_valid.http", "acme/order_ready.http",
+                  "acme/order_processing_retry_3600.http", NULL);
+    ck_assert_msg(acme_agent_run(a, 0, 1, &res, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.renewed, 0);
+    ck_assert_int_eq(res.dec.next_check, NOW + 300 / 4);
+    ck_assert(logcap_contains("\"event\":\"order_pending\""));
+    acme_agent_free(a);
+    eca_http_free(http);
+    acme_conf_free(c);
+}
+END_TEST
+
 START_TEST(retry_after_past_the_deadline_keeps_the_order_and_the_next_pass_resumes_it)
 {
     struct acme_conf *c = make_conf("a.example", 0);
@@ -959,6 +994,7 @@ acme_agent_suite(void)
                         sizeof ari_garbage / sizeof ari_garbage[0]);
     tcase_add_test(tc, status_folds_in_the_ari_time_and_shows_the_profile);
     tcase_add_test(tc, retry_after_past_the_deadline_keeps_the_order_and_the_next_pass_resumes_it);
+    tcase_add_test(tc, retry_after_is_capped_by_a_short_certificate);
     tcase_add_test(tc, a_kept_order_for_other_names_is_dropped);
     tcase_add_test(tc, profile_unknown_to_the_ca_names_what_it_offers);
     tcase_add_test(tc, profile_at_a_ca_without_profiles_warns_or_fails_when_required);

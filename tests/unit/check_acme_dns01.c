@@ -9,6 +9,7 @@
 #include "acme_client.h"
 #include "acme_dns01.h"
 #include "eca_clock.h"
+#include "eca_log.h"
 #include "eca_test.h"
 
 #define P       "https://localhost:14000"
@@ -182,6 +183,41 @@ START_TEST(hook_cleanup_failure_is_logged)
 }
 END_TEST
 
+/* The hook's command line and the environment it inherits may carry DNS provider credentials:
+ * whatever the hook does, neither reaches a log line or an error message. */
+START_TEST(hook_command_and_environment_never_reach_the_log)
+{
+    static const char canary_arg[] = "canary-arg-7f3a9c", canary_env[] = "canary-env-51d2e8";
+    struct acme_dns01_opts o = {NULL, 0, 10, "web", NULL};
+    struct acme_dns_responder *r = NULL;
+    struct eca_err err = {0};
+    char cmd[1400];
+
+    snprintf(cmd, sizeof cmd, "%s/hook.sh --token=%s", dir, canary_arg);
+    o.hook = cmd;
+    setenv("DNS_PROVIDER_TOKEN", canary_env, 1);
+    eca_log_setup("eca-acme", ECA_LOG_DEBUG, ECA_LOG_JSON);
+    logcap_start();
+    ck_assert_int_eq(acme_dns01_new(&o, &r, &err), ECA_OK);
+    ck_assert_int_eq(r->publish(r->ctx, "example.org", TOKEN_A, KA_A, &err), ECA_OK);
+    setenv("FAIL_ACTION", "cleanup", 1);
+    r->unpublish(r->ctx, TOKEN_A);
+    setenv("FAIL_ACTION", "present", 1);
+    ck_assert_int_eq(r->publish(r->ctx, "example.org", TOKEN_A, KA_A, &err), ECA_EIO);
+    ck_assert_ptr_null(strstr(err.msg, canary_arg));
+    ck_assert_ptr_null(strstr(err.msg, canary_env));
+    acme_dns01_free(r);
+    /* The hook got both, and the log says what it did, without them. */
+    ck_assert_ptr_nonnull(strstr(read_calls(), canary_arg));
+    ck_assert(logcap_contains("\"event\":\"dns01_present\""));
+    ck_assert(logcap_contains("\"event\":\"dns01_cleanup_failed\""));
+    ck_assert(!logcap_contains(canary_arg));
+    ck_assert(!logcap_contains(canary_env));
+    logcap_stop();
+    unsetenv("DNS_PROVIDER_TOKEN");
+}
+END_TEST
+
 static int
 stop_at_once(void)
 {
@@ -323,6 +359,7 @@ acme_dns01_suite(void)
     tcase_add_test(th, hook_presents_and_cleans_up);
     tcase_add_test(th, hook_failure_is_reported_and_cleaned_up_at_free);
     tcase_add_test(th, hook_cleanup_failure_is_logged);
+    tcase_add_test(th, hook_command_and_environment_never_reach_the_log);
     tcase_add_test(th, propagation_wait_ends_on_stop);
     suite_add_tcase(s, th);
     return s;

@@ -137,18 +137,25 @@ START_TEST(lifetime_renewals_are_allowed_for)
     /* 90 days, renewed at a third left: no renewal within a week, still 4. */
     s.lifetime = 90L * DAY;
     ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 4);
-    /* 6 days: one scheduled renewal a week on top. */
+    /* 6 days, renewed every 3.8 days at the earliest (threshold and jitter): any 7 days can
+     * hold two scheduled renewals, on top. */
     s.lifetime = 6L * DAY;
-    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 5);
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 6);
     /* A certificate's own setting wins over the global one; 0 is no limit. */
     cc.issuance_budget = 2;
-    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 3);
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 4);
     cc.issuance_budget = 0;
     ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 0);
     /* Ten-minute certificates need more renewals than can be counted: no limit. */
     cc.issuance_budget = -1;
     s.lifetime = 600;
     ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 0);
+    /* Under 100 s too (a share of it once rounded to nothing, which left the bare setting). */
+    s.lifetime = 60;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 0);
+    /* Six hours still fits in what is counted: 44 renewals a week on top of the 4. */
+    s.lifetime = 6L * 3600;
+    ck_assert_int_eq(eca_pass_budget(&g, &cc, &s), 48);
 }
 END_TEST
 

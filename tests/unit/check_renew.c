@@ -204,12 +204,13 @@ START_TEST(next_check_is_capped_and_never_in_the_past)
     struct eca_renew_out out;
     long life;
 
-    /* A 2-second certificate: window 0 s, but nothing to do at nb: next look 1 s later. */
+    /* A 2-second certificate: window 0 s, but nothing to do at nb: next look at its end. */
     in.threshold_pct = 10;
     eca_renew_decide(&in, &out);
     ck_assert_int_eq(out.reason, ECA_RENEW_NONE);
-    ck_assert_int_eq(out.next_check, in.now + 1);
-    /* Across lifetimes, at the start: sleep <= quarter window and <= interval, >= 1 s. */
+    ck_assert_int_eq(out.next_check, in.now + 2);
+    /* Across lifetimes, at the start: sleep <= quarter window (or the floor) and <= interval,
+     * >= 1 s. */
     for (life = 60; life <= 400 * DAY; life = life * 3 + 7) {
         in = cert(life, 0);
         in.jitter_seed = (unsigned)life;
@@ -217,8 +218,9 @@ START_TEST(next_check_is_capped_and_never_in_the_past)
         ck_assert_int_eq(out.reason, ECA_RENEW_NONE);
         ck_assert_int_ge(out.next_check, in.now + 1);
         ck_assert_int_le(out.next_check, in.now + 21600);
-        ck_assert_int_le(out.next_check - in.now,
-                         (life * 33 / 100) / 4 > 1 ? (life * 33 / 100) / 4 : 1);
+        ck_assert_int_le(out.next_check - in.now, (life * 33 / 100) / 4 > ECA_RENEW_FLOOR_S
+                                                      ? (life * 33 / 100) / 4
+                                                      : ECA_RENEW_FLOOR_S);
         ck_assert_int_le(out.next_check, out.renew_at);
     }
     /* Missing: act now. */
