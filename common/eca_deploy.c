@@ -501,20 +501,29 @@ eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
 }
 
 void
-eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
-                  struct eca_status_cert *out)
+eca_deploy_status_of(const struct eca_certconf *cc, const struct eca_certstate *st,
+                     const char *state_dir, long interval_s, time_t now,
+                     struct eca_status_cert *out)
 {
-    struct eca_certstate st;
     struct eca_renew_out dec;
     struct eca_retry retry;
 
-    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
-        memset(&st, 0, sizeof st);
     if (eca_retry_load(state_dir, cc->name, &retry, NULL) != ECA_OK)
         memset(&retry, 0, sizeof retry);
     /* Read only: status creates nothing (no host seed written either). */
     if (eca_deploy_host_seed() == 0)
         eca_deploy_host_seed_load(state_dir, 0, NULL);
-    eca_deploy_decide(cc, &st, 0, 0, interval_s, now, &dec);
-    eca_deploy_status_fill(out, cc->name, &st, &dec, &retry, now);
+    eca_deploy_decide(cc, st, 0, 0, interval_s, now, &dec);
+    eca_deploy_status_fill(out, cc->name, st, &dec, &retry, now);
+}
+
+void
+eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
+                  struct eca_status_cert *out)
+{
+    struct eca_certstate st;
+
+    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
+        memset(&st, 0, sizeof st);
+    eca_deploy_status_of(cc, &st, state_dir, interval_s, now, out);
 }

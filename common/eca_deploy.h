@@ -142,4 +142,9 @@ void eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
 void eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s,
                        time_t now, struct eca_status_cert *out);
 
+/* eca_deploy_status() over the installed state st already read (eca_certcache_read). */
+void eca_deploy_status_of(const struct eca_certconf *cc, const struct eca_certstate *st,
+                          const char *state_dir, long interval_s, time_t now,
+                          struct eca_status_cert *out);
+
 #endif

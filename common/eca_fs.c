@@ -270,6 +270,19 @@ eca_fs_check_file(const char *path, struct eca_err *err)
     return eca_fs_not_regular(err, path, k);
 }
 
+enum eca_rc
+eca_fs_identity(const char *path, struct eca_fs_id *out, struct eca_err *err)
+{
+    return eca_fs_os_identity(path, out, err);
+}
+
+int
+eca_fs_id_equal(const struct eca_fs_id *a, const struct eca_fs_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_s == b->mtime_s &&
+           a->mtime_ns == b->mtime_ns && a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
 /* 1 if name is ".<base>.tmp-<16 lower-case hex>" (any base when base is NULL). */
 static int
 is_temp_of(const char *name, const char *base)

@@ -222,11 +222,14 @@ slots_open(struct daemon *d, int once)
         struct slot *s = &d->slots[i];
 
         eca_err_clear(&err);
-        eca_pass_slot_load(g, cc, &s->p);
-        s->due = eca_retry_first_due(&s->p.retry, now, once);
         if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
-        acme_agent_status(d->conf, i, now, &d->status[i]);
+        /* The files are read once here, into the agent's cache: the slot and the first pass
+         * reuse what this read saw. */
+        acme_agent_look(d->agent, i, now, &d->status[i]);
+        s->p.cache = acme_agent_cache(d->agent, i);
+        eca_pass_slot_load(g, cc, &s->p);
+        s->due = eca_retry_first_due(&s->p.retry, now, once);
         if (d->metrics)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);

@@ -175,17 +175,24 @@ slots_open(struct daemon *d, int once)
     for (size_t i = 0; i < n; i++) {
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
+        struct eca_certstate st;
         const char *extra[2];
 
         eca_err_clear(&err);
-        eca_pass_slot_load(g, cc, &s->p);
-        s->due = eca_retry_first_due(&s->p.retry, now, once);
         /* The .pfx holds the key too: its leftover temporary copies are swept like the key's. */
         extra[0] = d->conf->certs[i].pfx_path;
         extra[1] = d->conf->certs[i].ca_certs_path;
         if ((s->journal = eca_deploy_recover_ex(g->state_dir, cc, extra, 2, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
-        eca_deploy_status(cc, g->state_dir, g->check_interval_s, now, &d->status[i]);
+        /* The files are read once here, into the slot's cache: the slot and the first pass
+         * reuse what this read saw (a cache that cannot be had reads every time). */
+        s->p.cache = eca_certcache_new();
+        if (eca_certcache_read(s->p.cache, cc->cert_path, cc->key_path, NULL, 0, &st, NULL) !=
+            ECA_OK)
+            memset(&st, 0, sizeof st);
+        eca_deploy_status_of(cc, &st, g->state_dir, g->check_interval_s, now, &d->status[i]);
+        eca_pass_slot_load(g, cc, &s->p);
+        s->due = eca_retry_first_due(&s->p.retry, now, once);
         if (d->metrics)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);
@@ -196,6 +203,8 @@ slots_open(struct daemon *d, int once)
 static void
 slots_close(struct daemon *d)
 {
+    for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++)
+        eca_certcache_free(d->slots[i].p.cache);
     free(d->slots);
     free(d->status);
     d->slots = NULL;
@@ -233,13 +242,16 @@ pass_one(struct daemon *d, size_t i, int force)
         struct eca_pass_plan plan = eca_pass_plan(g, cc, &s->p, force, eca_clock_now());
 
         if (plan.resume) {
-            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, ECA_PASS_LOOK,
+                               &res, &err);
             rc = eca_pass_resume(g, cc, &s->p, &targets, rc, &plan, &res, &err);
             if (rc == ECA_OK && plan.resumed) /* the state and next check of the new pair */
-                rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+                rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, ECA_PASS_LOOK,
+                                   &res, &err);
         }
         if (rc == ECA_OK && !plan.resumed)
-            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, (int)plan.flags, &res, &err);
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, (int)plan.flags,
+                               &res, &err);
         refused = eca_pass_finish(g, cc, &s->p, &plan, rc, &res);
     }
     eca_deploy_set_free(&targets);
