@@ -31,10 +31,11 @@
 
 /* What the agent remembers about one certificate's renewal information between passes. */
 struct ari_slot {
-    char cert_id[ACME_ARI_CERT_ID_MAX + 1]; /* of the installed certificate, "" when none */
-    time_t next_fetch;                      /* not before this (Retry-After); 0: at once */
-    int have;                               /* choice holds a usable renewal time */
-    struct acme_ari_choice choice;
+    char *cert_id;     /* of the installed certificate, NULL when none (heap: a thousand
+                          certificates' fixed-size IDs and choices were half a MiB idle) */
+    time_t next_fetch; /* not before this (Retry-After); 0: at once */
+    int have;          /* `at` is a usable renewal time */
+    time_t at;         /* the renewal time chosen in the CA's window (STATE_DIR/<name>.ari) */
 };
 
 struct acme_agent {
@@ -844,7 +845,7 @@ static void
 ari_fetch(struct acme_agent *a, const struct acme_cert_conf *cc, struct ari_slot *s, time_t now)
 {
     struct acme_ari *w = NULL;
-    struct acme_ari_choice prev;
+    struct acme_ari_choice prev, choice;
     struct eca_err err = {0};
     long retry = ACME_ARI_RETRY_DEFAULT;
     int had;
@@ -867,11 +868,12 @@ ari_fetch(struct acme_agent *a, const struct acme_cert_conf *cc, struct ari_slot
         return;
     }
     had = load_choice(a, cc, &prev);
-    acme_ari_choose(w, s->cert_id, had ? &prev : NULL, a->rnd(a->rnd_ctx), now, &s->choice);
+    acme_ari_choose(w, s->cert_id, had ? &prev : NULL, a->rnd(a->rnd_ctx), now, &choice);
     s->have = 1;
-    if (!had || memcmp(&prev, &s->choice, sizeof prev) != 0)
-        save_choice(a, cc, &s->choice);
-    log_window(cc, w, &s->choice);
+    s->at = choice.at;
+    if (!had || memcmp(&prev, &choice, sizeof prev) != 0)
+        save_choice(a, cc, &choice);
+    log_window(cc, w, &choice);
     acme_ari_free(w);
 }
 
@@ -887,12 +889,15 @@ ari_consult(struct acme_agent *a, size_t i, const struct eca_certstate *st, time
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     struct ari_slot *s = &a->ari[i];
-    char id[sizeof s->cert_id];
+    char id[ACME_ARI_CERT_ID_MAX + 1];
 
     installed_cert_id(st, id, sizeof id);
-    if (strcmp(id, s->cert_id) != 0) {
+    if (strcmp(id, s->cert_id ? s->cert_id : "") != 0) {
+        free(s->cert_id);
         memset(s, 0, sizeof *s);
-        memcpy(s->cert_id, id, sizeof id);
+        /* Out of memory: no ARI this time (the threshold applies), asked again next pass. */
+        if (id[0] != '\0' && (s->cert_id = strdup(id)) == NULL)
+            return;
     }
     if (id[0] == '\0' || dec->reason != ECA_RENEW_NONE)
         return;
@@ -900,15 +905,15 @@ ari_consult(struct acme_agent *a, size_t i, const struct eca_certstate *st, time
         ari_fetch(a, cc, s, now);
     if (!s->have)
         return;
-    if (s->choice.at < dec->renew_at)
-        dec->renew_at = s->choice.at;
-    if (now >= s->choice.at) {
+    if (s->at < dec->renew_at)
+        dec->renew_at = s->at;
+    if (now >= s->at) {
         dec->reason = ECA_RENEW_SUGGESTED;
         dec->next_check = now;
         return;
     }
-    if (s->choice.at < dec->next_check)
-        dec->next_check = s->choice.at;
+    if (s->at < dec->next_check)
+        dec->next_check = s->at;
     if (s->next_fetch < dec->next_check)
         dec->next_check = s->next_fetch;
 }
@@ -1135,7 +1140,7 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
            struct eca_chain **chain_out, int *held, int *issued, struct eca_err *err)
 {
     const char *replaces = a->ari[cc - a->conf->certs].cert_id;
-    struct acme_issue_opts io = {NULL, replaces[0] ? replaces : NULL, NULL};
+    struct acme_issue_opts io = {NULL, replaces, NULL};
     struct acme_issue_info info = {NULL, 0, 0, NULL};
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
@@ -1343,6 +1348,8 @@ acme_agent_free(struct acme_agent *a)
     acme_client_free(a->client);
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
+    for (size_t i = 0; a->ari != NULL && i < a->conf->ncerts; i++)
+        free(a->ari[i].cert_id);
     free(a->ari);
     for (size_t i = 0; a->cache != NULL && i < a->conf->ncerts; i++)
         eca_certcache_free(a->cache[i]);

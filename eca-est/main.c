@@ -150,8 +150,8 @@ struct daemon {
     struct est_conf *conf;
     struct est_agent_env env; /* the stop predicate for long protocol waits */
     struct slot *slots;
-    struct eca_status_cert *status; /* what the status file says, one per certificate */
-    struct eca_metrics *metrics;    /* NULL: no metrics */
+    struct eca_status_table *status; /* what the status file says, one per certificate */
+    struct eca_metrics *metrics;     /* NULL: no metrics */
 };
 
 /*
@@ -167,7 +167,7 @@ slots_open(struct daemon *d, int once)
     struct eca_err err = {0};
 
     d->slots = calloc(n, sizeof(*d->slots));
-    d->status = calloc(n, sizeof(*d->status));
+    d->status = eca_status_table_new(n);
     if (d->slots == NULL || d->status == NULL)
         return -1;
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
@@ -176,6 +176,7 @@ slots_open(struct daemon *d, int once)
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
         struct eca_certstate st;
+        struct eca_status_cert sc;
         const char *extra[2];
 
         eca_err_clear(&err);
@@ -190,7 +191,8 @@ slots_open(struct daemon *d, int once)
         if (eca_certcache_read(s->p.cache, cc->cert_path, cc->key_path, NULL, 0, &st, NULL) !=
             ECA_OK)
             memset(&st, 0, sizeof st);
-        eca_deploy_status_of(cc, &st, g->state_dir, g->check_interval_s, now, &d->status[i]);
+        eca_deploy_status_of(cc, &st, g->state_dir, g->check_interval_s, now, &sc);
+        eca_status_table_set(d->status, i, &sc, NULL);
         eca_pass_slot_load(g, cc, &s->p);
         s->due = eca_retry_first_due(&s->p.retry, now, once);
         if (d->metrics)
@@ -206,7 +208,7 @@ slots_close(struct daemon *d)
     for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++)
         eca_certcache_free(d->slots[i].p.cache);
     free(d->slots);
-    free(d->status);
+    eca_status_table_free(d->status);
     d->slots = NULL;
     d->status = NULL;
 }
@@ -225,6 +227,7 @@ pass_one(struct daemon *d, size_t i, int force)
     struct slot *s = &d->slots[i];
     struct eca_deploy_set targets;
     struct eca_pass_result res;
+    struct eca_status_cert sc;
     struct eca_err err = {0};
     enum eca_rc rc = ECA_OK;
     int refused = 0;
@@ -281,8 +284,9 @@ pass_one(struct daemon *d, size_t i, int force)
         eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
-    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->p.retry, now);
-    est_agent_pending_status(d->conf, &d->conf->certs[i], &d->status[i]);
+    eca_deploy_status_fill(&sc, name, &res.st, &res.dec, &s->p.retry, now);
+    est_agent_pending_status(d->conf, &d->conf->certs[i], &sc);
+    eca_status_table_set(d->status, i, &sc, NULL);
     /* ECA_EAGAIN too: `--once` exits 1 while a request is pending. */
     return rc != ECA_OK || refused;
 }
@@ -295,13 +299,16 @@ report(const struct daemon *d)
     struct eca_err err = {0};
     time_t now = eca_clock_now();
 
-    if (eca_status_write(g->state_dir, PROG, ECA_VERSION, d->status, d->conf->ncerts, now, &err) !=
-        ECA_OK)
+    if (eca_status_table_write(d->status, g->state_dir, PROG, ECA_VERSION, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
     eca_err_clear(&err);
-    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++)
+    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++) {
+        struct eca_status_cert sc;
+
+        eca_status_table_get(d->status, i, &sc);
         eca_metrics_set_healthy(d->metrics, d->conf->certs[i].base.name,
-                                eca_status_healthy(&d->status[i], now), NULL);
+                                eca_status_healthy(&sc, now), NULL);
+    }
     if (d->metrics && g->metrics_textfile &&
         eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);
