@@ -9,14 +9,18 @@
 # loopback (one request in all), eca-est's a port where nothing listens.
 # BENCH_BEFORE_ACME / BENCH_BEFORE_EST: other builds of the daemons, run the same way first
 # (before/after in one run). The certificates are generated once into BENCH_CERT_CACHE (default
-# ${TMPDIR:-/tmp}/eca-bench-certs-N) and reused by later runs.
+# ${TMPDIR:-/tmp}/eca-bench-certs-N-PER_DIR) and reused by later runs, BENCH_PER_DIR (default
+# 100) to a directory: the start sweeps each certificate's directory for temporary files left
+# by a kill -9, one listing per certificate, so 10,000 in one directory would make the start
+# quadratic (minutes of getdents64) and hide the pass (set BENCH_PER_DIR=10000 to see it).
 . "$(dirname "$0")/../integration/lib.sh"
 it_init
 N=${BENCH_CERTS:-10000}
 INTERVAL=${BENCH_INTERVAL:-60}
 AGENTS=${BENCH_AGENTS:-"acme est"}
 ECA_EST=${ECA_EST:-$BUILD/eca-est}
-C=${BENCH_CERT_CACHE:-${TMPDIR:-/tmp}/eca-bench-certs-$N}
+PER_DIR=${BENCH_PER_DIR:-100}
+C=${BENCH_CERT_CACHE:-${TMPDIR:-/tmp}/eca-bench-certs-$N-$PER_DIR}
 [ -x "$ECA_ACME" ] || die "build eca-acme first ($ECA_ACME)"
 [ -x "$ECA_EST" ] || die "build eca-est first ($ECA_EST)"
 unset CA_URL CA_BUNDLE STATE_DIR DOMAIN_NAME CERT_PATH KEY_PATH CHAIN_PATH RELOAD_COMMAND \
@@ -27,7 +31,7 @@ if [ ! -e "$C/.complete" ]; then
     log "generating $N ten-year certificates (EC P-256, one throwaway CA) into $C"
     t0=$(date +%s)
     rm -rf "$C"
-    python3 "$(dirname "$0")/gen_certs.py" "$N" "$C"
+    python3 "$(dirname "$0")/gen_certs.py" "$N" "$C" "$PER_DIR"
     touch "$C/.complete"
     log "generated in $(($(date +%s) - t0)) s"
 fi
@@ -60,9 +64,10 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 conf() {
     local agent=$1 d=$2
     mkdir -p "$d/state" "$d/webroot"
-    python3 - "$agent" "$d" "$N" "$C" "$DIR_PORT" "$DEAD_PORT" "$INTERVAL" "$IT_TMP/token" <<'PY'
+    python3 - "$agent" "$d" "$N" "$C" "$DIR_PORT" "$DEAD_PORT" "$INTERVAL" "$IT_TMP/token" \
+        "$PER_DIR" <<'PY'
 import sys
-agent, d, n, c, dirport, dead, interval, token = sys.argv[1:]
+agent, d, n, c, dirport, dead, interval, token, per_dir = sys.argv[1:]
 out = []
 if agent == "acme":
     out += ['ca_url = "http://127.0.0.1:%s/dir";' % dirport, "insecure = true;",
@@ -78,7 +83,8 @@ for i in range(1, int(n) + 1):
         s = '{ name = "c%d"; domains = [ "c%d.bench.test" ];' % (i, i)
     else:
         s = '{ name = "c%d"; subject_dn = "CN=c%d.bench.test"; sans = [ "c%d.bench.test" ];' % (i, i, i)
-    certs.append(s + ' cert_path = "%s/c%d.pem"; key_path = "%s/c%d.key"; }' % (c, i, c, i))
+    sub = "%s/d%d" % (c, (i - 1) // int(per_dir))
+    certs.append(s + ' cert_path = "%s/c%d.pem"; key_path = "%s/c%d.key"; }' % (sub, i, sub, i))
 out.append(",\n".join(certs))
 out.append(");")
 open(d + "/agent.conf", "w").write("\n".join(out) + "\n")

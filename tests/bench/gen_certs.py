@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Write N ten-year EC P-256 certificates (leaf + CA, with SAN and AKI as an ACME CA issues them)
-and their keys (0600) into DIR from one throwaway CA: c<i>.pem, c<i>.key, ca.pem. Benchmarks only."""
+and their keys (0600) into DIR from one throwaway CA: ca.pem, and d<k>/c<i>.pem, d<k>/c<i>.key
+with PER_DIR (default 100) certificates per subdirectory d<k>, k = (i - 1) // PER_DIR.
+Benchmarks only."""
 import datetime
 import os
 import sys
@@ -14,6 +16,7 @@ from cryptography.x509.oid import NameOID
 
 def main():
     n, out = int(sys.argv[1]), sys.argv[2]
+    per_dir = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     os.makedirs(out, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
     until = now + datetime.timedelta(days=3650)
@@ -42,13 +45,15 @@ def main():
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
                 .add_extension(aki, critical=False)
                 .sign(ca_key, hashes.SHA256()))
-        with open(os.path.join(out, "c%d.key" % i), "wb") as f:
+        sub = os.path.join(out, "d%d" % ((i - 1) // per_dir))
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "c%d.key" % i), "wb") as f:
             f.write(key.private_bytes(serialization.Encoding.PEM,
                                       serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
-        with open(os.path.join(out, "c%d.pem" % i), "wb") as f:
+        with open(os.path.join(sub, "c%d.pem" % i), "wb") as f:
             f.write(leaf.public_bytes(serialization.Encoding.PEM) + ca_pem)
-        os.chmod(os.path.join(out, "c%d.pem" % i), 0o644)
+        os.chmod(os.path.join(sub, "c%d.pem" % i), 0o644)
     os.umask(old)
 
 
