@@ -139,6 +139,14 @@ enum eca_rc
 eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
                       const char *const *extra, size_t nextra, struct eca_err *err)
 {
+    return eca_deploy_recover_memo(state_dir, cc, extra, nextra, NULL, err);
+}
+
+enum eca_rc
+eca_deploy_recover_memo(const char *state_dir, const struct eca_certconf *cc,
+                        const char *const *extra, size_t nextra, struct eca_fs_sweep *memo,
+                        struct eca_err *err)
+{
     const char *paths[] = {cc->key_path, cc->cert_path, cc->chain_path};
     struct eca_err e = {0};
     char journal[4096];
@@ -155,11 +163,12 @@ eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
         eca_log(ECA_LOG_WARN, "install_recovered", cc->name, NULL, 0,
                 "an interrupted install was rolled forward");
     /* Whatever the journal did: what a kill -9 left is swept (staged files only without one). */
-    eca_install_sweep(journal, paths, sizeof paths / sizeof paths[0], ECA_INSTALL_SWEEP_AGE_S,
-                      &removed, NULL);
+    eca_install_sweep_memo(memo, journal, paths, sizeof paths / sizeof paths[0],
+                           ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     if (nextra > 0)
-        eca_install_sweep(journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
-    eca_fs_sweep_temps(state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
+        eca_install_sweep_memo(memo, journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed,
+                               NULL);
+    eca_fs_sweep_temps_memo(memo, state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     if (removed > 0)
         eca_log(ECA_LOG_INFO, "stale_files_removed", cc->name,
                 ECA_LOG_FIELDS(ECA_LI("files", removed)),

@@ -79,6 +79,26 @@ enum eca_rc eca_fs_sweep_temps(const char *dir, const char *base, long min_age_s
 void eca_fs_sweep_temps_of(const char *path, long min_age_s, int *removed);
 
 /*
+ * The temporary files found in each directory swept at one start, so that sweeping for
+ * many files of one directory lists it once (a directory of 10,000 certificates listed per
+ * certificate made a start quadratic). Only names listed are ever removed, each only when
+ * old enough, so a listing that ages during the start is safe. One thread at a time.
+ */
+struct eca_fs_sweep;
+
+/* NULL when out of memory (the sweeps then list every time). */
+struct eca_fs_sweep *eca_fs_sweep_new(void);
+void eca_fs_sweep_free(struct eca_fs_sweep *s);
+
+/* eca_fs_sweep_temps() through memo (NULL: a listing of its own). */
+enum eca_rc eca_fs_sweep_temps_memo(struct eca_fs_sweep *memo, const char *dir, const char *base,
+                                    long min_age_s, int *removed, struct eca_err *err);
+
+/* eca_fs_sweep_temps_of() through memo (NULL: a listing of its own). */
+void eca_fs_sweep_temps_of_memo(struct eca_fs_sweep *memo, const char *path, long min_age_s,
+                                int *removed);
+
+/*
  * The identity of a regular file: two equal identities say the file was not replaced or
  * rewritten in between, as far as the OS tells (POSIX: device, inode, size, mtime and ctime with
  * their nanoseconds; Windows: volume serial, file index, size, last-write and creation times).

@@ -210,11 +210,14 @@ slots_open(struct daemon *d, int once)
     size_t n = d->conf->ncerts;
     time_t now = eca_clock_now();
     struct eca_err err = {0};
+    struct eca_fs_sweep *sweep = eca_fs_sweep_new(); /* each directory listed once */
 
     d->slots = calloc(n, sizeof(*d->slots));
     d->status = eca_status_table_new(n);
-    if (d->slots == NULL || d->status == NULL)
+    if (d->slots == NULL || d->status == NULL) {
+        eca_fs_sweep_free(sweep);
         return -1;
+    }
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
     for (size_t i = 0; i < n; i++) {
@@ -223,7 +226,8 @@ slots_open(struct daemon *d, int once)
         struct eca_status_cert sc;
 
         eca_err_clear(&err);
-        if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
+        if ((s->journal =
+                 eca_deploy_recover_memo(g->state_dir, cc, NULL, 0, sweep, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
         /* The files are read once here, into the agent's cache: the slot and the first pass
          * reuse what this read saw. */
@@ -236,6 +240,7 @@ slots_open(struct daemon *d, int once)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);
     }
+    eca_fs_sweep_free(sweep);
     return 0;
 }
 

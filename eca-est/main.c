@@ -165,11 +165,14 @@ slots_open(struct daemon *d, int once)
     size_t n = d->conf->ncerts;
     time_t now = eca_clock_now();
     struct eca_err err = {0};
+    struct eca_fs_sweep *sweep = eca_fs_sweep_new(); /* each directory listed once */
 
     d->slots = calloc(n, sizeof(*d->slots));
     d->status = eca_status_table_new(n);
-    if (d->slots == NULL || d->status == NULL)
+    if (d->slots == NULL || d->status == NULL) {
+        eca_fs_sweep_free(sweep);
         return -1;
+    }
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
     for (size_t i = 0; i < n; i++) {
@@ -183,7 +186,8 @@ slots_open(struct daemon *d, int once)
         /* The .pfx holds the key too: its leftover temporary copies are swept like the key's. */
         extra[0] = d->conf->certs[i].pfx_path;
         extra[1] = d->conf->certs[i].ca_certs_path;
-        if ((s->journal = eca_deploy_recover_ex(g->state_dir, cc, extra, 2, &err) != ECA_OK))
+        if ((s->journal =
+                 eca_deploy_recover_memo(g->state_dir, cc, extra, 2, sweep, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
         /* The files are read once here, into the slot's cache: the slot and the first pass
          * reuse what this read saw (a cache that cannot be had reads every time). */
@@ -199,6 +203,7 @@ slots_open(struct daemon *d, int once)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);
     }
+    eca_fs_sweep_free(sweep);
     return 0;
 }
 
