@@ -11,7 +11,10 @@
 
 #include "eca_fs.h"
 
-#define STATUS_MAX ((size_t)4 << 20)
+/* The file's cap grows with the certificates: an entry is about 500 bytes, at most a few KiB
+ * with every string at its longest and escaped (a flat 4 MiB stopped at about 8,000). */
+#define STATUS_BASE     ((size_t)64 << 10)
+#define STATUS_PER_CERT ((size_t)16 << 10)
 
 int
 eca_status_left_pct(const struct eca_status_cert *c, time_t now)
@@ -192,7 +195,7 @@ eca_status_write(const char *state_dir, const char *agent, const char *version,
     struct eca_buf b;
     enum eca_rc rc;
 
-    eca_buf_init(&b, STATUS_MAX);
+    eca_buf_init(&b, STATUS_BASE + n * STATUS_PER_CERT);
     snprintf(path, sizeof path, "%s/status.json", state_dir);
     if ((rc = eca_status_render_json(agent, version, v, n, now, &b, err)) == ECA_OK)
         rc = eca_fs_write_atomic(path, b.data, b.len, ECA_FS_MODE_PUBLIC, err);

@@ -117,8 +117,8 @@ settle() {
 }
 
 TABLE=$IT_TMP/table.md
-echo "| agent | build | certificates | start + cold pass CPU | warm pass CPU | per certificate (warm) | RssAnon after warm | VmHWM | renewals attempted |" >"$TABLE"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|" >>"$TABLE"
+echo "| agent | build | certificates | start + cold pass CPU | warm pass CPU | per certificate (warm) | RssAnon after warm | VmHWM | renewals attempted | status.json |" >"$TABLE"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|" >>"$TABLE"
 # run AGENT LABEL BIN
 run() {
     local agent=$1 label=$2 bin=$3 d=$IT_TMP/$1-$2 pid cold warm start
@@ -136,7 +136,9 @@ run() {
     warm=$(($(cpu_ms "$pid") - cold))
     log "  warm: ${warm} ms CPU"
     att=$(grep -cE '"event":"(renew_started|order_started|enroll_started)"' "$IT_TMP/$agent-$label.log" || true)
-    echo "| $agent | $label | $N | $cold ms | $warm ms | $(awk -v w="$warm" -v n="$N" 'BEGIN {printf "%.0f us", w * 1000 / n}') | $(kib "$(proc_kb "$pid" RssAnon)") | $(kib "$(proc_kb "$pid" VmHWM)") | $att |" >>"$TABLE"
+    sf=$(grep -c '"event":"status_write_failed"' "$IT_TMP/$agent-$label.log" || true)
+    if [ "$sf" = 0 ]; then sf=written; else sf="FAILED x$sf"; fi
+    echo "| $agent | $label | $N | $cold ms | $warm ms | $(awk -v w="$warm" -v n="$N" 'BEGIN {printf "%.0f us", w * 1000 / n}') | $(kib "$(proc_kb "$pid" RssAnon)") | $(kib "$(proc_kb "$pid" VmHWM)") | $att | $sf |" >>"$TABLE"
     bg_stop "$agent-$label"
 }
 for agent in $AGENTS; do

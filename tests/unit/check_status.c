@@ -225,6 +225,35 @@ START_TEST(table_keeps_every_field)
 }
 END_TEST
 
+/* 12,000 certificates still make a status file (a flat 4 MiB cap refused about 8,000). */
+START_TEST(file_of_twelve_thousand_certificates)
+{
+    size_t n = 12000;
+    struct eca_status_cert *v = calloc(n, sizeof *v);
+    char dir[256], path[512];
+    struct stat st;
+
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(v[i].name, sizeof v[i].name, "c%zu", i);
+        snprintf(v[i].subject, sizeof v[i].subject, "CN=c%zu.bench.test", i);
+        snprintf(v[i].serial, sizeof v[i].serial, "%040zx", i);
+        v[i].present = 1;
+        v[i].not_before = T0;
+        v[i].not_after = T0 + 3650 * 86400;
+        v[i].next_action = T0 + 21600;
+        v[i].next_reason = "check";
+    }
+    test_mkdtemp(dir, sizeof dir);
+    ck_assert_int_eq(eca_status_write(dir, "eca-test", "1.0", v, n, T0, NULL), ECA_OK);
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_gt(st.st_size, (off_t)4 << 20);
+    free(v);
+    test_rmdir(dir);
+}
+END_TEST
+
 static Suite *
 status_suite(void)
 {
@@ -239,6 +268,7 @@ status_suite(void)
     tcase_add_test(tc, healthy_only_when_valid_and_not_due);
     tcase_add_test(tc, file_is_written_public);
     tcase_add_test(tc, table_keeps_every_field);
+    tcase_add_test(tc, file_of_twelve_thousand_certificates);
     suite_add_tcase(s, tc);
     return s;
 }
