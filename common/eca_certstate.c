@@ -93,7 +93,7 @@ eca_certstate_read_names(const char *cert_path, const char *key_path, const char
             out->names_match = eca_x509_has_names(leaf, names, nnames);
     }
     eca_err_clear(&e);
-    krc = eca_key_load(key_path, &key, &e);
+    krc = eca_key_load_typed(key_path, leaf ? eca_x509_key_type(leaf) : NULL, &key, &e);
     if ((rc = krc == ECA_OK ? ECA_OK : as_fact(krc, "key", key_path, &e, out, err)) != ECA_OK)
         goto out;
     if (crc != ECA_OK || krc != ECA_OK)
