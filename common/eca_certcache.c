@@ -69,12 +69,18 @@ names_hash(const char *const *names, size_t n)
 static void
 fields(struct eca_certstate *st, char *f[NSTR], size_t len[NSTR])
 {
-    f[0] = st->serial, len[0] = sizeof st->serial;
-    f[1] = st->subject, len[1] = sizeof st->subject;
-    f[2] = st->issuer, len[2] = sizeof st->issuer;
-    f[3] = st->dns, len[3] = sizeof st->dns;
-    f[4] = st->aki, len[4] = sizeof st->aki;
-    f[5] = st->problem, len[5] = sizeof st->problem;
+    f[0] = st->serial;
+    len[0] = sizeof st->serial;
+    f[1] = st->subject;
+    len[1] = sizeof st->subject;
+    f[2] = st->issuer;
+    len[2] = sizeof st->issuer;
+    f[3] = st->dns;
+    len[3] = sizeof st->dns;
+    f[4] = st->aki;
+    len[4] = sizeof st->aki;
+    f[5] = st->problem;
+    len[5] = sizeof st->problem;
 }
 
 /* Keep the facts of st (read with these identities); nothing is kept when memory is short. */

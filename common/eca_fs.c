@@ -416,13 +416,17 @@ collect_one(void *ctx, const char *name)
     if (d->n == d->cap) {
         size_t cap = d->cap ? 2 * d->cap : 8;
 
-        if ((grown = realloc(d->names, cap * sizeof *grown)) == NULL)
-            return d->complete = 0, 1;
+        if ((grown = realloc(d->names, cap * sizeof *grown)) == NULL) {
+            d->complete = 0;
+            return 1;
+        }
         d->names = grown;
         d->cap = cap;
     }
-    if ((d->names[d->n] = strdup(name)) == NULL)
-        return d->complete = 0, 1;
+    if ((d->names[d->n] = strdup(name)) == NULL) {
+        d->complete = 0;
+        return 1;
+    }
     d->n++;
     return 0;
 }
