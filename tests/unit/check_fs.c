@@ -403,8 +403,7 @@ START_TEST(sweep_memo_lists_each_directory_once)
     ck_assert(eca_fs_exists(p(".c.pem.tmp-0123456789abcdef")));
     ck_assert_int_eq(eca_fs_sweep_temps_memo(memo, dir, NULL, 60, &removed, NULL), ECA_OK);
     ck_assert_int_eq(removed, 2);
-    ck_assert_int_eq(eca_fs_sweep_temps_memo(memo, p("absent"), NULL, 60, &removed, NULL),
-                     ECA_OK);
+    ck_assert_int_eq(eca_fs_sweep_temps_memo(memo, p("absent"), NULL, 60, &removed, NULL), ECA_OK);
     eca_fs_sweep_free(memo);
     /* A new memo lists again. */
     memo = eca_fs_sweep_new();
