@@ -88,7 +88,7 @@ eca_budget_add(struct eca_budget *b, time_t now)
         memmove(&b->at[0], &b->at[1], (ECA_BUDGET_MAX - 1) * sizeof b->at[0]);
         b->n--;
     }
-    b->at[b->n++] = now;
+    b->at[b->n++] = now > 0 && (uint64_t)now <= UINT32_MAX ? (uint32_t)now : 0;
 }
 
 static void

@@ -8,6 +8,7 @@
 #ifndef ECA_BUDGET_H
 #define ECA_BUDGET_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include "eca_err.h"
@@ -16,10 +17,11 @@
 #define ECA_BUDGET_DEFAULT  4  /* below a common CA limit of 5 duplicate certificates a week */
 #define ECA_BUDGET_MAX      50 /* the largest setting; also the most times kept */
 
-/* The issue times inside the window, oldest first. */
+/* The issue times inside the window, oldest first. Seconds since the epoch in 32 unsigned bits
+ * (good until 2106): a daemon keeps one per certificate, 200 bytes less each. */
 struct eca_budget {
     unsigned n;
-    time_t at[ECA_BUDGET_MAX];
+    uint32_t at[ECA_BUDGET_MAX];
 };
 
 /* Parse the file's text (NUL-terminated); times outside [now - window, now + 1 day] dropped. */

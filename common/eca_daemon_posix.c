@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "eca_clock.h"
 #include "eca_daemon.h"
@@ -93,11 +96,32 @@ drain(void)
         ;
 }
 
+/*
+ * Give the heap's free pages back before a long sleep: a pass over a thousand certificates
+ * leaves megabytes free but resident in glibc's heap (configuration, JSON, OpenSSL's decoders),
+ * and the daemon then sleeps for hours. Other C libraries return them on their own or not at all.
+ */
+#ifdef __GLIBC__
+static void
+give_back_heap(void)
+{
+    malloc_trim(0);
+}
+#else
+static void
+give_back_heap(void)
+{
+}
+#endif
+
 unsigned
 eca_daemon_wait(time_t deadline, int extra_fd)
 {
     struct pollfd p[2] = {{.fd = wake[0], .events = POLLIN}, {.fd = extra_fd, .events = POLLIN}};
     unsigned bits;
+
+    if (deadline > eca_clock_now())
+        give_back_heap();
 
     for (;;) {
         time_t now = eca_clock_now();

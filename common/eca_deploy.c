@@ -139,6 +139,14 @@ enum eca_rc
 eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
                       const char *const *extra, size_t nextra, struct eca_err *err)
 {
+    return eca_deploy_recover_memo(state_dir, cc, extra, nextra, NULL, err);
+}
+
+enum eca_rc
+eca_deploy_recover_memo(const char *state_dir, const struct eca_certconf *cc,
+                        const char *const *extra, size_t nextra, struct eca_fs_sweep *memo,
+                        struct eca_err *err)
+{
     const char *paths[] = {cc->key_path, cc->cert_path, cc->chain_path};
     struct eca_err e = {0};
     char journal[4096];
@@ -155,11 +163,12 @@ eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
         eca_log(ECA_LOG_WARN, "install_recovered", cc->name, NULL, 0,
                 "an interrupted install was rolled forward");
     /* Whatever the journal did: what a kill -9 left is swept (staged files only without one). */
-    eca_install_sweep(journal, paths, sizeof paths / sizeof paths[0], ECA_INSTALL_SWEEP_AGE_S,
-                      &removed, NULL);
+    eca_install_sweep_memo(memo, journal, paths, sizeof paths / sizeof paths[0],
+                           ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     if (nextra > 0)
-        eca_install_sweep(journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
-    eca_fs_sweep_temps(state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
+        eca_install_sweep_memo(memo, journal, extra, nextra, ECA_INSTALL_SWEEP_AGE_S, &removed,
+                               NULL);
+    eca_fs_sweep_temps_memo(memo, state_dir, NULL, ECA_INSTALL_SWEEP_AGE_S, &removed, NULL);
     if (removed > 0)
         eca_log(ECA_LOG_INFO, "stale_files_removed", cc->name,
                 ECA_LOG_FIELDS(ECA_LI("files", removed)),
@@ -502,20 +511,29 @@ eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
 }
 
 void
-eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
-                  struct eca_status_cert *out)
+eca_deploy_status_of(const struct eca_certconf *cc, const struct eca_certstate *st,
+                     const char *state_dir, long interval_s, time_t now,
+                     struct eca_status_cert *out)
 {
-    struct eca_certstate st;
     struct eca_renew_out dec;
     struct eca_retry retry;
 
-    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
-        memset(&st, 0, sizeof st);
     if (eca_retry_load(state_dir, cc->name, &retry, NULL) != ECA_OK)
         memset(&retry, 0, sizeof retry);
     /* Read only: status creates nothing (no host seed written either). */
     if (eca_deploy_host_seed() == 0)
         eca_deploy_host_seed_load(state_dir, 0, NULL);
-    eca_deploy_decide(cc, &st, 0, 0, interval_s, now, &dec);
-    eca_deploy_status_fill(out, cc->name, &st, &dec, &retry, now);
+    eca_deploy_decide(cc, st, 0, 0, interval_s, now, &dec);
+    eca_deploy_status_fill(out, cc->name, st, &dec, &retry, now);
+}
+
+void
+eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s, time_t now,
+                  struct eca_status_cert *out)
+{
+    struct eca_certstate st;
+
+    if (eca_certstate_read(cc->cert_path, cc->key_path, &st, NULL) != ECA_OK)
+        memset(&st, 0, sizeof st);
+    eca_deploy_status_of(cc, &st, state_dir, interval_s, now, out);
 }

@@ -78,6 +78,12 @@ enum eca_rc eca_deploy_recover(const char *state_dir, const struct eca_certconf 
 enum eca_rc eca_deploy_recover_ex(const char *state_dir, const struct eca_certconf *cc,
                                   const char *const *extra, size_t nextra, struct eca_err *err);
 
+/* eca_deploy_recover_ex() at a start over many certificates: memo (eca_fs_sweep_new(); NULL:
+ * none) lists each directory once for all of them. */
+enum eca_rc eca_deploy_recover_memo(const char *state_dir, const struct eca_certconf *cc,
+                                    const char *const *extra, size_t nextra,
+                                    struct eca_fs_sweep *memo, struct eca_err *err);
+
 /*
  * The PEM set for cc: key (0600), certificate (leaf + issuers, or the leaf alone when
  * leaf_only; minio always gets the full chain) and, for the pem layout with chain_path, the
@@ -141,5 +147,10 @@ void eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
 /* Status of cc without acting: reads the installed files and STATE_DIR/<name>.sched. */
 void eca_deploy_status(const struct eca_certconf *cc, const char *state_dir, long interval_s,
                        time_t now, struct eca_status_cert *out);
+
+/* eca_deploy_status() over the installed state st already read (eca_certcache_read). */
+void eca_deploy_status_of(const struct eca_certconf *cc, const struct eca_certstate *st,
+                          const char *state_dir, long interval_s, time_t now,
+                          struct eca_status_cert *out);
 
 #endif

@@ -270,6 +270,19 @@ eca_fs_check_file(const char *path, struct eca_err *err)
     return eca_fs_not_regular(err, path, k);
 }
 
+enum eca_rc
+eca_fs_identity(const char *path, struct eca_fs_id *out, struct eca_err *err)
+{
+    return eca_fs_os_identity(path, out, err);
+}
+
+int
+eca_fs_id_equal(const struct eca_fs_id *a, const struct eca_fs_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_s == b->mtime_s &&
+           a->mtime_ns == b->mtime_ns && a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
 /* 1 if name is ".<base>.tmp-<16 lower-case hex>" (any base when base is NULL). */
 static int
 is_temp_of(const char *name, const char *base)
@@ -336,12 +349,148 @@ eca_fs_sweep_temps(const char *dir, const char *base, long min_age_s, int *remov
 void
 eca_fs_sweep_temps_of(const char *path, long min_age_s, int *removed)
 {
+    eca_fs_sweep_temps_of_memo(NULL, path, min_age_s, removed);
+}
+
+void
+eca_fs_sweep_temps_of_memo(struct eca_fs_sweep *memo, const char *path, long min_age_s,
+                           int *removed)
+{
     char *dir;
     size_t n = strlen(path) + 2;
 
     if ((dir = malloc(n)) == NULL)
         return;
     eca_fs_dirname(path, dir, n);
-    eca_fs_sweep_temps(dir, base_of(path), min_age_s, removed, NULL);
+    eca_fs_sweep_temps_memo(memo, dir, base_of(path), min_age_s, removed, NULL);
     free(dir);
+}
+
+/* One directory's listing: the names of the temporary files in it (NULL once removed). */
+struct swept {
+    char *dir;
+    char **names;
+    size_t n, cap;
+    int complete; /* every temporary file of the listing is in names */
+};
+
+struct eca_fs_sweep {
+    struct swept *v;
+    size_t n, cap;
+};
+
+struct eca_fs_sweep *
+eca_fs_sweep_new(void)
+{
+    return calloc(1, sizeof(struct eca_fs_sweep));
+}
+
+static void
+swept_free(struct swept *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->dir);
+}
+
+void
+eca_fs_sweep_free(struct eca_fs_sweep *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        swept_free(&s->v[i]);
+    free(s->v);
+    free(s);
+}
+
+static int
+collect_one(void *ctx, const char *name)
+{
+    struct swept *d = ctx;
+    char **grown;
+
+    if (!is_temp_of(name, NULL))
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 8;
+
+        if ((grown = realloc(d->names, cap * sizeof *grown)) == NULL) {
+            d->complete = 0;
+            return 1;
+        }
+        d->names = grown;
+        d->cap = cap;
+    }
+    if ((d->names[d->n] = strdup(name)) == NULL) {
+        d->complete = 0;
+        return 1;
+    }
+    d->n++;
+    return 0;
+}
+
+/* The listing of dir in memo, made now when there is none; NULL when it cannot be kept. */
+static struct swept *
+listing(struct eca_fs_sweep *memo, const char *dir, struct eca_err *err, enum eca_rc *rc)
+{
+    struct swept *d, *grown;
+
+    *rc = ECA_OK;
+    for (size_t i = 0; i < memo->n; i++)
+        if (strcmp(memo->v[i].dir, dir) == 0)
+            return &memo->v[i];
+    if (memo->n == memo->cap) {
+        size_t cap = memo->cap ? 2 * memo->cap : 8;
+
+        if ((grown = realloc(memo->v, cap * sizeof *grown)) == NULL)
+            return NULL;
+        memo->v = grown;
+        memo->cap = cap;
+    }
+    d = &memo->v[memo->n];
+    memset(d, 0, sizeof *d);
+    if ((d->dir = strdup(dir)) == NULL)
+        return NULL;
+    d->complete = 1;
+    *rc = eca_fs_os_list(dir, collect_one, d, err);
+    if (*rc == ECA_ENOTFOUND) {
+        eca_err_clear(err);
+        *rc = ECA_OK;
+    }
+    if (*rc != ECA_OK || !d->complete) {
+        swept_free(d);
+        return NULL;
+    }
+    memo->n++;
+    return d;
+}
+
+enum eca_rc
+eca_fs_sweep_temps_memo(struct eca_fs_sweep *memo, const char *dir, const char *base,
+                        long min_age_s, int *removed, struct eca_err *err)
+{
+    struct sweep s = {dir, base, min_age_s, 0};
+    struct swept *d;
+    enum eca_rc rc;
+
+    if (memo == NULL)
+        return eca_fs_sweep_temps(dir, base, min_age_s, removed, err);
+    if ((d = listing(memo, dir, err, &rc)) == NULL) /* out of memory: a listing of its own */
+        return rc != ECA_OK ? rc : eca_fs_sweep_temps(dir, base, min_age_s, removed, err);
+    for (size_t i = 0; i < d->n; i++) {
+        int before = s.removed;
+
+        if (d->names[i] == NULL)
+            continue;
+        sweep_one(&s, d->names[i]);
+        if (s.removed > before) {
+            free(d->names[i]);
+            d->names[i] = NULL;
+        }
+    }
+    if (removed != NULL)
+        *removed += s.removed;
+    return ECA_OK;
 }

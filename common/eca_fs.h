@@ -4,6 +4,8 @@
 #define ECA_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "eca_buf.h"
 #include "eca_err.h"
@@ -75,6 +77,46 @@ enum eca_rc eca_fs_sweep_temps(const char *dir, const char *base, long min_age_s
 
 /* eca_fs_sweep_temps() for the temporary files of path alone (in its directory). */
 void eca_fs_sweep_temps_of(const char *path, long min_age_s, int *removed);
+
+/*
+ * The temporary files found in each directory swept at one start, so that sweeping for
+ * many files of one directory lists it once (a directory of 10,000 certificates listed per
+ * certificate made a start quadratic). Only names listed are ever removed, each only when
+ * old enough, so a listing that ages during the start is safe. One thread at a time.
+ */
+struct eca_fs_sweep;
+
+/* NULL when out of memory (the sweeps then list every time). */
+struct eca_fs_sweep *eca_fs_sweep_new(void);
+void eca_fs_sweep_free(struct eca_fs_sweep *s);
+
+/* eca_fs_sweep_temps() through memo (NULL: a listing of its own). */
+enum eca_rc eca_fs_sweep_temps_memo(struct eca_fs_sweep *memo, const char *dir, const char *base,
+                                    long min_age_s, int *removed, struct eca_err *err);
+
+/* eca_fs_sweep_temps_of() through memo (NULL: a listing of its own). */
+void eca_fs_sweep_temps_of_memo(struct eca_fs_sweep *memo, const char *path, long min_age_s,
+                                int *removed);
+
+/*
+ * The identity of a regular file: two equal identities say the file was not replaced or
+ * rewritten in between, as far as the OS tells (POSIX: device, inode, size, mtime and ctime with
+ * their nanoseconds; Windows: volume serial, file index, size, last-write and creation times).
+ * changed: the newest of its timestamps, in seconds since the epoch.
+ */
+struct eca_fs_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_s, ctime_s;
+    long mtime_ns, ctime_ns;
+    time_t changed;
+};
+
+/* The identity of path, following links; ECA_ENOTFOUND when absent, ECA_EINVAL when it is not a
+ * regular file (saying what it is). */
+enum eca_rc eca_fs_identity(const char *path, struct eca_fs_id *out, struct eca_err *err);
+
+/* 1 when a and b are the same identity. */
+int eca_fs_id_equal(const struct eca_fs_id *a, const struct eca_fs_id *b);
 
 /* Remove path if it is a regular file last modified at least min_age_s ago; 1 if removed. */
 int eca_fs_remove_stale(const char *path, long min_age_s);

@@ -53,6 +53,10 @@ enum eca_fs_kind eca_fs_os_kind(const char *path);
 /* ECA_EINVAL: "<path>: is a directory, not a regular file" (and so on for kind). */
 enum eca_rc eca_fs_not_regular(struct eca_err *err, const char *path, enum eca_fs_kind kind);
 
+/* eca_fs_identity(): the OS half (the struct is declared in eca_fs.h). */
+struct eca_fs_id;
+enum eca_rc eca_fs_os_identity(const char *path, struct eca_fs_id *out, struct eca_err *err);
+
 /* Seconds since path was last modified (0 if in the future); -1 when it cannot be told. */
 long eca_fs_os_age_s(const char *path);
 

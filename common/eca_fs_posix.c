@@ -2,6 +2,8 @@
 /* POSIX half of eca_fs: open/fsync/rename/mkdir/stat; eca_fs_win.c replaces it on Windows. */
 #include "eca_fs_os.h"
 
+#include "eca_fs.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +139,31 @@ eca_fs_os_kind(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 ? kind_of(st.st_mode) : ECA_FS_ABSENT;
+}
+
+/* st_mtim/st_ctim are POSIX 2008 (macOS spells them st_mtimespec: a branch when built there).
+ * ctime is kept because an in-place rewrite within one timer tick can leave mtime and size as
+ * they were, while chmod, rename and link changes move ctime only. */
+enum eca_rc
+eca_fs_os_identity(const char *path, struct eca_fs_id *out, struct eca_err *err)
+{
+    struct stat st;
+    enum eca_fs_kind k;
+
+    if (stat(path, &st) != 0)
+        return sys_err(err, errno, path, "stat");
+    if ((k = kind_of(st.st_mode)) != ECA_FS_REGULAR)
+        return eca_fs_not_regular(err, path, k);
+    memset(out, 0, sizeof *out);
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->size = (uint64_t)st.st_size;
+    out->mtime_s = (int64_t)st.st_mtim.tv_sec;
+    out->mtime_ns = st.st_mtim.tv_nsec;
+    out->ctime_s = (int64_t)st.st_ctim.tv_sec;
+    out->ctime_ns = st.st_ctim.tv_nsec;
+    out->changed = st.st_mtim.tv_sec > st.st_ctim.tv_sec ? st.st_mtim.tv_sec : st.st_ctim.tv_sec;
+    return ECA_OK;
 }
 
 enum eca_rc

@@ -269,18 +269,26 @@ out:
 
 /* The leftovers of writing path atomically, and of keeping its .prev copy. */
 static void
-sweep_file(const char *path, long min_age_s, int *removed)
+sweep_file(struct eca_fs_sweep *memo, const char *path, long min_age_s, int *removed)
 {
     char prev[PATH_MAX_LEN];
 
-    eca_fs_sweep_temps_of(path, min_age_s, removed);
+    eca_fs_sweep_temps_of_memo(memo, path, min_age_s, removed);
     if (suffixed(path, ".prev", prev, sizeof prev, NULL) == ECA_OK)
-        eca_fs_sweep_temps_of(prev, min_age_s, removed);
+        eca_fs_sweep_temps_of_memo(memo, prev, min_age_s, removed);
 }
 
 enum eca_rc
 eca_install_sweep(const char *journal_path, const char *const *paths, size_t n, long min_age_s,
                   int *removed, struct eca_err *err)
+{
+    return eca_install_sweep_memo(NULL, journal_path, paths, n, min_age_s, removed, err);
+}
+
+enum eca_rc
+eca_install_sweep_memo(struct eca_fs_sweep *memo, const char *journal_path,
+                       const char *const *paths, size_t n, long min_age_s, int *removed,
+                       struct eca_err *err)
 {
     char staged[PATH_MAX_LEN];
     int journal = eca_fs_exists(journal_path);
@@ -289,7 +297,7 @@ eca_install_sweep(const char *journal_path, const char *const *paths, size_t n, 
     for (size_t i = 0; i < n; i++) {
         if (paths[i] == NULL)
             continue;
-        sweep_file(paths[i], min_age_s, removed);
+        sweep_file(memo, paths[i], min_age_s, removed);
         /* With a journal, the staged files are the new set: recovery needs them. */
         if (!journal && suffixed(paths[i], ".new", staged, sizeof staged, NULL) == ECA_OK)
             *removed += eca_fs_remove_stale(staged, min_age_s);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "eca_err.h"
+#include "eca_fs.h"
 
 /* One file of the set. The caller lists keys before certificates: that is the rename order. */
 struct eca_install_file {
@@ -48,5 +49,10 @@ enum eca_rc eca_install_recover(const char *journal_path, int *rolled, struct ec
  */
 enum eca_rc eca_install_sweep(const char *journal_path, const char *const *paths, size_t n,
                               long min_age_s, int *removed, struct eca_err *err);
+
+/* eca_install_sweep() listing each directory once per memo (eca_fs_sweep; NULL: none). */
+enum eca_rc eca_install_sweep_memo(struct eca_fs_sweep *memo, const char *journal_path,
+                                   const char *const *paths, size_t n, long min_age_s, int *removed,
+                                   struct eca_err *err);
 
 #endif

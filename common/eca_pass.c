@@ -16,7 +16,8 @@ note_lifetime(const struct eca_certconf *cc, struct eca_pass_slot *s,
 {
     struct eca_certstate read;
 
-    if (st == NULL && eca_certstate_read(cc->cert_path, cc->key_path, &read, NULL) == ECA_OK)
+    if (st == NULL &&
+        eca_certcache_read(s->cache, cc->cert_path, cc->key_path, NULL, 0, &read, NULL) == ECA_OK)
         st = &read;
     s->lifetime = st && st->present && st->not_after > st->not_before
                       ? (long)(st->not_after - st->not_before)
@@ -89,6 +90,7 @@ eca_pass_resume(const struct eca_agentconf *g, const struct eca_certconf *cc,
     if (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE)
         return ECA_OK;
     rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, r->serial, &plan->step, err);
+    eca_certcache_forget(s->cache); /* the kept pair may have been installed again */
     if (rc == ECA_ENOTFOUND) {
         eca_log(ECA_LOG_WARN, "deploy_resume_dropped", cc->name, NULL, 0, "%s", err->msg);
         eca_err_clear(err);
@@ -116,6 +118,8 @@ eca_pass_finish(const struct eca_agentconf *g, const struct eca_certconf *cc,
     if (rc != ECA_OK && (res->step == ECA_STEP_RELOAD || res->step == ECA_STEP_VERIFY) &&
         eca_certstate_read(cc->cert_path, cc->key_path, &res->st, NULL) != ECA_OK)
         memset(&res->st, 0, sizeof res->st);
+    if (res->issued)
+        eca_certcache_forget(s->cache); /* a new pair may be in place, whatever came of it */
     if (res->issued) {
         eca_budget_issued(g->state_dir, cc->name, &s->budget, plan->limit, plan->over,
                           eca_clock_now());

@@ -13,6 +13,7 @@
 
 #include "eca_agentconf.h"
 #include "eca_budget.h"
+#include "eca_certcache.h"
 #include "eca_deploy.h"
 #include "eca_retry.h"
 
@@ -22,6 +23,7 @@ struct eca_pass_slot {
     struct eca_budget budget;
     int override;  /* the operator's override of a spent budget, not used yet */
     long lifetime; /* of the installed certificate (0: none): its renewals are allowed for */
+    struct eca_certcache *cache; /* borrowed, set by the daemon: its files' cache (NULL: none) */
 };
 
 /*

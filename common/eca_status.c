@@ -4,13 +4,17 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "eca_fs.h"
 
-#define STATUS_MAX ((size_t)4 << 20)
+/* The file's cap grows with the certificates: an entry is about 500 bytes, at most a few KiB
+ * with every string at its longest and escaped (a flat 4 MiB stopped at about 8,000). */
+#define STATUS_BASE     ((size_t)64 << 10)
+#define STATUS_PER_CERT ((size_t)16 << 10)
 
 int
 eca_status_left_pct(const struct eca_status_cert *c, time_t now)
@@ -199,7 +203,7 @@ eca_status_write(const char *state_dir, const char *agent, const char *version,
     struct eca_buf b;
     enum eca_rc rc;
 
-    eca_buf_init(&b, STATUS_MAX);
+    eca_buf_init(&b, STATUS_BASE + n * STATUS_PER_CERT);
     snprintf(path, sizeof path, "%s/status.json", state_dir);
     if ((rc = eca_status_render_json(agent, version, v, n, now, &b, err)) == ECA_OK)
         rc = eca_fs_write_atomic(path, b.data, b.len, ECA_FS_MODE_PUBLIC, err);
@@ -220,5 +224,174 @@ eca_status_print(const char *agent, const char *version, const struct eca_status
     if (rc == ECA_OK && b.len > 0 && fwrite(b.data, 1, b.len, out) != b.len)
         rc = eca_err_set(err, ECA_EIO, "status: write failed");
     eca_buf_free(&b);
+    return rc;
+}
+
+/* ---- the daemon's table ---- */
+
+/* The strings of an entry, in the order of struct kept's strs. */
+#define KEPT_NSTR 7
+
+/* An entry: the struct's other fields, then its strings end to end. */
+struct kept {
+    int present, revoked;
+    unsigned failures;
+    time_t not_before, not_after, next_action, renew_at, last_success, pending_since, pending_next;
+    const char *next_reason;
+    char strs[]; /* name, subject, serial, problem, last_rc, last_error, profile */
+};
+
+/* The struct as the table knows it: a field added to it must be carried by the table too
+ * (set and get below), which this check makes sure someone looks at. */
+struct status_mirror {
+    char name[65];
+    int present;
+    char subject[512];
+    char serial[130];
+    time_t not_before, not_after;
+    char problem[ECA_ERR_MSG_MAX];
+    time_t next_action;
+    time_t renew_at;
+    const char *next_reason;
+    unsigned failures;
+    char last_rc[16];
+    char last_error[ECA_ERR_MSG_MAX];
+    time_t last_success;
+    time_t pending_since;
+    time_t pending_next;
+    int revoked;
+    char profile[65];
+};
+_Static_assert(sizeof(struct status_mirror) == sizeof(struct eca_status_cert),
+               "struct eca_status_cert changed: carry its new fields in eca_status_table");
+
+struct eca_status_table {
+    size_t n;
+    struct kept **v;
+};
+
+static void
+kept_fields(struct eca_status_cert *c, char *f[KEPT_NSTR], size_t len[KEPT_NSTR])
+{
+    f[0] = c->name;
+    len[0] = sizeof c->name;
+    f[1] = c->subject;
+    len[1] = sizeof c->subject;
+    f[2] = c->serial;
+    len[2] = sizeof c->serial;
+    f[3] = c->problem;
+    len[3] = sizeof c->problem;
+    f[4] = c->last_rc;
+    len[4] = sizeof c->last_rc;
+    f[5] = c->last_error;
+    len[5] = sizeof c->last_error;
+    f[6] = c->profile;
+    len[6] = sizeof c->profile;
+}
+
+struct eca_status_table *
+eca_status_table_new(size_t n)
+{
+    struct eca_status_table *t = calloc(1, sizeof *t);
+
+    if (t == NULL || (t->v = calloc(n + 1, sizeof *t->v)) == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->n = n;
+    return t;
+}
+
+void
+eca_status_table_free(struct eca_status_table *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i]);
+    free(t->v);
+    free(t);
+}
+
+enum eca_rc
+eca_status_table_set(struct eca_status_table *t, size_t i, const struct eca_status_cert *c,
+                     struct eca_err *err)
+{
+    struct eca_status_cert copy = *c;
+    char *f[KEPT_NSTR], *p;
+    size_t len[KEPT_NSTR], n[KEPT_NSTR], total = 0;
+    struct kept *k;
+
+    kept_fields(&copy, f, len);
+    for (int j = 0; j < KEPT_NSTR; j++)
+        total += (n[j] = strnlen(f[j], len[j] - 1)) + 1;
+    if ((k = malloc(sizeof *k + total)) == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+    k->present = c->present;
+    k->revoked = c->revoked;
+    k->failures = c->failures;
+    k->not_before = c->not_before;
+    k->not_after = c->not_after;
+    k->next_action = c->next_action;
+    k->renew_at = c->renew_at;
+    k->last_success = c->last_success;
+    k->pending_since = c->pending_since;
+    k->pending_next = c->pending_next;
+    k->next_reason = c->next_reason;
+    p = k->strs;
+    for (int j = 0; j < KEPT_NSTR; j++) {
+        memcpy(p, f[j], n[j]);
+        p[n[j]] = '\0';
+        p += n[j] + 1;
+    }
+    free(t->v[i]);
+    t->v[i] = k;
+    return ECA_OK;
+}
+
+void
+eca_status_table_get(const struct eca_status_table *t, size_t i, struct eca_status_cert *out)
+{
+    const struct kept *k = t->v[i];
+    char *f[KEPT_NSTR];
+    size_t len[KEPT_NSTR];
+    const char *p;
+
+    memset(out, 0, sizeof *out);
+    if (k == NULL)
+        return;
+    out->present = k->present;
+    out->revoked = k->revoked;
+    out->failures = k->failures;
+    out->not_before = k->not_before;
+    out->not_after = k->not_after;
+    out->next_action = k->next_action;
+    out->renew_at = k->renew_at;
+    out->last_success = k->last_success;
+    out->pending_since = k->pending_since;
+    out->pending_next = k->pending_next;
+    out->next_reason = k->next_reason;
+    kept_fields(out, f, len);
+    p = k->strs;
+    for (int j = 0; j < KEPT_NSTR; j++) {
+        snprintf(f[j], len[j], "%s", p);
+        p += strlen(p) + 1;
+    }
+}
+
+enum eca_rc
+eca_status_table_write(const struct eca_status_table *t, const char *state_dir, const char *agent,
+                       const char *version, time_t now, struct eca_err *err)
+{
+    struct eca_status_cert *v = calloc(t->n + 1, sizeof *v);
+    enum eca_rc rc;
+
+    /* Whole only while written: the table keeps the compact entries between passes. */
+    if (v == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+    for (size_t i = 0; i < t->n; i++)
+        eca_status_table_get(t, i, &v[i]);
+    rc = eca_status_write(state_dir, agent, version, v, t->n, now, err);
+    free(v);
     return rc;
 }

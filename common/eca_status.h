@@ -71,4 +71,27 @@ enum eca_rc eca_status_write(const char *state_dir, const char *agent, const cha
                              const struct eca_status_cert *v, size_t n, time_t now,
                              struct eca_err *err);
 
+/*
+ * A daemon's status of every certificate between passes, each entry kept in the bytes it needs
+ * (a struct eca_status_cert is nearly 2 KiB, mostly empty: 2 MiB for a thousand certificates).
+ * Entry i is written by whoever handles certificate i: entries share no mutable state.
+ */
+struct eca_status_table;
+
+/* n empty entries; NULL when out of memory. Free with eca_status_table_free() (NULL: no-op). */
+struct eca_status_table *eca_status_table_new(size_t n);
+void eca_status_table_free(struct eca_status_table *t);
+
+/* Keep c as entry i; ECA_ENOMEM leaves the entry as it was. */
+enum eca_rc eca_status_table_set(struct eca_status_table *t, size_t i,
+                                 const struct eca_status_cert *c, struct eca_err *err);
+
+/* Entry i into out (zeroed when never set). */
+void eca_status_table_get(const struct eca_status_table *t, size_t i, struct eca_status_cert *out);
+
+/* eca_status_write() of the table's n entries. */
+enum eca_rc eca_status_table_write(const struct eca_status_table *t, const char *state_dir,
+                                   const char *agent, const char *version, time_t now,
+                                   struct eca_err *err);
+
 #endif

@@ -813,6 +813,14 @@ eca_x509_has_names(X509 *x, const char *const *names, size_t n)
     return ok;
 }
 
+const char *
+eca_x509_key_type(X509 *x)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(x);
+
+    return pub ? EVP_PKEY_get0_type_name(pub) : NULL;
+}
+
 int
 eca_x509_matches_key(X509 *x, const struct eca_key *key)
 {

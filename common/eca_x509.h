@@ -99,6 +99,9 @@ int eca_x509_is_ip(const char *s);
 /* 1 if key is the private half of the certificate's public key. */
 int eca_x509_matches_key(X509 *x, const struct eca_key *key);
 
+/* The algorithm of x's public key as OpenSSL names it ("EC", "RSA"...); NULL when unknown. */
+const char *eca_x509_key_type(X509 *x);
+
 /*
  * Verify the chain's leaf at time `at` (0: now) against trust anchors from a PEM file
  * (anchors_path) or, when NULL, the chain's own last certificate if self-signed; the other

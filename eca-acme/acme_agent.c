@@ -18,6 +18,7 @@
 #include "eca_deploy.h"
 #include "eca_b64.h"
 #include "eca_buf.h"
+#include "eca_certcache.h"
 #include "eca_clock.h"
 #include "eca_crl.h"
 #include "eca_crlcheck.h"
@@ -32,10 +33,11 @@
 
 /* What the agent remembers about one certificate's renewal information between passes. */
 struct ari_slot {
-    char cert_id[ACME_ARI_CERT_ID_MAX + 1]; /* of the installed certificate, "" when none */
-    time_t next_fetch;                      /* not before this (Retry-After); 0: at once */
-    int have;                               /* choice holds a usable renewal time */
-    struct acme_ari_choice choice;
+    char *cert_id;     /* of the installed certificate, NULL when none (heap: a thousand
+                          certificates' fixed-size IDs and choices were half a MiB idle) */
+    time_t next_fetch; /* not before this (Retry-After); 0: at once */
+    int have;          /* `at` is a usable renewal time */
+    time_t at;         /* the renewal time chosen in the CA's window (STATE_DIR/<name>.ari) */
 };
 
 struct acme_agent {
@@ -55,6 +57,9 @@ struct acme_agent {
     uint64_t (*rnd)(void *ctx);     /* random source for the ARI renewal time */
     void *rnd_ctx;
     struct ari_slot *ari; /* [conf->ncerts] */
+    /* [conf->ncerts]: what each certificate's files held when last read (eca_certcache); one
+     * per certificate, so that a worker on one certificate never touches another's. */
+    struct eca_certcache **cache;
     /* The order's challenge responders: http-01 (responder above; NULL when the certificate
      * needs none) and dns-01 through the certificate's dns01_hook (NULL: none). */
     struct acme_dns_responder *dns01;
@@ -89,10 +94,16 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
         return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
     a->conf = conf;
     a->rnd = random_u64;
-    if ((a->ari = calloc(conf->ncerts + 1, sizeof *a->ari)) == NULL) {
+    if ((a->ari = calloc(conf->ncerts + 1, sizeof *a->ari)) == NULL ||
+        (a->cache = calloc(conf->ncerts + 1, sizeof *a->cache)) == NULL) {
         rc = eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
         goto out;
     }
+    for (size_t i = 0; i < conf->ncerts; i++)
+        if ((a->cache[i] = eca_certcache_new()) == NULL) {
+            rc = eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
+            goto out;
+        }
     if ((rc = eca_fs_mkdir_p(conf->g.state_dir, 0700, err)) != ECA_OK) {
         eca_err_prefix(err, "state_dir: ");
         goto out;
@@ -605,24 +616,6 @@ release_responders(struct acme_agent *a)
 }
 
 /*
- * 1 if the installed certificate's names (DNS and IP subjectAltNames) are exactly the
- * configured set; also 1 when it cannot be read here (eca_certstate_read judged it already).
- */
-static int
-names_match(const struct acme_cert_conf *cc)
-{
-    struct eca_chain *chain = NULL;
-    int ok = 1;
-
-    if (eca_x509_chain_load(cc->base.cert_path, &chain, NULL) == ECA_OK &&
-        eca_x509_chain_count(chain) > 0)
-        ok = eca_x509_has_names(eca_x509_chain_get(chain, 0), (const char *const *)cc->domains,
-                                cc->ndomains);
-    eca_x509_chain_free(chain);
-    return ok;
-}
-
-/*
  * Check the server's answer before it replaces anything: a chain that holds together (each
  * certificate signed by the next), a leaf usable now (clock skew allowed for), our key,
  * exactly our names. No trust anchors are configured for ACME yet: the chain is checked for
@@ -758,20 +751,46 @@ acme_agent_profile(const struct acme_agent *a, size_t i, char *out, size_t outle
 
 /* ---- ACME Renewal Information (RFC 9773) ---- */
 
-/* The certID of the installed certificate; "" when it has none (no AKI) or is unreadable. */
-static void
-installed_cert_id(const struct acme_cert_conf *cc, char *out, size_t outlen)
+/* Hex digits into bytes (an odd count gets a leading 0); the count, or 0 when not hex. */
+static size_t
+unhex(const char *hex, unsigned char *out, size_t outlen)
 {
-    struct eca_chain *chain = NULL;
+    size_t n = strlen(hex), odd = n % 2, len = (n + odd) / 2;
+
+    if (n == 0 || len > outlen || strspn(hex, "0123456789abcdef") != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10;
+        size_t at = (i + odd) / 2;
+
+        out[at] = (unsigned char)((i + odd) % 2 ? out[at] | v : v << 4);
+    }
+    return len;
+}
+
+/*
+ * The certID of the installed certificate from its facts (AKI and serial, as eca_certstate
+ * read them: no second read of the file); "" when it has no AKI or is not present.
+ */
+static void
+installed_cert_id(const struct eca_certstate *st, char *out, size_t outlen)
+{
+    unsigned char aki[64], serial[66];
+    size_t na, ns;
     struct eca_buf id;
 
     out[0] = '\0';
+    if (!st->present || (na = unhex(st->aki, aki, sizeof aki)) == 0 ||
+        (ns = unhex(st->serial, serial + 1, sizeof serial - 1)) == 0)
+        return;
+    /* The DER contents of a positive INTEGER: a 0 byte before a high bit (RFC 9773 §4.1). */
+    serial[0] = 0;
     eca_buf_init(&id, 0);
-    if (eca_x509_chain_load(cc->base.cert_path, &chain, NULL) == ECA_OK &&
-        acme_ari_cert_id(eca_x509_chain_get(chain, 0), &id, NULL) == ECA_OK && id.len < outlen)
+    if (acme_ari_cert_id_of(aki, na, serial[1] & 0x80 ? serial : serial + 1,
+                            serial[1] & 0x80 ? ns + 1 : ns, &id, NULL) == ECA_OK &&
+        id.len < outlen)
         snprintf(out, outlen, "%s", eca_buf_str(&id));
     eca_buf_free(&id);
-    eca_x509_chain_free(chain);
 }
 
 /* The persisted choice for cc (STATE_DIR/<name>.ari): 1 when there is a readable one. */
@@ -829,7 +848,7 @@ static void
 ari_fetch(struct acme_agent *a, const struct acme_cert_conf *cc, struct ari_slot *s, time_t now)
 {
     struct acme_ari *w = NULL;
-    struct acme_ari_choice prev;
+    struct acme_ari_choice prev, choice;
     struct eca_err err = {0};
     long retry = ACME_ARI_RETRY_DEFAULT;
     int had;
@@ -852,11 +871,12 @@ ari_fetch(struct acme_agent *a, const struct acme_cert_conf *cc, struct ari_slot
         return;
     }
     had = load_choice(a, cc, &prev);
-    acme_ari_choose(w, s->cert_id, had ? &prev : NULL, a->rnd(a->rnd_ctx), now, &s->choice);
+    acme_ari_choose(w, s->cert_id, had ? &prev : NULL, a->rnd(a->rnd_ctx), now, &choice);
     s->have = 1;
-    if (!had || memcmp(&prev, &s->choice, sizeof prev) != 0)
-        save_choice(a, cc, &s->choice);
-    log_window(cc, w, &s->choice);
+    s->at = choice.at;
+    if (!had || memcmp(&prev, &choice, sizeof prev) != 0)
+        save_choice(a, cc, &choice);
+    log_window(cc, w, &choice);
     acme_ari_free(w);
 }
 
@@ -872,14 +892,15 @@ ari_consult(struct acme_agent *a, size_t i, const struct eca_certstate *st, time
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     struct ari_slot *s = &a->ari[i];
-    char id[sizeof s->cert_id];
+    char id[ACME_ARI_CERT_ID_MAX + 1];
 
-    id[0] = '\0';
-    if (st->present)
-        installed_cert_id(cc, id, sizeof id);
-    if (strcmp(id, s->cert_id) != 0) {
+    installed_cert_id(st, id, sizeof id);
+    if (strcmp(id, s->cert_id ? s->cert_id : "") != 0) {
+        free(s->cert_id);
         memset(s, 0, sizeof *s);
-        memcpy(s->cert_id, id, sizeof id);
+        /* Out of memory: no ARI this time (the threshold applies), asked again next pass. */
+        if (id[0] != '\0' && (s->cert_id = strdup(id)) == NULL)
+            return;
     }
     if (id[0] == '\0' || dec->reason != ECA_RENEW_NONE)
         return;
@@ -887,27 +908,28 @@ ari_consult(struct acme_agent *a, size_t i, const struct eca_certstate *st, time
         ari_fetch(a, cc, s, now);
     if (!s->have)
         return;
-    if (s->choice.at < dec->renew_at)
-        dec->renew_at = s->choice.at;
-    if (now >= s->choice.at) {
+    if (s->at < dec->renew_at)
+        dec->renew_at = s->at;
+    if (now >= s->at) {
         dec->reason = ECA_RENEW_SUGGESTED;
         dec->next_check = now;
         return;
     }
-    if (s->choice.at < dec->next_check)
-        dec->next_check = s->choice.at;
+    if (s->at < dec->next_check)
+        dec->next_check = s->at;
     if (s->next_fetch < dec->next_check)
         dec->next_check = s->next_fetch;
 }
 
-int
-acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
+/* The ARI renewal time persisted for the installed certificate st: 1 and *at, or 0. */
+static int
+ari_renew_at(const struct acme_agent *a, size_t i, const struct eca_certstate *st, time_t *at)
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     struct acme_ari_choice c;
     char id[ACME_ARI_CERT_ID_MAX + 1];
 
-    installed_cert_id(cc, id, sizeof id);
+    installed_cert_id(st, id, sizeof id);
     if (id[0] == '\0' || !load_choice(a, cc, &c) || strcmp(c.cert_id, id) != 0)
         return 0;
     *at = c.at;
@@ -917,16 +939,39 @@ acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
 static int revoked_marked(const struct acme_agent *a, const struct acme_cert_conf *cc,
                           const char *serial);
 
-void
-acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca_status_cert *out)
+int
+acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
 {
-    /* Files only (`status` creates nothing): a view of the configuration, no client. */
-    const struct acme_agent view = {.conf = conf};
-    const struct acme_agent *a = &view;
+    const struct acme_cert_conf *cc = &a->conf->certs[i];
+    struct eca_certstate st;
+
+    return eca_certstate_read(cc->base.cert_path, cc->base.key_path, &st, NULL) == ECA_OK &&
+           ari_renew_at(a, i, &st, at);
+}
+
+/* The installed state of certificate i, through cache (NULL: read), as a pass reads it. */
+static void
+read_state(const struct acme_conf *conf, struct eca_certcache *cache, size_t i,
+           struct eca_certstate *st)
+{
     const struct acme_cert_conf *cc = &conf->certs[i];
+
+    if (eca_certcache_read(cache, cc->base.cert_path, cc->base.key_path,
+                           (const char *const *)cc->domains, cc->ndomains, st, NULL) != ECA_OK)
+        memset(st, 0, sizeof *st);
+}
+
+static void
+status_of(const struct acme_agent *a, struct eca_certcache *cache, size_t i, time_t now,
+          struct eca_status_cert *out)
+{
+    const struct acme_cert_conf *cc = &a->conf->certs[i];
+    struct eca_certstate st;
     time_t at;
 
-    eca_deploy_status(&cc->base, a->conf->g.state_dir, a->conf->g.check_interval_s, now, out);
+    read_state(a->conf, cache, i, &st);
+    eca_deploy_status_of(&cc->base, &st, a->conf->g.state_dir, a->conf->g.check_interval_s, now,
+                         out);
     acme_agent_profile(a, i, out->profile, sizeof out->profile);
     if (out->present && revoked_marked(a, cc, out->serial)) {
         out->revoked = 1;
@@ -937,7 +982,7 @@ acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca
         }
         return;
     }
-    if (!out->present || !acme_agent_ari_renew_at(a, i, &at))
+    if (!out->present || !ari_renew_at(a, i, &st, &at))
         return;
     if (out->renew_at == 0 || at < out->renew_at)
         out->renew_at = at;
@@ -952,6 +997,27 @@ acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca
         out->next_action = at;
         out->next_reason = "renew";
     }
+}
+
+void
+acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca_status_cert *out)
+{
+    /* Files only (`status` creates nothing): a view of the configuration, no client. */
+    const struct acme_agent view = {.conf = conf};
+
+    status_of(&view, NULL, i, now, out);
+}
+
+void
+acme_agent_look(struct acme_agent *a, size_t i, time_t now, struct eca_status_cert *out)
+{
+    status_of(a, a->cache[i], i, now, out);
+}
+
+struct eca_certcache *
+acme_agent_cache(struct acme_agent *a, size_t i)
+{
+    return a->cache[i];
 }
 
 void
@@ -1040,7 +1106,9 @@ crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct 
     int revoked = 0;
     X509 *leaf;
 
-    if (!a->conf->crl_enabled || !st->present ||
+    /* The installed facts say whether there is a point: no file is read for a certificate
+     * without a distribution point. */
+    if (!a->conf->crl_enabled || !st->present || !st->crl_dp ||
         eca_x509_chain_load(cc->base.cert_path, &chain, NULL) != ECA_OK)
         goto out;
     leaf = eca_x509_chain_get(chain, 0);
@@ -1217,7 +1285,7 @@ order_cert(struct acme_agent *a, const struct acme_cert_conf *cc, struct eca_key
            struct eca_chain **chain_out, int *held, int *issued, struct eca_err *err)
 {
     const char *replaces = a->ari[cc - a->conf->certs].cert_id;
-    struct acme_issue_opts io = {NULL, replaces[0] ? replaces : NULL, NULL};
+    struct acme_issue_opts io = {NULL, replaces, NULL};
     struct acme_issue_info info = {NULL, 0, 0, NULL};
     struct eca_key *key = NULL;
     struct eca_chain *chain = NULL;
@@ -1317,7 +1385,7 @@ decide(const struct acme_conf *conf, const struct acme_cert_conf *cc,
        struct eca_renew_out *out)
 {
     /* Names changed in the configuration: the installed certificate no longer fits. */
-    int forced = force || (st->present && !names_match(cc));
+    int forced = force || (st->present && !st->names_match);
 
     eca_deploy_decide(&cc->base, st, revoked, forced, conf->g.check_interval_s, now, out);
 }
@@ -1371,7 +1439,9 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
     memset(res, 0, sizeof(*res));
     if (a->client != NULL)
         acme_client_pass_start(a->client);
-    if ((rc = eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, err)) != ECA_OK)
+    if ((rc = eca_certcache_read(a->cache[i], cc->base.cert_path, cc->base.key_path,
+                                 (const char *const *)cc->domains, cc->ndomains, &res->st, err)) !=
+        ECA_OK)
         return rc;
     /* An order left open by an earlier pass is carried on, whatever the lifetime says. */
     state_path(a, cc->base.name, ".order", path, sizeof path);
@@ -1388,8 +1458,8 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
         return pass_held(cc, rc, held, res, err);
     res->step = ECA_STEP_NONE;
     res->renewed = 1;
-    if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
-        memset(&res->st, 0, sizeof res->st);
+    eca_certcache_forget(a->cache[i]); /* our own install: whatever the identities say */
+    read_state(a->conf, a->cache[i], i, &res->st);
     if (revoked) { /* the revoked certificate is gone: forget it */
         state_path(a, cc->base.name, ".revoked", path, sizeof path);
         eca_fs_remove(path, NULL);
@@ -1434,7 +1504,12 @@ acme_agent_free(struct acme_agent *a)
         eca_http_free(a->http);
     if (a->crl_http != a->http_borrowed)
         eca_http_free(a->crl_http);
+    for (size_t i = 0; a->ari != NULL && i < a->conf->ncerts; i++)
+        free(a->ari[i].cert_id);
     free(a->ari);
+    for (size_t i = 0; a->cache != NULL && i < a->conf->ncerts; i++)
+        eca_certcache_free(a->cache[i]);
+    free(a->cache);
     eca_key_free(a->account_key);
     eca_secret_free(a->eab_hmac);
     free(a->account_url);

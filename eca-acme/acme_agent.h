@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "acme_conf.h"
+#include "eca_certcache.h"
 #include "eca_err.h"
 #include "eca_deploy.h"
 #include "eca_http.h"
@@ -89,6 +90,15 @@ int acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at);
  */
 void acme_agent_status(const struct acme_conf *conf, size_t i, time_t now,
                        struct eca_status_cert *out);
+
+/*
+ * acme_agent_status() for the daemon: the files are read through certificate i's cache, so
+ * the pass that follows (and the ones after it) read them only when they changed.
+ */
+void acme_agent_look(struct acme_agent *a, size_t i, time_t now, struct eca_status_cert *out);
+
+/* Certificate i's file cache (borrowed, lives as long as a), for the daemon's own reads. */
+struct eca_certcache *acme_agent_cache(struct acme_agent *a, size_t i);
 
 /* Tests: the random source of the ARI renewal time (NULL: RAND_bytes). */
 void acme_agent_set_random(struct acme_agent *a, uint64_t (*rnd)(void *ctx), void *ctx);

@@ -14,19 +14,16 @@
 #include "eca_x509.h"
 
 enum eca_rc
-acme_ari_cert_id(X509 *cert, struct eca_buf *out, struct eca_err *err)
+acme_ari_cert_id_of(const unsigned char *aki, size_t aki_len, const unsigned char *serial,
+                    size_t serial_len, struct eca_buf *out, struct eca_err *err)
 {
-    struct eca_buf aki, serial, id;
+    struct eca_buf id;
     enum eca_rc rc;
 
-    eca_buf_init(&aki, 0);
-    eca_buf_init(&serial, 0);
     eca_buf_init(&id, 0);
-    if ((rc = eca_x509_aki_keyid(cert, &aki, err)) != ECA_OK ||
-        (rc = eca_x509_serial_der_content(cert, &serial, err)) != ECA_OK ||
-        (rc = eca_b64url_encode(aki.data, aki.len, &id, err)) != ECA_OK ||
+    if ((rc = eca_b64url_encode(aki, aki_len, &id, err)) != ECA_OK ||
         (rc = eca_buf_append(&id, ".", 1, err)) != ECA_OK ||
-        (rc = eca_b64url_encode(serial.data, serial.len, &id, err)) != ECA_OK)
+        (rc = eca_b64url_encode(serial, serial_len, &id, err)) != ECA_OK)
         goto out;
     if (id.len > ACME_ARI_CERT_ID_MAX) {
         rc = eca_err_set(err, ECA_ETOOBIG, "certID: %zu characters (max %d)", id.len,
@@ -35,9 +32,23 @@ acme_ari_cert_id(X509 *cert, struct eca_buf *out, struct eca_err *err)
     }
     rc = eca_buf_append(out, id.data, id.len, err);
 out:
+    eca_buf_free(&id);
+    return rc;
+}
+
+enum eca_rc
+acme_ari_cert_id(X509 *cert, struct eca_buf *out, struct eca_err *err)
+{
+    struct eca_buf aki, serial;
+    enum eca_rc rc;
+
+    eca_buf_init(&aki, 0);
+    eca_buf_init(&serial, 0);
+    if ((rc = eca_x509_aki_keyid(cert, &aki, err)) == ECA_OK &&
+        (rc = eca_x509_serial_der_content(cert, &serial, err)) == ECA_OK)
+        rc = acme_ari_cert_id_of(aki.data, aki.len, serial.data, serial.len, out, err);
     eca_buf_free(&aki);
     eca_buf_free(&serial);
-    eca_buf_free(&id);
     return rc;
 }
 

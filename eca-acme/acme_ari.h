@@ -35,6 +35,11 @@ struct acme_problem;
  */
 enum eca_rc acme_ari_cert_id(X509 *cert, struct eca_buf *out, struct eca_err *err);
 
+/* The same certID from its parts: the AKI keyIdentifier and the serial's DER contents. */
+enum eca_rc acme_ari_cert_id_of(const unsigned char *aki, size_t aki_len,
+                                const unsigned char *serial, size_t serial_len, struct eca_buf *out,
+                                struct eca_err *err);
+
 /* A renewalInfo answer (RFC 9773 §4.2). Owned; free with acme_ari_free(). */
 struct acme_ari {
     time_t start, end;     /* suggestedWindow; end >= start */

@@ -199,8 +199,8 @@ struct daemon {
     struct acme_conf *conf;
     struct acme_agent *agent;
     struct slot *slots;
-    struct eca_status_cert *status; /* what the status file says, one per certificate */
-    struct eca_metrics *metrics;    /* NULL: no metrics */
+    struct eca_status_table *status; /* what the status file says, one per certificate */
+    struct eca_metrics *metrics;     /* NULL: no metrics */
 };
 
 /*
@@ -214,27 +214,37 @@ slots_open(struct daemon *d, int once)
     size_t n = d->conf->ncerts;
     time_t now = eca_clock_now();
     struct eca_err err = {0};
+    struct eca_fs_sweep *sweep = eca_fs_sweep_new(); /* each directory listed once */
 
     d->slots = calloc(n, sizeof(*d->slots));
-    d->status = calloc(n, sizeof(*d->status));
-    if (d->slots == NULL || d->status == NULL)
+    d->status = eca_status_table_new(n);
+    if (d->slots == NULL || d->status == NULL) {
+        eca_fs_sweep_free(sweep);
         return -1;
+    }
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
     for (size_t i = 0; i < n; i++) {
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
+        struct eca_status_cert sc;
 
         eca_err_clear(&err);
+        if ((s->journal =
+                 eca_deploy_recover_memo(g->state_dir, cc, NULL, 0, sweep, &err) != ECA_OK))
+            eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
+        /* The files are read once here, into the agent's cache: the slot and the first pass
+         * reuse what this read saw. */
+        acme_agent_look(d->agent, i, now, &sc);
+        eca_status_table_set(d->status, i, &sc, NULL);
+        s->p.cache = acme_agent_cache(d->agent, i);
         eca_pass_slot_load(g, cc, &s->p);
         s->due = eca_retry_first_due(&s->p.retry, now, once);
-        if ((s->journal = eca_deploy_recover(g->state_dir, cc, &err) != ECA_OK))
-            eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
-        acme_agent_status(d->conf, i, now, &d->status[i]);
         if (d->metrics)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);
     }
+    eca_fs_sweep_free(sweep);
     return 0;
 }
 
@@ -242,7 +252,7 @@ static void
 slots_close(struct daemon *d)
 {
     free(d->slots);
-    free(d->status);
+    eca_status_table_free(d->status);
     d->slots = NULL;
     d->status = NULL;
 }
@@ -261,6 +271,7 @@ pass_one(struct daemon *d, size_t i, int force)
     struct slot *s = &d->slots[i];
     struct eca_deploy_set targets;
     struct eca_pass_result res;
+    struct eca_status_cert sc;
     struct eca_err err = {0};
     enum eca_rc rc = ECA_OK;
     int refused = 0;
@@ -307,8 +318,9 @@ pass_one(struct daemon *d, size_t i, int force)
         eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
-    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->p.retry, now);
-    acme_agent_profile(d->agent, i, d->status[i].profile, sizeof d->status[i].profile);
+    eca_deploy_status_fill(&sc, name, &res.st, &res.dec, &s->p.retry, now);
+    acme_agent_profile(d->agent, i, sc.profile, sizeof sc.profile);
+    eca_status_table_set(d->status, i, &sc, NULL);
     return rc != ECA_OK || refused;
 }
 
@@ -320,13 +332,16 @@ report(const struct daemon *d)
     struct eca_err err = {0};
     time_t now = eca_clock_now();
 
-    if (eca_status_write(g->state_dir, PROG, ECA_VERSION, d->status, d->conf->ncerts, now, &err) !=
-        ECA_OK)
+    if (eca_status_table_write(d->status, g->state_dir, PROG, ECA_VERSION, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
     eca_err_clear(&err);
-    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++)
+    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++) {
+        struct eca_status_cert sc;
+
+        eca_status_table_get(d->status, i, &sc);
         eca_metrics_set_healthy(d->metrics, d->conf->certs[i].base.name,
-                                eca_status_healthy(&d->status[i], now), NULL);
+                                eca_status_healthy(&sc, now), NULL);
+    }
     if (d->metrics && g->metrics_textfile &&
         eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);

@@ -8,6 +8,7 @@
 
 #include "eca.h"
 #include "eca_deploy.h"
+#include "eca_certcache.h"
 #include "eca_clock.h"
 #include "eca_certstate.h"
 #include "eca_crl.h"
@@ -28,6 +29,7 @@ struct pass {
     const struct est_conf *conf;
     const struct est_cert_conf *cc;
     const struct est_agent_env *env;
+    struct eca_certcache *cache; /* the installed files' facts between passes (NULL: none) */
     time_t now;
     struct eca_certstate st;
     int revoked;
@@ -148,8 +150,8 @@ check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
     char na[32], nc[32];
     enum eca_rc rc;
 
-    if ((rc = eca_certstate_read(p->cc->base.cert_path, p->cc->base.key_path, &p->st, err)) !=
-        ECA_OK)
+    if ((rc = eca_certcache_read(p->cache, p->cc->base.cert_path, p->cc->base.key_path, NULL, 0,
+                                 &p->st, err)) != ECA_OK)
         return rc;
     if (p->conf->crl_enabled && p->st.present && crl_check(p, &cerr) != ECA_OK) {
         /* Fail open by default: an unreachable CRL must not take a device off the network. */
@@ -644,8 +646,8 @@ act(struct pass *p, struct eca_err *err)
 
 enum eca_rc
 est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
-              const struct est_agent_env *env, int force, struct eca_pass_result *res,
-              struct eca_err *err)
+              const struct est_agent_env *env, struct eca_certcache *cache, int force,
+              struct eca_pass_result *res, struct eca_err *err)
 {
     static const struct est_agent_env none;
     struct pass p;
@@ -656,6 +658,7 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
     p.conf = conf;
     p.cc = cc;
     p.env = env ? env : &none;
+    p.cache = cache;
     p.now = eca_clock_now();
     p.force = (unsigned)force & ECA_PASS_FORCE;
     eca_buf_init(&p.csr, 0);
@@ -684,7 +687,9 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
         goto out;
     }
     res->renewed = 1;
-    if (eca_certstate_read(cc->base.cert_path, cc->base.key_path, &res->st, NULL) != ECA_OK)
+    eca_certcache_forget(cache); /* our own install: whatever the identities say */
+    if (eca_certcache_read(cache, cc->base.cert_path, cc->base.key_path, NULL, 0, &res->st, NULL) !=
+        ECA_OK)
         memset(&res->st, 0, sizeof res->st);
     eca_deploy_decide(&cc->base, &res->st, 0, 0, conf->g.check_interval_s, eca_clock_now(),
                       &res->dec);

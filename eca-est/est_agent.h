@@ -3,6 +3,7 @@
 #ifndef EST_AGENT_H
 #define EST_AGENT_H
 
+#include "eca_certcache.h"
 #include "eca_err.h"
 #include "eca_http.h"
 #include "eca_deploy.h"
@@ -31,10 +32,13 @@ struct est_agent_env {
  * that key) or older than max_pending_hours. A pass that ends with the request pending
  * returns ECA_EAGAIN with res->dec.next_check = the next try: a scheduled wake-up, not a
  * failure. force sends a pending request at once.
+ *
+ * cache (NULL: none; one per certificate) keeps what the installed files held between passes:
+ * they are read again only when they changed (eca_certcache_read), and after an install.
  */
 enum eca_rc est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
-                          const struct est_agent_env *env, int force, struct eca_pass_result *res,
-                          struct eca_err *err);
+                          const struct est_agent_env *env, struct eca_certcache *cache, int force,
+                          struct eca_pass_result *res, struct eca_err *err);
 
 /* Add a pending request of cc (if any) to its status: since, next try, next action. Reads only. */
 void est_agent_pending_status(const struct est_conf *conf, const struct est_cert_conf *cc,

@@ -150,8 +150,8 @@ struct daemon {
     struct est_conf *conf;
     struct est_agent_env env; /* the stop predicate for long protocol waits */
     struct slot *slots;
-    struct eca_status_cert *status; /* what the status file says, one per certificate */
-    struct eca_metrics *metrics;    /* NULL: no metrics */
+    struct eca_status_table *status; /* what the status file says, one per certificate */
+    struct eca_metrics *metrics;     /* NULL: no metrics */
 };
 
 /*
@@ -165,39 +165,55 @@ slots_open(struct daemon *d, int once)
     size_t n = d->conf->ncerts;
     time_t now = eca_clock_now();
     struct eca_err err = {0};
+    struct eca_fs_sweep *sweep = eca_fs_sweep_new(); /* each directory listed once */
 
     d->slots = calloc(n, sizeof(*d->slots));
-    d->status = calloc(n, sizeof(*d->status));
-    if (d->slots == NULL || d->status == NULL)
+    d->status = eca_status_table_new(n);
+    if (d->slots == NULL || d->status == NULL) {
+        eca_fs_sweep_free(sweep);
         return -1;
+    }
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
     for (size_t i = 0; i < n; i++) {
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
+        struct eca_certstate st;
+        struct eca_status_cert sc;
         const char *extra[2];
 
         eca_err_clear(&err);
-        eca_pass_slot_load(g, cc, &s->p);
-        s->due = eca_retry_first_due(&s->p.retry, now, once);
         /* The .pfx holds the key too: its leftover temporary copies are swept like the key's. */
         extra[0] = d->conf->certs[i].pfx_path;
         extra[1] = d->conf->certs[i].ca_certs_path;
-        if ((s->journal = eca_deploy_recover_ex(g->state_dir, cc, extra, 2, &err) != ECA_OK))
+        if ((s->journal =
+                 eca_deploy_recover_memo(g->state_dir, cc, extra, 2, sweep, &err) != ECA_OK))
             eca_log(ECA_LOG_ERROR, "install_recover_failed", cc->name, NULL, 0, "%s", err.msg);
-        eca_deploy_status(cc, g->state_dir, g->check_interval_s, now, &d->status[i]);
+        /* The files are read once here, into the slot's cache: the slot and the first pass
+         * reuse what this read saw (a cache that cannot be had reads every time). */
+        s->p.cache = eca_certcache_new();
+        if (eca_certcache_read(s->p.cache, cc->cert_path, cc->key_path, NULL, 0, &st, NULL) !=
+            ECA_OK)
+            memset(&st, 0, sizeof st);
+        eca_deploy_status_of(cc, &st, g->state_dir, g->check_interval_s, now, &sc);
+        eca_status_table_set(d->status, i, &sc, NULL);
+        eca_pass_slot_load(g, cc, &s->p);
+        s->due = eca_retry_first_due(&s->p.retry, now, once);
         if (d->metrics)
             eca_metrics_set_budget(d->metrics, cc->name, eca_pass_budget_left(g, cc, &s->p, now),
                                    NULL);
     }
+    eca_fs_sweep_free(sweep);
     return 0;
 }
 
 static void
 slots_close(struct daemon *d)
 {
+    for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++)
+        eca_certcache_free(d->slots[i].p.cache);
     free(d->slots);
-    free(d->status);
+    eca_status_table_free(d->status);
     d->slots = NULL;
     d->status = NULL;
 }
@@ -216,6 +232,7 @@ pass_one(struct daemon *d, size_t i, int force)
     struct slot *s = &d->slots[i];
     struct eca_deploy_set targets;
     struct eca_pass_result res;
+    struct eca_status_cert sc;
     struct eca_err err = {0};
     enum eca_rc rc = ECA_OK;
     int refused = 0;
@@ -233,13 +250,16 @@ pass_one(struct daemon *d, size_t i, int force)
         struct eca_pass_plan plan = eca_pass_plan(g, cc, &s->p, force, eca_clock_now());
 
         if (plan.resume) {
-            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, ECA_PASS_LOOK,
+                               &res, &err);
             rc = eca_pass_resume(g, cc, &s->p, &targets, rc, &plan, &res, &err);
             if (rc == ECA_OK && plan.resumed) /* the state and next check of the new pair */
-                rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, ECA_PASS_LOOK, &res, &err);
+                rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, ECA_PASS_LOOK,
+                                   &res, &err);
         }
         if (rc == ECA_OK && !plan.resumed)
-            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, (int)plan.flags, &res, &err);
+            rc = est_agent_run(d->conf, &d->conf->certs[i], &d->env, s->p.cache, (int)plan.flags,
+                               &res, &err);
         refused = eca_pass_finish(g, cc, &s->p, &plan, rc, &res);
     }
     eca_deploy_set_free(&targets);
@@ -269,8 +289,9 @@ pass_one(struct daemon *d, size_t i, int force)
         eca_metrics_set_validity(d->metrics, name, res.st.not_before, res.st.not_after, NULL);
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
-    eca_deploy_status_fill(&d->status[i], name, &res.st, &res.dec, &s->p.retry, now);
-    est_agent_pending_status(d->conf, &d->conf->certs[i], &d->status[i]);
+    eca_deploy_status_fill(&sc, name, &res.st, &res.dec, &s->p.retry, now);
+    est_agent_pending_status(d->conf, &d->conf->certs[i], &sc);
+    eca_status_table_set(d->status, i, &sc, NULL);
     /* ECA_EAGAIN too: `--once` exits 1 while a request is pending. */
     return rc != ECA_OK || refused;
 }
@@ -283,13 +304,16 @@ report(const struct daemon *d)
     struct eca_err err = {0};
     time_t now = eca_clock_now();
 
-    if (eca_status_write(g->state_dir, PROG, ECA_VERSION, d->status, d->conf->ncerts, now, &err) !=
-        ECA_OK)
+    if (eca_status_table_write(d->status, g->state_dir, PROG, ECA_VERSION, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "status_write_failed", NULL, NULL, 0, "%s", err.msg);
     eca_err_clear(&err);
-    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++)
+    for (size_t i = 0; d->metrics && i < d->conf->ncerts; i++) {
+        struct eca_status_cert sc;
+
+        eca_status_table_get(d->status, i, &sc);
         eca_metrics_set_healthy(d->metrics, d->conf->certs[i].base.name,
-                                eca_status_healthy(&d->status[i], now), NULL);
+                                eca_status_healthy(&sc, now), NULL);
+    }
     if (d->metrics && g->metrics_textfile &&
         eca_metrics_write_textfile(d->metrics, g->metrics_textfile, now, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "metrics_write_failed", NULL, NULL, 0, "%s", err.msg);

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Benchmark: one-shot ACME issuance (eca-acme --once) against a local pebble, with a reused
 # account and with a new account each time, then the same with uacme (the fastest C client)
-# against the same pebble and the same http-01 webroot. Prints wall time and peak RSS.
+# against the same pebble and the same http-01 webroot; then obtain (nothing installed) and
+# renew (forced over the installed certificate) with both clients interleaved round by round,
+# with the ratios of the medians. Prints wall time and peak RSS.
 #
 #   BENCH_N=10 tests/bench/bench_acme_issue.sh        (BENCH_UACME=0 skips uacme)
 #
@@ -105,6 +107,34 @@ HOOK
         r2=$(awk '$1 == "uacme/new-account.issue" {r = $3} END {print r}' "$BENCH_RESULTS")
         bench_add uacme/webroot/new-account $((w1 + BENCH_LAST_US)) $((r1 > r2 ? r1 : r2))
     done
+
+    # The issue's pair of numbers, side by side: each round runs eca-acme and uacme one after
+    # the other (load drift hits both), over the same webroot, reused accounts. Obtain: nothing
+    # installed yet. Renew: the installed certificate replaced, forced (eca-acme --force,
+    # uacme -f with its certificate in place).
+    log "obtain and renew, eca-acme and uacme interleaved, webroot, reused accounts: $N rounds"
+    export WEBROOT=$WWW
+    eca_env "$IT_TMP/pair"
+    "${ACME_ONCE[@]}" >"$IT_TMP/warmup-pair.log" 2>&1 || die "eca-acme pair warm-up failed"
+    "${UACME[@]}" -c "$IT_TMP/uacme-pair" new >"$IT_TMP/uacme-pair-new.log" 2>&1 ||
+        die "uacme new (pair) failed"
+    "${UACME[@]}" -c "$IT_TMP/uacme-pair" -o -f issue "$NAME" >"$IT_TMP/uacme-pair-warmup.log" 2>&1 ||
+        die "uacme pair warm-up failed"
+    for i in $(seq "$N"); do
+        rm -f "$IT_TMP/pair/out/"*
+        bench_run eca-acme/obtain "${ACME_ONCE[@]}"
+        grep -q '"reason":"missing"' "$IT_TMP/last.log" || die "eca-acme obtain $i: not a first certificate"
+        rm -rf "${IT_TMP:?}/uacme-pair/$NAME"
+        bench_run uacme/obtain "${UACME[@]}" -c "$IT_TMP/uacme-pair" -o -f issue "$NAME"
+        bench_run eca-acme/renew "${ACME_ONCE[@]}" --force
+        grep -q '"reason":"forced"' "$IT_TMP/last.log" || die "eca-acme renew $i: not a renewal"
+        # uacme keeps the certificate it replaces as cert-<notBefore>.pem and refuses to
+        # overwrite one: two renewals in the same second would collide.
+        rm -f "$IT_TMP/uacme-pair/$NAME"/cert-*.pem
+        [ -e "$IT_TMP/uacme-pair/$NAME/cert.pem" ] || die "uacme renew $i: no certificate to renew"
+        bench_run uacme/renew "${UACME[@]}" -c "$IT_TMP/uacme-pair" -o -f issue "$NAME"
+    done
+    unset WEBROOT
 else
     log "uacme skipped (BENCH_UACME=0, or no root / unshare for its CA trust)"
 fi
@@ -115,6 +145,12 @@ for l in eca-acme/listener/reused-account eca-acme/listener/new-account \
     eca-acme/webroot/reused-account uacme/webroot/reused-account uacme/webroot/new-account; do
     grep -q "^$l " "$BENCH_RESULTS" && bench_report "$l"
 done
+if grep -q "^uacme/renew " "$BENCH_RESULTS"; then
+    echo "obtain and renew, interleaved (target: eca-acme at most 0.15 of uacme's time):"
+    for l in eca-acme/obtain uacme/obtain eca-acme/renew uacme/renew; do bench_report "$l"; done
+    bench_ratio eca-acme/obtain uacme/obtain
+    bench_ratio eca-acme/renew uacme/renew
+fi
 grep -c '"event":"http_exchange"' "$IT_TMP/eca-reuse.log" |
     awk -v n="$N" '{printf "eca-acme requests per reused-account issuance: %.1f\n", $1 / n}'
 bench_log_field "$IT_TMP/eca-reuse.log" acme_poll_wait wait_ms | sort -n | uniq -c |

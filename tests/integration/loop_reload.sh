@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Both daemons' loops with two valid certificates (nothing due, so no CA is contacted): one
 # event shape (RFC 3339 not_after/next_check in cert_checked), a HUP that drops a certificate
-# drops its metric series too, a HUP with a broken file keeps the old configuration, and TERM
-# ends the daemon with exit 0.
+# drops its metric series too, a HUP with a broken file keeps the old configuration, a
+# certificate an operator replaces by hand is seen at the next pass (rewritten in place with
+# its mtime restored, and renamed over: the agents keep what they read only while a file's
+# identity holds), and TERM ends the daemon with exit 0.
 # eca-timeout: 120
 . "$(dirname "$0")/lib.sh"
 it_init
@@ -18,6 +20,33 @@ for n in x y; do
         -addext "subjectAltName=DNS:$n.test" 2>/dev/null
     chmod 600 "$d/out/$n.key"
 done
+# Older than the agents' settle time (2 s): what they read is kept, so a missed change would
+# show below.
+touch -d '-1 minute' "$d/out/"*
+
+# replace_by_hand P HOW: a new certificate for x (same key) put in place as an operator would
+# (HOW: "inplace" rewrites the file and restores its mtime, "rename" moves a new file over it);
+# P's next pass must log its serial.
+replace_by_hand() {
+    local p=$1 how=$2 serial
+    # Of the same size, as a renewal from the same CA often is: only inode, mtime or ctime
+    # can tell (a signature's length varies by a byte or two: a few tries find one).
+    for _ in $(seq 50); do
+        openssl req -x509 -key "$d/out/x.key" -days 90 -out "$d/new.pem" -subj "/CN=x.test" \
+            -addext "subjectAltName=DNS:x.test" 2>/dev/null
+        [ "$(stat -c %s "$d/new.pem")" = "$(stat -c %s "$d/out/x.pem")" ] && break
+    done
+    [ "$(stat -c %s "$d/new.pem")" = "$(stat -c %s "$d/out/x.pem")" ] || die "no same-size certificate"
+    serial=$(openssl x509 -in "$d/new.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f')
+    if [ "$how" = inplace ]; then
+        touch -r "$d/out/x.pem" "$d/ref"
+        cat "$d/new.pem" >"$d/out/x.pem"
+        touch -r "$d/ref" "$d/out/x.pem"
+    else
+        mv "$d/new.pem" "$d/out/x.pem"
+    fi
+    wait_log "$IT_TMP/$p.log" "\"event\":\"cert_checked\",\"cert\":\"x\".*\"serial\":\"$serial\""
+}
 
 # wait_log LOG PATTERN: up to 10 s for a line matching PATTERN (count $3, default 1).
 wait_log() {
@@ -78,6 +107,15 @@ for p in acme est; do
     for _ in $(seq 50); do grep -q 'cert="y"' "$prom" || break; sleep 0.1; done
     grep -q 'cert="y"' "$prom" && die "$p: y's series outlived its removal"
     grep -q 'cert="x"' "$prom" || die "$p: x's series are gone too"
+
+    log "$p: a certificate replaced by hand is seen at the next pass"
+    conf $p x | sed 's/^state_dir/check_interval_seconds = 1;\nstate_dir/' >"$c"
+    kill -HUP "$pid"
+    wait_log "$IT_TMP/$p.log" '"event":"config_reloaded"' 2
+    n=$(grep -c '"event":"cert_checked"' "$IT_TMP/$p.log")
+    wait_log "$IT_TMP/$p.log" '"event":"cert_checked"' $((n + 2)) # a pass from what it kept
+    replace_by_hand $p inplace
+    replace_by_hand $p rename
 
     kill -TERM "$pid"
     rc=0; wait "$pid" || rc=$?

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "eca_certstate.h"
 #include "eca_fs.h"
 #include "eca_x509.h"
@@ -122,6 +124,40 @@ START_TEST(certstate_detects_key_mismatch)
 }
 END_TEST
 
+/* The key is looked up by the certificate's key type first; a key of another type still loads. */
+START_TEST(certstate_key_of_another_type_is_a_mismatch)
+{
+    struct eca_certstate st;
+    struct eca_err err = {0};
+    struct eca_key *rsa = NULL;
+
+    ck_assert_int_eq(eca_key_generate(ECA_KEY_RSA_2048, &rsa, &err), ECA_OK);
+    ck_assert_int_eq(eca_key_save(rsa, key, NULL), ECA_OK);
+    ck_assert_int_eq(eca_certstate_read(cert, key, &st, &err), ECA_OK);
+    ck_assert_int_eq(st.present, 1);
+    ck_assert_int_eq(st.matches, 0);
+    eca_key_free(rsa);
+}
+END_TEST
+
+/* A SEC1 ("EC PRIVATE KEY") file, as openssl ecparam writes it, is the certificate's key too. */
+START_TEST(certstate_reads_a_sec1_key)
+{
+    struct eca_certstate st;
+    struct eca_err err = {0};
+    BIO *bio = BIO_new_file(key, "w");
+
+    ck_assert_ptr_nonnull(bio);
+    ck_assert_int_eq(PEM_write_bio_PrivateKey_traditional(bio, eca_key_pkey(pki.leaf_key), NULL,
+                                                          NULL, 0, NULL, NULL),
+                     1);
+    BIO_free(bio);
+    ck_assert_int_eq(eca_certstate_read(cert, key, &st, &err), ECA_OK);
+    ck_assert_int_eq(st.present, 1);
+    ck_assert_int_eq(st.matches, 1);
+}
+END_TEST
+
 Suite *
 certstate_suite(void)
 {
@@ -135,6 +171,8 @@ certstate_suite(void)
     tcase_add_test(tc, certstate_directory_at_key_path_is_an_error);
     tcase_add_test(tc, certstate_unparsable_certificate);
     tcase_add_test(tc, certstate_detects_key_mismatch);
+    tcase_add_test(tc, certstate_key_of_another_type_is_a_mismatch);
+    tcase_add_test(tc, certstate_reads_a_sec1_key);
     suite_add_tcase(s, tc);
     return s;
 }

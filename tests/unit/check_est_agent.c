@@ -246,7 +246,7 @@ sent_csr(size_t idx)
 static void
 run_pass(int force, enum eca_rc want, struct eca_pass_result *res, struct eca_err *err)
 {
-    enum eca_rc rc = est_agent_run(&conf, &cc, &env, force, res, err);
+    enum eca_rc rc = est_agent_run(&conf, &cc, &env, NULL, force, res, err);
 
     ck_assert_msg(rc == want, "rc %d (want %d): %s", rc, want, err->msg);
 }
@@ -427,7 +427,7 @@ START_TEST(certificate_for_other_key_keeps_installed_pair)
     push_cacerts();
     push_status(204);
     issue_reenroll = issue_other_key = 1;
-    est_agent_run(&conf, &cc, &env, 1, &res, &err);
+    est_agent_run(&conf, &cc, &env, NULL, 1, &res, &err);
     ck_assert_int_ne(err.rc, ECA_OK);
     ck_assert_int_eq(err.rc, ECA_EPROTO);
     ck_assert_msg(strstr(err.msg, "matches the key we sent") != NULL, "%s", err.msg);
@@ -463,7 +463,7 @@ START_TEST(bad_answer_keeps_installed_pair)
     push_status(204);
     issue_reenroll = 1;
     issue_bad = _i;
-    est_agent_run(&conf, &cc, &env, 1, &res, &err);
+    est_agent_run(&conf, &cc, &env, NULL, 1, &res, &err);
     ck_assert_int_ne(err.rc, ECA_OK);
     ck_assert_msg(strstr(err.msg, "issued certificate refused, nothing installed: ") != NULL, "%s",
                   err.msg);

@@ -378,6 +378,42 @@ START_TEST(sweep_removes_old_temps_of_base)
 }
 END_TEST
 
+/*
+ * Through a memo the same files go as without one, each directory is listed once (a temporary
+ * file made after the listing is not seen), and what is gone is not counted twice.
+ */
+START_TEST(sweep_memo_lists_each_directory_once)
+{
+    struct eca_fs_sweep *memo = eca_fs_sweep_new();
+    int removed = 0;
+
+    ck_assert_ptr_nonnull(memo);
+    make_old(p(".a.pem.tmp-0123456789abcdef"), 3600);
+    make_old(p(".b.pem.tmp-0123456789abcdef"), 3600);
+    make_old(p(".b.pem.tmp-00000000000000aa"), 0); /* young */
+    eca_fs_sweep_temps_of_memo(memo, p("a.pem"), 60, &removed);
+    ck_assert_int_eq(removed, 1);
+    ck_assert(!eca_fs_exists(p(".a.pem.tmp-0123456789abcdef")));
+    make_old(p(".c.pem.tmp-0123456789abcdef"), 3600); /* after the listing */
+    eca_fs_sweep_temps_of_memo(memo, p("b.pem"), 60, &removed);
+    eca_fs_sweep_temps_of_memo(memo, p("c.pem"), 60, &removed);
+    ck_assert_int_eq(removed, 2);
+    ck_assert(!eca_fs_exists(p(".b.pem.tmp-0123456789abcdef")));
+    ck_assert(eca_fs_exists(p(".b.pem.tmp-00000000000000aa")));
+    ck_assert(eca_fs_exists(p(".c.pem.tmp-0123456789abcdef")));
+    ck_assert_int_eq(eca_fs_sweep_temps_memo(memo, dir, NULL, 60, &removed, NULL), ECA_OK);
+    ck_assert_int_eq(removed, 2);
+    ck_assert_int_eq(eca_fs_sweep_temps_memo(memo, p("absent"), NULL, 60, &removed, NULL), ECA_OK);
+    eca_fs_sweep_free(memo);
+    /* A new memo lists again. */
+    memo = eca_fs_sweep_new();
+    eca_fs_sweep_temps_of_memo(memo, p("c.pem"), 60, &removed);
+    ck_assert_int_eq(removed, 3);
+    eca_fs_sweep_free(memo);
+    eca_fs_sweep_free(NULL);
+}
+END_TEST
+
 static Suite *
 fs_suite(void)
 {
@@ -396,6 +432,7 @@ fs_suite(void)
     tcase_add_test(tc, read_whole_file_with_cap);
     tcase_add_test(tc, read_refuses_what_is_not_a_regular_file);
     tcase_add_test(tc, sweep_removes_old_temps_of_base);
+    tcase_add_test(tc, sweep_memo_lists_each_directory_once);
     tcase_add_test(tc, check_private_names_file_and_mode);
     tcase_add_test(tc, mkdir_p_rename_remove_exists);
     tcase_add_test(tc, dirname_cases);

@@ -198,6 +198,82 @@ START_TEST(file_is_written_public)
 }
 END_TEST
 
+/* The daemon's table gives back exactly what was set, and writes the same file as the array. */
+START_TEST(table_keeps_every_field)
+{
+    struct eca_status_cert v[2], got;
+    struct eca_status_table *t = eca_status_table_new(3);
+    struct eca_buf a, b;
+    char dir[256], path[512];
+
+    two(v);
+    v[1].pending_since = T0 - 5;
+    v[1].pending_next = T0 + 5;
+    v[1].revoked = 1;
+    snprintf(v[1].profile, sizeof v[1].profile, "shortlived");
+    memset(v[1].last_error, 'e', sizeof v[1].last_error - 1); /* a string at its longest */
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(eca_status_table_set(t, 0, &v[0], NULL), ECA_OK);
+    ck_assert_int_eq(eca_status_table_set(t, 1, &v[1], NULL), ECA_OK);
+    ck_assert_int_eq(eca_status_table_set(t, 1, &v[1], NULL), ECA_OK); /* replaced, not leaked */
+    for (int i = 0; i < 2; i++) {
+        eca_status_table_get(t, (size_t)i, &got);
+        ck_assert_int_eq(memcmp(&got, &v[i], sizeof got), 0);
+    }
+    eca_status_table_get(t, 2, &got); /* never set */
+    ck_assert_str_eq(got.name, "");
+    ck_assert_int_eq(got.next_action, 0);
+
+    test_mkdtemp(dir, sizeof dir);
+    eca_buf_init(&a, 1 << 20);
+    eca_buf_init(&b, 1 << 20);
+    ck_assert_int_eq(eca_status_render_json("eca-test", "1.0", v, 2, T0, &a, NULL), ECA_OK);
+    eca_status_table_free(t);
+    t = eca_status_table_new(2);
+    ck_assert_int_eq(eca_status_table_set(t, 0, &v[0], NULL), ECA_OK);
+    ck_assert_int_eq(eca_status_table_set(t, 1, &v[1], NULL), ECA_OK);
+    ck_assert_int_eq(eca_status_table_write(t, dir, "eca-test", "1.0", T0, NULL), ECA_OK);
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    ck_assert_int_eq(eca_fs_read(path, 1 << 20, &b, NULL), ECA_OK);
+    ck_assert_int_eq(b.len, a.len);
+    ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
+    eca_buf_free(&a);
+    eca_buf_free(&b);
+    eca_status_table_free(t);
+    eca_status_table_free(NULL);
+    test_rmdir(dir);
+}
+END_TEST
+
+/* 12,000 certificates still make a status file (a flat 4 MiB cap refused about 8,000). */
+START_TEST(file_of_twelve_thousand_certificates)
+{
+    size_t n = 12000;
+    struct eca_status_cert *v = calloc(n, sizeof *v);
+    char dir[256], path[512];
+    struct stat st;
+
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(v[i].name, sizeof v[i].name, "c%zu", i);
+        snprintf(v[i].subject, sizeof v[i].subject, "CN=c%zu.bench.test", i);
+        snprintf(v[i].serial, sizeof v[i].serial, "%040zx", i);
+        v[i].present = 1;
+        v[i].not_before = T0;
+        v[i].not_after = T0 + 3650 * 86400;
+        v[i].next_action = T0 + 21600;
+        v[i].next_reason = "check";
+    }
+    test_mkdtemp(dir, sizeof dir);
+    ck_assert_int_eq(eca_status_write(dir, "eca-test", "1.0", v, n, T0, NULL), ECA_OK);
+    snprintf(path, sizeof path, "%s/status.json", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_gt(st.st_size, (off_t)4 << 20);
+    free(v);
+    test_rmdir(dir);
+}
+END_TEST
+
 static Suite *
 status_suite(void)
 {
@@ -211,6 +287,8 @@ status_suite(void)
     tcase_add_test(tc, left_pct_bounds);
     tcase_add_test(tc, healthy_only_when_valid_and_not_due);
     tcase_add_test(tc, file_is_written_public);
+    tcase_add_test(tc, table_keeps_every_field);
+    tcase_add_test(tc, file_of_twelve_thousand_certificates);
     suite_add_tcase(s, tc);
     return s;
 }

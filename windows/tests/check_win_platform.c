@@ -73,6 +73,26 @@ START_TEST(write_atomic_replaces_existing_file)
 }
 END_TEST
 
+/* The identity a check pass keys its cache on: stable while the file is, new after a replace. */
+START_TEST(identity_changes_with_a_replace_only)
+{
+    struct eca_fs_id a, b;
+    struct eca_err err = {0};
+
+    ck_assert_int_eq(eca_fs_write_atomic(p("id.pem"), "one", 3, 0644, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_identity(p("id.pem"), &a, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_identity(p("id.pem"), &b, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_id_equal(&a, &b), 1);
+    ck_assert_int_eq((int)a.size, 3);
+    Sleep(20);
+    ck_assert_int_eq(eca_fs_write_atomic(p("id.pem"), "two", 3, 0644, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_identity(p("id.pem"), &b, &err), ECA_OK);
+    ck_assert_int_eq(eca_fs_id_equal(&a, &b), 0);
+    ck_assert_int_eq(eca_fs_identity(p("nope"), &b, &err), ECA_ENOTFOUND);
+    ck_assert_int_eq(eca_fs_identity(dir, &b, &err), ECA_EINVAL);
+}
+END_TEST
+
 START_TEST(write_new_refuses_existing_name)
 {
     struct eca_err err = {0};
@@ -421,6 +441,7 @@ win_platform_suite(void)
     tcase_add_checked_fixture(fs, setup, teardown);
     tcase_add_test(fs, write_atomic_replaces_existing_file);
     tcase_add_test(fs, write_new_refuses_existing_name);
+    tcase_add_test(fs, identity_changes_with_a_replace_only);
     tcase_add_test(fs, read_missing_is_enotfound);
     tcase_add_test(fs, utf8_names_become_wide_names);
     tcase_add_test(fs, mkdir_p_and_remove);
