@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@
 #define GRACE_MS 1000L
 /* A reload command runs with the umask most systems give a login (a setting may come later). */
 #define HOOK_UMASK 022
+
+/* Held from pipe() to the parent's close of the write end (eca_hook_run). */
+static pthread_mutex_t spawn_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * The child: own process group (so a timeout kills everything it started), default signal
@@ -176,20 +180,26 @@ eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
         return eca_err_set(err, ECA_EINVAL, "reload command: empty");
     if (timeout_s <= 0)
         timeout_s = DEFAULT_TIMEOUT_S;
+    /* Pipe to fork under one lock: another thread's child forked between pipe() and the
+     * close-on-exec flags would keep our write end open, and exec_errno() wait for it. */
+    pthread_mutex_lock(&spawn_mu);
     if (pipe(pfd) != 0 || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) != 0 ||
         fcntl(pfd[1], F_SETFD, FD_CLOEXEC) != 0) {
         rc = eca_err_set(err, ECA_EIO, "reload command '%s': pipe: %s", argv[0], strerror(errno));
+        pthread_mutex_unlock(&spawn_mu);
         goto out;
     }
     if ((pid = fork()) < 0) {
         rc = eca_err_set(err, ECA_EIO, "reload command '%s': fork: %s", argv[0], strerror(errno));
+        pthread_mutex_unlock(&spawn_mu);
         goto out;
     }
     if (pid == 0)
         child(argv, pfd[1]);
-    setpgid(pid, pid); /* also in the parent, so kill(-pid) works whoever runs first */
     close(pfd[1]);
     pfd[1] = -1;
+    pthread_mutex_unlock(&spawn_mu);
+    setpgid(pid, pid); /* also in the parent, so kill(-pid) works whoever runs first */
     if ((e = exec_errno(pfd[0])) != 0) {
         reap(pid);
         rc = eca_err_set(err, ECA_EIO, "reload command '%s' could not be started: %s", argv[0],

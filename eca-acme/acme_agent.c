@@ -2,6 +2,7 @@
 /* One pass over one managed certificate: check, decide, act (order, install), reload. */
 #include "acme_agent.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,23 @@ struct ari_slot {
     struct acme_ari_choice choice;
 };
 
+/*
+ * What an agent and its workers (acme_agent_new_worker) share: the account, set up once
+ * under the lock by the agent itself, and one http-01 responder for every order in flight
+ * (one listener on the port; publish and unpublish under the lock, the first starts it).
+ */
+struct agent_shared {
+    pthread_mutex_t mu;
+    struct acme_responder *http01; /* NULL while no worker's order needs one */
+    int http01_users;
+    struct acme_responder locked; /* http01's publish/unpublish, taken under mu */
+};
+
 struct acme_agent {
     const struct acme_conf *conf;
+    struct acme_agent *parent;  /* a worker's agent (account, ari); NULL: not a worker */
+    struct agent_shared *share; /* the agent's, borrowed by its workers */
+    int responder_shared;       /* responder is share->locked, not ours to free */
     int (*should_stop)(void);
     struct eca_http *http;
     struct eca_key *account_key;
@@ -76,6 +92,28 @@ state_path(const struct acme_agent *a, const char *name, const char *suffix, cha
     snprintf(out, outlen, "%s/%s%s", a->conf->g.state_dir, name, suffix);
 }
 
+static enum eca_rc
+shared_publish(void *ctx, const char *token, const char *key_authz, struct eca_err *err)
+{
+    struct agent_shared *sh = ctx;
+    enum eca_rc rc;
+
+    pthread_mutex_lock(&sh->mu);
+    rc = sh->http01->publish(sh->http01->ctx, token, key_authz, err);
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
+static void
+shared_unpublish(void *ctx, const char *token)
+{
+    struct agent_shared *sh = ctx;
+
+    pthread_mutex_lock(&sh->mu);
+    sh->http01->unpublish(sh->http01->ctx, token);
+    pthread_mutex_unlock(&sh->mu);
+}
+
 enum eca_rc
 acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca_err *err)
 {
@@ -86,6 +124,14 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
         return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
     a->conf = conf;
     a->rnd = random_u64;
+    if ((a->share = calloc(1, sizeof *a->share)) == NULL) {
+        free(a);
+        return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
+    }
+    pthread_mutex_init(&a->share->mu, NULL);
+    a->share->locked.publish = shared_publish;
+    a->share->locked.unpublish = shared_unpublish;
+    a->share->locked.ctx = a->share;
     if ((a->ari = calloc(conf->ncerts + 1, sizeof *a->ari)) == NULL) {
         rc = eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
         goto out;
@@ -99,6 +145,25 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
 out:
     acme_agent_free(a);
     return rc;
+}
+
+enum eca_rc
+acme_agent_new_worker(struct acme_agent *parent, struct acme_agent **out, struct eca_err *err)
+{
+    struct acme_agent *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
+    a->conf = parent->conf;
+    a->parent = parent;
+    a->share = parent->share;
+    a->should_stop = parent->should_stop;
+    a->http_borrowed = parent->http_borrowed;
+    a->rnd = parent->rnd;
+    a->rnd_ctx = parent->rnd_ctx;
+    a->ari = parent->ari; /* each certificate's slot is touched by the one worker on it */
+    *out = a;
+    return ECA_OK;
 }
 
 void
@@ -552,6 +617,15 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
 {
     enum eca_rc rc;
 
+    /* A worker: the agent finds or creates the account, once, while the other workers wait;
+     * the worker then reads its URL from STATE_DIR and never registers one itself. */
+    if (a->parent != NULL) {
+        pthread_mutex_lock(&a->share->mu);
+        rc = a->parent->account_ready ? ECA_OK : ensure_client(a->parent, err);
+        pthread_mutex_unlock(&a->share->mu);
+        if (rc != ECA_OK)
+            return rc;
+    }
     if (a->client != NULL && !account_key_current(a))
         drop_client(a);
     if ((rc = ensure_directory(a, err)) != ECA_OK || (rc = check_deactivated(a, err)) != ECA_OK ||
@@ -584,6 +658,22 @@ ensure_responders(struct acme_agent *a, const struct acme_cert_conf *cc, struct 
     acme_client_set_dns01(a->client, a->dns01);
     if (a->responder || !acme_conf_needs_http01(cc))
         return ECA_OK;
+    if (a->parent != NULL) { /* a worker: the one responder every worker's order shares */
+        struct agent_shared *sh = a->share;
+
+        pthread_mutex_lock(&sh->mu);
+        if (sh->http01 == NULL)
+            rc = a->conf->webroot
+                     ? acme_http01_webroot_new(a->conf->webroot, &sh->http01, err)
+                     : acme_http01_listener_new(a->conf->http01_listen, &sh->http01, err);
+        if (rc == ECA_OK) {
+            sh->http01_users++;
+            a->responder = &sh->locked;
+            a->responder_shared = 1;
+        }
+        pthread_mutex_unlock(&sh->mu);
+        return rc;
+    }
     if (a->conf->webroot)
         return acme_http01_webroot_new(a->conf->webroot, &a->responder, err);
     return acme_http01_listener_new(a->conf->http01_listen, &a->responder, err);
@@ -597,7 +687,17 @@ release_responders(struct acme_agent *a)
         acme_client_set_dns01(a->client, NULL);
     acme_dns01_free(a->dns01);
     a->dns01 = NULL;
-    acme_http01_free(a->responder);
+    if (a->responder_shared) { /* the last order in flight stops the listener */
+        pthread_mutex_lock(&a->share->mu);
+        if (--a->share->http01_users == 0) {
+            acme_http01_free(a->share->http01);
+            a->share->http01 = NULL;
+        }
+        pthread_mutex_unlock(&a->share->mu);
+        a->responder_shared = 0;
+    } else {
+        acme_http01_free(a->responder);
+    }
     a->responder = NULL;
 }
 
@@ -1280,7 +1380,12 @@ acme_agent_free(struct acme_agent *a)
     acme_client_free(a->client);
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
-    free(a->ari);
+    if (a->parent == NULL) { /* the agent owns what its workers borrowed */
+        free(a->ari);
+        acme_http01_free(a->share->http01);
+        pthread_mutex_destroy(&a->share->mu);
+        free(a->share);
+    }
     eca_key_free(a->account_key);
     eca_secret_free(a->eab_hmac);
     free(a->account_url);

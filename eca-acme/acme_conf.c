@@ -37,6 +37,7 @@ static const char *const root_names[] = {
     "webroot",
     "preferred_chain",
     "pass_timeout_seconds",
+    "concurrency",
     "dns01_hook",
     "dns01_propagation_seconds",
     "dns01_hook_timeout",
@@ -154,6 +155,33 @@ pass_timeout_from_env(struct acme_conf *c, struct eca_err *err)
 }
 
 /* ---- end of bounded passes ---- */
+
+/* ---- Concurrent orders: concurrency / ACME_CONCURRENCY ---- */
+
+/* Past this, a CA's rate limits (and the per-account order limits) bite long before speed. */
+#define CONCURRENCY_MAX 64L
+
+static enum eca_rc
+concurrency_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->concurrency;
+    enum eca_rc rc = eca_conf_get_int(root, "concurrency", 0, 1, CONCURRENCY_MAX, &v, err);
+
+    c->concurrency = (int)v;
+    return rc;
+}
+
+static enum eca_rc
+concurrency_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->concurrency;
+    enum eca_rc rc = eca_env_int("ACME_CONCURRENCY", 1, CONCURRENCY_MAX, &v, err);
+
+    c->concurrency = (int)v;
+    return rc;
+}
+
+/* ---- end of concurrent orders ---- */
 
 /* ---- dns-01 hook, wildcards, IP identifiers (global defaults, per certificate, env) ---- */
 
@@ -331,7 +359,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
         (rc = eca_conf_str(root, "http01_listen", &c->http01_listen, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK ||
-        (rc = pass_timeout_from_file(root, c, err)) != ECA_OK) /* bounded passes */
+        (rc = pass_timeout_from_file(root, c, err)) != ECA_OK || /* bounded passes */
+        (rc = concurrency_from_file(root, c, err)) != ECA_OK)    /* concurrent orders */
         return rc;
     if ((rc = dns01_from_root(root, c, err)) != ECA_OK) /* dns-01 hook */
         return rc;
@@ -412,6 +441,7 @@ globals_from_env(struct loader *l, struct eca_err *err)
     if ((rc = profile_from_env(c, err)) != ECA_OK) /* ACME profiles */
         return rc;
     if ((rc = pass_timeout_from_env(c, err)) != ECA_OK || /* bounded passes */
+        (rc = concurrency_from_env(c, err)) != ECA_OK ||  /* concurrent orders */
         (rc = dns01_from_env(c, err)) != ECA_OK)          /* dns-01 hook */
         return rc;
     return ECA_OK;
@@ -528,6 +558,7 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     eca_agentconf_init(&l.c->g);
     l.c->tos_agreed = 1;
     l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
+    l.c->concurrency = ACME_CONF_DEFAULT_CONCURRENCY;
     l.c->dns01_hook_timeout_s = ACME_DNS01_DEFAULT_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&

@@ -13,6 +13,7 @@
 #define ACME_CONF_DEFAULT_THRESHOLD      ECA_AGENTCONF_DEFAULT_THRESHOLD
 #define ACME_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
 #define ACME_CONF_DEFAULT_PASS_TIMEOUT   300 /* seconds: one certificate's pass, all requests */
+#define ACME_CONF_DEFAULT_CONCURRENCY    4   /* certificates whose passes run at once */
 
 /* One managed certificate. All strings owned by the enclosing struct acme_conf. */
 struct acme_cert_conf {
@@ -47,6 +48,7 @@ struct acme_conf {
     char *webroot;
     char *preferred_chain;
     long pass_timeout_s; /* pass_timeout_seconds / PASS_TIMEOUT_SECONDS: bound of one pass */
+    int concurrency;     /* concurrency / ACME_CONCURRENCY: certificates' passes at once (1..64) */
     char *dns01_hook;    /* global defaults of the certificates' dns01_* settings */
     long dns01_propagation_s;
     int dns01_hook_timeout_s;
