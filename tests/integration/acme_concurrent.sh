@@ -44,8 +44,18 @@ rc=0; ACME_CONCURRENCY=lots "$ECA_ACME" --config "$conf" --check-config >"$IT_TM
 grep -q 'ACME_CONCURRENCY' "$IT_TMP/bad-env.log" || die "ACME_CONCURRENCY=lots: error does not name it"
 
 # 2. Twelve certificates, four at once; c7 fails (exit 1), the others are installed.
-rc=0; run_agent conc --once --config "$conf" || rc=$?
+rc=0; METRICS_TEXTFILE="$d/eca.prom" run_agent conc --once --config "$conf" || rc=$?
 [ "$rc" = 1 ] || die "one failing certificate: exit $rc, want 1"
+# A sanitizer build (ThreadSanitizer by hand, `make asan`) reports into the log.
+grep -q 'Sanitizer' "$IT_TMP/conc.log" && die "sanitizer report: $(grep -m3 -A12 'Sanitizer' "$IT_TMP/conc.log")"
+# The metrics the workers recorded at once: every renewal and the one failure, each its own.
+[ "$(grep -c '^eca_renewals_total{.*} 1$' "$d/eca.prom")" = $((N - 1)) ] ||
+    die "textfile: not $((N - 1)) renewals: $(grep '^eca_renewals_total' "$d/eca.prom")"
+grep -q '^eca_renewals_total{.*cert="c7".*} 0$' "$d/eca.prom" || die "textfile: c7 renewed"
+[ "$(grep '^eca_renewal_failures_total{' "$d/eca.prom" | grep -vc '} 0$')" = 1 ] ||
+    die "textfile: not one failure: $(grep '^eca_renewal_failures_total{' "$d/eca.prom" | grep -v '} 0$')"
+grep '^eca_renewal_failures_total{' "$d/eca.prom" | grep 'cert="c7"' | grep -q '} 1$' ||
+    die "textfile: the failure is not c7's"
 grep -q '"event":"agent_started".*"concurrency":4' "$IT_TMP/conc.log" || die "no concurrency 4 at start"
 for i in $(seq "$N"); do
     [ "$i" = 7 ] && continue
@@ -106,7 +116,17 @@ print("passes in flight at once: at most %d" % peak)
 assert 2 <= peak <= conc, peak
 PY
 
-# 3. Concurrency 1 is the sequential loop: never two passes at once.
+# 3. Renewals of what is installed, four at once (renewalInfo asked, "replaces" sent by each
+# worker): all twelve are installed again, c7 fails again at its reload.
+rc=0; run_agent renew --once --force --config "$conf" || rc=$?
+[ "$rc" = 1 ] || die "renewals, one failing certificate: exit $rc, want 1"
+grep -q 'Sanitizer' "$IT_TMP/renew.log" && die "sanitizer report: $(grep -m3 -A12 'Sanitizer' "$IT_TMP/renew.log")"
+[ "$(grep -c '"event":"cert_installed"' "$IT_TMP/renew.log")" = "$N" ] || die "renewals: not $N installs"
+[ "$(grep -c '"event":"renew_failed"' "$IT_TMP/renew.log")" = 1 ] || die "renewals: not one failure"
+grep -q '"event":"renew_failed","cert":"c7"' "$IT_TMP/renew.log" || die "renewals: the failure is not c7's"
+grep -q '"event":"account_ready"' "$IT_TMP/renew.log" && die "renewals: the account was set up again"
+
+# 4. Concurrency 1 is the sequential loop: never two passes at once.
 rc=0; ACME_CONCURRENCY=1 run_agent seq --once --force --config "$conf" || rc=$?
 [ "$rc" = 1 ] || die "concurrency 1, one failing certificate: exit $rc, want 1"
 python3 - "$IT_TMP/seq.log" <<'PY' || die "concurrency 1 overlapped"
