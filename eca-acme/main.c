@@ -399,6 +399,8 @@ run_pass(struct daemon *d, const size_t *due, size_t ndue, int force)
 
     if (n > sizeof lanes / sizeof lanes[0])
         n = sizeof lanes / sizeof lanes[0];
+    if (ndue == 0)
+        return 0;
     if (d->nworkers == 0) {
         for (size_t k = 0; k < ndue && !eca_daemon_stopping(); k++)
             failed |= pass_one(d, d->agent, due[k], force);
