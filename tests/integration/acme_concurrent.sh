@@ -3,8 +3,8 @@
 # Concurrent orders: one agent, 12 certificates, concurrency 4, over one account and one
 # http-01 listener. One certificate's reload fails: it alone fails, with its own events; the
 # 11 others are installed and valid, each with a complete set of events naming it. The log
-# shows passes in flight at once, never more than 4; with ACME_CONCURRENCY=1 never two. A bad
-# concurrency is a configuration error naming the setting.
+# shows passes in flight at once, never more than 4; with ACME_CONCURRENCY=1 never two. TERM
+# stops every worker at once. A bad concurrency is a configuration error naming the setting.
 . "$(dirname "$0")/lib.sh"
 it_init
 start_pebble
@@ -126,7 +126,28 @@ grep -q 'Sanitizer' "$IT_TMP/renew.log" && die "sanitizer report: $(grep -m3 -A1
 grep -q '"event":"renew_failed","cert":"c7"' "$IT_TMP/renew.log" || die "renewals: the failure is not c7's"
 grep -q '"event":"account_ready"' "$IT_TMP/renew.log" && die "renewals: the account was set up again"
 
-# 4. Concurrency 1 is the sequential loop: never two passes at once.
+# 4. A stop request ends every worker's pass at once and no worker takes another: a daemon
+# whose orders all wait out a long dns-01 propagation time is stopped with TERM.
+sed 's|^concurrency = 4;|concurrency = 4;\ndns01_hook = "true";\ndns01_propagation_seconds = 60;|' \
+    "$conf" >"$d/slow.conf"
+bg_start slow "$ECA_ACME" --force --config "$d/slow.conf"
+pid=$BG_PID
+for _ in $(seq 200); do
+    [ "$(grep -c '"event":"order_started"' "$IT_TMP/slow.log")" -ge 4 ] && break
+    sleep 0.1
+done
+[ "$(grep -c '"event":"order_started"' "$IT_TMP/slow.log")" = 4 ] ||
+    die "slow: not 4 orders in flight: $(grep -c '"event":"order_started"' "$IT_TMP/slow.log")"
+sleep 0.5
+kill -TERM "$pid"
+for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && die "slow: daemon still running 3 s after TERM"
+rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || die "slow: daemon exited $rc after TERM"
+[ "$(grep -c '"event":"renew_abandoned"' "$IT_TMP/slow.log")" = 4 ] || die "slow: not 4 passes abandoned"
+[ "$(grep -c '"event":"renew_started"' "$IT_TMP/slow.log")" = 4 ] || die "slow: a pass started after TERM"
+
+# 5. Concurrency 1 is the sequential loop: never two passes at once.
 rc=0; ACME_CONCURRENCY=1 run_agent seq --once --force --config "$conf" || rc=$?
 [ "$rc" = 1 ] || die "concurrency 1, one failing certificate: exit $rc, want 1"
 python3 - "$IT_TMP/seq.log" <<'PY' || die "concurrency 1 overlapped"
