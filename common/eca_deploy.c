@@ -2,6 +2,7 @@
 /* The protocol-free steps of a pass both agents take: decide, install a set, reload, verify. */
 #include "eca_deploy.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@
 #define VERIFY_PAUSE 250 /* ms between probes */
 #define SEED_FILE    "host.seed"
 
-/* Process-wide: one STATE_DIR per daemon, loaded at start, read by every decision. */
-static unsigned host_seed;
+/* Process-wide: one STATE_DIR per daemon, loaded at start, read by every decision (atomic:
+ * an agent's worker threads decide, and roll journals forward, at once). */
+static atomic_uint host_seed;
 
 static unsigned
 name_seed(const char *name)
@@ -35,10 +37,10 @@ name_seed(const char *name)
 unsigned
 eca_deploy_seed(const char *name)
 {
-    unsigned h = name_seed(name);
+    unsigned h = name_seed(name), seed = atomic_load(&host_seed);
 
-    for (int i = 0; i < 4 && host_seed != 0; i++)
-        h = (h ^ ((host_seed >> (8 * i)) & 0xffu)) * 16777619u;
+    for (int i = 0; i < 4 && seed != 0; i++)
+        h = (h ^ ((seed >> (8 * i)) & 0xffu)) * 16777619u;
     return h ? h : 1;
 }
 

@@ -74,6 +74,12 @@ scan(struct splitter *sp, const char *s, struct eca_err *err)
 }
 
 enum eca_rc
+eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
+{
+    return eca_hook_run_env(argv, NULL, timeout_s, err);
+}
+
+enum eca_rc
 eca_hook_split(const char *cmdline, char ***argv, struct eca_err *err)
 {
     struct splitter sp = {0};

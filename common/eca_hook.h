@@ -25,6 +25,14 @@ void eca_hook_argv_free(char **argv);
 enum eca_rc eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err);
 
 /*
+ * eca_hook_run with env ("NAME=value" strings, NULL-ended; NULL: none) in the command's
+ * environment, replacing variables of those names there. The daemon's own environment never
+ * changes: commands started by several threads at once each see their own values.
+ */
+enum eca_rc eca_hook_run_env(char *const *argv, const char *const *env, int timeout_s,
+                             struct eca_err *err);
+
+/*
  * Whether eca_hook_run could start program `name` now: a name with a directory part must be
  * an executable regular file; a bare name is looked up in PATH. Not there: ECA_ENOTFOUND;
  * there but not runnable (a directory, no execute permission): ECA_EINVAL.

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,11 @@
 /* A reload command runs with the umask most systems give a login (a setting may come later). */
 #define HOOK_UMASK 022
 
+extern char **environ;
+
+/* Held from pipe() to the parent's close of the write end (eca_hook_run). */
+static pthread_mutex_t spawn_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /*
  * The child: own process group (so a timeout kills everything it started), default signal
  * handling and mask (the daemon blocks or handles some), the system's usual umask (the
@@ -33,7 +40,7 @@
  * close-on-exec pipe.
  */
 static void
-child(char *const *argv, int errfd)
+child(char *const *argv, char **envp, int errfd)
 {
     sigset_t none;
     int e;
@@ -47,6 +54,8 @@ child(char *const *argv, int errfd)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     umask(HOOK_UMASK);
+    if (envp != NULL)
+        environ = envp; /* a pointer store: nothing to allocate between fork and exec */
     execvp(argv[0], argv);
     e = errno;
     if (write(errfd, &e, sizeof e) < 0)
@@ -165,10 +174,46 @@ eca_hook_find_program(const char *name, struct eca_err *err)
     return eca_err_set(err, ECA_ENOTFOUND, "'%s' is not in PATH", name);
 }
 
+/* 1 when the environment entry e ("NAME=...") names the variable of assignment a ("NAME=v"). */
+static int
+same_name(const char *e, const char *a)
+{
+    size_t n = strcspn(a, "=");
+
+    return strncmp(e, a, n) == 0 && e[n] == '=';
+}
+
+/* The daemon's environment with env's assignments in place of their variables (malloc'd). */
+static char **
+env_merge(const char *const *env)
+{
+    size_t n = 0, m = 0, k = 0;
+    char **out;
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    while (env[m] != NULL)
+        m++;
+    if ((out = calloc(n + m + 1, sizeof *out)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+
+        while (j < m && !same_name(environ[i], env[j]))
+            j++;
+        if (j == m)
+            out[k++] = environ[i];
+    }
+    for (size_t j = 0; j < m; j++)
+        out[k++] = (char *)(uintptr_t)env[j];
+    return out;
+}
+
 enum eca_rc
-eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
+eca_hook_run_env(char *const *argv, const char *const *env, int timeout_s, struct eca_err *err)
 {
     int pfd[2] = {-1, -1}, status = 0, e;
+    char **envp = NULL;
     pid_t pid;
     enum eca_rc rc;
 
@@ -176,20 +221,28 @@ eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
         return eca_err_set(err, ECA_EINVAL, "reload command: empty");
     if (timeout_s <= 0)
         timeout_s = DEFAULT_TIMEOUT_S;
+    if (env != NULL && (envp = env_merge(env)) == NULL)
+        return eca_err_set(err, ECA_ENOMEM, "reload command '%s': out of memory", argv[0]);
+    /* Pipe to fork under one lock: another thread's child forked between pipe() and the
+     * close-on-exec flags would keep our write end open, and exec_errno() wait for it. */
+    pthread_mutex_lock(&spawn_mu);
     if (pipe(pfd) != 0 || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) != 0 ||
         fcntl(pfd[1], F_SETFD, FD_CLOEXEC) != 0) {
         rc = eca_err_set(err, ECA_EIO, "reload command '%s': pipe: %s", argv[0], strerror(errno));
+        pthread_mutex_unlock(&spawn_mu);
         goto out;
     }
     if ((pid = fork()) < 0) {
         rc = eca_err_set(err, ECA_EIO, "reload command '%s': fork: %s", argv[0], strerror(errno));
+        pthread_mutex_unlock(&spawn_mu);
         goto out;
     }
     if (pid == 0)
-        child(argv, pfd[1]);
-    setpgid(pid, pid); /* also in the parent, so kill(-pid) works whoever runs first */
+        child(argv, envp, pfd[1]);
     close(pfd[1]);
     pfd[1] = -1;
+    pthread_mutex_unlock(&spawn_mu);
+    setpgid(pid, pid); /* also in the parent, so kill(-pid) works whoever runs first */
     if ((e = exec_errno(pfd[0])) != 0) {
         reap(pid);
         rc = eca_err_set(err, ECA_EIO, "reload command '%s' could not be started: %s", argv[0],
@@ -209,6 +262,7 @@ out:
         close(pfd[0]);
     if (pfd[1] >= 0)
         close(pfd[1]);
+    free(envp);
     return rc;
 }
 

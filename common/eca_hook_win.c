@@ -140,9 +140,69 @@ kill_on_close_job(void)
     return job;
 }
 
+/* 1 when block entry e (L"NAME=...") is the variable a (L"NAME=v") assigns; names compare
+ * case-insensitively, as Windows does; the per-drive entries (L"=C:=C:\\") never match. */
+static int
+same_wname(const wchar_t *e, const wchar_t *a)
+{
+    size_t n = wcscspn(a, L"=");
+
+    return e[0] != L'=' && _wcsnicmp(e, a, n) == 0 && e[n] == L'=';
+}
+
+/* The daemon's environment block with env's assignments in place of their variables. */
 static enum eca_rc
-start(const char *name, wchar_t *app, wchar_t *cmd, HANDLE job, PROCESS_INFORMATION *pi,
-      struct eca_err *err)
+env_block(const char *const *env, wchar_t **out, struct eca_err *err)
+{
+    wchar_t *cur = GetEnvironmentStringsW(), *blk = NULL, *w[16] = {NULL};
+    size_t m = 0, len = 1, o = 0;
+    enum eca_rc rc = ECA_OK;
+
+    if (cur == NULL)
+        return eca_err_set(err, ECA_EIO, "reload command: no environment block");
+    for (; env[m] != NULL && rc == ECA_OK; m++)
+        rc = m < sizeof w / sizeof w[0] ? eca_win_widen(env[m], &w[m], err)
+                                        : eca_err_set(err, ECA_EINVAL,
+                                                      "reload command: too many "
+                                                      "variables");
+    for (int pass = 0; pass < 2 && rc == ECA_OK; pass++) {
+        /* First pass: the length; second: the copy. */
+        if (pass == 1 && (blk = calloc(len, sizeof *blk)) == NULL) {
+            rc = eca_err_set(err, ECA_ENOMEM, "reload command: out of memory");
+            break;
+        }
+        for (const wchar_t *e = cur; *e; e += wcslen(e) + 1) {
+            size_t j = 0;
+
+            while (j < m && !same_wname(e, w[j]))
+                j++;
+            if (j < m)
+                continue;
+            if (pass == 1)
+                wcscpy(blk + o, e);
+            o += pass == 1 ? wcslen(e) + 1 : 0;
+            len += pass == 0 ? wcslen(e) + 1 : 0;
+        }
+        for (size_t j = 0; j < m; j++) {
+            if (pass == 1)
+                wcscpy(blk + o, w[j]);
+            o += pass == 1 ? wcslen(w[j]) + 1 : 0;
+            len += pass == 0 ? wcslen(w[j]) + 1 : 0;
+        }
+    }
+    FreeEnvironmentStringsW(cur);
+    for (size_t j = 0; j < m && j < sizeof w / sizeof w[0]; j++)
+        free(w[j]);
+    if (rc == ECA_OK)
+        *out = blk; /* calloc'd: the final empty string is there already */
+    else
+        free(blk);
+    return rc;
+}
+
+static enum eca_rc
+start(const char *name, wchar_t *app, wchar_t *cmd, wchar_t *envblk, HANDLE job,
+      PROCESS_INFORMATION *pi, struct eca_err *err)
 {
     STARTUPINFOW si;
     char msg[256];
@@ -154,8 +214,10 @@ start(const char *name, wchar_t *app, wchar_t *cmd, HANDLE job, PROCESS_INFORMAT
     si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
     /* Suspended until it is in the job, so nothing it spawns can escape the timeout kill. */
-    if (!CreateProcessW(app, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED | CREATE_NO_WINDOW, NULL, NULL,
-                        &si, pi)) {
+    if (!CreateProcessW(app, cmd, NULL, NULL, TRUE,
+                        CREATE_SUSPENDED | CREATE_NO_WINDOW |
+                            (envblk != NULL ? CREATE_UNICODE_ENVIRONMENT : 0),
+                        envblk, NULL, &si, pi)) {
         eca_win_strerror(GetLastError(), msg, sizeof msg);
         return eca_err_set(err, ECA_EIO, "reload command '%s' could not be started: %s", name, msg);
     }
@@ -200,10 +262,10 @@ restart_service(char *const *argv, int timeout_s, struct eca_err *err)
 }
 
 enum eca_rc
-eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
+eca_hook_run_env(char *const *argv, const char *const *env, int timeout_s, struct eca_err *err)
 {
     PROCESS_INFORMATION pi = {0};
-    wchar_t *app = NULL, *cmd = NULL;
+    wchar_t *app = NULL, *cmd = NULL, *envblk = NULL;
     HANDLE job = NULL;
     enum eca_rc rc;
 
@@ -215,10 +277,11 @@ eca_hook_run(char *const *argv, int timeout_s, struct eca_err *err)
     if (strcmp(argv[0], "restart-service") == 0)
         return restart_service(argv, timeout_s, err);
     if ((rc = resolve(argv[0], &app, err)) != ECA_OK ||
-        (rc = build_cmdline(argv, &cmd, err)) != ECA_OK)
+        (rc = build_cmdline(argv, &cmd, err)) != ECA_OK ||
+        (env != NULL && (rc = env_block(env, &envblk, err)) != ECA_OK))
         goto out;
     job = kill_on_close_job();
-    if ((rc = start(argv[0], app, cmd, job, &pi, err)) != ECA_OK)
+    if ((rc = start(argv[0], app, cmd, envblk, job, &pi, err)) != ECA_OK)
         goto out;
     rc = wait_report(argv[0], pi.hProcess, job, timeout_s, err);
 out:
@@ -228,6 +291,7 @@ out:
         CloseHandle(job);
     free(app);
     free(cmd);
+    free(envblk);
     return rc;
 }
 

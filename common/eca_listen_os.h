@@ -8,6 +8,9 @@
 
 #include "eca_err.h"
 
+/* The kernel's queue of connections not yet accepted (a burst waits there, not refused). */
+#define ECA_LISTEN_BACKLOG 64
+
 /* A socket (or, on POSIX, the read end of the wake-up pipe); ECA_LISTEN_NOSOCK for none. */
 typedef intptr_t eca_listen_sock;
 #define ECA_LISTEN_NOSOCK ((eca_listen_sock)-1)

@@ -71,7 +71,7 @@ eca_listen_os_open(const char *host, const char *port, int loopback_only, eca_li
     }
     if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) < 0 || set_flags(fd) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, ECA_LISTEN_BACKLOG) != 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         rc = eca_err_set(err, ECA_EIO, "%s", strerror(errno));
         goto out;

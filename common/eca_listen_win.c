@@ -89,7 +89,7 @@ eca_listen_os_open(const char *host, const char *port, int loopback_only, eca_li
     }
     /* Windows' SO_REUSEADDR lets another process steal the port; exclusive use is the safe one. */
     setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&excl, sizeof excl);
-    if (bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(s, 16) != 0 ||
+    if (bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(s, ECA_LISTEN_BACKLOG) != 0 ||
         getsockname(s, (struct sockaddr *)&ss, &sl) != 0 || set_flags(s) != 0) {
         rc = wsa_fail("bind", err);
         goto out;

@@ -3,6 +3,7 @@
 #include "eca_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +29,13 @@ struct redact {
     size_t esclen;
 };
 
-/* The only mutable global state of libeca besides the clock seam (STYLE.md §1). */
+/*
+ * The only mutable global state of libeca besides the clock seam (STYLE.md §1). Lines are
+ * built and written under `mu`, as the secrets are registered and forgotten: an agent's
+ * workers log at once (a secret loaded by one must be redacted in every other's lines, and a
+ * sink is called by one thread at a time). agent, min and fmt are set before workers start.
+ */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char agent[64];
     enum eca_log_level min;
@@ -421,6 +428,7 @@ eca_log(enum eca_log_level level, const char *event, const char *cert,
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
+    pthread_mutex_lock(&mu);
     n = build(&l, level, event, cert, fields, nfields, fmt ? msg : NULL, out, sizeof out);
     if (n == 0) /* redaction grew the line past the cap */
         n = build(&l, level, event, cert, NULL, 0, "log line dropped: too long after redaction",
@@ -429,6 +437,7 @@ eca_log(enum eca_log_level level, const char *event, const char *cert,
         cfg.sink(cfg.ctx, level, out);
     else if (n > 0)
         emit_stderr(out, n);
+    pthread_mutex_unlock(&mu);
     /* The unredacted text may hold secrets the caller did not register. */
     OPENSSL_cleanse(msg, sizeof msg);
     OPENSSL_cleanse(&l, sizeof l);
@@ -446,8 +455,10 @@ eca_log_setup(const char *agent, enum eca_log_level min, enum eca_log_format fmt
 void
 eca_log_set_sink(eca_log_sink_fn sink, void *ctx)
 {
+    pthread_mutex_lock(&mu);
     cfg.sink = sink;
     cfg.ctx = sink ? ctx : NULL;
+    pthread_mutex_unlock(&mu);
 }
 
 /* JSON-escaped copy of s (the same escaping the logger applies), malloc'd. */
@@ -487,17 +498,20 @@ eca_log_redact_add(const char *secret)
         return;
     r.raw = OPENSSL_strdup(secret);
     r.esc = escape_copy(secret, r.rawlen, &r.esclen);
+    pthread_mutex_lock(&mu);
     grown = realloc(cfg.sec, (cfg.nsec + 1) * sizeof *grown);
     if (r.raw == NULL || r.esc == NULL || grown == NULL) {
         /* Out of memory: nothing sensible left; keep what is registered. */
         if (grown != NULL)
             cfg.sec = grown;
+        pthread_mutex_unlock(&mu);
         OPENSSL_clear_free(r.raw, r.rawlen);
         free(r.esc);
         return;
     }
     cfg.sec = grown;
     cfg.sec[cfg.nsec++] = r;
+    pthread_mutex_unlock(&mu);
 }
 
 void
@@ -508,13 +522,15 @@ eca_log_redact_forget(const char *secret)
     if (secret == NULL)
         return;
     n = strlen(secret);
+    pthread_mutex_lock(&mu);
     for (i = 0; i < cfg.nsec; i++) {
         if (cfg.sec[i].rawlen == n && memcmp(cfg.sec[i].raw, secret, n) == 0) {
             redact_free(&cfg.sec[i]);
             cfg.sec[i] = cfg.sec[--cfg.nsec];
-            return;
+            break;
         }
     }
+    pthread_mutex_unlock(&mu);
 }
 
 void
@@ -522,6 +538,7 @@ eca_log_reset(void)
 {
     size_t i;
 
+    pthread_mutex_lock(&mu);
     for (i = 0; i < cfg.nsec; i++)
         redact_free(&cfg.sec[i]);
     free(cfg.sec);
@@ -532,6 +549,7 @@ eca_log_reset(void)
     cfg.fmt = ECA_LOG_JSON;
     cfg.sink = NULL;
     cfg.ctx = NULL;
+    pthread_mutex_unlock(&mu);
 }
 
 int

@@ -3,6 +3,7 @@
 #include "eca_metrics.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,9 @@ struct eca_metrics {
     size_t ncauses;
     int timeout_ms;
     struct eca_listen *listen; /* the endpoint, NULL when not serving */
+    /* An agent's worker threads record their certificates at once: every entry point that reads or
+     * changes certs/causes holds it (render too, so a scrape never sees half an update). */
+    pthread_mutex_t mu;
 };
 
 struct eca_metrics *
@@ -58,6 +62,7 @@ eca_metrics_new(const char *agent, const char *version)
     m->agent = strdup(agent ? agent : "");
     m->version = strdup(version ? version : "");
     m->timeout_ms = ECA_METRICS_TIMEOUT_MS;
+    pthread_mutex_init(&m->mu, NULL);
     if (m->agent == NULL || m->version == NULL) {
         eca_metrics_free(m);
         return NULL;
@@ -89,6 +94,7 @@ eca_metrics_free(struct eca_metrics *m)
     free(m->certs);
     free(m->agent);
     free(m->version);
+    pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
@@ -151,16 +157,16 @@ nomem:
     return eca_err_set(err, ECA_ENOMEM, "metrics: out of memory adding certificate '%s'", cert);
 }
 
-enum eca_rc
-eca_metrics_cert_add(struct eca_metrics *m, const char *cert, struct eca_err *err)
+static enum eca_rc
+cert_add_locked(struct eca_metrics *m, const char *cert, struct eca_err *err)
 {
     struct cert_metrics *c;
 
     return cert_get(m, cert, &c, err);
 }
 
-void
-eca_metrics_cert_remove(struct eca_metrics *m, const char *cert)
+static void
+cert_remove_locked(struct eca_metrics *m, const char *cert)
 {
     struct cert_metrics *c;
     size_t i;
@@ -173,9 +179,9 @@ eca_metrics_cert_remove(struct eca_metrics *m, const char *cert)
     m->ncerts--;
 }
 
-enum eca_rc
-eca_metrics_set_validity(struct eca_metrics *m, const char *cert, time_t not_before,
-                         time_t not_after, struct eca_err *err)
+static enum eca_rc
+set_validity_locked(struct eca_metrics *m, const char *cert, time_t not_before, time_t not_after,
+                    struct eca_err *err)
 {
     struct cert_metrics *c;
     enum eca_rc rc = cert_get(m, cert, &c, err);
@@ -188,8 +194,8 @@ eca_metrics_set_validity(struct eca_metrics *m, const char *cert, time_t not_bef
     return ECA_OK;
 }
 
-void
-eca_metrics_clear_validity(struct eca_metrics *m, const char *cert)
+static void
+clear_validity_locked(struct eca_metrics *m, const char *cert)
 {
     struct cert_metrics *c;
 
@@ -197,9 +203,8 @@ eca_metrics_clear_validity(struct eca_metrics *m, const char *cert)
         c->has_validity = false;
 }
 
-enum eca_rc
-eca_metrics_renewal_succeeded(struct eca_metrics *m, const char *cert, time_t when,
-                              struct eca_err *err)
+static enum eca_rc
+renewal_succeeded_locked(struct eca_metrics *m, const char *cert, time_t when, struct eca_err *err)
 {
     struct cert_metrics *c;
     enum eca_rc rc = cert_get(m, cert, &c, err);
@@ -212,9 +217,9 @@ eca_metrics_renewal_succeeded(struct eca_metrics *m, const char *cert, time_t wh
     return ECA_OK;
 }
 
-enum eca_rc
-eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, const char *cause,
-                           struct eca_err *err)
+static enum eca_rc
+renewal_failed_locked(struct eca_metrics *m, const char *cert, const char *cause,
+                      struct eca_err *err)
 {
     struct cert_metrics *c;
     struct cause_count *slot;
@@ -230,8 +235,8 @@ eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, const char *
     return ECA_OK;
 }
 
-enum eca_rc
-eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining, struct eca_err *err)
+static enum eca_rc
+set_budget_locked(struct eca_metrics *m, const char *cert, int remaining, struct eca_err *err)
 {
     struct cert_metrics *c;
     enum eca_rc rc = cert_get(m, cert, &c, err);
@@ -243,8 +248,8 @@ eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining, s
     return ECA_OK;
 }
 
-enum eca_rc
-eca_metrics_set_healthy(struct eca_metrics *m, const char *cert, int healthy, struct eca_err *err)
+static enum eca_rc
+set_healthy_locked(struct eca_metrics *m, const char *cert, int healthy, struct eca_err *err)
 {
     struct cert_metrics *c;
     enum eca_rc rc = cert_get(m, cert, &c, err);
@@ -256,8 +261,8 @@ eca_metrics_set_healthy(struct eca_metrics *m, const char *cert, int healthy, st
     return ECA_OK;
 }
 
-enum eca_rc
-eca_metrics_declare_cause(struct eca_metrics *m, const char *cause, struct eca_err *err)
+static enum eca_rc
+declare_cause_locked(struct eca_metrics *m, const char *cause, struct eca_err *err)
 {
     char **grown;
 
@@ -426,9 +431,8 @@ put_failures(struct eca_buf *out, const struct eca_metrics *m, struct eca_err *e
     return rc;
 }
 
-enum eca_rc
-eca_metrics_render(const struct eca_metrics *m, time_t now, struct eca_buf *out,
-                   struct eca_err *err)
+static enum eca_rc
+render_locked(const struct eca_metrics *m, time_t now, struct eca_buf *out, struct eca_err *err)
 {
     enum eca_rc rc;
 
@@ -449,6 +453,150 @@ eca_metrics_render(const struct eca_metrics *m, time_t now, struct eca_buf *out,
         rc = put_failures(out, m, err);
     if (rc != ECA_OK)
         eca_err_prefix(err, "metrics: ");
+    return rc;
+}
+
+/*
+ * The entry points of the registry: each one under the lock. The lock is taken through a
+ * const registry too (rendering), which is why it is cast: it guards, it is not the value.
+ */
+static void
+lock(const struct eca_metrics *m)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&m->mu);
+}
+
+static void
+unlock(const struct eca_metrics *m)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)&m->mu);
+}
+
+enum eca_rc
+eca_metrics_cert_add(struct eca_metrics *m, const char *cert, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return cert_add_locked(m, cert, err);
+    lock(m);
+    rc = cert_add_locked(m, cert, err);
+    unlock(m);
+    return rc;
+}
+
+void
+eca_metrics_cert_remove(struct eca_metrics *m, const char *cert)
+{
+    if (m == NULL)
+        return;
+    lock(m);
+    cert_remove_locked(m, cert);
+    unlock(m);
+}
+
+enum eca_rc
+eca_metrics_set_validity(struct eca_metrics *m, const char *cert, time_t not_before,
+                         time_t not_after, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return set_validity_locked(m, cert, not_before, not_after, err);
+    lock(m);
+    rc = set_validity_locked(m, cert, not_before, not_after, err);
+    unlock(m);
+    return rc;
+}
+
+void
+eca_metrics_clear_validity(struct eca_metrics *m, const char *cert)
+{
+    if (m == NULL)
+        return;
+    lock(m);
+    clear_validity_locked(m, cert);
+    unlock(m);
+}
+
+enum eca_rc
+eca_metrics_renewal_succeeded(struct eca_metrics *m, const char *cert, time_t when,
+                              struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return renewal_succeeded_locked(m, cert, when, err);
+    lock(m);
+    rc = renewal_succeeded_locked(m, cert, when, err);
+    unlock(m);
+    return rc;
+}
+
+enum eca_rc
+eca_metrics_renewal_failed(struct eca_metrics *m, const char *cert, const char *cause,
+                           struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return renewal_failed_locked(m, cert, cause, err);
+    lock(m);
+    rc = renewal_failed_locked(m, cert, cause, err);
+    unlock(m);
+    return rc;
+}
+
+enum eca_rc
+eca_metrics_set_budget(struct eca_metrics *m, const char *cert, int remaining, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return set_budget_locked(m, cert, remaining, err);
+    lock(m);
+    rc = set_budget_locked(m, cert, remaining, err);
+    unlock(m);
+    return rc;
+}
+
+enum eca_rc
+eca_metrics_set_healthy(struct eca_metrics *m, const char *cert, int healthy, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return set_healthy_locked(m, cert, healthy, err);
+    lock(m);
+    rc = set_healthy_locked(m, cert, healthy, err);
+    unlock(m);
+    return rc;
+}
+
+enum eca_rc
+eca_metrics_declare_cause(struct eca_metrics *m, const char *cause, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return declare_cause_locked(m, cause, err);
+    lock(m);
+    rc = declare_cause_locked(m, cause, err);
+    unlock(m);
+    return rc;
+}
+
+enum eca_rc
+eca_metrics_render(const struct eca_metrics *m, time_t now, struct eca_buf *out,
+                   struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (m == NULL)
+        return render_locked(m, now, out, err);
+    lock(m);
+    rc = render_locked(m, now, out, err);
+    unlock(m);
     return rc;
 }
 

@@ -24,6 +24,17 @@ struct acme_agent;
 enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out,
                            struct eca_err *err);
 
+/*
+ * A worker of parent (after acme_agent_set_stop on it), for running passes of different
+ * certificates at once (concurrency): acme_agent_run on each worker from its own thread, never
+ * on parent meanwhile. A worker has its own transport, client and nonces, and shares the
+ * parent's configuration and renewal information; the account is found or created once, by
+ * parent under its lock, and every worker's http-01 challenges go through one shared
+ * responder (one listener). Free the workers before parent.
+ */
+enum eca_rc acme_agent_new_worker(struct acme_agent *parent, struct acme_agent **out,
+                                  struct eca_err *err);
+
 /* A stop predicate polled while the ACME client waits (signals); NULL: never. */
 void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
 

@@ -40,6 +40,7 @@ static const char *const root_names[] = {
     "crl_enabled",
     "crl_max_age_hours",
     "crl_fail_closed",
+    "concurrency",
     "dns01_hook",
     "dns01_propagation_seconds",
     "dns01_hook_timeout",
@@ -189,6 +190,32 @@ crl_from_env(struct acme_conf *c, struct eca_err *err)
 }
 
 /* ---- end of CRL checking ---- */
+/* ---- Concurrent orders: concurrency / ACME_CONCURRENCY ---- */
+
+/* Past this, a CA's rate limits (and the per-account order limits) bite long before speed. */
+#define CONCURRENCY_MAX 64L
+
+static enum eca_rc
+concurrency_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->concurrency;
+    enum eca_rc rc = eca_conf_get_int(root, "concurrency", 0, 1, CONCURRENCY_MAX, &v, err);
+
+    c->concurrency = (int)v;
+    return rc;
+}
+
+static enum eca_rc
+concurrency_from_env(struct acme_conf *c, struct eca_err *err)
+{
+    long long v = c->concurrency;
+    enum eca_rc rc = eca_env_int("ACME_CONCURRENCY", 1, CONCURRENCY_MAX, &v, err);
+
+    c->concurrency = (int)v;
+    return rc;
+}
+
+/* ---- end of concurrent orders ---- */
 
 /* ---- dns-01 hook, wildcards, IP identifiers (global defaults, per certificate, env) ---- */
 
@@ -367,7 +394,8 @@ from_file(struct loader *l, const config_setting_t *root, struct eca_err *err)
         (rc = eca_conf_str(root, "webroot", &c->webroot, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "preferred_chain", &c->preferred_chain, err)) != ECA_OK ||
         (rc = pass_timeout_from_file(root, c, err)) != ECA_OK || /* bounded passes */
-        (rc = crl_from_file(root, c, err)) != ECA_OK)            /* CRL checking */
+        (rc = crl_from_file(root, c, err)) != ECA_OK ||          /* CRL checking */
+        (rc = concurrency_from_file(root, c, err)) != ECA_OK)    /* concurrent orders */
         return rc;
     if ((rc = dns01_from_root(root, c, err)) != ECA_OK) /* dns-01 hook */
         return rc;
@@ -449,6 +477,7 @@ globals_from_env(struct loader *l, struct eca_err *err)
         return rc;
     if ((rc = pass_timeout_from_env(c, err)) != ECA_OK || /* bounded passes */
         (rc = crl_from_env(c, err)) != ECA_OK ||          /* CRL checking */
+        (rc = concurrency_from_env(c, err)) != ECA_OK ||  /* concurrent orders */
         (rc = dns01_from_env(c, err)) != ECA_OK)          /* dns-01 hook */
         return rc;
     return ECA_OK;
@@ -567,6 +596,7 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
     l.c->crl_enabled = 1;
     l.c->crl_max_age_s = ACME_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
+    l.c->concurrency = ACME_CONF_DEFAULT_CONCURRENCY;
     l.c->dns01_hook_timeout_s = ACME_DNS01_DEFAULT_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&

@@ -14,6 +14,7 @@
 #define ACME_CONF_DEFAULT_RELOAD_TIMEOUT ECA_AGENTCONF_DEFAULT_RELOAD_TIMEOUT
 #define ACME_CONF_DEFAULT_PASS_TIMEOUT   300 /* seconds: one certificate's pass, all requests */
 #define ACME_CONF_DEFAULT_CRL_MAX_AGE_H  24
+#define ACME_CONF_DEFAULT_CONCURRENCY    4 /* certificates whose passes run at once */
 
 /* One managed certificate. All strings owned by the enclosing struct acme_conf. */
 struct acme_cert_conf {
@@ -54,6 +55,7 @@ struct acme_conf {
     int crl_enabled;
     long crl_max_age_s;
     int crl_fail_closed; /* 1: a CRL that cannot be checked counts as revoked */
+    int concurrency;     /* concurrency / ACME_CONCURRENCY: certificates' passes at once (1..64) */
     char *dns01_hook;    /* global defaults of the certificates' dns01_* settings */
     long dns01_propagation_s;
     int dns01_hook_timeout_s;

@@ -55,33 +55,45 @@ acme_dns01_record(const char *domain, const char *key_authz, struct eca_buf *nam
     return eca_b64url_encode(md, mdlen, value, err);
 }
 
+/* *out = "NAME=value" (malloc'd): 0, or -1 out of memory. */
+static int
+env_pair(char **out, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 2;
+
+    if ((*out = malloc(n)) == NULL)
+        return -1;
+    snprintf(*out, n, "%s=%s", name, value);
+    return 0;
+}
+
 /*
- * Run `<hook> <action> <name> <value>` with the certbot-style variables set for it. The daemon
- * runs hooks one at a time from its only ACME thread, so the variables are set around the run
- * and removed again.
+ * Run `<hook> <action> <name> <value>` with the certbot-style variables in its environment
+ * alone: workers run hooks at once, each with its own record.
  */
 static enum eca_rc
 run_hook(struct dns01 *d, const char *action, const struct record *r, struct eca_err *err)
 {
-    char **argv = calloc(d->nargv + 4, sizeof *argv);
-    enum eca_rc rc;
+    char **argv = calloc(d->nargv + 4, sizeof *argv), *env[4] = {NULL, NULL, NULL, NULL};
+    enum eca_rc rc = ECA_OK;
 
-    if (argv == NULL)
-        return eca_err_set(err, ECA_ENOMEM, "dns01_hook: out of memory");
+    if (argv == NULL || env_pair(&env[0], "ECA_DNS01_NAME", r->name) != 0 ||
+        env_pair(&env[1], "ECA_DNS01_VALUE", r->value) != 0 ||
+        env_pair(&env[2], "ECA_DNS01_DOMAIN", r->domain) != 0) {
+        rc = eca_err_set(err, ECA_ENOMEM, "dns01_hook: out of memory");
+        goto out;
+    }
     memcpy(argv, d->argv, d->nargv * sizeof *argv);
     argv[d->nargv] = (char *)action;
     argv[d->nargv + 1] = r->name;
     argv[d->nargv + 2] = r->value;
-    setenv("ECA_DNS01_NAME", r->name, 1);
-    setenv("ECA_DNS01_VALUE", r->value, 1);
-    setenv("ECA_DNS01_DOMAIN", r->domain, 1);
-    rc = eca_hook_run(argv, d->timeout_s, err);
-    unsetenv("ECA_DNS01_NAME");
-    unsetenv("ECA_DNS01_VALUE");
-    unsetenv("ECA_DNS01_DOMAIN");
-    free(argv);
+    rc = eca_hook_run_env(argv, (const char *const *)env, d->timeout_s, err);
     if (rc != ECA_OK)
         eca_err_prefix(err, "dns01_hook %s %s: ", action, r->name);
+out:
+    for (size_t i = 0; i < 3; i++)
+        free(env[i]);
+    free(argv);
     return rc;
 }
 

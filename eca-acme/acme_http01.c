@@ -18,9 +18,12 @@
 
 enum kind { KIND_LISTENER, KIND_WEBROOT };
 
+/* A token served; refs: the orders that published it (a CA hands two orders of one account
+ * for the same name the same pending authorization, and so the same token). */
 struct published {
     char *token;
     char *authz;
+    int refs;
 };
 
 struct http01 {
@@ -109,6 +112,7 @@ listener_publish(void *ctx, const char *token, const char *key_authz, struct eca
         free(t);
         rc = eca_err_set(err, ECA_ENOMEM, "http01 listener: out of memory");
     } else {
+        slot->refs = slot->token != NULL ? slot->refs + 1 : 1;
         free(slot->token);
         free(slot->authz);
         slot->token = t;
@@ -127,7 +131,7 @@ listener_unpublish(void *ctx, const char *token)
         return; /* never published: nothing served */
     acme_http01_os_lock(h->os);
     for (size_t i = 0; i < MAX_TOKENS; i++) {
-        if (h->toks[i].token && strcmp(h->toks[i].token, token) == 0) {
+        if (h->toks[i].token && strcmp(h->toks[i].token, token) == 0 && --h->toks[i].refs <= 0) {
             free(h->toks[i].token);
             free(h->toks[i].authz);
             h->toks[i].token = h->toks[i].authz = NULL;

@@ -5,6 +5,7 @@
  * re-reads the configuration, USR1 forces renewal. What it calls are mechanisms.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,8 @@ struct slot {
 struct daemon {
     struct acme_conf *conf;
     struct acme_agent *agent;
+    struct acme_agent **workers; /* [nworkers] with concurrency > 1 (see run_pass) */
+    size_t nworkers;
     struct slot *slots;
     struct eca_status_table *status; /* what the status file says, one per certificate */
     struct eca_metrics *metrics;     /* NULL: no metrics */
@@ -263,7 +266,7 @@ slots_close(struct daemon *d)
  * issuance budget lets the pass look but not fetch (eca_pass).
  */
 static int
-pass_one(struct daemon *d, size_t i, int force)
+pass_one(struct daemon *d, struct acme_agent *agent, size_t i, int force)
 {
     const struct eca_agentconf *g = &d->conf->g;
     const struct eca_certconf *cc = &d->conf->certs[i].base;
@@ -285,13 +288,13 @@ pass_one(struct daemon *d, size_t i, int force)
         struct eca_pass_plan plan = eca_pass_plan(g, cc, &s->p, force, eca_clock_now());
 
         if (plan.resume) {
-            rc = acme_agent_run(d->agent, i, ECA_PASS_LOOK, &res, &err);
+            rc = acme_agent_run(agent, i, ECA_PASS_LOOK, &res, &err);
             rc = eca_pass_resume(g, cc, &s->p, &targets, rc, &plan, &res, &err);
             if (rc == ECA_OK && plan.resumed) /* the state and next check of the new pair */
-                rc = acme_agent_run(d->agent, i, ECA_PASS_LOOK, &res, &err);
+                rc = acme_agent_run(agent, i, ECA_PASS_LOOK, &res, &err);
         }
         if (rc == ECA_OK && !plan.resumed)
-            rc = acme_agent_run(d->agent, i, (int)plan.flags, &res, &err);
+            rc = acme_agent_run(agent, i, (int)plan.flags, &res, &err);
         refused = eca_pass_finish(g, cc, &s->p, &plan, rc, &res);
     }
     eca_deploy_set_free(&targets);
@@ -319,9 +322,118 @@ pass_one(struct daemon *d, size_t i, int force)
     else if (d->metrics && rc == ECA_OK)
         eca_metrics_clear_validity(d->metrics, name);
     eca_deploy_status_fill(&sc, name, &res.st, &res.dec, &s->p.retry, now);
-    acme_agent_profile(d->agent, i, sc.profile, sizeof sc.profile);
+    acme_agent_profile(agent, i, sc.profile, sizeof sc.profile);
     eca_status_table_set(d->status, i, &sc, NULL);
     return rc != ECA_OK || refused;
+}
+
+/*
+ * The workers for d->agent: concurrency of them (no more than there are certificates), or
+ * none with concurrency 1, where every pass runs on d->agent in turn, as it always did.
+ */
+static int
+workers_open(struct daemon *d)
+{
+    size_t n = d->conf->concurrency > 1 ? (size_t)d->conf->concurrency : 0;
+    struct eca_err err = {0};
+
+    if (n > d->conf->ncerts)
+        n = d->conf->ncerts;
+    if (n == 0)
+        return 0;
+    if ((d->workers = calloc(n, sizeof *d->workers)) == NULL)
+        return -1;
+    for (; d->nworkers < n; d->nworkers++)
+        if (acme_agent_new_worker(d->agent, &d->workers[d->nworkers], &err) != ECA_OK) {
+            eca_log(ECA_LOG_ERROR, "agent_failed", NULL, NULL, 0, "%s", err.msg);
+            return -1;
+        }
+    return 0;
+}
+
+static void
+workers_close(struct daemon *d)
+{
+    for (size_t k = 0; k < d->nworkers; k++)
+        acme_agent_free(d->workers[k]);
+    free(d->workers);
+    d->workers = NULL;
+    d->nworkers = 0;
+}
+
+/* The certificates of one pass, taken in order by the workers; failed: any pass_one() did. */
+struct queue {
+    struct daemon *d;
+    const size_t *due;
+    size_t ndue, next;
+    int force, failed;
+    pthread_mutex_t mu;
+};
+
+struct lane {
+    struct queue *q;
+    struct acme_agent *agent;
+};
+
+/* One worker: the next due certificate until none is left or a stop is requested. */
+static void *
+lane_main(void *arg)
+{
+    struct lane *l = arg;
+    struct queue *q = l->q;
+
+    for (;;) {
+        size_t i;
+        int failed;
+
+        pthread_mutex_lock(&q->mu);
+        if (q->next >= q->ndue || eca_daemon_stopping()) {
+            pthread_mutex_unlock(&q->mu);
+            return NULL;
+        }
+        i = q->due[q->next++];
+        pthread_mutex_unlock(&q->mu);
+        failed = pass_one(q->d, l->agent, i, q->force);
+        pthread_mutex_lock(&q->mu);
+        q->failed |= failed;
+        pthread_mutex_unlock(&q->mu);
+    }
+}
+
+/*
+ * The passes of the certificates due[0..ndue): one after another on d->agent, or on up to
+ * d->nworkers threads at once (this one among them). A certificate's pass stays on one
+ * worker; its failure is its own. 1 when one failed.
+ */
+static int
+run_pass(struct daemon *d, const size_t *due, size_t ndue, int force)
+{
+    struct queue q = {d, due, ndue, 0, force, 0, PTHREAD_MUTEX_INITIALIZER};
+    struct lane lanes[64];
+    pthread_t th[64];
+    size_t n = d->nworkers < ndue ? d->nworkers : ndue, started = 0;
+    int failed = 0;
+
+    if (n > sizeof lanes / sizeof lanes[0])
+        n = sizeof lanes / sizeof lanes[0];
+    if (ndue == 0)
+        return 0;
+    if (d->nworkers == 0) {
+        for (size_t k = 0; k < ndue && !eca_daemon_stopping(); k++)
+            failed |= pass_one(d, d->agent, due[k], force);
+        return failed;
+    }
+    for (size_t k = 0; k < n; k++)
+        lanes[k] = (struct lane){&q, d->workers[k]};
+    /* A thread that cannot be started leaves its share to the others (this one at least). */
+    for (size_t k = 1; k < n; k++)
+        if (pthread_create(&th[started], NULL, lane_main, &lanes[k]) == 0)
+            started++;
+    lane_main(&lanes[0]);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    pthread_mutex_destroy(&q.mu);
+    return q.failed;
 }
 
 /* After every pass: the status file and the metrics textfile. */
@@ -382,11 +494,12 @@ reload(struct daemon *d, const struct args *a)
         if (d->metrics && acme_conf_find(nc, d->conf->certs[i].base.name) == NULL)
             eca_metrics_cert_remove(d->metrics, d->conf->certs[i].base.name);
     slots_close(d);
+    workers_close(d);
     acme_agent_free(d->agent);
     acme_conf_free(d->conf);
     d->conf = nc;
     d->agent = na;
-    if (slots_open(d, a->once) != 0)
+    if (workers_open(d) != 0 || slots_open(d, a->once) != 0)
         return -1;
     eca_log(ECA_LOG_INFO, "config_reloaded", NULL, ECA_LOG_FIELDS(ECA_LI("certs", nc->ncerts)),
             NULL);
@@ -398,24 +511,31 @@ static int
 serve(struct daemon *d, const struct args *a)
 {
     int force = d->conf->g.force, failed = 0;
+    size_t *due = NULL;
 
     for (;;) {
         unsigned req = eca_daemon_take();
         time_t now, next;
+        size_t ndue = 0;
 
         if (req & ECA_DAEMON_STOP)
             break;
-        if ((req & ECA_DAEMON_RELOAD) && reload(d, a) != 0)
+        if ((req & ECA_DAEMON_RELOAD) && reload(d, a) != 0) {
+            free(due);
             return EXIT_FAIL;
+        }
         if (req & ECA_DAEMON_FORCE) {
             force = 1;
             eca_log(ECA_LOG_INFO, "renew_forced", NULL, NULL, 0, "SIGUSR1");
         }
         now = eca_clock_now();
-        failed = 0;
-        for (size_t i = 0; i < d->conf->ncerts && !eca_daemon_stopping(); i++)
+        free(due);
+        if ((due = calloc(d->conf->ncerts + 1, sizeof *due)) == NULL)
+            return EXIT_FAIL;
+        for (size_t i = 0; i < d->conf->ncerts; i++)
             if (force || d->slots[i].due <= now)
-                failed |= pass_one(d, i, force);
+                due[ndue++] = i;
+        failed = run_pass(d, due, ndue, force);
         force = 0;
         report(d);
         if (a->once || eca_daemon_stopping())
@@ -426,6 +546,7 @@ serve(struct daemon *d, const struct args *a)
                 next = d->slots[i].due;
         sleep_until(d, next);
     }
+    free(due);
     return failed && !eca_daemon_stopping() ? EXIT_FAIL : 0;
 }
 
@@ -433,7 +554,7 @@ serve(struct daemon *d, const struct args *a)
 static int
 run_daemon(const struct args *a, struct acme_conf *conf)
 {
-    struct daemon d = {conf, NULL, NULL, NULL, NULL};
+    struct daemon d = {conf, NULL, NULL, 0, NULL, NULL, NULL};
     const struct eca_agentconf *g = &conf->g;
     struct eca_err err = {0};
     int rc = EXIT_FAIL;
@@ -459,16 +580,17 @@ run_daemon(const struct args *a, struct acme_conf *conf)
         eca_log(ECA_LOG_ERROR, "metrics_failed", NULL, NULL, 0, "%s", err.msg);
         goto out;
     }
-    if (slots_open(&d, a->once) != 0)
+    if (workers_open(&d) != 0 || slots_open(&d, a->once) != 0)
         goto out;
     eca_log(ECA_LOG_INFO, "agent_started", NULL,
             ECA_LOG_FIELDS(ECA_LS("version", ECA_VERSION), ECA_LI("certs", conf->ncerts),
-                           ECA_LB("once", a->once)),
+                           ECA_LB("once", a->once), ECA_LI("concurrency", conf->concurrency)),
             NULL);
     rc = serve(&d, a);
     eca_log(ECA_LOG_INFO, "agent_stopped", NULL, NULL, 0, NULL);
 out:
     slots_close(&d);
+    workers_close(&d);
     eca_metrics_free(d.metrics);
     acme_agent_free(d.agent);
     acme_conf_free(d.conf);

@@ -56,7 +56,9 @@ WIN_CPPFLAGS := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -D__USE_MINGW_ANSI_S
                 -Iwindows/compat -Icommon -Iwindows -Ieca-acme -Ieca-est
 WIN_CFLAGS   := -O2 -g $(WIN_WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
 WIN_LDFLAGS  := -static
-WIN_SYSLIBS  := -lssp -lbcrypt -ladvapi32 -lcrypt32 -lws2_32 -luserenv
+# -lpthread: winpthreads, linked statically (-static), for the locks of common/ and eca-acme's
+# workers (concurrency); win-imports fails if libwinpthread-1.dll is imported after all.
+WIN_SYSLIBS  := -lssp -lbcrypt -ladvapi32 -lcrypt32 -lws2_32 -luserenv -lpthread
 
 WIN_LIBECA := $(WIN_BUILD)/libeca.a
 WIN_LIBSUP := $(WIN_BUILD)/libtestsupport.a

@@ -16,6 +16,7 @@ ca_bundle = "$PEBBLE_TLS_CA";
 state_dir = "$d/state";
 http01_listen = "127.0.0.1:$PEBBLE_HTTP01_PORT";
 log_level = "debug";
+concurrency = 1; # good's reload breaks bad's directory before bad's pass: one after the other
 certificates = (
   { name = "good"; domains = [ "good.test" ];
     cert_path = "$d/out/good.pem"; key_path = "$d/out/good.key";

@@ -557,6 +557,42 @@ START_TEST(crl_settings_from_file_and_env)
 }
 END_TEST
 
+/* Concurrent orders: concurrency, 4 by default, 1..64, ACME_CONCURRENCY wins. */
+START_TEST(concurrency_from_file_and_env)
+{
+    static const char certs[] = "certificates = ( { name = \"a\"; domains = [\"a.example\"];\n"
+                                "  cert_path = \"/a.pem\"; key_path = \"/a.key\"; } );\n";
+    struct eca_agentconf_cli cli = {conf_path, NULL, 0};
+    struct acme_conf *c;
+    struct eca_err err = {0};
+    char text[1024];
+
+    snprintf(text, sizeof text, "%s%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->concurrency, 4);
+    acme_conf_free(c);
+    snprintf(text, sizeof text, "%sconcurrency = 1;\n%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->concurrency, 1);
+    acme_conf_free(c);
+    setenv("ACME_CONCURRENCY", "8", 1);
+    c = load_ok(conf_path);
+    ck_assert_int_eq(c->concurrency, 8);
+    acme_conf_free(c);
+    setenv("ACME_CONCURRENCY", "0", 1);
+    c = NULL;
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "ACME_CONCURRENCY") != NULL, "%s", err.msg);
+    unsetenv("ACME_CONCURRENCY");
+    snprintf(text, sizeof text, "%sconcurrency = 65;\n%s", BASE_GLOBALS, certs);
+    write_conf(text);
+    ck_assert_int_eq(acme_conf_load(&cli, &c, &err), ECA_ECONF);
+    ck_assert_msg(strstr(err.msg, "acme.conf:3") && strstr(err.msg, "concurrency"), "%s", err.msg);
+}
+END_TEST
+
 /* A file for this host: every path under tmpdir; %s are tmpdir, in order of appearance. */
 static void
 write_host_conf(const char *cert_extra)
@@ -865,6 +901,7 @@ acme_conf_suite(void)
     tcase_add_test(tc, example_file_in_docs_loads);
     tcase_add_test(tc, pass_timeout_from_file_and_env);
     tcase_add_test(tc, crl_settings_from_file_and_env);
+    tcase_add_test(tc, concurrency_from_file_and_env);
     tcase_add_test(tc, host_is_checked_before_any_request);
     tcase_add_test(tc, host_is_checked_in_environment_mode);
     tcase_add_test(tc, dns01_settings_global_per_certificate_and_env);

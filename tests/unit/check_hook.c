@@ -82,6 +82,26 @@ run(const char *cmd, int timeout, struct eca_err *err)
     return rc;
 }
 
+/* The command's own variables: added, one replaced, the daemon's environment untouched. */
+START_TEST(run_env_is_the_commands_alone)
+{
+    static const char *const env[] = {"ECA_T_ONE=1 2", "ECA_T_OLD=new", NULL};
+    char *argv[] = {"sh", "-c",
+                    "[ \"$ECA_T_ONE\" = '1 2' ] && [ \"$ECA_T_OLD\" = new ] && [ -n \"$PATH\" ] && "
+                    "[ \"$(env | grep -c '^ECA_T_OLD=')\" = 1 ]",
+                    NULL};
+    struct eca_err err = {0};
+
+    setenv("ECA_T_OLD", "old", 1);
+    ck_assert_msg(eca_hook_run_env(argv, env, 5, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_ptr_null(getenv("ECA_T_ONE"));
+    ck_assert_str_eq(getenv("ECA_T_OLD"), "old");
+    argv[2] = "[ -z \"$ECA_T_ONE\" ] && [ \"$ECA_T_OLD\" = old ]"; /* none: inherited as is */
+    ck_assert_msg(eca_hook_run_env(argv, NULL, 5, &err) == ECA_OK, "%s", err.msg);
+    unsetenv("ECA_T_OLD");
+}
+END_TEST
+
 START_TEST(run_exit_statuses)
 {
     struct eca_err err = {0};
@@ -279,6 +299,7 @@ hook_suite(void)
     tcase_add_loop_test(tc, split_quoting, 0, sizeof good / sizeof good[0]);
     tcase_add_loop_test(tc, split_errors, 0, sizeof bad / sizeof bad[0]);
     tcase_add_test(tc, run_exit_statuses);
+    tcase_add_test(tc, run_env_is_the_commands_alone);
     tcase_add_test(tc, run_umask_is_022);
     tcase_add_test(tc, run_timeout_kills_process_group);
     tcase_add_test(tc, signal_pidfile_delivers);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Logger tests: field order, escaping, text format, levels, cap, and that secrets never appear. */
 #include <check.h>
+#include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,60 @@ START_TEST(canary_secret_never_reaches_the_log)
     ck_assert_ptr_nonnull(strstr(cap, "\"user\":\"u-[redacted]-x\""));
     ck_assert_ptr_nonnull(strstr(cap, "\"token_file\":\"[redacted]\""));
     ck_assert_ptr_nonnull(strstr(cap, "Basic [redacted] and again [redacted]."));
+}
+END_TEST
+
+/* Threads logging at once while secrets come and go (eca-acme's workers loading EAB keys). */
+#define LOGGERS 4
+#define LINES   500
+
+static void *
+log_lines(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < LINES; i++)
+        eca_log(ECA_LOG_INFO, "pass", "c", ECA_LOG_FIELDS(ECA_LS("user", CANARY)), "%d %s", i,
+                CANARY);
+    return NULL;
+}
+
+static atomic_int logging_done;
+
+/* Until the loggers are done: the table of secrets grows and shrinks under them. */
+static void *
+churn_secrets(void *arg)
+{
+    char v[32];
+
+    (void)arg;
+    for (int i = 0; !atomic_load(&logging_done); i++) {
+        snprintf(v, sizeof v, "other-secret-%d", i % 64);
+        if (i % 128 < 64)
+            eca_log_redact_add(v);
+        else
+            eca_log_redact_forget(v);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_lines_are_whole_and_redacted)
+{
+    pthread_t th[LOGGERS + 1];
+
+    eca_log_redact_add(CANARY);
+    atomic_store(&logging_done, 0);
+    ck_assert_int_eq(pthread_create(&th[LOGGERS], NULL, churn_secrets, NULL), 0);
+    for (int k = 0; k < LOGGERS; k++)
+        ck_assert_int_eq(pthread_create(&th[k], NULL, log_lines, NULL), 0);
+    for (int k = 0; k < LOGGERS; k++)
+        ck_assert_int_eq(pthread_join(th[k], NULL), 0);
+    atomic_store(&logging_done, 1);
+    ck_assert_int_eq(pthread_join(th[LOGGERS], NULL), 0);
+    /* The sink is called by one thread at a time: no line lost or torn. */
+    ck_assert_int_eq(nlines, LOGGERS * LINES);
+    ck_assert_msg(strstr(cap, "CANARY") == NULL, "canary leaked");
+    for (const char *l = cap; *l; l = strchr(l, '\n') + 1)
+        ck_assert_msg(strncmp(l, "{\"ts\":", 6) == 0, "torn line: %.80s", l);
 }
 END_TEST
 
@@ -321,6 +377,7 @@ log_suite(void)
     tcase_add_test(tc, json_line_omits_cert_and_msg_when_null);
     tcase_add_test(tc, json_strings_are_escaped);
     tcase_add_test(tc, canary_secret_never_reaches_the_log);
+    tcase_add_test(tc, concurrent_lines_are_whole_and_redacted);
     tcase_add_test(tc, secret_with_json_special_chars_is_redacted_in_escaped_form);
     tcase_add_test(tc, denied_names_keep_booleans_and_counts);
     tcase_add_test(tc, secret_fields_and_denied_names_print_redacted);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,59 @@ START_TEST(declared_causes_start_at_zero_and_remove_drops_series)
     free(txt);
     eca_metrics_free(m);
     eca_metrics_free(NULL);
+}
+END_TEST
+
+/* Workers record their own certificates at once (eca-acme's concurrency): none is lost. */
+#define REC_THREADS 4
+#define REC_CERTS   200
+
+struct recorder {
+    struct eca_metrics *m;
+    int id;
+};
+
+static void *
+record(void *arg)
+{
+    const struct recorder *r = arg;
+    char name[32];
+
+    for (int i = 0; i < REC_CERTS; i++) {
+        snprintf(name, sizeof name, "w%d-c%d", r->id, i);
+        /* Each new name grows the registry while the others read and write it. */
+        if (eca_metrics_renewal_succeeded(r->m, name, 1, NULL) != ECA_OK ||
+            eca_metrics_renewal_failed(r->m, name, "ENET", NULL) != ECA_OK ||
+            eca_metrics_set_budget(r->m, name, i, NULL) != ECA_OK)
+            return arg;
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_recording_loses_nothing)
+{
+    struct eca_metrics *m = eca_metrics_new("a", "1");
+    struct recorder r[REC_THREADS];
+    pthread_t th[REC_THREADS];
+    void *res;
+    char *txt, *p;
+    int renewals = 0;
+
+    for (int k = 0; k < REC_THREADS; k++) {
+        r[k] = (struct recorder){m, k};
+        ck_assert_int_eq(pthread_create(&th[k], NULL, record, &r[k]), 0);
+    }
+    for (int k = 0; k < REC_THREADS; k++) {
+        ck_assert_int_eq(pthread_join(th[k], &res), 0);
+        ck_assert_ptr_null(res);
+    }
+    txt = render(m, 0);
+    for (p = txt; (p = strstr(p, "\neca_renewals_total{")) != NULL; p++)
+        renewals += strstr(p, "} 1\n") == strchr(p, '}');
+    ck_assert_int_eq(renewals, REC_THREADS * REC_CERTS);
+    ck_assert_ptr_nonnull(strstr(txt, "cert=\"w3-c199\",cause=\"ENET\"} 1\n"));
+    free(txt);
+    eca_metrics_free(m);
 }
 END_TEST
 
@@ -424,6 +478,7 @@ metrics_suite(void)
     tcase_add_test(tc, ratio_is_clamped_and_validity_clearable);
     tcase_add_test(tc, declared_causes_start_at_zero_and_remove_drops_series);
     tcase_add_test(tc, textfile_is_public_and_matches_render);
+    tcase_add_test(tc, concurrent_recording_loses_nothing);
     suite_add_tcase(s, tc);
     tcase_set_timeout(tn, 5);
     tcase_add_test(tn, endpoint_answers_get_metrics);
