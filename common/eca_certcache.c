@@ -8,6 +8,7 @@
 
 #include "eca_clock.h"
 #include "eca_fs.h"
+#include "eca_strpack.h"
 
 /* The strings of a certstate, in this order, in one allocation ("\0"-separated). */
 #define NSTR 6
@@ -88,22 +89,14 @@ static void
 keep(struct eca_certcache *c, struct eca_certstate *st, const struct eca_fs_id *cid,
      const struct eca_fs_id *kid, uint64_t nh)
 {
-    char *f[NSTR], *p;
-    size_t len[NSTR], total = 0;
+    char *f[NSTR];
+    size_t len[NSTR];
 
     eca_certcache_forget(c);
     fields(st, f, len);
-    for (int i = 0; i < NSTR; i++)
-        total += strlen(f[i]) + 1;
-    if ((c->strs = malloc(total)) == NULL)
+    if ((c->strs = malloc(eca_strpack_size(f, len, NSTR))) == NULL)
         return;
-    p = c->strs;
-    for (int i = 0; i < NSTR; i++) {
-        size_t n = strlen(f[i]) + 1;
-
-        memcpy(p, f[i], n);
-        p += n;
-    }
+    eca_strpack_put(c->strs, f, len, NSTR);
     c->cert_id = *cid;
     c->key_id = *kid;
     c->names_hash = nh;
@@ -121,17 +114,10 @@ give(const struct eca_certcache *c, struct eca_certstate *out)
 {
     char *f[NSTR];
     size_t len[NSTR];
-    const char *p = c->strs;
 
     memset(out, 0, sizeof *out);
     fields(out, f, len);
-    for (int i = 0; i < NSTR; i++) {
-        size_t n = strlen(p);
-
-        memcpy(f[i], p, n < len[i] ? n + 1 : len[i]);
-        f[i][len[i] - 1] = '\0';
-        p += n + 1;
-    }
+    eca_strpack_get(c->strs, f, len, NSTR);
     out->present = c->present;
     out->matches = c->matches;
     out->names_match = c->names_match;

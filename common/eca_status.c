@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "eca_fs.h"
+#include "eca_strpack.h"
 
 /* The file's cap grows with the certificates: an entry is about 500 bytes, at most a few KiB
  * with every string at its longest and escaped (a flat 4 MiB stopped at about 8,000). */
@@ -318,14 +319,12 @@ eca_status_table_set(struct eca_status_table *t, size_t i, const struct eca_stat
                      struct eca_err *err)
 {
     struct eca_status_cert copy = *c;
-    char *f[KEPT_NSTR], *p;
-    size_t len[KEPT_NSTR], n[KEPT_NSTR], total = 0;
+    char *f[KEPT_NSTR];
+    size_t len[KEPT_NSTR];
     struct kept *k;
 
     kept_fields(&copy, f, len);
-    for (int j = 0; j < KEPT_NSTR; j++)
-        total += (n[j] = strnlen(f[j], len[j] - 1)) + 1;
-    if ((k = malloc(sizeof *k + total)) == NULL)
+    if ((k = malloc(sizeof *k + eca_strpack_size(f, len, KEPT_NSTR))) == NULL)
         return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
     k->present = c->present;
     k->revoked = c->revoked;
@@ -338,12 +337,7 @@ eca_status_table_set(struct eca_status_table *t, size_t i, const struct eca_stat
     k->pending_since = c->pending_since;
     k->pending_next = c->pending_next;
     k->next_reason = c->next_reason;
-    p = k->strs;
-    for (int j = 0; j < KEPT_NSTR; j++) {
-        memcpy(p, f[j], n[j]);
-        p[n[j]] = '\0';
-        p += n[j] + 1;
-    }
+    eca_strpack_put(k->strs, f, len, KEPT_NSTR);
     free(t->v[i]);
     t->v[i] = k;
     return ECA_OK;
@@ -355,7 +349,6 @@ eca_status_table_get(const struct eca_status_table *t, size_t i, struct eca_stat
     const struct kept *k = t->v[i];
     char *f[KEPT_NSTR];
     size_t len[KEPT_NSTR];
-    const char *p;
 
     memset(out, 0, sizeof *out);
     if (k == NULL)
@@ -372,11 +365,7 @@ eca_status_table_get(const struct eca_status_table *t, size_t i, struct eca_stat
     out->pending_next = k->pending_next;
     out->next_reason = k->next_reason;
     kept_fields(out, f, len);
-    p = k->strs;
-    for (int j = 0; j < KEPT_NSTR; j++) {
-        snprintf(f[j], len[j], "%s", p);
-        p += strlen(p) + 1;
-    }
+    eca_strpack_get(k->strs, f, len, KEPT_NSTR);
 }
 
 enum eca_rc

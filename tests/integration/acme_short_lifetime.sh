@@ -41,37 +41,7 @@ life=$(($(leaf_not_after "$CERT_PATH") - $(leaf_not_before "$CERT_PATH")))
 N=$IT_TMP/nginx
 HTTPS_PORT=$(free_port)
 NGINX_CONF=$N/nginx.conf
-mkdir -p "$N/www"
-echo ok >"$N/www/index.html"
-cat >"$NGINX_CONF" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $N/nginx.pid;
-error_log $N/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $N/body;
-    proxy_temp_path $N/proxy;
-    fastcgi_temp_path $N/fastcgi;
-    uwsgi_temp_path $N/uwsgi;
-    scgi_temp_path $N/scgi;
-    server {
-        listen 127.0.0.1:$HTTPS_PORT ssl;
-        server_name $NAME;
-        ssl_certificate $CERT_PATH;
-        ssl_certificate_key $KEY_PATH;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        root $N/www;
-    }
-}
-CONF
-timeout 10 nginx -t -c "$NGINX_CONF" -e "$N/error.log" >"$IT_TMP/nginx-t.log" 2>&1 ||
-    die "nginx -t rejected the configuration"
-bg_start nginx nginx -c "$NGINX_CONF" -e "$N/error.log"
-wait_for_port "$HTTPS_PORT" 20
+start_tls_nginx "$NGINX_CONF" $NAME "$HTTPS_PORT" "$CERT_PATH" "$KEY_PATH" 64
 s0=$(leaf_serial "$CERT_PATH")
 wait_served "$HTTPS_PORT" $NAME "$s0" 10 || die "nginx does not serve the first certificate"
 
@@ -105,23 +75,10 @@ RELOAD_COMMAND="nginx -q -s reload -c $NGINX_CONF -e $N/error.log" \
 AGENT_PID=$BG_PID
 # RENEWALS renewals come every ~2/3 of the lifetime: allow one lifetime more, bounded.
 deadline=$((t0 + (RENEWALS + 1) * SHORT_LIFE * 2 / 3 + SHORT_LIFE))
-# next_serial OLD: the installed serial once it is not OLD, by the deadline (wall clock).
-next_serial() {
-    local s
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        s=$(leaf_serial "$CERT_PATH")
-        if [ -n "$s" ] && [ "$s" != "$1" ]; then
-            echo "$s"
-            return 0
-        fi
-        sleep 0.2
-    done
-    return 1
-}
 prev=$s0
 for i in $(seq "$RENEWALS"); do
     alive "$AGENT_PID" || die "the daemon died before renewal $i"
-    new=$(next_serial "$prev") ||
+    new=$(wait_serial_change "$CERT_PATH" "$prev" $((deadline - $(date +%s)))) ||
         die "renewal $i: no new certificate by $((deadline - t0))s (renewed $((i - 1)) of $RENEWALS)"
     wait_log "$IT_TMP/daemon.log" "\"serial\":\"$new\"" 10 || true
     sleep 0.3 # the certificate file is renamed last: let the install finish

@@ -31,6 +31,45 @@ pair_matches() {
     [ -n "$c" ] && [ "$c" = "$k" ]
 }
 
+# start_tls_nginx CONF NAME PORT CERT KEY CONNS: nginx (master and one worker, in CONF's
+# directory) serving NAME over TLS on 127.0.0.1:PORT from the CERT/KEY files, without session
+# resumption (every handshake reads the installed pair); started with bg_start, port awaited.
+start_tls_nginx() {
+    local conf=$1 name=$2 port=$3 cert=$4 key=$5 conns=$6 n
+    n=$(dirname "$conf")
+    mkdir -p "$n/www"
+    echo ok >"$n/www/index.html"
+    cat >"$conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $n/nginx.pid;
+error_log $n/error.log warn;
+events { worker_connections $conns; }
+http {
+    access_log off;
+    client_body_temp_path $n/body;
+    proxy_temp_path $n/proxy;
+    fastcgi_temp_path $n/fastcgi;
+    uwsgi_temp_path $n/uwsgi;
+    scgi_temp_path $n/scgi;
+    server {
+        listen 127.0.0.1:$port ssl;
+        server_name $name;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        root $n/www;
+    }
+}
+CONF
+    timeout 10 nginx -t -c "$conf" -e "$n/error.log" >"$n/nginx-t.log" 2>&1 ||
+        die "nginx -t rejected the configuration: $(cat "$n/nginx-t.log")"
+    bg_start nginx nginx -c "$conf" -e "$n/error.log"
+    wait_for_port "$port" 20
+}
+
 # wait_serial_change FILE OLD SECS: until FILE's leaf serial is set and differs from OLD;
 # prints the new serial. Fails after SECS.
 wait_serial_change() {

@@ -53,37 +53,7 @@ timeout 120 "$ECA_ACME" --config "$D/first.conf" --once >"$IT_TMP/acme-first.log
     die "first issuance failed"
 pair_matches "$D/out/cert.pem" "$D/out/key.pem" || die "first pair does not match"
 
-N=$IT_TMP/nginx
-echo ok >"$N/www/index.html"
-cat >"$NGINX_CONF" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $N/nginx.pid;
-error_log $N/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $N/body;
-    proxy_temp_path $N/proxy;
-    fastcgi_temp_path $N/fastcgi;
-    uwsgi_temp_path $N/uwsgi;
-    scgi_temp_path $N/scgi;
-    server {
-        listen 127.0.0.1:$HTTPS_PORT ssl;
-        server_name $NAME;
-        ssl_certificate $D/out/cert.pem;
-        ssl_certificate_key $D/out/key.pem;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        root $N/www;
-    }
-}
-CONF
-timeout 10 nginx -t -c "$NGINX_CONF" -e "$N/error.log" >"$IT_TMP/nginx-t.log" 2>&1 ||
-    die "nginx -t rejected the configuration"
-bg_start nginx nginx -c "$NGINX_CONF" -e "$N/error.log"
-wait_for_port "$HTTPS_PORT" 20
+start_tls_nginx "$NGINX_CONF" "$NAME" "$HTTPS_PORT" "$D/out/cert.pem" "$D/out/key.pem" 256
 s0=$(leaf_serial "$D/out/cert.pem")
 wait_served "$HTTPS_PORT" "$NAME" "$s0" 10 || die "nginx does not serve the issued certificate"
 
