@@ -143,6 +143,8 @@ fuzz: deps
 bench: deps all
 	BENCH_N=$${BENCH_N:-10} bash tests/bench/bench_acme_issue.sh
 	BENCH_N=$${BENCH_N:-20} bash tests/bench/bench_est_enroll.sh
+	BENCH_CONC="$${BENCH_CONC:-1 4}" bash tests/bench/bench_acme_scale.sh
+	bash tests/bench/bench_check_pass.sh
 	bash tests/bench/footprint.sh
 
 demo: deps all

@@ -3,11 +3,12 @@
 # Benchmark: many certificates in one agent. One `eca-acme --once` with BENCH_CERTS (1000)
 # certificates of one name each, all missing, against a speed-tuned pebble on loopback: every
 # one is ordered, validated (built-in http-01 listener), issued and installed. Run once per
-# concurrency in BENCH_CONC ("1 4 8"), over one existing account (set up before, not timed).
+# concurrency in BENCH_CONC ("1 4"; 8 may meet the pebble deadlock below), over one existing
+# account (set up before, not timed).
 # Prints wall time, the agent's CPU (user+sys), its peak RSS, certificates/s, and pebble's CPU
 # over the same run (pebble shares the machine's cores).
 #
-#   tests/bench/bench_acme_scale.sh                      (BENCH_CERTS=1000 BENCH_CONC="1 4 8")
+#   tests/bench/bench_acme_scale.sh                      (BENCH_CERTS=1000 BENCH_CONC="1 4")
 #   BENCH_CERTS=200 BENCH_CONC="1 4" tests/bench/bench_acme_scale.sh
 #
 # A run that makes no progress ends at its time limit (60 s + 0.2 s per certificate) with exit
@@ -19,7 +20,7 @@
 it_init
 [ -x "$ECA_ACME" ] || die "build eca-acme first ($ECA_ACME)"
 N=${BENCH_CERTS:-1000}
-CONC=${BENCH_CONC:-1 4 8}
+CONC=${BENCH_CONC:-1 4}
 # Each certificate is issued once per run, but the runs add up for the same names.
 export ISSUANCE_BUDGET=0
 bench_init
