@@ -121,3 +121,26 @@ out:
     eca_buf_free(&b);
     return rc;
 }
+
+int
+eca_crlcheck_verdict(const char *name, const char *url, const char *serial, enum eca_rc rc,
+                     const struct eca_crlcheck_out *out, const struct eca_err *err, int fail_closed,
+                     const char *action)
+{
+    if (rc == ECA_OK && out->status != ECA_CRLCHECK_UNAVAILABLE) {
+        int revoked = out->status == ECA_CRLCHECK_REVOKED;
+        char msg[160] = "";
+
+        if (revoked)
+            snprintf(msg, sizeof msg, "the installed certificate is revoked: %s", action);
+        eca_log(revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", name,
+                ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", serial),
+                               ECA_LB("revoked", revoked), ECA_LI("entries", out->entries)),
+                revoked ? "%s" : NULL, msg);
+        return revoked;
+    }
+    eca_log(ECA_LOG_WARN, "crl_unavailable", name,
+            ECA_LOG_FIELDS(ECA_LB("fail_closed", fail_closed)), "%s%s", err->msg,
+            fail_closed ? "; treating the certificate as revoked" : "");
+    return fail_closed;
+}

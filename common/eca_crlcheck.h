@@ -56,4 +56,15 @@ struct eca_crlcheck_out {
 enum eca_rc eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *cert,
                              struct eca_crlcheck_out *out, struct eca_err *err);
 
+/*
+ * What a check means, logged alike by both daemons: rc and out are eca_crlcheck_run()'s (or
+ * the failure to set it up, err naming it). A verified CRL logs `crl_checked` (url, serial,
+ * revoked, entries; warn with "the installed certificate is revoked: <action>" when listed).
+ * No usable CRL logs `crl_unavailable` and counts as revoked only with fail_closed: by default
+ * an unreachable CRL must not take a certificate away. 1: treat the certificate as revoked.
+ */
+int eca_crlcheck_verdict(const char *name, const char *url, const char *serial, enum eca_rc rc,
+                         const struct eca_crlcheck_out *out, const struct eca_err *err,
+                         int fail_closed, const char *action);
+
 #endif

@@ -1235,7 +1235,7 @@ crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct 
             time_t now, int *listed)
 {
     struct eca_chain *chain = NULL, *extra = NULL;
-    struct eca_crlcheck_out co;
+    struct eca_crlcheck_out co = {0};
     struct eca_err err = {0};
     char url[1024], cache[4096];
     int revoked = 0;
@@ -1258,21 +1258,14 @@ crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct 
         const struct eca_chain *const issuers[] = {chain, extra};
         struct eca_crlcheck_in in = {cc->base.name,          url, cache, issuers, 2,
                                      a->conf->crl_max_age_s, now};
+        enum eca_rc rc = crl_transport(a, &err);
 
-        if (crl_transport(a, &err) == ECA_OK &&
-            eca_crlcheck_run(&in, a->crl_http, leaf, &co, &err) == ECA_OK) {
-            revoked = *listed = co.status == ECA_CRLCHECK_REVOKED;
-            eca_log(revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", cc->base.name,
-                    ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", st->serial),
-                                   ECA_LB("revoked", revoked), ECA_LI("entries", co.entries)),
-                    revoked ? "the installed certificate is revoked: renewing now" : NULL);
-            goto out;
-        }
+        if (rc == ECA_OK)
+            rc = eca_crlcheck_run(&in, a->crl_http, leaf, &co, &err);
+        *listed = rc == ECA_OK && co.status == ECA_CRLCHECK_REVOKED;
+        revoked = eca_crlcheck_verdict(cc->base.name, url, st->serial, rc, &co, &err,
+                                       a->conf->crl_fail_closed, "renewing now");
     }
-    revoked = a->conf->crl_fail_closed;
-    eca_log(ECA_LOG_WARN, "crl_unavailable", cc->base.name,
-            ECA_LOG_FIELDS(ECA_LB("fail_closed", a->conf->crl_fail_closed)), "%s%s", err.msg,
-            revoked ? "; treating the certificate as revoked" : "");
 out:
     eca_x509_chain_free(extra);
     eca_x509_chain_free(chain);

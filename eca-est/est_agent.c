@@ -97,23 +97,27 @@ client_opts(struct pass *p)
 
 /* ---- CRL (RFC 5280 §5) ---- */
 
-/* The installed certificate against its CRL (issuers: the installed chain, then /cacerts). */
-static enum eca_rc
-crl_check(struct pass *p, struct eca_err *err)
+/*
+ * The installed certificate against its CRL (issuers: the installed chain, then /cacerts):
+ * p->revoked, as eca_crlcheck_verdict() judges (and logs) it.
+ */
+static void
+crl_check(struct pass *p)
 {
     struct eca_chain *chain = NULL, *ca = NULL;
     struct eca_http *h = NULL;
-    struct eca_crlcheck_out co;
-    char url[1024], cache[1024], cacerts[1024];
+    struct eca_crlcheck_out co = {0};
+    struct eca_err err = {0};
+    char url[1024] = "", cache[1024], cacerts[1024];
     X509 *leaf;
     enum eca_rc rc;
 
-    if ((rc = eca_x509_chain_load(p->cc->base.cert_path, &chain, err)) != ECA_OK)
+    if ((rc = eca_x509_chain_load(p->cc->base.cert_path, &chain, &err)) != ECA_OK)
         goto out;
     leaf = eca_x509_chain_get(chain, 0);
     if (p->conf->crl_url)
         snprintf(url, sizeof url, "%s", p->conf->crl_url);
-    else if ((rc = eca_crl_dp_url(leaf, url, sizeof url, err)) != ECA_OK)
+    else if ((rc = eca_crl_dp_url(leaf, url, sizeof url, &err)) != ECA_OK)
         goto out;
     state_path(p, ".crl", cache, sizeof cache);
     state_path(p, ".cacerts.pem", cacerts, sizeof cacerts);
@@ -125,20 +129,15 @@ crl_check(struct pass *p, struct eca_err *err)
                                      p->conf->crl_max_age_s, p->now};
 
         /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
-        if ((rc = http_make(p, NULL, NULL, 1, 0, &h, err)) != ECA_OK ||
-            (rc = eca_crlcheck_run(&in, h, leaf, &co, err)) != ECA_OK)
-            goto out;
+        if ((rc = http_make(p, NULL, NULL, 1, 0, &h, &err)) == ECA_OK)
+            rc = eca_crlcheck_run(&in, h, leaf, &co, &err);
     }
-    p->revoked = co.status == ECA_CRLCHECK_REVOKED;
-    eca_log(p->revoked ? ECA_LOG_WARN : ECA_LOG_INFO, "crl_checked", p->cc->base.name,
-            ECA_LOG_FIELDS(ECA_LS("url", url), ECA_LS("serial", p->st.serial),
-                           ECA_LB("revoked", p->revoked), ECA_LI("entries", co.entries)),
-            p->revoked ? "the installed certificate is revoked: enrolling afresh" : NULL);
 out:
+    p->revoked = eca_crlcheck_verdict(p->cc->base.name, url, p->st.serial, rc, &co, &err,
+                                      p->conf->crl_fail_closed, "enrolling afresh");
     eca_http_free(h);
     eca_x509_chain_free(ca);
     eca_x509_chain_free(chain);
-    return rc;
 }
 
 /* ---- check and decide ---- */
@@ -146,20 +145,14 @@ out:
 static enum eca_rc
 check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
 {
-    struct eca_err cerr = {0};
     char na[32], nc[32];
     enum eca_rc rc;
 
     if ((rc = eca_certcache_read(p->cache, p->cc->base.cert_path, p->cc->base.key_path, NULL, 0,
                                  &p->st, err)) != ECA_OK)
         return rc;
-    if (p->conf->crl_enabled && p->st.present && crl_check(p, &cerr) != ECA_OK) {
-        /* Fail open by default: an unreachable CRL must not take a device off the network. */
-        p->revoked = p->conf->crl_fail_closed;
-        eca_log(ECA_LOG_WARN, "crl_unavailable", p->cc->base.name,
-                ECA_LOG_FIELDS(ECA_LB("fail_closed", p->conf->crl_fail_closed)), "%s%s", cerr.msg,
-                p->revoked ? "; treating the certificate as revoked" : "");
-    }
+    if (p->conf->crl_enabled && p->st.present)
+        crl_check(p);
     eca_deploy_decide(&p->cc->base, &p->st, p->revoked, p->force, p->conf->g.check_interval_s,
                       p->now, dec);
     eca_log(ECA_LOG_INFO, "cert_checked", p->cc->base.name,

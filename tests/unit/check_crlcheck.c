@@ -234,6 +234,40 @@ START_TEST(no_cache_path_and_bad_arguments)
 }
 END_TEST
 
+/* The verdict both daemons log: checked (info, or warn naming the action), unavailable
+ * (fail open unless fail_closed), and a failure before the check counts as unavailable. */
+START_TEST(verdict_logs_and_decides)
+{
+    struct eca_crlcheck_out good = {ECA_CRLCHECK_GOOD, 3, 0}, listed = {ECA_CRLCHECK_REVOKED, 4, 0};
+    struct eca_crlcheck_out none = {ECA_CRLCHECK_UNAVAILABLE, 0, 0};
+    struct eca_err err = {0};
+
+    logcap_start();
+    ck_assert_int_eq(
+        eca_crlcheck_verdict("web", "http://ca/crl", "0a", ECA_OK, &good, &err, 1, "renewing now"),
+        0);
+    ck_assert(logcap_contains("\"event\":\"crl_checked\",\"cert\":\"web\""));
+    ck_assert(logcap_contains("\"revoked\":false,\"entries\":3"));
+    ck_assert(!logcap_contains("renewing now"));
+    ck_assert_int_eq(eca_crlcheck_verdict("web", "http://ca/crl", "0a", ECA_OK, &listed, &err, 0,
+                                          "renewing now"),
+                     1);
+    ck_assert(logcap_contains("\"revoked\":true,\"entries\":4"));
+    ck_assert(logcap_contains("the installed certificate is revoked: renewing now"));
+    eca_err_set(&err, ECA_EPROTO, "CRL: stale");
+    ck_assert_int_eq(eca_crlcheck_verdict("web", "http://ca/crl", "0a", ECA_EPROTO, &none, &err, 0,
+                                          "renewing now"),
+                     0);
+    ck_assert(logcap_contains("\"event\":\"crl_unavailable\""));
+    ck_assert(logcap_contains("\"fail_closed\":false"));
+    ck_assert(logcap_contains("CRL: stale"));
+    ck_assert_int_eq(
+        eca_crlcheck_verdict("web", "", "0a", ECA_ENOTFOUND, &none, &err, 1, "renewing now"), 1);
+    ck_assert(logcap_contains("treating the certificate as revoked"));
+    logcap_stop();
+}
+END_TEST
+
 static Suite *
 crlcheck_suite(void)
 {
@@ -248,6 +282,7 @@ crlcheck_suite(void)
     tcase_add_test(tc, stale_crls_are_unavailable);
     tcase_add_test(tc, the_issuer_comes_from_the_candidate_sets);
     tcase_add_test(tc, no_cache_path_and_bad_arguments);
+    tcase_add_test(tc, verdict_logs_and_decides);
     suite_add_tcase(s, tc);
     return s;
 }
