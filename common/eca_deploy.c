@@ -496,7 +496,7 @@ eca_deploy_status_fill(struct eca_status_cert *out, const char *name,
     snprintf(out->problem, sizeof out->problem, "%s", st->present ? "" : st->problem);
     out->failures = retry->failures;
     snprintf(out->last_rc, sizeof out->last_rc, "%s", retry->last_rc);
-    snprintf(out->last_error, sizeof out->last_error, "%s", retry->last_error);
+    snprintf(out->last_error, sizeof out->last_error, "%s", eca_retry_error(retry));
     out->last_success = retry->last_success;
     out->renew_at = st->present ? dec->renew_at : 0;
     out->revoked = st->present && dec->reason == ECA_RENEW_REVOKED;
@@ -518,15 +518,15 @@ eca_deploy_status_of(const struct eca_certconf *cc, const struct eca_certstate *
                      struct eca_status_cert *out)
 {
     struct eca_renew_out dec;
-    struct eca_retry retry;
+    struct eca_retry retry = {0};
 
-    if (eca_retry_load(state_dir, cc->name, &retry, NULL) != ECA_OK)
-        memset(&retry, 0, sizeof retry);
+    eca_retry_load(state_dir, cc->name, &retry, NULL); /* unreadable: a zeroed state */
     /* Read only: status creates nothing (no host seed written either). */
     if (eca_deploy_host_seed() == 0)
         eca_deploy_host_seed_load(state_dir, 0, NULL);
     eca_deploy_decide(cc, st, 0, 0, interval_s, now, &dec);
     eca_deploy_status_fill(out, cc->name, st, &dec, &retry, now);
+    eca_retry_clear(&retry);
 }
 
 void

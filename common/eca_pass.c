@@ -57,6 +57,12 @@ eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,
     note_lifetime(cc, s, NULL);
 }
 
+void
+eca_pass_slot_clear(struct eca_pass_slot *s)
+{
+    eca_retry_clear(&s->retry);
+}
+
 struct eca_pass_plan
 eca_pass_plan(const struct eca_agentconf *g, const struct eca_certconf *cc,
               const struct eca_pass_slot *s, int force, time_t now)
@@ -89,7 +95,7 @@ eca_pass_resume(const struct eca_agentconf *g, const struct eca_certconf *cc,
     /* The installed certificate itself due (past its renewal point, names changed): a renewal. */
     if (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE)
         return ECA_OK;
-    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, r->serial, &plan->step, err);
+    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, eca_retry_serial(r), &plan->step, err);
     eca_certcache_forget(s->cache); /* the kept pair may have been installed again */
     if (rc == ECA_ENOTFOUND) {
         eca_log(ECA_LOG_WARN, "deploy_resume_dropped", cc->name, NULL, 0, "%s", err->msg);
@@ -110,7 +116,7 @@ eca_pass_finish(const struct eca_agentconf *g, const struct eca_certconf *cc,
         if (rc == ECA_OK)
             res->renewed = 1;
         res->step = rc == ECA_OK ? ECA_STEP_NONE : plan->step;
-        snprintf(res->serial, sizeof res->serial, "%s", s->retry.serial);
+        snprintf(res->serial, sizeof res->serial, "%s", eca_retry_serial(&s->retry));
         note_lifetime(cc, s, &res->st);
         return 0;
     }
@@ -148,7 +154,7 @@ eca_pass_fail(const struct eca_agentconf *g, const char *name, struct eca_pass_s
     int keep = res->step == ECA_STEP_RELOAD || res->step == ECA_STEP_VERIFY;
 
     s->retry.step = res->step;
-    snprintf(s->retry.serial, sizeof s->retry.serial, "%s", keep ? res->serial : "");
+    eca_retry_set_serial(&s->retry, keep ? res->serial : NULL);
     return eca_retry_fail(g->state_dir, name, &s->retry, &res->st, e, base_s, cap_s,
                           g->check_interval_s, eca_deploy_seed(name), now);
 }

@@ -39,6 +39,9 @@ int eca_pass_budget(const struct eca_agentconf *g, const struct eca_certconf *cc
 void eca_pass_slot_load(const struct eca_agentconf *g, const struct eca_certconf *cc,
                         struct eca_pass_slot *s);
 
+/* Free what the slot holds (not its borrowed cache); a zeroed slot needs no clear. */
+void eca_pass_slot_clear(struct eca_pass_slot *s);
+
 /*
  * How a pass over cc goes, decided before the agent runs. The daemon runs its agent in order:
  * with resume, the agent with ECA_PASS_LOOK, eca_pass_resume(), and, when that took the step

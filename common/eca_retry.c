@@ -40,6 +40,45 @@ eca_step_parse(const char *name)
     return ECA_STEP_NONE;
 }
 
+const char *
+eca_retry_error(const struct eca_retry *s)
+{
+    return s->last_error ? s->last_error : "";
+}
+
+const char *
+eca_retry_serial(const struct eca_retry *s)
+{
+    return s->serial ? s->serial : "";
+}
+
+/* A copy of text[0..n) in *dst (NULL when empty, or when memory is short: the text is lost, the
+ * retry state is not). */
+static void
+set_text(char **dst, const char *text, size_t n)
+{
+    free(*dst);
+    *dst = NULL;
+    if (n > 0 && (*dst = malloc(n + 1)) != NULL) {
+        memcpy(*dst, text, n);
+        (*dst)[n] = '\0';
+    }
+}
+
+void
+eca_retry_set_serial(struct eca_retry *s, const char *serial)
+{
+    set_text(&s->serial, serial ? serial : "", serial ? strlen(serial) : 0);
+}
+
+void
+eca_retry_clear(struct eca_retry *s)
+{
+    free(s->last_error);
+    free(s->serial);
+    memset(s, 0, sizeof *s);
+}
+
 /*
  * "eca-sched 1 <failures> <next_attempt> <last_success> <rc> [<step> <serial>]\n<message>\n":
  * step and serial came later; a file without them reads as "no step" (a full retry).
@@ -50,17 +89,17 @@ parse(const char *text, struct eca_retry *out)
     unsigned long f;
     long long next, ok;
     int used = 0, more = 0;
-    char step[16];
+    char step[16], serial[130];
     const char *nl;
     size_t n;
 
     if (sscanf(text, "eca-sched 1 %lu %lld %lld %15s%n", &f, &next, &ok, out->last_rc, &used) != 4)
         return -1;
-    if (text[used] == ' ' && sscanf(text + used, " %15s %129s%n", step, out->serial, &more) == 2) {
+    if (text[used] == ' ' && sscanf(text + used, " %15s %129s%n", step, serial, &more) == 2) {
         used += more;
         out->step = eca_step_parse(step);
-        if (strcmp(out->serial, "-") == 0)
-            out->serial[0] = '\0';
+        if (strcmp(serial, "-") != 0)
+            eca_retry_set_serial(out, serial);
     }
     out->failures = (unsigned)f;
     out->next_attempt = (time_t)next;
@@ -77,7 +116,9 @@ parse(const char *text, struct eca_retry *out)
     n = nl ? (size_t)(nl - text) : strlen(text);
     if (n > 0 && text[n - 1] == '\r')
         n--;
-    snprintf(out->last_error, sizeof out->last_error, "%.*s", (int)n, text);
+    if (n >= ECA_ERR_MSG_MAX)
+        n = ECA_ERR_MSG_MAX - 1;
+    set_text(&out->last_error, text, n);
     return 0;
 }
 
@@ -88,7 +129,7 @@ eca_retry_load(const char *state_dir, const char *name, struct eca_retry *out, s
     struct eca_buf b;
     enum eca_rc rc;
 
-    memset(out, 0, sizeof(*out));
+    eca_retry_clear(out);
     sched_path(state_dir, name, path, sizeof path);
     eca_buf_init(&b, SCHED_MAX);
     rc = eca_fs_read(path, SCHED_MAX, &b, err);
@@ -97,7 +138,7 @@ eca_retry_load(const char *state_dir, const char *name, struct eca_retry *out, s
         rc = ECA_OK;
     } else if (rc == ECA_OK && (eca_buf_append(&b, "", 1, NULL) != ECA_OK ||
                                 parse((const char *)b.data, out) != 0)) {
-        memset(out, 0, sizeof(*out));
+        eca_retry_clear(out);
         rc = eca_err_set(err, ECA_EPARSE, "%s: not a schedule state file", path);
     }
     eca_buf_free(&b);
@@ -112,14 +153,14 @@ eca_retry_save(const char *state_dir, const char *name, const struct eca_retry *
     int n;
 
     /* One line of message: a newline in it would end the record early. */
-    snprintf(msg, sizeof msg, "%s", s->last_error);
+    snprintf(msg, sizeof msg, "%s", eca_retry_error(s));
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     n = snprintf(text, sizeof text, "eca-sched 1 %u %lld %lld %s %s %s\n%s\n", s->failures,
                  (long long)s->next_attempt, (long long)s->last_success,
                  s->last_rc[0] ? s->last_rc : "-", eca_step_name(s->step),
-                 s->serial[0] ? s->serial : "-", msg);
+                 s->serial ? s->serial : "-", msg);
     sched_path(state_dir, name, path, sizeof path);
     return eca_fs_write_atomic(path, text, (size_t)n, ECA_FS_MODE_PRIVATE, err);
 }
@@ -143,7 +184,7 @@ eca_retry_failed(struct eca_retry *s, const struct eca_err *e, time_t now, long 
         wait = least;
     s->next_attempt = now + wait;
     snprintf(s->last_rc, sizeof s->last_rc, "%s", e ? eca_rc_name(e->rc) : "EIO");
-    snprintf(s->last_error, sizeof s->last_error, "%s", e ? e->msg : "");
+    set_text(&s->last_error, e ? e->msg : "", e ? strlen(e->msg) : 0);
     return wait;
 }
 
@@ -152,12 +193,10 @@ eca_retry_succeeded(struct eca_retry *s, int renewed, time_t now)
 {
     s->failures = 0;
     s->next_attempt = 0;
-    s->last_rc[0] = '\0';
-    s->last_error[0] = '\0';
-    s->step = ECA_STEP_NONE;
-    s->serial[0] = '\0';
-    if (renewed)
-        s->last_success = now;
+    time_t last = renewed ? now : s->last_success;
+
+    eca_retry_clear(s);
+    s->last_success = last;
 }
 
 time_t
@@ -205,9 +244,9 @@ eca_retry_refuse(const char *state_dir, const char *name, struct eca_retry *s,
     s->failures++;
     s->next_attempt = until;
     s->step = ECA_STEP_BUDGET;
-    s->serial[0] = '\0';
+    eca_retry_set_serial(s, NULL);
     snprintf(s->last_rc, sizeof s->last_rc, "%s", eca_rc_name(e->rc));
-    snprintf(s->last_error, sizeof s->last_error, "%s", e->msg);
+    set_text(&s->last_error, e->msg, strlen(e->msg));
     save(state_dir, name, s);
     return until;
 }
@@ -216,7 +255,7 @@ int
 eca_retry_resumes(const struct eca_retry *s)
 {
     return s->failures > 0 && (s->step == ECA_STEP_RELOAD || s->step == ECA_STEP_VERIFY) &&
-           s->serial[0] != '\0';
+           s->serial != NULL;
 }
 
 int

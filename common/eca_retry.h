@@ -29,18 +29,36 @@ const char *eca_step_name(enum eca_step s);
 /* The step named by eca_step_name(); ECA_STEP_NONE when unknown. */
 enum eca_step eca_step_parse(const char *name);
 
-/* What survives a restart for one certificate. */
+/*
+ * What survives a restart for one certificate. The texts of a failure are allocated only while
+ * there is one: a daemon keeps this for every certificate, and most are healthy.
+ */
 struct eca_retry {
-    unsigned failures;                /* consecutive failed renewals; 0: healthy */
-    time_t next_attempt;              /* not before this after a failure (backoff) */
-    time_t last_success;              /* last renewal that installed a certificate; 0: none yet */
-    char last_rc[16];                 /* eca_rc_name of the last failure, "" when none */
-    char last_error[ECA_ERR_MSG_MAX]; /* its message (one line), "" when none */
-    enum eca_step step;               /* the step that failed; ECA_STEP_NONE when none */
-    char serial[130];                 /* RELOAD, VERIFY: the new pair's serial (hex), else "" */
+    unsigned failures;   /* consecutive failed renewals; 0: healthy */
+    time_t next_attempt; /* not before this after a failure (backoff) */
+    time_t last_success; /* last renewal that installed a certificate; 0: none yet */
+    char last_rc[16];    /* eca_rc_name of the last failure, "" when none */
+    enum eca_step step;  /* the step that failed; ECA_STEP_NONE when none */
+    char *last_error;    /* its message (one line); NULL when none: see eca_retry_error() */
+    char *serial; /* RELOAD, VERIFY: the new pair's serial (hex); NULL: see eca_retry_serial() */
 };
 
-/* STATE_DIR/<name>.sched into out; a missing file gives a zeroed state (ECA_OK). */
+/* The last failure's message, "" when none. */
+const char *eca_retry_error(const struct eca_retry *s);
+
+/* The serial of the pair a failed reload or verify left, "" when none. */
+const char *eca_retry_serial(const struct eca_retry *s);
+
+/* Set (a copy of serial; NULL or "": none) the serial of the pair to take up again. */
+void eca_retry_set_serial(struct eca_retry *s, const char *serial);
+
+/* Free what s holds and zero it (a zeroed or cleared s needs no clear). */
+void eca_retry_clear(struct eca_retry *s);
+
+/*
+ * STATE_DIR/<name>.sched into out, which is cleared first (so it must be zeroed or hold a
+ * state); a missing file gives a zeroed state (ECA_OK).
+ */
 enum eca_rc eca_retry_load(const char *state_dir, const char *name, struct eca_retry *out,
                            struct eca_err *err);
 

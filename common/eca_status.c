@@ -235,6 +235,7 @@ eca_status_print(const char *agent, const char *version, const struct eca_status
 
 /* An entry: the struct's other fields, then its strings end to end. */
 struct kept {
+    size_t cap; /* bytes of strs: a set whose strings fit reuses the record */
     int present, revoked;
     unsigned failures;
     time_t not_before, not_after, next_action, renew_at, last_success, pending_since, pending_next;
@@ -321,11 +322,20 @@ eca_status_table_set(struct eca_status_table *t, size_t i, const struct eca_stat
     struct eca_status_cert copy = *c;
     char *f[KEPT_NSTR];
     size_t len[KEPT_NSTR];
-    struct kept *k;
+    struct kept *k = t->v[i];
+    size_t need;
 
     kept_fields(&copy, f, len);
-    if ((k = malloc(sizeof *k + eca_strpack_size(f, len, KEPT_NSTR))) == NULL)
-        return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+    need = eca_strpack_size(f, len, KEPT_NSTR);
+    /* Reused in place: a pass on a worker thread would otherwise leave each certificate's
+     * record in that thread's malloc arena, which then stays resident while idle. */
+    if (k == NULL || k->cap < need) {
+        if ((k = malloc(sizeof *k + need)) == NULL)
+            return eca_err_set(err, ECA_ENOMEM, "status: out of memory");
+        k->cap = need;
+        free(t->v[i]);
+        t->v[i] = k;
+    }
     k->present = c->present;
     k->revoked = c->revoked;
     k->failures = c->failures;
@@ -338,8 +348,6 @@ eca_status_table_set(struct eca_status_table *t, size_t i, const struct eca_stat
     k->pending_next = c->pending_next;
     k->next_reason = c->next_reason;
     eca_strpack_put(k->strs, f, len, KEPT_NSTR);
-    free(t->v[i]);
-    t->v[i] = k;
     return ECA_OK;
 }
 

@@ -1015,6 +1015,23 @@ ari_fetch(struct acme_agent *a, const struct acme_cert_conf *cc, struct ari_slot
     acme_ari_free(w);
 }
 
+/* The slot of certificate i follows the installed certificate st: 1 when it has one. */
+static int
+ari_track(struct acme_agent *a, size_t i, const struct eca_certstate *st)
+{
+    struct ari_slot *s = &a->ari[i];
+    char id[ACME_ARI_CERT_ID_MAX + 1];
+
+    installed_cert_id(st, id, sizeof id);
+    if (strcmp(id, s->cert_id ? s->cert_id : "") != 0) {
+        free(s->cert_id);
+        memset(s, 0, sizeof *s);
+        if (id[0] != '\0' && (s->cert_id = strdup(id)) == NULL)
+            return 0;
+    }
+    return id[0] != '\0';
+}
+
 /*
  * Fold the CA's renewal information into the threshold decision dec (RFC 9773 §4.2): the
  * earlier of the two renewal times wins, and a missing, failing or garbage answer leaves dec
@@ -1027,17 +1044,9 @@ ari_consult(struct acme_agent *a, size_t i, const struct eca_certstate *st, time
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     struct ari_slot *s = &a->ari[i];
-    char id[ACME_ARI_CERT_ID_MAX + 1];
 
-    installed_cert_id(st, id, sizeof id);
-    if (strcmp(id, s->cert_id ? s->cert_id : "") != 0) {
-        free(s->cert_id);
-        memset(s, 0, sizeof *s);
-        /* Out of memory: no ARI this time (the threshold applies), asked again next pass. */
-        if (id[0] != '\0' && (s->cert_id = strdup(id)) == NULL)
-            return;
-    }
-    if (id[0] == '\0' || dec->reason != ECA_RENEW_NONE)
+    /* Out of memory: no ARI this time (the threshold applies), asked again next pass. */
+    if (!ari_track(a, i, st) || dec->reason != ECA_RENEW_NONE)
         return;
     if (now >= s->next_fetch)
         ari_fetch(a, cc, s, now);
@@ -1096,15 +1105,17 @@ read_state(const struct acme_conf *conf, struct eca_certcache *cache, size_t i,
         memset(st, 0, sizeof *st);
 }
 
+/* The status of certificate i into out, and what its files held into st. */
 static void
 status_of(const struct acme_agent *a, struct eca_certcache *cache, size_t i, time_t now,
-          struct eca_status_cert *out)
+          struct eca_status_cert *out, struct eca_certstate *st_out)
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
     struct eca_certstate st;
     time_t at;
 
     read_state(a->conf, cache, i, &st);
+    *st_out = st;
     eca_deploy_status_of(&cc->base, &st, a->conf->g.state_dir, a->conf->g.check_interval_s, now,
                          out);
     acme_agent_profile(a, i, out->profile, sizeof out->profile);
@@ -1139,14 +1150,20 @@ acme_agent_status(const struct acme_conf *conf, size_t i, time_t now, struct eca
 {
     /* Files only (`status` creates nothing): a view of the configuration, no client. */
     const struct acme_agent view = {.conf = conf};
+    struct eca_certstate st;
 
-    status_of(&view, NULL, i, now, out);
+    status_of(&view, NULL, i, now, out, &st);
 }
 
 void
 acme_agent_look(struct acme_agent *a, size_t i, time_t now, struct eca_status_cert *out)
 {
-    status_of(a, a->cache[i], i, now, out);
+    struct eca_certstate st;
+
+    status_of(a, a->cache[i], i, now, out, &st);
+    /* Set up here, on the daemon's thread before any pass: what a worker allocates for long
+     * stays in its thread's malloc arena, resident while the daemon idles. */
+    ari_track(a, i, &st);
 }
 
 struct eca_certcache *
@@ -1619,6 +1636,20 @@ out:
     eca_buf_free(&der);
     eca_x509_chain_free(chain);
     return rc;
+}
+
+void
+acme_agent_rest(struct acme_agent *a)
+{
+    if (a->parent == NULL)
+        return;
+    drop_client(a);
+    if (a->http != a->http_borrowed)
+        eca_http_free(a->http);
+    if (a->crl_http != a->http_borrowed)
+        eca_http_free(a->crl_http);
+    a->http = NULL;
+    a->crl_http = NULL;
 }
 
 void

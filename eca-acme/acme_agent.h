@@ -35,6 +35,13 @@ enum eca_rc acme_agent_new(const struct acme_conf *conf, struct acme_agent **out
 enum eca_rc acme_agent_new_worker(struct acme_agent *parent, struct acme_agent **out,
                                   struct eca_err *err);
 
+/*
+ * Between passes: a worker frees its client, account key copy and transport (the next pass
+ * sets them up again, from the account in STATE_DIR), so that an idle daemon holds one of
+ * each, not one per worker. No-op on the agent itself, which keeps the account.
+ */
+void acme_agent_rest(struct acme_agent *a);
+
 /* A stop predicate polled while the ACME client waits (signals); NULL: never. */
 void acme_agent_set_stop(struct acme_agent *a, int (*should_stop)(void));
 

@@ -254,6 +254,8 @@ slots_open(struct daemon *d, int once)
 static void
 slots_close(struct daemon *d)
 {
+    for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++)
+        eca_pass_slot_clear(&d->slots[i].p);
     free(d->slots);
     eca_status_table_free(d->status);
     d->slots = NULL;
@@ -433,6 +435,8 @@ run_pass(struct daemon *d, const size_t *due, size_t ndue, int force)
     for (size_t k = 0; k < started; k++)
         pthread_join(th[k], NULL);
     pthread_mutex_destroy(&q.mu);
+    for (size_t k = 0; k < n; k++)
+        acme_agent_rest(d->workers[k]);
     return q.failed;
 }
 

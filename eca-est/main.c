@@ -210,8 +210,10 @@ slots_open(struct daemon *d, int once)
 static void
 slots_close(struct daemon *d)
 {
-    for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++)
+    for (size_t i = 0; d->slots != NULL && i < d->conf->ncerts; i++) {
         eca_certcache_free(d->slots[i].p.cache);
+        eca_pass_slot_clear(&d->slots[i].p);
+    }
     free(d->slots);
     eca_status_table_free(d->status);
     d->slots = NULL;

@@ -175,14 +175,14 @@ START_TEST(plan_takes_up_forces_or_looks)
     /* A reload that failed for a new pair: taken up, unless the operator forces a renewal. */
     s.retry.failures = 1;
     s.retry.step = ECA_STEP_RELOAD;
-    snprintf(s.retry.serial, sizeof s.retry.serial, "%s", "0A");
+    eca_retry_set_serial(&s.retry, "0A");
     p = eca_pass_plan(&g, &cc, &s, 0, T0);
     ck_assert(p.resume && p.flags == 0);
     p = eca_pass_plan(&g, &cc, &s, 1, T0);
     ck_assert(!p.resume && p.flags == ECA_PASS_FORCE);
     /* A failure before a new pair was in place: fetch again. */
     s.retry.step = ECA_STEP_OBTAIN;
-    s.retry.serial[0] = '\0';
+    eca_retry_set_serial(&s.retry, NULL);
     p = eca_pass_plan(&g, &cc, &s, 0, T0);
     ck_assert(!p.resume && p.flags == ECA_PASS_FORCE);
     /* The budget spent in the window: look only, unless overridden; free again a week later. */

@@ -45,7 +45,7 @@ teardown(void)
 
 START_TEST(sched_round_trips_and_backs_off)
 {
-    struct eca_retry s, r;
+    struct eca_retry s = {0}, r = {0};
     struct eca_err e = {0};
     long w1, w2;
 
@@ -62,21 +62,27 @@ START_TEST(sched_round_trips_and_backs_off)
     ck_assert_uint_eq(r.failures, 2);
     ck_assert_int_eq(r.next_attempt, T0 + w2);
     ck_assert_str_eq(r.last_rc, "ENET");
-    ck_assert_str_eq(r.last_error, "line one line two");
+    ck_assert_str_eq(eca_retry_error(&r), "line one line two");
     /* A two-minute certificate gets a base of 6 s, not 60. */
-    memset(&s, 0, sizeof s);
+    eca_retry_clear(&s);
     ck_assert_int_le(eca_retry_failed(&s, &e, T0, 60, 3600, 120, 7), 6);
     eca_retry_succeeded(&s, 1, T0 + 5);
     ck_assert_uint_eq(s.failures, 0);
     ck_assert_int_eq(s.last_success, T0 + 5);
+    /* A healthy certificate holds no failure texts (a daemon keeps a state per certificate). */
+    ck_assert_ptr_null(s.last_error);
+    ck_assert_ptr_null(s.serial);
+    ck_assert_str_eq(eca_retry_error(&s), "");
     ck_assert_int_eq(eca_retry_load(dir, "absent", &r, NULL), ECA_OK);
     ck_assert_uint_eq(r.failures, 0);
+    eca_retry_clear(&s);
+    eca_retry_clear(&r);
 }
 END_TEST
 
 START_TEST(restart_respects_persisted_backoff)
 {
-    struct eca_retry s;
+    struct eca_retry s = {0};
 
     memset(&s, 0, sizeof s);
     ck_assert_int_eq(eca_retry_first_due(&s, T0, 0), T0);
@@ -92,7 +98,7 @@ END_TEST
 
 START_TEST(fail_persists_logs_and_caps)
 {
-    struct eca_retry s, r;
+    struct eca_retry s = {0}, r = {0};
     struct eca_certstate st;
     struct eca_err e = {0};
     time_t due;
@@ -107,7 +113,7 @@ START_TEST(fail_persists_logs_and_caps)
     ck_assert_int_eq(eca_retry_load(dir, "down", &r, NULL), ECA_OK);
     ck_assert_uint_eq(r.failures, 1);
     ck_assert_int_eq(r.next_attempt, due);
-    ck_assert_str_eq(r.last_error, "connect to CA: refused");
+    ck_assert_str_eq(eca_retry_error(&r), "connect to CA: refused");
     /* A two-minute certificate with 40 s left is retried within a quarter of that. */
     st.present = 1;
     st.not_before = T0 - 80;
@@ -130,12 +136,14 @@ START_TEST(fail_persists_logs_and_caps)
     eca_retry_ok(dir, "down", &s, 1, T0 + 9);
     ck_assert_int_eq(eca_retry_load(dir, "down", &r, NULL), ECA_OK);
     ck_assert_int_eq(r.last_success, T0 + 9);
+    eca_retry_clear(&s);
+    eca_retry_clear(&r);
 }
 END_TEST
 
 START_TEST(failed_step_survives_a_restart)
 {
-    struct eca_retry s, r;
+    struct eca_retry s = {0}, r = {0};
     struct eca_certstate st;
     struct eca_err e = {0};
     char path[512];
@@ -145,25 +153,25 @@ START_TEST(failed_step_survives_a_restart)
     memset(&st, 0, sizeof st);
     eca_err_set(&e, ECA_EIO, "reload: command exited with status 1");
     s.step = ECA_STEP_RELOAD;
-    snprintf(s.serial, sizeof s.serial, "%s", "2e88851b1f78c605");
+    eca_retry_set_serial(&s, "2e88851b1f78c605");
     eca_retry_fail(dir, "web", &s, &st, &e, 60, 3600, 21600, 7, T0);
     ck_assert(logcap_contains("\"step\":\"reload\""));
     ck_assert_int_eq(eca_retry_load(dir, "web", &r, NULL), ECA_OK);
     ck_assert_int_eq(r.step, ECA_STEP_RELOAD);
-    ck_assert_str_eq(r.serial, "2e88851b1f78c605");
-    ck_assert_str_eq(r.last_error, "reload: command exited with status 1");
+    ck_assert_str_eq(eca_retry_serial(&r), "2e88851b1f78c605");
+    ck_assert_str_eq(eca_retry_error(&r), "reload: command exited with status 1");
     /* A reload or verify to take up is resumed, never fetched again... */
     ck_assert(eca_retry_resumes(&r));
     ck_assert(!eca_retry_refetch(&r));
     r.step = ECA_STEP_VERIFY;
     ck_assert(eca_retry_resumes(&r));
     /* ...but without the pair's serial there is nothing to take up. */
-    r.serial[0] = '\0';
+    eca_retry_set_serial(&r, NULL);
     ck_assert(!eca_retry_resumes(&r));
     ck_assert(eca_retry_refetch(&r));
     /* A failure to obtain (or an older file without a step) retries as a renewal. */
     s.step = ECA_STEP_OBTAIN;
-    s.serial[0] = '\0';
+    eca_retry_set_serial(&s, "");
     ck_assert(!eca_retry_resumes(&s));
     ck_assert(eca_retry_refetch(&s));
     snprintf(path, sizeof path, "%s/old.sched", dir);
@@ -173,24 +181,26 @@ START_TEST(failed_step_survives_a_restart)
     ck_assert_int_eq(eca_retry_load(dir, "old", &r, NULL), ECA_OK);
     ck_assert_uint_eq(r.failures, 2);
     ck_assert_int_eq(r.step, ECA_STEP_NONE);
-    ck_assert_str_eq(r.serial, "");
-    ck_assert_str_eq(r.last_error, "connect: refused");
+    ck_assert_str_eq(eca_retry_serial(&r), "");
+    ck_assert_str_eq(eca_retry_error(&r), "connect: refused");
     ck_assert(eca_retry_refetch(&r));
     /* A good pass clears the step and serial on disk too. */
     eca_retry_ok(dir, "web", &s, 1, T0 + 9);
     ck_assert_int_eq(eca_retry_load(dir, "web", &r, NULL), ECA_OK);
     ck_assert_int_eq(r.step, ECA_STEP_NONE);
-    ck_assert_str_eq(r.serial, "");
+    ck_assert_str_eq(eca_retry_serial(&r), "");
     ck_assert(!eca_retry_resumes(&r) && !eca_retry_refetch(&r));
     ck_assert_str_eq(eca_step_name(ECA_STEP_VERIFY), "verify");
     ck_assert_int_eq(eca_step_parse("budget"), ECA_STEP_BUDGET);
     ck_assert_int_eq(eca_step_parse("nonsense"), ECA_STEP_NONE);
+    eca_retry_clear(&s);
+    eca_retry_clear(&r);
 }
 END_TEST
 
 START_TEST(refusal_waits_for_the_given_time)
 {
-    struct eca_retry s, r;
+    struct eca_retry s = {0}, r = {0};
     struct eca_err e = {0};
 
     memset(&s, 0, sizeof s);
@@ -204,6 +214,8 @@ START_TEST(refusal_waits_for_the_given_time)
     /* A restart honours it; the retry, when due, is a renewal. */
     ck_assert_int_eq(eca_retry_first_due(&r, T0, 0), T0 + 86400);
     ck_assert(eca_retry_refetch(&r));
+    eca_retry_clear(&s);
+    eca_retry_clear(&r);
 }
 END_TEST
 

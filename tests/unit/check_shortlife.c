@@ -189,6 +189,7 @@ simulate(struct sim *sm, long span)
         ck_assert_int_gt(next, now);
         now = next;
     }
+    eca_pass_slot_clear(&slot);
 }
 
 static const long lifetimes[] = {600, HOUR, 6 * DAY, 45 * DAY, 90 * DAY};

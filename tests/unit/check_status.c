@@ -223,6 +223,13 @@ START_TEST(table_keeps_every_field)
     eca_status_table_get(t, 2, &got); /* never set */
     ck_assert_str_eq(got.name, "");
     ck_assert_int_eq(got.next_action, 0);
+    /* A record set again in place, shorter then longer, gives back exactly the last one. */
+    ck_assert_int_eq(eca_status_table_set(t, 1, &v[0], NULL), ECA_OK);
+    eca_status_table_get(t, 1, &got);
+    ck_assert_int_eq(memcmp(&got, &v[0], sizeof got), 0);
+    ck_assert_int_eq(eca_status_table_set(t, 1, &v[1], NULL), ECA_OK);
+    eca_status_table_get(t, 1, &got);
+    ck_assert_int_eq(memcmp(&got, &v[1], sizeof got), 0);
 
     test_mkdtemp(dir, sizeof dir);
     eca_buf_init(&a, 1 << 20);
