@@ -95,7 +95,8 @@ eca_pass_resume(const struct eca_agentconf *g, const struct eca_certconf *cc,
     /* The installed certificate itself due (past its renewal point, names changed): a renewal. */
     if (r->step == ECA_STEP_RELOAD && res->dec.reason != ECA_RENEW_NONE)
         return ECA_OK;
-    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, eca_retry_serial(r), &plan->step, err);
+    rc = eca_deploy_resume(g->state_dir, cc, targets, r->step, eca_retry_serial(r), &plan->step,
+                           err);
     eca_certcache_forget(s->cache); /* the kept pair may have been installed again */
     if (rc == ECA_ENOTFOUND) {
         eca_log(ECA_LOG_WARN, "deploy_resume_dropped", cc->name, NULL, 0, "%s", err->msg);
