@@ -45,8 +45,9 @@ struct ari_slot {
 
 /*
  * What an agent and its workers (acme_agent_new_worker) share: the account, set up once
- * under the lock by the agent itself, and one http-01 responder for every order in flight
- * (one listener on the port; publish and unpublish under the lock, the first starts it).
+ * under the lock by the agent itself (account.key is loaded or created under it too), and
+ * one http-01 responder for every order in flight (one listener on the port; publish and
+ * unpublish under the lock, the first starts it).
  */
 struct agent_shared {
     pthread_mutex_t mu;
@@ -631,6 +632,30 @@ out:
     return rc;
 }
 
+/*
+ * Any unfinished rollover resolved, then account.key loaded or created. A worker does it under
+ * the agent's lock: workers asking renewalInfo at once would each create a key, and the last
+ * one renamed into place wins. The agent itself never locks: its own call comes from a worker
+ * that holds the lock already (ensure_client).
+ */
+static enum eca_rc
+account_key_settled(struct acme_agent *a, struct eca_err *err)
+{
+    enum eca_rc rc;
+
+    if (a->parent != NULL)
+        pthread_mutex_lock(&a->share->mu);
+    if ((rc = rollover_resolve(a, a->account_url, NULL, err)) == ECA_OK)
+        rc = load_account_key(a, err);
+    if (a->parent != NULL) {
+        /* The agent registers it: a key this process made needs no lookup. */
+        if (a->account_key_new)
+            a->parent->account_key_new = 1;
+        pthread_mutex_unlock(&a->share->mu);
+    }
+    return rc;
+}
+
 /* Transport, account key and directory: enough for renewalInfo, which needs no account. */
 static enum eca_rc
 ensure_directory(struct acme_agent *a, struct eca_err *err)
@@ -641,8 +666,7 @@ ensure_directory(struct acme_agent *a, struct eca_err *err)
     if (a->client)
         return ECA_OK;
     if ((rc = ensure_transport(a, err)) != ECA_OK || (rc = load_account_url(a, err)) != ECA_OK ||
-        (rc = rollover_resolve(a, a->account_url, NULL, err)) != ECA_OK ||
-        (rc = load_account_key(a, err)) != ECA_OK || (rc = load_eab(a, err)) != ECA_OK)
+        (rc = account_key_settled(a, err)) != ECA_OK || (rc = load_eab(a, err)) != ECA_OK)
         return rc;
     client_opts(a, a->account_key, &o);
     o.account_url = a->account_url;
@@ -674,6 +698,10 @@ ensure_client(struct acme_agent *a, struct eca_err *err)
         pthread_mutex_unlock(&a->share->mu);
         if (rc != ECA_OK)
             return rc;
+        /* Made for renewalInfo before the account existed, its client knows no URL: made
+         * again, it reads the agent's instead of registering. */
+        if (a->client != NULL && !a->account_ready && a->account_url == NULL)
+            drop_client(a);
     }
     if (a->client != NULL && !account_key_current(a))
         drop_client(a);

@@ -5,6 +5,8 @@
 # 11 others are installed and valid, each with a complete set of events naming it. The log
 # shows passes in flight at once, never more than 4; with ACME_CONCURRENCY=1 never two. TERM
 # stops every worker at once. A bad concurrency is a configuration error naming the setting.
+# With a fresh state_dir and the certificates installed, one account key is created, not one
+# per worker looking up renewalInfo.
 . "$(dirname "$0")/lib.sh"
 it_init
 start_pebble
@@ -165,4 +167,19 @@ for l in open(sys.argv[1]):
 assert peak == 1, peak
 PY
 grep -c '"event":"cert_installed"' "$IT_TMP/seq.log" | grep -qx "$N" || die "concurrency 1: not $N installs"
+
+# 6. A fresh state_dir, the certificates installed but c12: every worker looks up renewalInfo at
+# once before any account exists, yet one account key is created and it is the one on disk
+# that every worker signs with (none reloads it), for one account; c12 is ordered with it.
+sed "s|$d/state|$d/fresh|" "$conf" >"$d/fresh.conf"
+rm "$d/out/c12.pem"
+rc=0; run_agent fresh --once --config "$d/fresh.conf" || rc=$?
+[ "$rc" = 0 ] || die "fresh state_dir: exit $rc, want 0"
+grep -q 'Sanitizer' "$IT_TMP/fresh.log" && die "sanitizer report: $(grep -m3 -A12 'Sanitizer' "$IT_TMP/fresh.log")"
+for e in account_key_created account_ready cert_installed; do
+    [ "$(grep -c "\"event\":\"$e\"" "$IT_TMP/fresh.log")" = 1 ] ||
+        die "fresh state_dir: not one $e: $(grep -c "\"event\":\"$e\"" "$IT_TMP/fresh.log")"
+done
+grep -q '"event":"account_key_reloaded"' "$IT_TMP/fresh.log" && die "fresh state_dir: a worker held another key"
+assert_installed "$d/out/c12.pem" "$d/out/c12.key" c12.conc.test www.c12.conc.test
 log "PASS"
