@@ -20,7 +20,7 @@ eca_budget_parse(const char *text, time_t now, struct eca_budget *out)
 {
     const char *p;
 
-    memset(out, 0, sizeof(*out));
+    eca_budget_clear(out);
     if (strncmp(text, "eca-issued 1\n", 13) != 0)
         return -1;
     for (p = text + 13; *p;) {
@@ -82,10 +82,29 @@ eca_budget_frees_at(const struct eca_budget *b, int limit, time_t now)
 }
 
 void
+eca_budget_clear(struct eca_budget *b)
+{
+    free(b->at);
+    memset(b, 0, sizeof *b);
+}
+
+void
 eca_budget_add(struct eca_budget *b, time_t now)
 {
-    if (b->n == ECA_BUDGET_MAX) {
-        memmove(&b->at[0], &b->at[1], (ECA_BUDGET_MAX - 1) * sizeof b->at[0]);
+    if (b->n == b->cap && b->cap < ECA_BUDGET_MAX) {
+        unsigned cap = b->cap ? b->cap * 2 : 4;
+        uint32_t *at;
+
+        cap = cap < ECA_BUDGET_MAX ? cap : ECA_BUDGET_MAX;
+        if ((at = realloc(b->at, cap * sizeof *at)) != NULL) {
+            b->at = at;
+            b->cap = cap;
+        }
+    }
+    if (b->cap == 0) /* nothing could be kept: counted as none, as a lost file would be */
+        return;
+    if (b->n == b->cap) {
+        memmove(&b->at[0], &b->at[1], (b->cap - 1) * sizeof b->at[0]);
         b->n--;
     }
     b->at[b->n++] = now > 0 && (uint64_t)now <= UINT32_MAX ? (uint32_t)now : 0;
@@ -105,7 +124,7 @@ eca_budget_load(const char *state_dir, const char *name, time_t now, struct eca_
     struct eca_buf b;
     enum eca_rc rc;
 
-    memset(out, 0, sizeof(*out));
+    eca_budget_clear(out);
     budget_path(state_dir, name, path, sizeof path);
     eca_buf_init(&b, FILE_MAX);
     rc = eca_fs_read(path, FILE_MAX, &b, err);
@@ -114,7 +133,7 @@ eca_budget_load(const char *state_dir, const char *name, time_t now, struct eca_
         rc = ECA_OK;
     } else if (rc == ECA_OK && (eca_buf_append(&b, "", 1, NULL) != ECA_OK ||
                                 eca_budget_parse((const char *)b.data, now, out) != 0)) {
-        memset(out, 0, sizeof(*out));
+        eca_budget_clear(out);
         rc = eca_err_set(err, ECA_EPARSE, "%s: not an issuance record", path);
     }
     eca_buf_free(&b);

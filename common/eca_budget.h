@@ -17,14 +17,23 @@
 #define ECA_BUDGET_DEFAULT  4  /* below a common CA limit of 5 duplicate certificates a week */
 #define ECA_BUDGET_MAX      50 /* the largest setting; also the most times kept */
 
-/* The issue times inside the window, oldest first. Seconds since the epoch in 32 unsigned bits
- * (good until 2106): a daemon keeps one per certificate, 200 bytes less each. */
+/*
+ * The issue times inside the window, oldest first (at most ECA_BUDGET_MAX). Seconds since the
+ * epoch in 32 unsigned bits (good until 2106), on the heap only once there is one: a daemon
+ * keeps a budget per certificate, and most have issued nothing this week. Zeroed is empty.
+ */
 struct eca_budget {
-    unsigned n;
-    uint32_t at[ECA_BUDGET_MAX];
+    unsigned n, cap;
+    uint32_t *at;
 };
 
-/* Parse the file's text (NUL-terminated); times outside [now - window, now + 1 day] dropped. */
+/* Free what b holds and zero it. */
+void eca_budget_clear(struct eca_budget *b);
+
+/*
+ * Parse the file's text (NUL-terminated) into out (cleared first: zeroed or holding a budget);
+ * times outside [now - window, now + 1 day] dropped.
+ */
 int eca_budget_parse(const char *text, time_t now, struct eca_budget *out);
 
 /* How many more may be issued at `now` under `limit` (0: no limit, a large number). */
@@ -33,10 +42,10 @@ int eca_budget_remaining(const struct eca_budget *b, int limit, time_t now);
 /* When the next one may be issued: `now` while some remain, else when the oldest leaves. */
 time_t eca_budget_frees_at(const struct eca_budget *b, int limit, time_t now);
 
-/* Count one issued at `now` (the oldest dropped when full). */
+/* Count one issued at `now` (the oldest dropped when full, or when memory is short). */
 void eca_budget_add(struct eca_budget *b, time_t now);
 
-/* STATE_DIR/<name>.issued into out; a missing file is an empty budget (ECA_OK). */
+/* STATE_DIR/<name>.issued into out (as eca_budget_parse); a missing file is an empty budget. */
 enum eca_rc eca_budget_load(const char *state_dir, const char *name, time_t now,
                             struct eca_budget *out, struct eca_err *err);
 

@@ -61,6 +61,7 @@ void
 eca_pass_slot_clear(struct eca_pass_slot *s)
 {
     eca_retry_clear(&s->retry);
+    eca_budget_clear(&s->budget);
 }
 
 struct eca_pass_plan

@@ -216,14 +216,20 @@ static enum eca_rc
 load_account_key(struct acme_agent *a, struct eca_err *err)
 {
     char path[4096];
+    unsigned char was[32];
+    int had = a->have_key_digest; /* a worker between passes (acme_agent_rest) */
     enum eca_rc rc;
 
     /* Loaded again after a failed account step: the client that borrowed it is gone. */
     eca_key_free(a->account_key);
     a->account_key = NULL;
+    memcpy(was, a->key_digest, sizeof was);
     state_path(a, "account", ".key", path, sizeof path);
     /* Before the key: bytes that change in between make the next check decode again. */
     a->have_key_digest = file_digest(path, a->key_digest) == 0;
+    if (had && a->have_key_digest && CRYPTO_memcmp(was, a->key_digest, sizeof was) != 0)
+        eca_log(ECA_LOG_INFO, "account_key_reloaded", NULL, ECA_LOG_FIELDS(ECA_LS("path", path)),
+                "account.key changed on disk (a key rollover); using the new key");
     rc = eca_key_load(path, &a->account_key, err);
     /* A P-521 key is fine for a certificate but JWS here is ES256/ES384/RS256 only. */
     if (rc == ECA_OK && acme_jws_alg(a->account_key) == NULL)
@@ -1669,9 +1675,12 @@ out:
 void
 acme_agent_rest(struct acme_agent *a)
 {
+    int had = a->have_key_digest;
+
     if (a->parent == NULL)
         return;
     drop_client(a);
+    a->have_key_digest = had; /* the next load says whether account.key changed meanwhile */
     if (a->http != a->http_borrowed)
         eca_http_free(a->http);
     if (a->crl_http != a->http_borrowed)

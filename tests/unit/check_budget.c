@@ -32,7 +32,7 @@ teardown(void)
 
 START_TEST(window_rolls_over_seven_days)
 {
-    struct eca_budget b;
+    struct eca_budget b = {0};
 
     memset(&b, 0, sizeof b);
     ck_assert_int_eq(eca_budget_remaining(&b, 2, T0), 2);
@@ -52,12 +52,13 @@ START_TEST(window_rolls_over_seven_days)
     /* No limit (0): never spent. */
     ck_assert_int_gt(eca_budget_remaining(&b, 0, T0 + 3 * DAY), 0);
     ck_assert_int_eq(eca_budget_frees_at(&b, 0, T0 + 3 * DAY), T0 + 3 * DAY);
+    eca_budget_clear(&b);
 }
 END_TEST
 
 START_TEST(record_persists_and_prunes)
 {
-    struct eca_budget b, r;
+    struct eca_budget b = {0}, r = {0};
     char path[512];
     FILE *f;
 
@@ -85,12 +86,14 @@ START_TEST(record_persists_and_prunes)
     ck_assert_int_eq(eca_budget_load(dir, "web", T0, &r, NULL), ECA_EPARSE);
     ck_assert_uint_eq(r.n, 0);
     ck_assert_int_eq(eca_budget_parse("something else\n", T0, &r), -1);
+    eca_budget_clear(&b);
+    eca_budget_clear(&r);
 }
 END_TEST
 
 START_TEST(many_issues_keep_the_newest)
 {
-    struct eca_budget b;
+    struct eca_budget b = {0};
 
     memset(&b, 0, sizeof b);
     for (int i = 0; i < ECA_BUDGET_MAX + 5; i++)
@@ -98,12 +101,13 @@ START_TEST(many_issues_keep_the_newest)
     ck_assert_uint_eq(b.n, ECA_BUDGET_MAX);
     ck_assert_int_eq(b.at[0], T0 + 5);
     ck_assert_int_eq(eca_budget_remaining(&b, ECA_BUDGET_MAX, T0 + 100), 0);
+    eca_budget_clear(&b);
 }
 END_TEST
 
 START_TEST(refusal_and_override_are_logged)
 {
-    struct eca_budget b;
+    struct eca_budget b = {0};
     struct eca_err err = {0};
     time_t at;
 
@@ -120,6 +124,7 @@ START_TEST(refusal_and_override_are_logged)
     ck_assert(logcap_contains("\"event\":\"issuance_budget_override\",\"cert\":\"web\""));
     ck_assert_int_eq(eca_budget_load(dir, "web", T0 + DAY, &b, NULL), ECA_OK);
     ck_assert_uint_eq(b.n, 2);
+    eca_budget_clear(&b);
 }
 END_TEST
 
@@ -196,6 +201,7 @@ START_TEST(plan_takes_up_forces_or_looks)
     s.override = 0;
     p = eca_pass_plan(&g, &cc, &s, 0, T0 + WEEK);
     ck_assert(!p.over && p.flags == ECA_PASS_FORCE);
+    eca_pass_slot_clear(&s);
 }
 END_TEST
 
