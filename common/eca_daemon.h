@@ -17,7 +17,8 @@
 
 /*
  * Install the handlers (POSIX: TERM, INT, HUP, USR1; PIPE ignored) and the wake-up channel
- * (a self-pipe). Idempotent. ECA_EIO naming the call on failure.
+ * (a self-pipe); with glibc, one malloc arena for all threads (call before starting any).
+ * Idempotent. ECA_EIO naming the call on failure.
  */
 enum eca_rc eca_daemon_init(struct eca_err *err);
 

@@ -46,12 +46,32 @@ set_flags(int fd)
                : 0;
 }
 
+/*
+ * One malloc arena for every thread. glibc gives each new thread its own arena, and
+ * malloc_trim() cannot shrink an arena other than the main one from its top: after a pass on
+ * worker threads, each worker's arena stayed resident at its peak (about 0.2 MiB each)
+ * through hours of sleep. The workers wait on the network far more than on malloc's lock.
+ */
+#ifdef __GLIBC__
+static void
+one_arena(void)
+{
+    mallopt(M_ARENA_MAX, 1);
+}
+#else
+static void
+one_arena(void)
+{
+}
+#endif
+
 enum eca_rc
 eca_daemon_init(struct eca_err *err)
 {
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
     struct sigaction sa;
 
+    one_arena();
     if (wake[0] < 0) {
         if (pipe(wake) != 0 || set_flags(wake[0]) != 0 || set_flags(wake[1]) != 0)
             return eca_err_set(err, ECA_EIO, "daemon: self-pipe: %s", strerror(errno));
