@@ -18,8 +18,9 @@
 
 enum kind { KIND_LISTENER, KIND_WEBROOT };
 
-/* A token served; refs: the orders that published it (a CA hands two orders of one account
- * for the same name the same pending authorization, and so the same token). */
+/* A token published; refs: the orders that published it (a CA hands two orders of one account
+ * for the same name the same pending authorization, and so the same token). The listener
+ * serves authz; a webroot keeps only the count (its file holds the answer). */
 struct published {
     char *token;
     char *authz;
@@ -90,6 +91,34 @@ start_listener(struct http01 *h, struct eca_err *err)
     return rc;
 }
 
+/* The slot serving token, else a free one; NULL when every slot holds another token. */
+static struct published *
+slot_for(struct http01 *h, const char *token)
+{
+    struct published *free_slot = NULL;
+
+    for (size_t i = 0; i < MAX_TOKENS; i++) {
+        if (h->toks[i].token != NULL && strcmp(h->toks[i].token, token) == 0)
+            return &h->toks[i];
+        if (h->toks[i].token == NULL && free_slot == NULL)
+            free_slot = &h->toks[i];
+    }
+    return free_slot;
+}
+
+/* One order less for slot's token: 1 when it was the last (the slot is then emptied). */
+static int
+slot_release(struct published *slot)
+{
+    if (--slot->refs > 0)
+        return 0;
+    free(slot->token);
+    free(slot->authz);
+    slot->token = slot->authz = NULL;
+    slot->refs = 0;
+    return 1;
+}
+
 static enum eca_rc
 listener_publish(void *ctx, const char *token, const char *key_authz, struct eca_err *err)
 {
@@ -103,10 +132,7 @@ listener_publish(void *ctx, const char *token, const char *key_authz, struct eca
     if (h->os == NULL && (rc = start_listener(h, err)) != ECA_OK)
         return rc;
     acme_http01_os_lock(h->os);
-    for (size_t i = 0; i < MAX_TOKENS && slot == NULL; i++)
-        if (h->toks[i].token == NULL || strcmp(h->toks[i].token, token) == 0)
-            slot = &h->toks[i];
-    if (slot == NULL) {
+    if ((slot = slot_for(h, token)) == NULL) {
         rc = eca_err_set(err, ECA_ETOOBIG, "http01 listener: more than %d tokens", MAX_TOKENS);
     } else if ((t = strdup(token)) == NULL || (a = strdup(key_authz)) == NULL) {
         free(t);
@@ -126,17 +152,13 @@ static void
 listener_unpublish(void *ctx, const char *token)
 {
     struct http01 *h = ctx;
+    struct published *slot;
 
     if (h->os == NULL)
         return; /* never published: nothing served */
     acme_http01_os_lock(h->os);
-    for (size_t i = 0; i < MAX_TOKENS; i++) {
-        if (h->toks[i].token && strcmp(h->toks[i].token, token) == 0 && --h->toks[i].refs <= 0) {
-            free(h->toks[i].token);
-            free(h->toks[i].authz);
-            h->toks[i].token = h->toks[i].authz = NULL;
-        }
-    }
+    if ((slot = slot_for(h, token)) != NULL && slot->token != NULL)
+        slot_release(slot);
     acme_http01_os_unlock(h->os);
 }
 
@@ -176,6 +198,7 @@ static enum eca_rc
 webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_err *err)
 {
     struct http01 *h = ctx;
+    struct published *slot;
     char dir[4096], path[4400];
     enum eca_rc rc;
 
@@ -194,17 +217,30 @@ webroot_publish(void *ctx, const char *token, const char *key_authz, struct eca_
         return rc;
     if (snprintf(path, sizeof path, "%s/%s", dir, token) >= (int)sizeof path)
         return eca_err_set(err, ECA_EPROTO, "http-01 token: too long for the webroot path");
-    return eca_fs_write_atomic(path, key_authz, strlen(key_authz), ECA_FS_MODE_PUBLIC, err);
+    if ((rc = eca_fs_write_atomic(path, key_authz, strlen(key_authz), ECA_FS_MODE_PUBLIC, err)) !=
+        ECA_OK)
+        return rc;
+    /* Counted like the listener's: two orders in flight for one name share its token, and the
+     * first done must not remove the file the other's validation still needs. Not counted
+     * (table full, out of memory): removed at the first unpublish, as before. */
+    if ((slot = slot_for(h, token)) != NULL && slot->token != NULL)
+        slot->refs++;
+    else if (slot != NULL && (slot->token = strdup(token)) != NULL)
+        slot->refs = 1;
+    return ECA_OK;
 }
 
 static void
 webroot_unpublish(void *ctx, const char *token)
 {
     struct http01 *h = ctx;
+    struct published *slot;
     char path[4400];
 
     if (!acme_token_is_valid(token))
         return;
+    if ((slot = slot_for(h, token)) != NULL && slot->token != NULL && !slot_release(slot))
+        return; /* another order in flight still needs it */
     snprintf(path, sizeof path, "%s%s%s", h->where, ACME_HTTP01_PREFIX, token);
     eca_fs_remove(path, NULL);
 }

@@ -172,6 +172,13 @@ START_TEST(webroot_writes_and_removes_token_file)
 
     r->unpublish(r->ctx, TOKEN);
     ck_assert_int_ne(stat(path, &st), 0);
+    /* Two orders in flight for one name share its token: the file stays until both are done. */
+    ck_assert_int_eq(r->publish(r->ctx, TOKEN, AUTHZ, &err), ECA_OK);
+    ck_assert_int_eq(r->publish(r->ctx, TOKEN, AUTHZ, &err), ECA_OK);
+    r->unpublish(r->ctx, TOKEN);
+    ck_assert_int_eq(stat(path, &st), 0);
+    r->unpublish(r->ctx, TOKEN);
+    ck_assert_int_ne(stat(path, &st), 0);
     acme_http01_free(r);
     test_rmdir(dir);
 }
