@@ -83,21 +83,42 @@ verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *cert, 
 
 /* Keep a downloaded CRL that verified (a broken download never replaces a good copy). */
 static void
-keep(const struct eca_crlcheck_in *in, const struct eca_buf *b, const struct eca_crlcheck_out *out)
+keep(const struct eca_crlcheck_in *in, const void *data, size_t len,
+     const struct eca_crlcheck_out *out)
 {
     if (in->cache_path == NULL || out->from_copy)
         return;
-    if (eca_fs_write_atomic(in->cache_path, b->data, b->len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
+    if (eca_fs_write_atomic(in->cache_path, data, len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
         eca_log(ECA_LOG_WARN, "crl_cache_failed", in->name, NULL, 0,
                 "could not keep a copy of the CRL in %s", in->cache_path);
+}
+
+/* The memo's download of in->url (for another certificate, or an earlier pass), as parsed then. */
+static const struct eca_crl *
+reuse(const struct eca_crlcheck_in *in, struct eca_crlmemo_ref *ref, struct eca_crlcheck_out *out)
+{
+    char shown[512];
+
+    out->from_memo = 1;
+    eca_http_url_for_log(in->url, shown, sizeof shown);
+    eca_log(ECA_LOG_DEBUG, "crl_reused", in->name,
+            ECA_LOG_FIELDS(ECA_LS("url", shown),
+                           ECA_LI("age_s", (long long)in->now - eca_crlmemo_fetched(ref))),
+            "no download: the one made age_s seconds ago is reused");
+    return eca_crlmemo_crl(ref);
 }
 
 enum eca_rc
 eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *cert,
                  struct eca_crlcheck_out *out, struct eca_err *err)
 {
-    struct eca_crl *crl = NULL;
+    struct eca_crlmemo_ref *ref = NULL;
+    struct eca_crl *own = NULL;
+    const struct eca_crl *crl;
+    const void *data;
+    size_t len;
     struct eca_buf b;
+    int claimed = 0; /* ours to download for the memo: eca_crlmemo_put() exactly once */
     enum eca_rc rc;
 
     memset(out, 0, sizeof *out);
@@ -105,19 +126,37 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     if (in == NULL || in->url == NULL || http == NULL || cert == NULL)
         return eca_err_set(err, ECA_EINVAL, "CRL check: no URL, transport or certificate");
     eca_buf_init(&b, ECA_CRLCHECK_MAX);
-    if ((rc = load(in, http, &b, out, err)) != ECA_OK ||
-        (rc = eca_crl_parse(b.data, b.len, &crl, err)) != ECA_OK ||
-        (rc = verify(in, crl, cert, err)) != ECA_OK)
+    if (eca_crlmemo_take(in->memo, in->url, in->now, &ref)) {
+        crl = reuse(in, ref, out);
+        data = eca_crlmemo_der(ref, &len);
+    } else {
+        claimed = in->memo != NULL;
+        if ((rc = load(in, http, &b, out, err)) != ECA_OK ||
+            (rc = eca_crl_parse(b.data, b.len, &own, err)) != ECA_OK)
+            goto out;
+        crl = own;
+        data = b.data;
+        len = b.len;
+    }
+    if ((rc = verify(in, crl, cert, err)) != ECA_OK)
         goto out;
-    keep(in, &b, out);
+    keep(in, data, len, out);
+    /* Shared from here: a download that verified (the kept copy is no download). */
+    if (claimed && !out->from_copy) {
+        eca_crlmemo_put(in->memo, in->url, data, len, in->now);
+        claimed = 0;
+    }
     if ((rc = eca_crl_check_fresh(crl, in->now, in->max_age_s, err)) != ECA_OK)
         goto out;
     out->entries = eca_crl_count(crl);
     out->status = eca_crl_is_revoked(crl, cert) ? ECA_CRLCHECK_REVOKED : ECA_CRLCHECK_GOOD;
 out:
+    if (claimed) /* not kept: the next check downloads again */
+        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now);
     if (rc != ECA_OK && out->from_copy)
         eca_err_prefix(err, "kept copy %s: ", in->cache_path);
-    eca_crl_free(crl);
+    eca_crlmemo_release(in->memo, ref);
+    eca_crl_free(own);
     eca_buf_free(&b);
     return rc;
 }
