@@ -31,18 +31,26 @@ fetch(struct eca_http *http, const char *url, const char *shown, struct eca_buf 
     return rc;
 }
 
-/* The CRL's bytes: downloaded, or, when that fails, the kept copy. */
+/*
+ * The CRL's bytes: downloaded, or, when that fails, the kept copy. failed: the download this
+ * check waited for (another's, through the memo) failed, err says why: no download of its own.
+ * *claimed: the memo waits for this download, told here when it fails (and cleared).
+ */
 static enum eca_rc
-load(const struct eca_crlcheck_in *in, struct eca_http *http, struct eca_buf *b,
-     struct eca_crlcheck_out *out, struct eca_err *err)
+load(const struct eca_crlcheck_in *in, struct eca_http *http, int failed, int *claimed,
+     struct eca_buf *b, struct eca_crlcheck_out *out, struct eca_err *err)
 {
     char shown[512];
     enum eca_rc rc;
 
     /* The URL may come from configuration: never log a "user:pass@" or query it carries. */
     eca_http_url_for_log(in->url, shown, sizeof shown);
-    if ((rc = fetch(http, in->url, shown, b, err)) == ECA_OK)
+    if ((rc = failed ? err->rc : fetch(http, in->url, shown, b, err)) == ECA_OK)
         return ECA_OK;
+    if (*claimed) {
+        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, err);
+        *claimed = 0;
+    }
     eca_log(ECA_LOG_WARN, "crl_fetch_failed", in->name, ECA_LOG_FIELDS(ECA_LS("url", shown)),
             "%s%s", err->msg, in->cache_path ? "; trying the kept copy" : "");
     eca_buf_reset(b);
@@ -119,6 +127,7 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     size_t len;
     struct eca_buf b;
     int claimed = 0; /* ours to download for the memo: eca_crlmemo_put() exactly once */
+    enum eca_crlmemo_got got;
     enum eca_rc rc;
 
     memset(out, 0, sizeof *out);
@@ -126,12 +135,12 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     if (in == NULL || in->url == NULL || http == NULL || cert == NULL)
         return eca_err_set(err, ECA_EINVAL, "CRL check: no URL, transport or certificate");
     eca_buf_init(&b, ECA_CRLCHECK_MAX);
-    if (eca_crlmemo_take(in->memo, in->url, in->now, &ref)) {
+    if ((got = eca_crlmemo_take(in->memo, in->url, in->now, &ref, err)) == ECA_CRLMEMO_HIT) {
         crl = reuse(in, ref, out);
         data = eca_crlmemo_der(ref, &len);
     } else {
-        claimed = in->memo != NULL;
-        if ((rc = load(in, http, &b, out, err)) != ECA_OK ||
+        claimed = in->memo != NULL && got == ECA_CRLMEMO_DOWNLOAD;
+        if ((rc = load(in, http, got == ECA_CRLMEMO_FAILED, &claimed, &b, out, err)) != ECA_OK ||
             (rc = eca_crl_parse(b.data, b.len, &own, err)) != ECA_OK)
             goto out;
         crl = own;
@@ -141,9 +150,10 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     if ((rc = verify(in, crl, cert, err)) != ECA_OK)
         goto out;
     keep(in, data, len, out);
-    /* Shared from here: a download that verified (the kept copy is no download). */
-    if (claimed && !out->from_copy) {
-        eca_crlmemo_put(in->memo, in->url, data, len, in->now);
+    /* Shared from here: a download that verified (a failed one, and so the kept copy, was
+     * told to the memo by load()). */
+    if (claimed) {
+        eca_crlmemo_put(in->memo, in->url, data, len, in->now, NULL);
         claimed = 0;
     }
     if ((rc = eca_crl_check_fresh(crl, in->now, in->max_age_s, err)) != ECA_OK)
@@ -151,8 +161,8 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     out->entries = eca_crl_count(crl);
     out->status = eca_crl_is_revoked(crl, cert) ? ECA_CRLCHECK_REVOKED : ECA_CRLCHECK_GOOD;
 out:
-    if (claimed) /* not kept: the next check downloads again */
-        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now);
+    if (claimed) /* downloaded, did not verify: not kept, the next check downloads again */
+        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, NULL);
     if (rc != ECA_OK && out->from_copy)
         eca_err_prefix(err, "kept copy %s: ", in->cache_path);
     eca_crlmemo_release(in->memo, ref);

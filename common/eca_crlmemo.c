@@ -17,10 +17,14 @@ struct eca_crlmemo_ref {
     int gone;           /* no longer in the table */
 };
 
-/* A URL one thread is downloading: the others wait for its put. */
+/* A URL one thread is downloading: the others wait for its put, and share its failure. */
 struct flight {
     char *url;
     struct flight *next;
+    int waiters; /* checks waiting for it: the last one out of an ended flight frees it */
+    int ended;   /* put: out of the list */
+    int failed;  /* ...without a CRL: why is in err */
+    struct eca_err err;
 };
 
 struct eca_crlmemo {
@@ -50,6 +54,13 @@ entry_drop(struct eca_crlmemo_ref *e)
         e->gone = 1;
     else
         entry_free(e);
+}
+
+static void
+flight_free(struct flight *f)
+{
+    free(f->url);
+    free(f);
 }
 
 struct eca_crlmemo *
@@ -83,8 +94,7 @@ eca_crlmemo_free(struct eca_crlmemo *m)
         struct flight *f = m->flights;
 
         m->flights = f->next;
-        free(f->url);
-        free(f);
+        flight_free(f);
     }
     pthread_cond_destroy(&m->landed);
     pthread_mutex_destroy(&m->mu);
@@ -121,26 +131,42 @@ usable(const struct eca_crlmemo *m, const struct eca_crlmemo_ref *e, time_t now)
            (e->next_update == 0 || now < e->next_update);
 }
 
-int
-eca_crlmemo_take(struct eca_crlmemo *m, const char *url, time_t now, struct eca_crlmemo_ref **ref)
+enum eca_crlmemo_got
+eca_crlmemo_take(struct eca_crlmemo *m, const char *url, time_t now, struct eca_crlmemo_ref **ref,
+                 struct eca_err *err)
 {
     struct flight *f;
     size_t i;
 
     *ref = NULL;
     if (m == NULL || url == NULL)
-        return 0;
+        return ECA_CRLMEMO_DOWNLOAD;
     pthread_mutex_lock(&m->mu);
     for (;;) {
         if ((i = find(m, url)) < ECA_CRLMEMO_MAX_ENTRIES && usable(m, m->e[i], now)) {
             m->e[i]->refs++;
             *ref = m->e[i];
             pthread_mutex_unlock(&m->mu);
-            return 1;
+            return ECA_CRLMEMO_HIT;
         }
-        if (*flight_of(m, url) == NULL)
+        if ((f = *flight_of(m, url)) == NULL)
             break;
-        pthread_cond_wait(&m->landed, &m->mu);
+        f->waiters++;
+        while (!f->ended)
+            pthread_cond_wait(&m->landed, &m->mu);
+        f->waiters--;
+        if (f->failed) {
+            /* Shared, not retried in turn: against a CRL server that hangs, checks waiting
+             * for one download must not each wait for another after it. */
+            if (err != NULL)
+                *err = f->err;
+            if (f->waiters == 0)
+                flight_free(f);
+            pthread_mutex_unlock(&m->mu);
+            return ECA_CRLMEMO_FAILED;
+        }
+        if (f->waiters == 0)
+            flight_free(f);
     }
     /* Ours to download. Without memory for the flight, others may download it too. */
     if ((f = calloc(1, sizeof *f)) != NULL && (f->url = strdup(url)) != NULL) {
@@ -150,7 +176,7 @@ eca_crlmemo_take(struct eca_crlmemo *m, const char *url, time_t now, struct eca_
         free(f);
     }
     pthread_mutex_unlock(&m->mu);
-    return 0;
+    return ECA_CRLMEMO_DOWNLOAD;
 }
 
 /* A new entry for url (parsed outside the lock), or NULL when it cannot be had. */
@@ -165,6 +191,9 @@ entry_new(const char *url, const void *der, size_t len, time_t now)
         return NULL;
     }
     memcpy(e->der, der, len);
+    /* OpenSSL sorts a CRL's entries at its first lookup: done here, before checks on other
+     * threads share it read-only. */
+    (void)eca_crl_is_serial_revoked(e->crl, "00");
     e->len = len;
     e->fetched = now;
     e->next_update = eca_crl_next_update(e->crl);
@@ -172,7 +201,8 @@ entry_new(const char *url, const void *der, size_t len, time_t now)
 }
 
 void
-eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t len, time_t now)
+eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t len, time_t now,
+                const struct eca_err *failure)
 {
     struct eca_crlmemo_ref *e = NULL;
     struct flight **fp, *f;
@@ -198,8 +228,17 @@ eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t 
     }
     if ((f = *(fp = flight_of(m, url))) != NULL) {
         *fp = f->next;
-        free(f->url);
-        free(f);
+        f->ended = 1;
+        /* A download that failed is the waiters' failure too; one that did not verify (or
+         * could not be kept) is not: they try for themselves. */
+        if (der == NULL && failure != NULL) {
+            f->failed = 1;
+            f->err = *failure;
+            if (f->err.rc == ECA_OK)
+                f->err.rc = ECA_ENET;
+        }
+        if (f->waiters == 0)
+            flight_free(f);
     }
     pthread_cond_broadcast(&m->landed);
     pthread_mutex_unlock(&m->mu);

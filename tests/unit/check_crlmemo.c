@@ -270,15 +270,16 @@ START_TEST(more_urls_than_entries_evict_the_oldest)
 
     for (int i = 0; i <= ECA_CRLMEMO_MAX_ENTRIES; i++) {
         snprintf(url, sizeof url, "http://h/%d.crl", i);
-        ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + i, &ref), 0);
-        eca_crlmemo_put(memo, url, pem, strlen(pem), t0 + i);
+        ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + i, &ref, NULL), ECA_CRLMEMO_DOWNLOAD);
+        eca_crlmemo_put(memo, url, pem, strlen(pem), t0 + i, NULL);
     }
     /* The first (oldest) went; the others, and the newest, are there. */
-    ck_assert_int_eq(eca_crlmemo_take(memo, "http://h/0.crl", t0 + 20, &ref), 0);
-    eca_crlmemo_put(memo, "http://h/0.crl", NULL, 0, t0 + 20);
+    ck_assert_int_eq(eca_crlmemo_take(memo, "http://h/0.crl", t0 + 20, &ref, NULL),
+                     ECA_CRLMEMO_DOWNLOAD);
+    eca_crlmemo_put(memo, "http://h/0.crl", NULL, 0, t0 + 20, NULL);
     for (int i = 1; i <= ECA_CRLMEMO_MAX_ENTRIES; i++) {
         snprintf(url, sizeof url, "http://h/%d.crl", i);
-        ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + 20, &ref), 1);
+        ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + 20, &ref, NULL), ECA_CRLMEMO_HIT);
         ck_assert_uint_eq(eca_crl_count(eca_crlmemo_crl(ref)), 1);
         eca_crlmemo_release(memo, ref);
     }
@@ -290,7 +291,7 @@ END_TEST
 
 struct slow {
     pthread_mutex_t mu;
-    char *body;
+    char *body; /* NULL: the server does not answer */
     int calls;
 };
 
@@ -305,6 +306,8 @@ slow_perform(void *ctx, const struct eca_http_req *req, struct eca_http_resp *re
     s->calls++;
     pthread_mutex_unlock(&s->mu);
     usleep(200 * 1000); /* long enough for the other workers to ask meanwhile */
+    if (s->body == NULL)
+        return eca_err_set(err, ECA_ETIMEOUT, "timed out");
     resp->status = 200;
     return eca_buf_append(&resp->body, s->body, strlen(s->body), err);
 }
@@ -334,32 +337,68 @@ worker_run(void *arg)
     return NULL;
 }
 
-START_TEST(workers_at_once_download_once)
+/* Six workers at once check certificates naming URL over transports answering body. */
+static void
+workers(struct slow *s, struct worker w[6])
 {
     static const struct eca_http_ops ops = {slow_perform, slow_free};
-    const long listed[] = {0x2222};
-    struct slow s = {.calls = 0};
-    struct worker w[6];
     pthread_t t[6];
-    int memos = 0;
 
-    pthread_mutex_init(&s.mu, NULL);
-    s.body = crl_pem(pki_crl(ca, ca_key, listed, 1, -60, REFRESH));
     for (int i = 0; i < 6; i++) {
         memset(&w[i], 0, sizeof w[i]);
-        ck_assert_int_eq(eca_http_new(&ops, &s, &w[i].http, NULL), ECA_OK);
+        ck_assert_int_eq(eca_http_new(&ops, s, &w[i].http, NULL), ECA_OK);
         w[i].leaf = i % 2 ? leaf2 : leaf1;
         ck_assert_int_eq(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
     }
     for (int i = 0; i < 6; i++) {
         pthread_join(t[i], NULL);
+        eca_http_free(w[i].http);
+    }
+}
+
+START_TEST(workers_at_once_download_once)
+{
+    const long listed[] = {0x2222};
+    struct slow s = {.calls = 0};
+    struct worker w[6];
+    int memos = 0;
+
+    pthread_mutex_init(&s.mu, NULL);
+    s.body = crl_pem(pki_crl(ca, ca_key, listed, 1, -60, REFRESH));
+    workers(&s, w);
+    for (int i = 0; i < 6; i++) {
         ck_assert_int_eq(w[i].rc, ECA_OK);
         ck_assert_int_eq(w[i].out.status, i % 2 ? ECA_CRLCHECK_REVOKED : ECA_CRLCHECK_GOOD);
         memos += w[i].out.from_memo;
-        eca_http_free(w[i].http);
     }
     ck_assert_int_eq(s.calls, 1);
     ck_assert_int_eq(memos, 5);
+    free(s.body);
+    pthread_mutex_destroy(&s.mu);
+}
+END_TEST
+
+/* A server that hangs costs the waiting workers one timeout together, not one each in turn;
+ * the next check tries again. A download that does not verify is not shared: each tries. */
+START_TEST(workers_at_once_share_a_failed_download_not_an_unverified_one)
+{
+    const long none[] = {99};
+    struct slow s = {.calls = 0};
+    struct worker w[6];
+
+    pthread_mutex_init(&s.mu, NULL);
+    s.body = NULL;
+    workers(&s, w);
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(w[i].rc, ECA_ETIMEOUT);
+        ck_assert_int_eq(w[i].out.status, ECA_CRLCHECK_UNAVAILABLE);
+    }
+    ck_assert_int_eq(s.calls, 1);
+    s.body = crl_pem(pki_crl(forged_ca, other_key, none, 1, -60, REFRESH));
+    workers(&s, w);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(w[i].rc, ECA_ECRYPTO);
+    ck_assert_int_eq(s.calls, 1 + 6);
     free(s.body);
     pthread_mutex_destroy(&s.mu);
 }
@@ -381,6 +420,7 @@ suite(void)
     tcase_add_test(tc, no_memo_or_a_zero_period_downloads_every_time);
     tcase_add_test(tc, more_urls_than_entries_evict_the_oldest);
     tcase_add_test(tc, workers_at_once_download_once);
+    tcase_add_test(tc, workers_at_once_share_a_failed_download_not_an_unverified_one);
     suite_add_tcase(s, tc);
     return s;
 }
