@@ -89,12 +89,33 @@ verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *cert, 
                        name);
 }
 
-/* Keep a downloaded CRL that verified (a broken download never replaces a good copy). */
+/* The kept copy at path holds exactly these bytes already. */
+static int
+kept_already(const char *path, const void *data, size_t len)
+{
+    struct eca_fs_id id;
+    struct eca_buf old;
+    int same;
+
+    if (len == 0 || eca_fs_identity(path, &id, NULL) != ECA_OK || id.size != len)
+        return 0;
+    eca_buf_init(&old, len);
+    same = eca_fs_read(path, len, &old, NULL) == ECA_OK && old.len == len &&
+           memcmp(old.data, data, len) == 0;
+    eca_buf_free(&old);
+    return same;
+}
+
+/*
+ * Keep a downloaded CRL that verified (a broken download never replaces a good copy). Only
+ * when it changed: a CA republishes every few hours, checks come more often, and through the
+ * memo a thousand certificates see the same bytes (a write is a temporary file and an fsync).
+ */
 static void
 keep(const struct eca_crlcheck_in *in, const void *data, size_t len,
      const struct eca_crlcheck_out *out)
 {
-    if (in->cache_path == NULL || out->from_copy)
+    if (in->cache_path == NULL || out->from_copy || kept_already(in->cache_path, data, len))
         return;
     if (eca_fs_write_atomic(in->cache_path, data, len, ECA_FS_MODE_PUBLIC, NULL) != ECA_OK)
         eca_log(ECA_LOG_WARN, "crl_cache_failed", in->name, NULL, 0,

@@ -125,6 +125,7 @@ run(int which, long dt, struct eca_crlcheck_out *out, struct eca_err *err)
 START_TEST(two_certificates_naming_one_url_download_it_once)
 {
     const long listed[] = {0x2222};
+    struct eca_fs_id id, again;
     struct eca_crlcheck_out out;
     struct eca_err err = {0};
 
@@ -146,10 +147,14 @@ START_TEST(two_certificates_naming_one_url_download_it_once)
     /* Each certificate still has its own kept copy. */
     ck_assert(eca_fs_exists(cache1));
     ck_assert(eca_fs_exists(cache2));
-    /* And the first again, later within the window: still no request. */
+    ck_assert_int_eq(eca_fs_identity(cache1, &id, NULL), ECA_OK);
+    /* And the first again, later within the window: still no request, and its copy, which
+     * holds these bytes already, is not written again. */
     ck_assert_int_eq(run(1, REFRESH - 1, &out, &err), ECA_OK);
     ck_assert_int_eq(out.status, ECA_CRLCHECK_GOOD);
     ck_assert_uint_eq(fake_http_nreq(f), 1);
+    ck_assert_int_eq(eca_fs_identity(cache1, &again, NULL), ECA_OK);
+    ck_assert(eca_fs_id_equal(&id, &again));
 }
 END_TEST
 
