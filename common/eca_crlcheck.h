@@ -12,6 +12,7 @@
 
 #include <openssl/x509.h>
 
+#include "eca_crlmemo.h"
 #include "eca_err.h"
 #include "eca_http.h"
 #include "eca_x509.h"
@@ -31,6 +32,9 @@ struct eca_crlcheck_in {
     size_t nissuers;
     long max_age_s; /* a thisUpdate older than this is stale; 0: nextUpdate alone */
     time_t now;
+    /* The daemon's downloads shared between certificates naming the same URL (eca_crlmemo.h);
+     * NULL: every check downloads. */
+    struct eca_crlmemo *memo;
 };
 
 enum eca_crlcheck_status {
@@ -43,13 +47,17 @@ struct eca_crlcheck_out {
     enum eca_crlcheck_status status;
     size_t entries; /* revoked entries in the CRL used */
     int from_copy;  /* the download failed and the kept copy was used */
+    int from_memo;  /* no download: the memo's, made for another certificate, was used */
 };
 
 /*
  * Check cert (the leaf issued under the CRL's issuer) with the transport http (its body cap is
  * raised to ECA_CRLCHECK_MAX; the caller makes it allow http://). Logs `crl_fetch_failed`
- * (URL without userinfo or query) and `crl_cache_failed`; nothing else. ECA_OK with GOOD or
- * REVOKED; otherwise out->status is UNAVAILABLE and the error names the culprit:
+ * (URL without userinfo or query), `crl_cache_failed` and, at debug, `crl_reused` (the memo's
+ * download used: url, age_s); nothing else. With in->memo, a download that verified serves the
+ * next checks naming the same URL within the memo's window (a failed one is not kept: the next
+ * check downloads again). ECA_OK with GOOD or REVOKED; otherwise out->status is UNAVAILABLE and
+ * the error names the culprit:
  * ECA_ENOTFOUND (no issuer candidate names the CRL's issuer), ECA_ECRYPTO (signature),
  * ECA_EPROTO (stale, or issuer name mismatch), a parse or transport error.
  */

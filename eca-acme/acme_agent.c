@@ -25,6 +25,7 @@
 #include "eca_clock.h"
 #include "eca_crl.h"
 #include "eca_crlcheck.h"
+#include "eca_crlmemo.h"
 #include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_log.h"
@@ -54,6 +55,9 @@ struct agent_shared {
     struct acme_responder *http01; /* NULL while no worker's order needs one */
     int http01_users;
     struct acme_responder locked; /* http01's publish/unpublish, taken under mu */
+    /* One CRL download per URL for every certificate naming it, for crl_refresh_seconds (its
+     * own lock); NULL: each check downloads. */
+    struct eca_crlmemo *crl_memo;
 };
 
 struct acme_agent {
@@ -144,6 +148,9 @@ acme_agent_new(const struct acme_conf *conf, struct acme_agent **out, struct eca
         return eca_err_set(err, ECA_ENOMEM, "agent: out of memory");
     }
     pthread_mutex_init(&a->share->mu, NULL);
+    /* Out of memory, there is no sharing: every check downloads, as with a period of 0. */
+    if (conf->crl_enabled)
+        a->share->crl_memo = eca_crlmemo_new(conf->crl_refresh_s);
     a->share->locked.publish = shared_publish;
     a->share->locked.unpublish = shared_unpublish;
     a->share->locked.ctx = a->share;
@@ -1307,8 +1314,8 @@ crl_consult(struct acme_agent *a, const struct acme_cert_conf *cc, const struct 
     state_path(a, cc->base.name, ".crl", cache, sizeof cache);
     {
         const struct eca_chain *const issuers[] = {chain, extra};
-        struct eca_crlcheck_in in = {cc->base.name,          url, cache, issuers, 2,
-                                     a->conf->crl_max_age_s, now};
+        struct eca_crlcheck_in in = {
+            cc->base.name, url, cache, issuers, 2, a->conf->crl_max_age_s, now, a->share->crl_memo};
         enum eca_rc rc = crl_transport(a, &err);
 
         if (rc == ECA_OK)
@@ -1708,6 +1715,7 @@ acme_agent_free(struct acme_agent *a)
             eca_certcache_free(a->cache[i]);
         free(a->cache);
         acme_http01_free(a->share->http01);
+        eca_crlmemo_free(a->share->crl_memo);
         pthread_mutex_destroy(&a->share->mu);
         free(a->share);
     }

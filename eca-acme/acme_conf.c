@@ -10,6 +10,7 @@
 
 #include "acme_dns01.h"
 #include "eca_conf.h"
+#include "eca_crlmemo.h"
 #include "eca_hook.h"
 #include "eca_x509.h"
 
@@ -40,6 +41,7 @@ static const char *const root_names[] = {
     "crl_enabled",
     "crl_max_age_hours",
     "crl_fail_closed",
+    "crl_refresh_seconds",
     "concurrency",
     "dns01_hook",
     "dns01_propagation_seconds",
@@ -159,33 +161,38 @@ pass_timeout_from_env(struct acme_conf *c, struct eca_err *err)
 
 /* ---- end of bounded passes ---- */
 
-/* ---- CRL checking: crl_enabled, crl_max_age_hours, crl_fail_closed (eca-est's names) ---- */
+/* ---- CRL checking: crl_enabled, crl_max_age_hours, crl_fail_closed, crl_refresh_seconds
+ * (eca-est's names) ---- */
 
 static enum eca_rc
 crl_from_file(const config_setting_t *root, struct acme_conf *c, struct eca_err *err)
 {
-    long long age = c->crl_max_age_s / 3600;
+    long long age = c->crl_max_age_s / 3600, refresh = c->crl_refresh_s;
     enum eca_rc rc;
 
     if ((rc = eca_conf_get_bool(root, "crl_enabled", 0, &c->crl_enabled, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "crl_max_age_hours", 0, 1, 8760, &age, err)) != ECA_OK ||
-        (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) != ECA_OK)
+        (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) != ECA_OK ||
+        (rc = eca_conf_get_int(root, "crl_refresh_seconds", 0, 0, 86400, &refresh, err)) != ECA_OK)
         return rc;
     c->crl_max_age_s = (long)age * 3600;
+    c->crl_refresh_s = (long)refresh;
     return ECA_OK;
 }
 
 static enum eca_rc
 crl_from_env(struct acme_conf *c, struct eca_err *err)
 {
-    long long age = c->crl_max_age_s / 3600;
+    long long age = c->crl_max_age_s / 3600, refresh = c->crl_refresh_s;
     enum eca_rc rc;
 
     if ((rc = eca_env_bool("CRL_ENABLED", &c->crl_enabled, err)) != ECA_OK ||
         (rc = eca_env_int("CRL_MAX_AGE_HOURS", 1, 8760, &age, err)) != ECA_OK ||
-        (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK)
+        (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK ||
+        (rc = eca_env_int("CRL_REFRESH_SECONDS", 0, 86400, &refresh, err)) != ECA_OK)
         return rc;
     c->crl_max_age_s = (long)age * 3600;
+    c->crl_refresh_s = (long)refresh;
     return ECA_OK;
 }
 
@@ -596,6 +603,7 @@ acme_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct acme_
     l.c->pass_timeout_s = ACME_CONF_DEFAULT_PASS_TIMEOUT;
     l.c->crl_enabled = 1;
     l.c->crl_max_age_s = ACME_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
+    l.c->crl_refresh_s = ECA_CRLMEMO_DEFAULT_REFRESH_S;
     l.c->concurrency = ACME_CONF_DEFAULT_CONCURRENCY;
     l.c->dns01_hook_timeout_s = ACME_DNS01_DEFAULT_TIMEOUT;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&

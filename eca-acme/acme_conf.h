@@ -55,8 +55,11 @@ struct acme_conf {
     int crl_enabled;
     long crl_max_age_s;
     int crl_fail_closed; /* 1: a CRL that cannot be checked counts as revoked */
-    int concurrency;     /* concurrency / ACME_CONCURRENCY: certificates' passes at once (1..64) */
-    char *dns01_hook;    /* global defaults of the certificates' dns01_* settings */
+    /* crl_refresh_seconds / CRL_REFRESH_SECONDS: one download of a CRL serves every
+     * certificate naming it for this long (never past its nextUpdate); 0: each check downloads */
+    long crl_refresh_s;
+    int concurrency;  /* concurrency / ACME_CONCURRENCY: certificates' passes at once (1..64) */
+    char *dns01_hook; /* global defaults of the certificates' dns01_* settings */
     long dns01_propagation_s;
     int dns01_hook_timeout_s;
     struct acme_cert_conf *certs;

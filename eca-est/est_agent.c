@@ -125,8 +125,8 @@ crl_check(struct pass *p)
         ca = NULL;
     {
         const struct eca_chain *const issuers[] = {chain, ca};
-        struct eca_crlcheck_in in = {p->cc->base.name,       url,   cache, issuers, 2,
-                                     p->conf->crl_max_age_s, p->now};
+        struct eca_crlcheck_in in = {p->cc->base.name,       url,    cache,           issuers, 2,
+                                     p->conf->crl_max_age_s, p->now, p->env->crl_memo};
 
         /* A CRL is signed: plain http is its usual transport (RFC 5280 §4.2.1.13). */
         if ((rc = http_make(p, NULL, NULL, 1, 0, &h, &err)) == ECA_OK)

@@ -4,6 +4,7 @@
 #define EST_AGENT_H
 
 #include "eca_certcache.h"
+#include "eca_crlmemo.h"
 #include "eca_err.h"
 #include "eca_http.h"
 #include "eca_deploy.h"
@@ -16,6 +17,9 @@ struct est_agent_env {
     /* Transport factory (tests); NULL: eca_http_curl_new. */
     enum eca_rc (*http_new)(const struct eca_http_opts *opts, struct eca_http **out,
                             struct eca_err *err);
+    /* CRL downloads shared by the certificates naming the same URL (the daemon's, for its
+     * configuration's life); NULL: each check downloads. */
+    struct eca_crlmemo *crl_memo;
 };
 
 /*

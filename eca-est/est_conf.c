@@ -10,6 +10,7 @@
 #include <libconfig.h>
 
 #include "eca_conf.h"
+#include "eca_crlmemo.h"
 #include "eca_fs.h"
 #include "eca_log.h"
 
@@ -53,6 +54,7 @@ static const char *const root_names[] = {
     "crl_url",
     "crl_max_age_hours",
     "crl_fail_closed",
+    "crl_refresh_seconds",
     "max_pending_seconds",
     "max_pending_hours",
     "pop",
@@ -185,17 +187,20 @@ creds_from_file(const config_setting_t *root, struct loader *l, struct eca_err *
 static enum eca_rc
 misc_from_file(const config_setting_t *root, struct est_conf *c, struct eca_err *err)
 {
-    long long age = c->crl_max_age_s / 3600, mp = c->max_pending_s;
+    long long age = c->crl_max_age_s / 3600, mp = c->max_pending_s, refresh = c->crl_refresh_s;
     enum eca_rc rc;
 
     if ((rc = eca_conf_get_bool(root, "crl_enabled", 0, &c->crl_enabled, err)) != ECA_OK ||
         (rc = eca_conf_str(root, "crl_url", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_conf_get_int(root, "crl_max_age_hours", 0, 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "crl_fail_closed", 0, &c->crl_fail_closed, err)) ||
+        (rc = eca_conf_get_int(root, "crl_refresh_seconds", 0, 0, 86400, &refresh, err)) !=
+            ECA_OK ||
         (rc = eca_conf_get_int(root, "max_pending_seconds", 0, 1, 86400, &mp, err)) != ECA_OK ||
         (rc = eca_conf_get_bool(root, "pop", 0, &c->pop, err)) != ECA_OK) /* issue 10 item 4 */
         return rc;
     c->crl_max_age_s = (long)age * 3600;
+    c->crl_refresh_s = (long)refresh;
     c->max_pending_s = (long)mp;
     return ECA_OK;
 }
@@ -333,17 +338,19 @@ creds_from_env(struct loader *l, struct eca_err *err)
 static enum eca_rc
 misc_from_env(struct est_conf *c, struct eca_err *err)
 {
-    long long age = c->crl_max_age_s / 3600, mp = c->max_pending_s;
+    long long age = c->crl_max_age_s / 3600, mp = c->max_pending_s, refresh = c->crl_refresh_s;
     enum eca_rc rc;
 
     if ((rc = eca_env_bool("CRL_ENABLED", &c->crl_enabled, err)) != ECA_OK ||
         (rc = eca_conf_env("CRL_URL", &c->crl_url, err)) != ECA_OK ||
         (rc = eca_env_int("CRL_MAX_AGE_HOURS", 1, 8760, &age, err)) != ECA_OK ||
         (rc = eca_env_bool("CRL_FAIL_CLOSED", &c->crl_fail_closed, err)) != ECA_OK ||
+        (rc = eca_env_int("CRL_REFRESH_SECONDS", 0, 86400, &refresh, err)) != ECA_OK ||
         (rc = eca_env_int("EST_MAX_PENDING_SECONDS", 1, 86400, &mp, err)) != ECA_OK ||
         (rc = eca_env_bool("EST_POP", &c->pop, err)) != ECA_OK) /* issue 10 item 4 */
         return rc;
     c->crl_max_age_s = (long)age * 3600;
+    c->crl_refresh_s = (long)refresh;
     c->max_pending_s = (long)mp;
     return ECA_OK;
 }
@@ -537,6 +544,7 @@ est_conf_read(const struct eca_agentconf_cli *cli, unsigned flags, struct est_co
     l.c->max_pending_s = EST_CONF_DEFAULT_MAX_PENDING;
     l.c->max_pending_age_s = EST_CONF_DEFAULT_MAX_PENDING_H * 3600L;
     l.c->crl_max_age_s = EST_CONF_DEFAULT_CRL_MAX_AGE_H * 3600L;
+    l.c->crl_refresh_s = ECA_CRLMEMO_DEFAULT_REFRESH_S;
     if ((rc = from_file_or_env(&l, cli->config_path, err)) == ECA_OK &&
         (rc = eca_agentconf_from_env(&l.c->g, err)) == ECA_OK &&
         (rc = globals_from_env(&l, err)) == ECA_OK &&

@@ -50,6 +50,9 @@ struct est_conf {
     char *crl_url; /* NULL: the certificate's CRL distribution point */
     long crl_max_age_s;
     int crl_fail_closed; /* 1: a CRL that cannot be checked counts as revoked */
+    /* crl_refresh_seconds / CRL_REFRESH_SECONDS: one download of a CRL serves every
+     * certificate naming it for this long (never past its nextUpdate); 0: each check downloads */
+    long crl_refresh_s;
     struct est_cert_conf *certs;
     size_t ncerts;
 };

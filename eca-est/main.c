@@ -175,6 +175,9 @@ slots_open(struct daemon *d, int once)
     }
     if (eca_fs_mkdir_p(g->state_dir, 0700, &err) != ECA_OK)
         eca_log(ECA_LOG_WARN, "state_dir_failed", NULL, NULL, 0, "%s", err.msg);
+    /* One CRL download per URL for every certificate naming it (none: each check downloads). */
+    if (d->conf->crl_enabled)
+        d->env.crl_memo = eca_crlmemo_new(d->conf->crl_refresh_s);
     for (size_t i = 0; i < n; i++) {
         const struct eca_certconf *cc = &d->conf->certs[i].base;
         struct slot *s = &d->slots[i];
@@ -216,6 +219,8 @@ slots_close(struct daemon *d)
     }
     free(d->slots);
     eca_status_table_free(d->status);
+    eca_crlmemo_free(d->env.crl_memo); /* a reload downloads afresh */
+    d->env.crl_memo = NULL;
     d->slots = NULL;
     d->status = NULL;
 }
@@ -408,7 +413,7 @@ serve(struct daemon *d, const struct args *a)
 static int
 run_daemon(const struct args *a, struct est_conf *conf)
 {
-    struct daemon d = {conf, {eca_daemon_stopping, NULL}, NULL, NULL, NULL};
+    struct daemon d = {conf, {eca_daemon_stopping, NULL, NULL}, NULL, NULL, NULL};
     const struct eca_agentconf *g = &conf->g;
     struct eca_err err = {0};
     int rc = EXIT_FAIL;

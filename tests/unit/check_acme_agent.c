@@ -385,6 +385,7 @@ START_TEST(crl_listing_the_certificate_renews_it_and_fail_closed_counts)
     size_t n;
 
     write_dp_cert();
+    c->crl_refresh_s = 0; /* the CA republishes between passes: each pass downloads */
     ck_assert_int_eq(acme_agent_new(c, &a, &err), ECA_OK);
     acme_agent_set_transport(a, http);
     snprintf(path, sizeof path, "%s/t.revoked", c->g.state_dir);

@@ -84,7 +84,7 @@ run(const struct eca_chain *first, const struct eca_chain *second, long max_age,
     struct eca_crlcheck_out *out, struct eca_err *err)
 {
     const struct eca_chain *const sets[] = {first, second};
-    struct eca_crlcheck_in in = {"dev", URL, cache, sets, 2, max_age, time(NULL)};
+    struct eca_crlcheck_in in = {"dev", URL, cache, sets, 2, max_age, time(NULL), NULL};
 
     return eca_crlcheck_run(&in, h, leaf, out, err);
 }
@@ -217,7 +217,7 @@ START_TEST(no_cache_path_and_bad_arguments)
 {
     const long none[] = {99};
     const struct eca_chain *const sets[] = {bundle};
-    struct eca_crlcheck_in in = {NULL, URL, NULL, sets, 1, 0, time(NULL)};
+    struct eca_crlcheck_in in = {NULL, URL, NULL, sets, 1, 0, time(NULL), NULL};
     struct eca_crlcheck_out out;
     struct eca_err err = {0};
 
@@ -238,8 +238,9 @@ END_TEST
  * (fail open unless fail_closed), and a failure before the check counts as unavailable. */
 START_TEST(verdict_logs_and_decides)
 {
-    struct eca_crlcheck_out good = {ECA_CRLCHECK_GOOD, 3, 0}, listed = {ECA_CRLCHECK_REVOKED, 4, 0};
-    struct eca_crlcheck_out none = {ECA_CRLCHECK_UNAVAILABLE, 0, 0};
+    struct eca_crlcheck_out good = {ECA_CRLCHECK_GOOD, 3, 0, 0},
+                            listed = {ECA_CRLCHECK_REVOKED, 4, 0, 0};
+    struct eca_crlcheck_out none = {ECA_CRLCHECK_UNAVAILABLE, 0, 0, 0};
     struct eca_err err = {0};
 
     logcap_start();

@@ -131,7 +131,7 @@ sleep_none(long ms)
     (void)ms;
 }
 
-static const struct est_agent_env env = {NULL, http_new};
+static const struct est_agent_env env = {NULL, http_new, NULL};
 
 /* Queue a 200 answer whose body is the base64 of der (one line, as RFC 8951 §3 has it). */
 static void
