@@ -101,6 +101,20 @@ eca_crlmemo_free(struct eca_crlmemo *m)
     free(m);
 }
 
+void
+eca_crlmemo_clear(struct eca_crlmemo *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < ECA_CRLMEMO_MAX_ENTRIES; i++) {
+        if (m->e[i] != NULL)
+            entry_drop(m->e[i]);
+        m->e[i] = NULL;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
 static size_t
 find(const struct eca_crlmemo *m, const char *url)
 {

@@ -33,6 +33,13 @@ struct eca_crlmemo_ref;
 struct eca_crlmemo *eca_crlmemo_new(long refresh_s);
 void eca_crlmemo_free(struct eca_crlmemo *m);
 
+/*
+ * Forget every download (a check still holding one keeps it until its release). The daemons
+ * call it when a pass ends: a sleeping daemon holds no CRL (a big CA's runs to megabytes,
+ * for hours), and the next pass downloads each URL once again.
+ */
+void eca_crlmemo_clear(struct eca_crlmemo *m);
+
 enum eca_crlmemo_got {
     ECA_CRLMEMO_DOWNLOAD = 0, /* the caller downloads, then calls eca_crlmemo_put() once */
     ECA_CRLMEMO_HIT,          /* *ref is held: a download within its window */

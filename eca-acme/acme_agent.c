@@ -1684,8 +1684,10 @@ acme_agent_rest(struct acme_agent *a)
 {
     int had = a->have_key_digest;
 
-    if (a->parent == NULL)
+    if (a->parent == NULL) {
+        eca_crlmemo_clear(a->share->crl_memo);
         return;
+    }
     drop_client(a);
     a->have_key_digest = had; /* the next load says whether account.key changed meanwhile */
     if (a->http != a->http_borrowed)

@@ -38,7 +38,8 @@ enum eca_rc acme_agent_new_worker(struct acme_agent *parent, struct acme_agent *
 /*
  * Between passes: a worker frees its client, account key copy and transport (the next pass
  * sets them up again, from the account in STATE_DIR), so that an idle daemon holds one of
- * each, not one per worker. No-op on the agent itself, which keeps the account.
+ * each, not one per worker. The agent itself keeps the account and forgets the CRLs the
+ * pass shared (eca_crlmemo_clear).
  */
 void acme_agent_rest(struct acme_agent *a);
 

@@ -423,6 +423,7 @@ run_pass(struct daemon *d, const size_t *due, size_t ndue, int force)
     if (d->nworkers == 0) {
         for (size_t k = 0; k < ndue && !eca_daemon_stopping(); k++)
             failed |= pass_one(d, d->agent, due[k], force);
+        acme_agent_rest(d->agent);
         return failed;
     }
     for (size_t k = 0; k < n; k++)
@@ -437,6 +438,7 @@ run_pass(struct daemon *d, const size_t *due, size_t ndue, int force)
     pthread_mutex_destroy(&q.mu);
     for (size_t k = 0; k < n; k++)
         acme_agent_rest(d->workers[k]);
+    acme_agent_rest(d->agent);
     return q.failed;
 }
 

@@ -397,6 +397,7 @@ serve(struct daemon *d, const struct args *a)
             if (force || d->slots[i].due <= now)
                 failed |= pass_one(d, i, force);
         force = 0;
+        eca_crlmemo_clear(d->env.crl_memo); /* asleep, the daemon holds no CRL */
         report(d);
         if (a->once || eca_daemon_stopping())
             break;

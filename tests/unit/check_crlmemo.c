@@ -182,6 +182,31 @@ START_TEST(after_the_refresh_period_a_new_download_sees_a_newly_listed_serial)
 }
 END_TEST
 
+/* The end of a pass empties the memo: a newly listed serial is seen at the next pass. */
+START_TEST(a_cleared_memo_downloads_again)
+{
+    const long none[] = {99}, listed[] = {99, 0x1111};
+    struct eca_crlcheck_out out;
+    struct eca_crlmemo_ref *ref = NULL;
+    struct eca_err err = {0};
+
+    push_crl(pki_crl(ca, ca_key, none, 1, -60, 3 * REFRESH));
+    ck_assert_int_eq(run(1, 0, &out, &err), ECA_OK);
+    ck_assert_int_eq(out.status, ECA_CRLCHECK_GOOD);
+    /* A download still held by a check outlives the clear (freed at its release). */
+    ck_assert_int_eq(eca_crlmemo_take(memo, URL, t0 + 1, &ref, &err), ECA_CRLMEMO_HIT);
+    eca_crlmemo_clear(memo);
+    ck_assert_ptr_nonnull(eca_crlmemo_crl(ref));
+    eca_crlmemo_release(memo, ref);
+    push_crl(pki_crl(ca, ca_key, listed, 2, -60, 3 * REFRESH));
+    ck_assert_msg(run(1, 60, &out, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(out.status, ECA_CRLCHECK_REVOKED);
+    ck_assert_int_eq(out.from_memo, 0);
+    ck_assert_uint_eq(fake_http_nreq(f), 2);
+    eca_crlmemo_clear(NULL);
+}
+END_TEST
+
 START_TEST(past_next_update_a_new_download)
 {
     const long none[] = {99};
@@ -419,6 +444,7 @@ suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, two_certificates_naming_one_url_download_it_once);
     tcase_add_test(tc, after_the_refresh_period_a_new_download_sees_a_newly_listed_serial);
+    tcase_add_test(tc, a_cleared_memo_downloads_again);
     tcase_add_test(tc, past_next_update_a_new_download);
     tcase_add_test(tc, a_failed_download_is_not_kept_the_next_check_tries_again);
     tcase_add_test(tc, an_unverified_download_is_not_kept);
