@@ -47,7 +47,7 @@ grep -qF "\"cert_id\": \"$id1\"" <<<"$ari" || die "renewalInfo asked for the wro
 grep -q '"user_agent": "eca-acme/' <<<"$ari" || die "renewalInfo without eca-acme's User-Agent"
 grep -q '"status": 200' <<<"$ari" || die "renewalInfo not answered 200: $ari"
 [ -s "$d/state/ari.test.ari" ] || die "the chosen renewal time was not persisted"
-grep -qF "$id1" "$d/state/ari.test.ari" || die "persisted choice is not for $id1"
+grep -qF -e "$id1" "$d/state/ari.test.ari" || die "persisted choice is not for $id1"
 
 # Garbage (end before start): the threshold applies, so 33% of 900 s is far away: no renewal.
 proxy_control '{"ari":"garbage","profiles":null}'

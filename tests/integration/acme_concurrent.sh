@@ -166,7 +166,7 @@ for l in open(sys.argv[1]):
     peak = max(peak, cur)
 assert peak == 1, peak
 PY
-grep -c '"event":"cert_installed"' "$IT_TMP/seq.log" | grep -qx "$N" || die "concurrency 1: not $N installs"
+grep -c '"event":"cert_installed"' "$IT_TMP/seq.log" | grep -qx -e "$N" || die "concurrency 1: not $N installs"
 
 # 6. A fresh state_dir, the certificates installed but c12: every worker looks up renewalInfo at
 # once before any account exists, yet one account key is created and it is the one on disk

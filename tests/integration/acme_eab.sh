@@ -23,7 +23,7 @@ rm -f "$STATE_DIR/account.url"
 run_agent eab --once || die "EAB run exited $?"
 assert_installed "$CERT_PATH" "$KEY_PATH" eab.test
 for f in wrong eab; do
-    grep -qF "$canary" "$IT_TMP/$f.log" && die "HMAC key leaked into $f.log"
-    grep -qF "$wrong" "$IT_TMP/$f.log" && die "wrong HMAC key leaked into $f.log"
+    grep -qF -e "$canary" "$IT_TMP/$f.log" && die "HMAC key leaked into $f.log"
+    grep -qF -e "$wrong" "$IT_TMP/$f.log" && die "wrong HMAC key leaked into $f.log"
 done
 log "PASS"

@@ -39,7 +39,7 @@ for p in eca-acme eca-est; do
     usage_error $p "$p: --log-format: expected json or text" --log-format xml
     usage_error $p "$p: --cert: unknown option or argument (see --help)" --cert web
     run_cli version "$BUILD/$p" --version --frobnicate
-    [ "$rc" = 0 ] && grep -qx "$p [0-9][0-9.]*" "$IT_TMP/version.out" || die "$p --version"
+    [ "$rc" = 0 ] && grep -qx -e "$p [0-9][0-9.]*" "$IT_TMP/version.out" || die "$p --version"
     for h in --help -h; do
         run_cli help "$BUILD/$p" $h
         [ "$rc" = 0 ] && grep -q "^usage: $p " "$IT_TMP/help.out" || die "$p $h"

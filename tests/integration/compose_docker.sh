@@ -195,8 +195,8 @@ for f in "$ECA_SECRETS_DIR"/*; do
     for svc in pki-init challtestsrv pebble nginx eca-acme est-ca mosquitto client eca-est prometheus; do
         c=$(cid "$svc")
         [ -n "$c" ] || die "no container for $svc"
-        docker inspect "$c" | grep -qF "$value" && die "$svc: the $name secret is in docker inspect"
-        docker logs "$c" 2>&1 | grep -qF "$value" && die "$svc: the $name secret is in its log"
+        docker inspect "$c" | grep -qF -e "$value" && die "$svc: the $name secret is in docker inspect"
+        docker logs "$c" 2>&1 | grep -qF -e "$value" && die "$svc: the $name secret is in its log"
         # Bind mounts of the secret file land under /run/secrets only.
         docker inspect -f '{{range .Mounts}}{{.Source}} {{.Destination}}{{"\n"}}{{end}}' "$c" |
             awk -v s="$f" '$1 == s && $2 !~ "^/run/secrets/" { bad = 1 } END { exit !bad }' &&

@@ -47,7 +47,7 @@ subj=$(openssl x509 -in c1.pem -noout -subject -nameopt RFC2253)
 ext=$(openssl x509 -in c1.pem -noout -ext subjectAltName,extendedKeyUsage,keyUsage,crlDistributionPoints)
 for want in "DNS:sw-device.example" "TLS Web Client Authentication" "Digital Signature" \
     "URI:$EST_CRL_URL"; do
-    grep -qF "$want" <<<"$ext" || die "c1 lacks '$want' in: $ext"
+    grep -qF -e "$want" <<<"$ext" || die "c1 lacks '$want' in: $ext"
 done
 start=$(date -d "$(openssl x509 -in c1.pem -noout -startdate | cut -d= -f2)" +%s)
 end=$(date -d "$(openssl x509 -in c1.pem -noout -enddate | cut -d= -f2)" +%s)
@@ -96,7 +96,7 @@ code=$(post simpleenroll -u "$EST_USER:wrong-token")
 [ "$code" = 401 ] || die "wrong token: HTTP $code, want 401"
 grep -qi '^WWW-Authenticate: Basic realm="estdemo"' hdr.txt || die "401 without Basic challenge"
 grep -q "wrong-token" "$IT_TMP/est-ca.log" && die "server logged a token"
-grep -qF "$TOKEN" "$IT_TMP/est-ca.log" && die "server logged the real token"
+grep -qF -e "$TOKEN" "$IT_TMP/est-ca.log" && die "server logged the real token"
 code=$(post simplereenroll)
 [ "$code" = 403 ] || die "reenroll without client cert: HTTP $code, want 403"
 code=$(post simplereenroll --cert "$EST_CA_DIR/bootstrap.pem" --key "$EST_CA_DIR/bootstrap.key")

@@ -16,7 +16,7 @@ curl -sS --cacert "$EST_ROOT" "$EST_URL/csrattrs" -o "$IT_TMP/csrattrs.bin"
 [ "$(tail -c 1 "$IT_TMP/csrattrs.bin" | od -An -tx1 | tr -d ' ')" = 00 ] || die "no NUL at the end"
 head -c -1 "$IT_TMP/csrattrs.bin" | base64 -d | openssl asn1parse -inform DER >"$IT_TMP/asn1.txt"
 for want in secp384r1 sha384 emailAddress 1.3.6.1.1.1.1.22; do
-    grep -q "$want" "$IT_TMP/asn1.txt" || die "csrattrs lacks $want"
+    grep -q -e "$want" "$IT_TMP/asn1.txt" || die "csrattrs lacks $want"
 done
 
 log "2. enrollment: P-384 key, SHA-384 CSR, the rest named"

@@ -46,6 +46,6 @@ for u in "https://bob:$SECRET@127.0.0.1:1" "http://bob:$SECRET@127.0.0.1:1/?$SEC
     if est "${base[@]}" CA_URL="$u" timeout 20 "$ECA_EST" --check-config \
         >"$IT_TMP/userinfo.log" 2>&1; then die "userinfo accepted: $u"; fi
     grep -q '"event":"config_invalid"' "$IT_TMP/userinfo.log" || die "no config_invalid"
-    if grep -q "$SECRET" "$IT_TMP/userinfo.log"; then die "URL password logged"; fi
+    if grep -q -e "$SECRET" "$IT_TMP/userinfo.log"; then die "URL password logged"; fi
 done
 log "PASS"

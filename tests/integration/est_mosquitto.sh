@@ -42,7 +42,7 @@ sleep 1
 timeout 20 mosquitto_pub "${TLS[@]}" --cert "$CERT_PATH" --key "$KEY_PATH" -t eca/test \
     -m "$MSG" >"$IT_TMP/pub.log" 2>&1 || die "mosquitto_pub with the enrolled certificate failed"
 wait "$SUB_PID" 2>/dev/null || true
-grep -qx "$MSG" "$IT_TMP/sub.log" || die "mosquitto_sub did not receive the message"
+grep -qx -e "$MSG" "$IT_TMP/sub.log" || die "mosquitto_sub did not receive the message"
 
 log "negative: the bootstrap certificate (another CA) is refused by the broker"
 if timeout 20 mosquitto_pub "${TLS[@]}" --cert "$EST_CA_DIR/bootstrap.pem" \

@@ -74,7 +74,7 @@ free_port() {
     local p
     for _ in $(seq 50); do
         p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        if ! grep -qx "$p" "$IT_TMP/.ports" 2>/dev/null; then
+        if ! grep -qx -e "$p" "$IT_TMP/.ports" 2>/dev/null; then
             echo "$p" >>"$IT_TMP/.ports"
             echo "$p"
             return 0

@@ -51,7 +51,7 @@ replace_by_hand() {
 # wait_log LOG PATTERN: up to 10 s for a line matching PATTERN (count $3, default 1).
 wait_log() {
     for _ in $(seq 100); do
-        [ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0
+        [ "$(grep -c -e "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0
         sleep 0.1
     done
     die "$(basename "$1"): no '$2' (x${3:-1})"

@@ -188,7 +188,7 @@ ep_est_cacerts() {
     openssl pkcs7 -inform DER -in "$IT_TMP/cacerts.p7" -print_certs -out "$IT_TMP/cacerts.pem" ||
         die "/cacerts is not a PKCS#7 certs-only"
     [ "$(grep -c 'BEGIN CERTIFICATE' "$IT_TMP/cacerts.pem")" -ge 2 ] || die "/cacerts: fewer than 2 certificates"
-    grep -q "$(sed -n 2p "$EST_ROOT")" "$IT_TMP/cacerts.pem" || die "/cacerts lacks the root"
+    grep -q -e "$(sed -n 2p "$EST_ROOT")" "$IT_TMP/cacerts.pem" || die "/cacerts lacks the root"
     log "EST /cacerts OK: $(grep -c 'BEGIN CERTIFICATE' "$IT_TMP/cacerts.pem") certificates"
 }
 
@@ -239,7 +239,7 @@ sc_est_enroll() {
     run_est est-enroll --once || die "eca-est --once exited $?"
     est_assert_installed "$CERT_PATH" "$KEY_PATH"
     last_event est-enroll cert_issued | grep -q '"op":"simpleenroll"' || die "not a simpleenroll"
-    openssl x509 -in "$CERT_PATH" -noout -ext crlDistributionPoints | grep -q "$EST_CRL_URL" ||
+    openssl x509 -in "$CERT_PATH" -noout -ext crlDistributionPoints | grep -q -e "$EST_CRL_URL" ||
         die "no CRL distribution point $EST_CRL_URL"
     log "enrolled $(openssl x509 -in "$CERT_PATH" -noout -subject)"
 }
@@ -294,7 +294,7 @@ sc_revocation() {
     est_ca revoke --dir "$EST_CA_DIR" --serial "$s1" --reason keyCompromise 2>>"$IT_TMP/revoke-ca.log" ||
         die "est_ca.py revoke failed"
     curl -sSf --max-time 5 "$EST_CRL_URL" | openssl crl -inform DER -noout -text |
-        grep -qi "$(echo "$s1" | tr a-f A-F | sed 's/^0*//')" || die "the CRL does not list $s1"
+        grep -qi -e "$(echo "$s1" | tr a-f A-F | sed 's/^0*//')" || die "the CRL does not list $s1"
     log "revoked $s1; waiting for the daemon to notice through the CRL"
     wait_until 45 bash -c "grep -q '\"revoked\":true' '$IT_TMP/revoke-daemon.log'" ||
         die "the daemon did not see the revocation in the CRL within 45 s"

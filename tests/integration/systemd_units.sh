@@ -25,7 +25,7 @@ for agent in eca-acme eca-est; do
         'CapabilityBoundingSet=' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
         'SystemCallFilter=@system-service' 'Restart=on-failure' \
         "ReadWritePaths=/var/lib/eca/$agent"; do
-        grep -qxF "$want" "$unit" || { echo "systemd_units: FAIL: $agent: no line '$want'" >&2; fail=1; }
+        grep -qxF -e "$want" "$unit" || { echo "systemd_units: FAIL: $agent: no line '$want'" >&2; fail=1; }
     done
     # verify insists that ExecStart= names an existing executable: point it at the build
     # output when there is one, else at a stand-in, in a copy of the unit.
@@ -44,7 +44,7 @@ for agent in eca-acme eca-est; do
         echo "$out" >&2
         echo "systemd_units: FAIL: $agent.service does not verify" >&2
         fail=1
-    elif echo "$out" | grep -iE "$agent|\.conf:" >&2; then
+    elif echo "$out" | grep -iE -e "$agent|\.conf:" >&2; then
         echo "systemd_units: FAIL: $agent.service: verify reported the lines above" >&2
         fail=1
     fi

@@ -359,16 +359,10 @@ push_ca_crl(struct fake_http *f, const long *serials, size_t n, int stale)
 {
     X509_CRL *x = stale ? pki_crl(crl_ca, crl_ca_key, serials, n, -7200, -3600)
                         : pki_crl(crl_ca, crl_ca_key, serials, n, -60, 3600);
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p, raw[8192];
-    long len;
+    char *raw = pki_crl_response(x);
 
-    ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
-    len = BIO_get_mem_data(b, &p);
-    snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\n\n%.*s", (int)len, p);
     fake_http_push_raw(f, raw);
-    BIO_free(b);
-    X509_CRL_free(x);
+    free(raw);
 }
 
 START_TEST(crl_listing_the_certificate_renews_it_and_fail_closed_counts)

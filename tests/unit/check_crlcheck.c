@@ -63,20 +63,10 @@ teardown(void)
 static void
 push_crl(X509_CRL *x)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p, *raw;
-    long n;
+    char *raw = pki_crl_response(x);
 
-    ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
-    n = BIO_get_mem_data(b, &p);
-    raw = malloc((size_t)n + 128);
-    ck_assert_ptr_nonnull(raw);
-    snprintf(raw, (size_t)n + 128, "HTTP/1.1 200 OK\nContent-Type: application/pkix-crl\n\n%.*s",
-             (int)n, p);
     fake_http_push_raw(f, raw);
     free(raw);
-    BIO_free(b);
-    X509_CRL_free(x);
 }
 
 static enum eca_rc

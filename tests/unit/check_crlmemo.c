@@ -70,38 +70,14 @@ teardown(void)
     test_rmdir(dir);
 }
 
-/* The CRL in PEM (the fake transport takes text). */
-static char *
-crl_pem(X509_CRL *x)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p, *out;
-    long n;
-
-    ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
-    n = BIO_get_mem_data(b, &p);
-    out = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(out);
-    memcpy(out, p, (size_t)n);
-    out[n] = '\0';
-    BIO_free(b);
-    X509_CRL_free(x);
-    return out;
-}
-
 /* Queue a 200 whose body is the CRL. */
 static void
 push_crl(X509_CRL *x)
 {
-    char *pem = crl_pem(x), *raw;
-    size_t n = strlen(pem) + 128;
+    char *raw = pki_crl_response(x);
 
-    raw = malloc(n);
-    ck_assert_ptr_nonnull(raw);
-    snprintf(raw, n, "HTTP/1.1 200 OK\nContent-Type: application/pkix-crl\n\n%s", pem);
     fake_http_push_raw(f, raw);
     free(raw);
-    free(pem);
 }
 
 /* Check leaf (1 or 2) at t0 + dt through the memo. */
@@ -296,7 +272,7 @@ START_TEST(more_urls_than_entries_evict_the_oldest)
 {
     const long none[] = {99};
     struct eca_crlmemo_ref *ref = NULL;
-    char *pem = crl_pem(pki_crl(ca, ca_key, none, 1, -60, REFRESH)), url[64];
+    char *pem = pki_crl_pem(pki_crl(ca, ca_key, none, 1, -60, REFRESH)), url[64];
 
     for (int i = 0; i <= ECA_CRLMEMO_MAX_ENTRIES; i++) {
         snprintf(url, sizeof url, "http://h/%d.crl", i);
@@ -394,7 +370,7 @@ START_TEST(workers_at_once_download_once)
     int memos = 0;
 
     pthread_mutex_init(&s.mu, NULL);
-    s.body = crl_pem(pki_crl(ca, ca_key, listed, 1, -60, REFRESH));
+    s.body = pki_crl_pem(pki_crl(ca, ca_key, listed, 1, -60, REFRESH));
     workers(&s, w);
     for (int i = 0; i < 6; i++) {
         ck_assert_int_eq(w[i].rc, ECA_OK);
@@ -424,7 +400,7 @@ START_TEST(workers_at_once_share_a_failed_download_not_an_unverified_one)
         ck_assert_int_eq(w[i].out.status, ECA_CRLCHECK_UNAVAILABLE);
     }
     ck_assert_int_eq(s.calls, 1);
-    s.body = crl_pem(pki_crl(forged_ca, other_key, none, 1, -60, REFRESH));
+    s.body = pki_crl_pem(pki_crl(forged_ca, other_key, none, 1, -60, REFRESH));
     workers(&s, w);
     for (int i = 0; i < 6; i++)
         ck_assert_int_eq(w[i].rc, ECA_ECRYPTO);

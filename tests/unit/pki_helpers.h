@@ -5,10 +5,12 @@
 #define PKI_HELPERS_H
 
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -101,6 +103,40 @@ pki_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n, long this_o
     ck_assert_int_gt(X509_CRL_sign(c, ikey, EVP_sha256()), 0);
     ASN1_TIME_free(t);
     return c;
+}
+
+/* The CRL x (freed) in PEM, NUL-terminated; the caller free()s it. */
+static PKI_UNUSED char *
+pki_crl_pem(X509_CRL *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p, *out;
+    long n;
+
+    ck_assert_int_eq(PEM_write_bio_X509_CRL(b, x), 1);
+    n = BIO_get_mem_data(b, &p);
+    out = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, p, (size_t)n);
+    out[n] = '\0';
+    BIO_free(b);
+    X509_CRL_free(x);
+    return out;
+}
+
+/* A raw HTTP 200 whose body is the CRL x (freed) in PEM, as a CRL server sends it (a fake
+ * transport's canned answer); the caller free()s it. */
+static PKI_UNUSED char *
+pki_crl_response(X509_CRL *x)
+{
+    static const char head[] = "HTTP/1.1 200 OK\nContent-Type: application/pkix-crl\n\n";
+    char *pem = pki_crl_pem(x), *out = malloc(sizeof head + strlen(pem));
+
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, head, sizeof head - 1);
+    strcpy(out + sizeof head - 1, pem);
+    free(pem);
+    return out;
 }
 
 /* DER of a PKCS#7 SignedData certs-only holding certs[0..n); caller OPENSSL_free()s *der. */
