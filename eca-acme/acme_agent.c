@@ -29,6 +29,7 @@
 #include "eca_fs.h"
 #include "eca_key.h"
 #include "eca_log.h"
+#include "eca_revoked.h"
 #include "eca_secret.h"
 #include "eca_status.h"
 #include "eca_x509.h"
@@ -1121,9 +1122,6 @@ ari_renew_at(const struct acme_agent *a, size_t i, const struct eca_certstate *s
     return 1;
 }
 
-static int revoked_marked(const struct acme_agent *a, const struct acme_cert_conf *cc,
-                          const char *serial);
-
 int
 acme_agent_ari_renew_at(const struct acme_agent *a, size_t i, time_t *at)
 {
@@ -1160,15 +1158,8 @@ status_of(const struct acme_agent *a, struct eca_certcache *cache, size_t i, tim
     eca_deploy_status_of(&cc->base, &st, a->conf->g.state_dir, a->conf->g.check_interval_s, now,
                          out);
     acme_agent_profile(a, i, out->profile, sizeof out->profile);
-    if (out->present && revoked_marked(a, cc, out->serial)) {
-        out->revoked = 1;
-        /* A retry already scheduled keeps its time; otherwise the renewal is due now. */
-        if (strcmp(out->next_reason, "retry") != 0 && strcmp(out->next_reason, "budget") != 0) {
-            out->next_action = now;
-            out->next_reason = eca_renew_reason_name(ECA_RENEW_REVOKED);
-        }
+    if (eca_revoked_status(a->conf->g.state_dir, cc->base.name, now, out))
         return;
-    }
     if (!out->present || !ari_renew_at(a, i, &st, &at))
         return;
     if (out->renew_at == 0 || at < out->renew_at)
@@ -1228,40 +1219,7 @@ acme_agent_set_transport(struct acme_agent *a, struct eca_http *http)
 
 /* ---- Revocation: `revoke`, and the certificate's CRL (RFC 5280 §4.2.1.13) ---- */
 
-/*
- * STATE_DIR/<name>.revoked holds the serial of a certificate known to be revoked (by `revoke`
- * or its CRL): while that certificate is installed every pass renews it and `status` shows it
- * unhealthy. Keyed by serial, so a renewed certificate is never taken for the revoked one.
- */
-static void
-revoked_mark(const struct acme_agent *a, const struct acme_cert_conf *cc, const char *serial)
-{
-    char path[4096];
-    struct eca_err err = {0};
-
-    state_path(a, cc->base.name, ".revoked", path, sizeof path);
-    if (eca_fs_write_atomic(path, serial, strlen(serial), ECA_FS_MODE_PUBLIC, &err) != ECA_OK)
-        eca_log(ECA_LOG_WARN, "revoked_save_failed", cc->base.name, NULL, 0,
-                "%s; a restart may not know the certificate is revoked", err.msg);
-}
-
-/* 1 when serial is the one recorded as revoked for cc. */
-static int
-revoked_marked(const struct acme_agent *a, const struct acme_cert_conf *cc, const char *serial)
-{
-    char path[4096];
-    struct eca_buf b;
-    int hit;
-
-    if (serial == NULL || serial[0] == '\0')
-        return 0;
-    state_path(a, cc->base.name, ".revoked", path, sizeof path);
-    eca_buf_init(&b, 256);
-    hit = eca_fs_read(path, 256, &b, NULL) == ECA_OK && b.len == strlen(serial) &&
-          strncasecmp((const char *)b.data, serial, b.len) == 0;
-    eca_buf_free(&b);
-    return hit;
-}
+/* A revocation learnt (`revoke`, the CRL) is kept in STATE_DIR/<name>.revoked (eca_revoked.h). */
 
 static enum eca_rc
 crl_transport(struct acme_agent *a, struct eca_err *err)
@@ -1339,12 +1297,12 @@ revoked_now(struct acme_agent *a, const struct acme_cert_conf *cc, const struct 
 
     if (!st->present)
         return 0;
-    if (revoked_marked(a, cc, st->serial))
+    if (eca_revoked_marked(a->conf->g.state_dir, cc->base.name, st->serial))
         return 1;
     revoked = crl_consult(a, cc, st, now, &listed);
     /* Remembered, so that `status` and a restart know it until the renewal is installed. */
     if (listed)
-        revoked_mark(a, cc, st->serial);
+        eca_revoked_mark(a->conf->g.state_dir, cc->base.name, st->serial);
     return revoked;
 }
 
@@ -1646,10 +1604,8 @@ acme_agent_run(struct acme_agent *a, size_t i, int force, struct eca_pass_result
     res->renewed = 1;
     eca_certcache_forget(a->cache[i]); /* our own install: whatever the identities say */
     read_state(a->conf, a->cache[i], i, &res->st);
-    if (revoked) { /* the revoked certificate is gone: forget it */
-        state_path(a, cc->base.name, ".revoked", path, sizeof path);
-        eca_fs_remove(path, NULL);
-    }
+    if (revoked) /* the revoked certificate is gone: forget it */
+        eca_revoked_forget(a->conf->g.state_dir, cc->base.name);
     decide(a->conf, cc, &res->st, 0, 0, eca_clock_now(), &res->dec);
     return ECA_OK;
 }
@@ -1670,7 +1626,7 @@ acme_agent_revoke(struct acme_agent *a, size_t i, int reason, struct eca_err *er
         (rc = acme_client_revoke(a->client, der.data, der.len, reason, err)) != ECA_OK)
         goto out;
     eca_x509_serial_hex(eca_x509_chain_get(chain, 0), serial, sizeof serial);
-    revoked_mark(a, cc, serial); /* the next pass renews it */
+    eca_revoked_mark(a->conf->g.state_dir, cc->base.name, serial); /* the next pass renews it */
     eca_log(ECA_LOG_INFO, "cert_revoked", cc->base.name,
             ECA_LOG_FIELDS(ECA_LS("serial", serial), ECA_LI("reason", reason)), NULL);
 out:

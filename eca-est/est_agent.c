@@ -17,6 +17,7 @@
 #include "eca_key.h"
 #include "eca_log.h"
 #include "eca_pkcs12.h"
+#include "eca_revoked.h"
 #include "eca_status.h"
 #include "eca_x509.h"
 #include "est_client.h"
@@ -99,7 +100,8 @@ client_opts(struct pass *p)
 
 /*
  * The installed certificate against its CRL (issuers: the installed chain, then /cacerts):
- * p->revoked, as eca_crlcheck_verdict() judges (and logs) it.
+ * p->revoked, as eca_crlcheck_verdict() judges (and logs) it. Listed, it is remembered
+ * (eca_revoked.h), so that `status` and a restart know it until the new one is installed.
  */
 static void
 crl_check(struct pass *p)
@@ -135,6 +137,8 @@ crl_check(struct pass *p)
 out:
     p->revoked = eca_crlcheck_verdict(p->cc->base.name, url, p->st.serial, rc, &co, &err,
                                       p->conf->crl_fail_closed, "enrolling afresh");
+    if (rc == ECA_OK && co.status == ECA_CRLCHECK_REVOKED)
+        eca_revoked_mark(p->conf->g.state_dir, p->cc->base.name, p->st.serial);
     eca_http_free(h);
     eca_x509_chain_free(ca);
     eca_x509_chain_free(chain);
@@ -151,7 +155,10 @@ check(struct pass *p, struct eca_renew_out *dec, struct eca_err *err)
     if ((rc = eca_certcache_read(p->cache, p->cc->base.cert_path, p->cc->base.key_path, NULL, 0,
                                  &p->st, err)) != ECA_OK)
         return rc;
-    if (p->conf->crl_enabled && p->st.present)
+    /* Known to be revoked (an earlier CRL): no CRL is asked again until it is replaced. */
+    if (p->st.present && eca_revoked_marked(p->conf->g.state_dir, p->cc->base.name, p->st.serial))
+        p->revoked = 1;
+    else if (p->conf->crl_enabled && p->st.present)
         crl_check(p);
     eca_deploy_decide(&p->cc->base, &p->st, p->revoked, p->force, p->conf->g.check_interval_s,
                       p->now, dec);
@@ -680,6 +687,8 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
         goto out;
     }
     res->renewed = 1;
+    if (p.revoked) /* the revoked certificate is gone: forget it */
+        eca_revoked_forget(conf->g.state_dir, cc->base.name);
     eca_certcache_forget(cache); /* our own install: whatever the identities say */
     if (eca_certcache_read(cache, cc->base.cert_path, cc->base.key_path, NULL, 0, &res->st, NULL) !=
         ECA_OK)
@@ -689,6 +698,15 @@ est_agent_run(const struct est_conf *conf, const struct est_cert_conf *cc,
 out:
     pass_free(&p);
     return rc;
+}
+
+void
+est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, time_t now,
+                 struct eca_status_cert *out)
+{
+    eca_deploy_status(&cc->base, conf->g.state_dir, conf->g.check_interval_s, now, out);
+    eca_revoked_status(conf->g.state_dir, cc->base.name, now, out);
+    est_agent_pending_status(conf, cc, out);
 }
 
 void

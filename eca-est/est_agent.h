@@ -44,6 +44,13 @@ enum eca_rc est_agent_run(const struct est_conf *conf, const struct est_cert_con
                           const struct est_agent_env *env, struct eca_certcache *cache, int force,
                           struct eca_pass_result *res, struct eca_err *err);
 
+/*
+ * The status of cc from its files alone (`status`): the installed certificate, its retry
+ * state, whether it is known to be revoked (eca_revoked.h), a pending request.
+ */
+void est_agent_status(const struct est_conf *conf, const struct est_cert_conf *cc, time_t now,
+                      struct eca_status_cert *out);
+
 /* Add a pending request of cc (if any) to its status: since, next try, next action. Reads only. */
 void est_agent_pending_status(const struct est_conf *conf, const struct est_cert_conf *cc,
                               struct eca_status_cert *out);

@@ -17,6 +17,7 @@
 #include "eca_log.h"
 #include "eca_metrics.h"
 #include "eca_pass.h"
+#include "eca_revoked.h"
 #include "eca_service.h"
 #include "eca_status.h"
 #include "est_agent.h"
@@ -199,6 +200,7 @@ slots_open(struct daemon *d, int once)
             ECA_OK)
             memset(&st, 0, sizeof st);
         eca_deploy_status_of(cc, &st, g->state_dir, g->check_interval_s, now, &sc);
+        eca_revoked_status(g->state_dir, cc->name, now, &sc); /* known before the first pass */
         eca_status_table_set(d->status, i, &sc, NULL);
         eca_pass_slot_load(g, cc, &s->p);
         s->due = eca_retry_first_due(&s->p.retry, now, once);
@@ -455,9 +457,7 @@ cmd_status(const struct args *a)
         return EXIT_USAGE;
     if ((v = calloc(conf->ncerts, sizeof(*v))) != NULL) {
         for (size_t i = 0; i < conf->ncerts; i++) {
-            eca_deploy_status(&conf->certs[i].base, conf->g.state_dir, conf->g.check_interval_s,
-                              now, &v[i]);
-            est_agent_pending_status(conf, &conf->certs[i], &v[i]);
+            est_agent_status(conf, &conf->certs[i], now, &v[i]);
             healthy &= eca_status_healthy(&v[i], now);
         }
         if (eca_status_print(PROG, ECA_VERSION, v, conf->ncerts, now, a->json, stdout, &err) ==

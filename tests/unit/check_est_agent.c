@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for est_agent over the fake transport: first enrollment, re-enrollment, fallback to the
- * bootstrap credentials, a refused token, /csrattrs reflected in the CSR, no token in the log. */
+ * bootstrap credentials, a refused token, /csrattrs reflected in the CSR, no token in the log,
+ * a CRL listing the installed certificate recorded until it is replaced. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -772,6 +773,81 @@ START_TEST(no_credentials_first_enrollment)
 }
 END_TEST
 
+/* Queue the issuing CA's CRL (fresh) listing serials, as the CRL server answers. */
+static void
+push_crl(const long *serials, size_t n)
+{
+    char *raw = pki_crl_response(pki_crl(inter, ik, serials, n, -60, 3600));
+
+    fake_http_push_raw(fake, raw);
+    free(raw);
+}
+
+/*
+ * A CRL listing the installed certificate: recorded in STATE_DIR/dev.revoked, so that
+ * `status` (files only) shows it revoked and unhealthy and a restart knows it without asking
+ * the CRL again; the replacement is not taken for it (the record is keyed by serial).
+ */
+START_TEST(revoked_by_crl_is_recorded_until_replaced)
+{
+    struct eca_pass_result res;
+    struct eca_err err = {0};
+    struct eca_status_cert sc;
+    const long listed[] = {101};
+    char marker[400];
+    struct eca_buf b;
+
+    first_enrollment();
+    conf.crl_enabled = 1;
+    conf.crl_url = "http://crl.test/issuing.crl";
+    snprintf(marker, sizeof marker, "%s/dev.revoked", statedir);
+    est_agent_status(&conf, &cc, eca_clock_now(), &sc);
+    ck_assert_int_eq(sc.revoked, 0);
+    ck_assert_int_eq(eca_status_healthy(&sc, eca_clock_now()), 1);
+
+    push_crl(listed, 1);
+    run_pass(ECA_PASS_LOOK, ECA_OK, &res, &err);
+    ck_assert_uint_eq(fake_http_nreq(fake), 4);
+    ck_assert_str_eq(fake_http_req(fake, 3)->url, "http://crl.test/issuing.crl");
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    eca_buf_init(&b, 0);
+    ck_assert_int_eq(eca_fs_read(marker, 256, &b, NULL), ECA_OK);
+    ck_assert_str_eq(eca_buf_str(&b), "65"); /* 101 */
+    eca_buf_free(&b);
+    est_agent_status(&conf, &cc, eca_clock_now(), &sc);
+    ck_assert_int_eq(sc.revoked, 1);
+    ck_assert_str_eq(sc.next_reason, "revoked");
+    ck_assert_int_eq(eca_status_healthy(&sc, eca_clock_now()), 0);
+
+    /* A new process: known without the CRL (nothing queued, nothing asked). */
+    run_pass(ECA_PASS_LOOK, ECA_OK, &res, &err);
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_REVOKED);
+    ck_assert_uint_eq(fake_http_nreq(fake), 4);
+
+    /* Replaced (with the bootstrap credentials: the revoked one authenticates nothing). */
+    push_cacerts();
+    push_status(204);
+    issue_enroll = 1;
+    run_pass(0, ECA_OK, &res, &err);
+    issue_enroll = 0;
+    ck_assert_str_eq(fake_http_req(fake, 6)->url, BASE "/simpleenroll");
+    assert_installed(102);
+    ck_assert(!eca_fs_exists(marker));
+
+    /* A record of the old serial left behind does not make the new certificate revoked. */
+    ck_assert_int_eq(eca_fs_write_atomic(marker, "65", 2, ECA_FS_MODE_PUBLIC, NULL), ECA_OK);
+    est_agent_status(&conf, &cc, eca_clock_now(), &sc);
+    ck_assert_int_eq(sc.revoked, 0);
+    ck_assert_int_eq(eca_status_healthy(&sc, eca_clock_now()), 1);
+    push_crl(listed, 1);
+    run_pass(ECA_PASS_LOOK, ECA_OK, &res, &err);
+    ck_assert_uint_eq(fake_http_nreq(fake), 8); /* its CRL asked: 102 is not listed */
+    ck_assert_int_eq(res.dec.reason, ECA_RENEW_NONE);
+    conf.crl_enabled = 0;
+    conf.crl_url = NULL;
+}
+END_TEST
+
 static Suite *
 est_agent_suite(void)
 {
@@ -797,6 +873,7 @@ est_agent_suite(void)
     tcase_add_test(tc, pending_request_survives_and_is_collected_with_its_key);
     tcase_add_test(tc, pending_request_is_given_up_after_max_age);
     tcase_add_test(tc, no_credentials_first_enrollment);
+    tcase_add_test(tc, revoked_by_crl_is_recorded_until_replaced);
     suite_add_tcase(s, tc);
     return s;
 }
