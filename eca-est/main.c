@@ -63,7 +63,7 @@ usage(FILE *f)
           "signals: TERM/INT stop, HUP re-reads the configuration, USR1 renews now\n"
           "exit: 0 ok, 1 a certificate could not be renewed, 2 usage or configuration error;\n"
           "      status: 0 every certificate valid and not due, 1 one is failing, missing,\n"
-          "      expired or past its renewal point, 2 configuration error\n",
+          "      revoked, expired or past its renewal point, 2 configuration error\n",
           f);
 }
 

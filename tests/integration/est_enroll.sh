@@ -51,14 +51,26 @@ grep -q 'MAC: sha1' "$IT_TMP/pfx-legacy.txt" || die "legacy .pfx MAC is not SHA-
 grep -q 'pbeWithSHA1And3-KeyTripleDES-CBC' "$IT_TMP/pfx-legacy.txt" || die "legacy .pfx not 3DES"
 unset PFX_PROFILE
 
-log "4. revoked: the next pass sees it in the CRL and enrolls afresh with the token"
+log "4. revoked: a pass sees it in the CRL (the CA unreachable: kept), then enrolls afresh"
 est_ca revoke --dir "$EST_CA_DIR" --serial "$s2" 2>>"$IT_TMP/est-ca-init.log"
+CA_URL="https://127.0.0.1:$(free_port)/.well-known/est" run_est revoked-down --once &&
+    die "a pass with the CA unreachable succeeded"
+last_event revoked-down crl_checked | grep -q '"revoked":true' || die "revocation not seen"
+# `status` reads files only: the CRL's word is remembered (STATE_DIR/<name>.revoked).
+rc=0
+"$ECA_EST" status >"$IT_TMP/status-revoked.txt" 2>&1 || rc=$?
+[ "$rc" = 1 ] || die "status exited $rc with the revoked certificate installed, want 1"
+grep -q 'revoked: *yes' "$IT_TMP/status-revoked.txt" ||
+    die "status does not say revoked: $(cat "$IT_TMP/status-revoked.txt")"
 run_est revoked --once || die "pass after revocation failed"
-last_event revoked crl_checked | grep -q '"revoked":true' || die "revocation not seen"
+last_event revoked cert_checked | grep -q '"decision":"revoked"' || die "revocation forgotten"
 last_event revoked cert_issued | grep -q '"op":"simpleenroll"' || die "not a fresh enroll"
 s3=$(cert_serial "$CERT_PATH")
 [ "$s3" != "$s2" ] || die "still the revoked serial"
 est_assert_installed "$CERT_PATH" "$KEY_PATH"
+"$ECA_EST" status --json >"$IT_TMP/status-renewed.json" 2>&1 ||
+    die "status unhealthy after the replacement: $(cat "$IT_TMP/status-renewed.json")"
+grep -q '"revoked":false' "$IT_TMP/status-renewed.json" || die "the replacement shown revoked"
 
 log "5. enrollment with the bootstrap certificate (no token)"
 D2=$IT_TMP/b
