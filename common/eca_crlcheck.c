@@ -48,7 +48,7 @@ load(const struct eca_crlcheck_in *in, struct eca_http *http, int failed, int *c
     if ((rc = failed ? err->rc : fetch(http, in->url, shown, b, err)) == ECA_OK)
         return ECA_OK;
     if (*claimed) {
-        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, err);
+        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, NULL, err);
         *claimed = 0;
     }
     eca_log(ECA_LOG_WARN, "crl_fetch_failed", in->name, ECA_LOG_FIELDS(ECA_LS("url", shown)),
@@ -66,10 +66,14 @@ load(const struct eca_crlcheck_in *in, struct eca_http *http, int failed, int *c
 
 /*
  * Verify with the certificate's own issuer, looked up by name in the candidate sets: a CRL
- * signed by another CA of the chain says nothing about this certificate's serial.
+ * signed by another CA of the chain says nothing about this certificate's serial. *signer: the
+ * issuer used. A download the memo shares was verified by its signer already: when this
+ * certificate's issuer is that very certificate, the signature (a hash over the whole CRL) is
+ * not checked again.
  */
 static enum eca_rc
-verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *cert, struct eca_err *err)
+verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *verified_by, X509 *cert,
+       X509 **signer, struct eca_err *err)
 {
     const X509_NAME *want = X509_get_issuer_name(cert);
     char name[256];
@@ -78,8 +82,12 @@ verify(const struct eca_crlcheck_in *in, const struct eca_crl *crl, X509 *cert, 
         for (size_t i = 0; in->issuers[s] && i < eca_x509_chain_count(in->issuers[s]); i++) {
             X509 *x = eca_x509_chain_get(in->issuers[s], i);
 
-            if (X509_NAME_cmp(X509_get_subject_name(x), want) == 0)
-                return eca_crl_verify(crl, x, err);
+            if (X509_NAME_cmp(X509_get_subject_name(x), want) != 0)
+                continue;
+            *signer = x;
+            if (verified_by != NULL && X509_cmp(x, verified_by) == 0)
+                return ECA_OK;
+            return eca_crl_verify(crl, x, err);
         }
     if (X509_NAME_oneline(want, name, sizeof name) == NULL)
         snprintf(name, sizeof name, "?");
@@ -148,6 +156,7 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     size_t len;
     struct eca_buf b;
     int claimed = 0; /* ours to download for the memo: eca_crlmemo_put() exactly once */
+    X509 *signer = NULL;
     enum eca_crlmemo_got got;
     enum eca_rc rc;
 
@@ -168,13 +177,13 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
         data = b.data;
         len = b.len;
     }
-    if ((rc = verify(in, crl, cert, err)) != ECA_OK)
+    if ((rc = verify(in, crl, ref ? eca_crlmemo_signer(ref) : NULL, cert, &signer, err)) != ECA_OK)
         goto out;
     keep(in, data, len, out);
     /* Shared from here: a download that verified (a failed one, and so the kept copy, was
      * told to the memo by load()). */
     if (claimed) {
-        eca_crlmemo_put(in->memo, in->url, data, len, in->now, NULL);
+        eca_crlmemo_put(in->memo, in->url, data, len, in->now, signer, NULL);
         claimed = 0;
     }
     if ((rc = eca_crl_check_fresh(crl, in->now, in->max_age_s, err)) != ECA_OK)
@@ -183,7 +192,7 @@ eca_crlcheck_run(const struct eca_crlcheck_in *in, struct eca_http *http, X509 *
     out->status = eca_crl_is_revoked(crl, cert) ? ECA_CRLCHECK_REVOKED : ECA_CRLCHECK_GOOD;
 out:
     if (claimed) /* downloaded, did not verify: not kept, the next check downloads again */
-        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, NULL);
+        eca_crlmemo_put(in->memo, in->url, NULL, 0, in->now, NULL, NULL);
     if (rc != ECA_OK && out->from_copy)
         eca_err_prefix(err, "kept copy %s: ", in->cache_path);
     eca_crlmemo_release(in->memo, ref);

@@ -13,6 +13,7 @@ struct eca_crlmemo_ref {
     struct eca_crl *crl;
     time_t fetched;
     time_t next_update; /* 0: the CRL has none */
+    X509 *signer;       /* whose key verified der; NULL: none known */
     int refs;           /* checks using it now: an entry evicted meanwhile is freed by the last */
     int gone;           /* no longer in the table */
 };
@@ -41,6 +42,7 @@ entry_free(struct eca_crlmemo_ref *e)
     if (e == NULL)
         return;
     eca_crl_free(e->crl);
+    X509_free(e->signer);
     free(e->der);
     free(e->url);
     free(e);
@@ -195,7 +197,7 @@ eca_crlmemo_take(struct eca_crlmemo *m, const char *url, time_t now, struct eca_
 
 /* A new entry for url (parsed outside the lock), or NULL when it cannot be had. */
 static struct eca_crlmemo_ref *
-entry_new(const char *url, const void *der, size_t len, time_t now)
+entry_new(const char *url, const void *der, size_t len, time_t now, X509 *signer)
 {
     struct eca_crlmemo_ref *e = calloc(1, sizeof *e);
 
@@ -211,12 +213,14 @@ entry_new(const char *url, const void *der, size_t len, time_t now)
     e->len = len;
     e->fetched = now;
     e->next_update = eca_crl_next_update(e->crl);
+    if (signer != NULL && X509_up_ref(signer) == 1)
+        e->signer = signer;
     return e;
 }
 
 void
 eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t len, time_t now,
-                const struct eca_err *failure)
+                X509 *signer, const struct eca_err *failure)
 {
     struct eca_crlmemo_ref *e = NULL;
     struct flight **fp, *f;
@@ -225,7 +229,7 @@ eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t 
     if (m == NULL || url == NULL)
         return;
     if (der != NULL && len > 0)
-        e = entry_new(url, der, len, now);
+        e = entry_new(url, der, len, now, signer);
     pthread_mutex_lock(&m->mu);
     if (e != NULL) {
         /* The same URL's older download goes; otherwise a free slot, else the oldest. */
@@ -286,4 +290,10 @@ time_t
 eca_crlmemo_fetched(const struct eca_crlmemo_ref *ref)
 {
     return ref->fetched;
+}
+
+X509 *
+eca_crlmemo_signer(const struct eca_crlmemo_ref *ref)
+{
+    return ref->signer;
 }

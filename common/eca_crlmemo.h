@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "eca_crl.h"
 #include "eca_err.h"
 
@@ -58,17 +60,21 @@ enum eca_crlmemo_got eca_crlmemo_take(struct eca_crlmemo *m, const char *url, ti
                                       struct eca_crlmemo_ref **ref, struct eca_err *err);
 /*
  * The end of a download eca_crlmemo_take() left to the caller: der (len bytes, copied; a CRL
- * that parsed and verified) is kept for url as fetched at now. der NULL: nothing is kept and
- * the next take downloads again; with failure (the download failed: why), the checks waiting
- * for it share that failure; without (it did not verify), they download for themselves.
+ * that parsed and verified with the key of signer, kept too) is kept for url as fetched at
+ * now. der NULL: nothing is kept and the next take downloads again; with failure (the download
+ * failed: why), the checks waiting for it share that failure; without (it did not verify),
+ * they download for themselves.
  */
 void eca_crlmemo_put(struct eca_crlmemo *m, const char *url, const void *der, size_t len,
-                     time_t now, const struct eca_err *failure);
+                     time_t now, X509 *signer, const struct eca_err *failure);
 void eca_crlmemo_release(struct eca_crlmemo *m, struct eca_crlmemo_ref *ref);
 
 /* A held download: the CRL as parsed once (read-only), its bytes, when it was fetched. */
 const struct eca_crl *eca_crlmemo_crl(const struct eca_crlmemo_ref *ref);
 const void *eca_crlmemo_der(const struct eca_crlmemo_ref *ref, size_t *len);
 time_t eca_crlmemo_fetched(const struct eca_crlmemo_ref *ref);
+/* The issuer certificate whose key verified these bytes (NULL: none known): a check whose own
+ * issuer is that very certificate need not hash a CRL of megabytes again. */
+X509 *eca_crlmemo_signer(const struct eca_crlmemo_ref *ref);
 
 #endif

@@ -356,6 +356,36 @@ START_TEST(two_certificates_naming_one_url_download_it_once)
 }
 END_TEST
 
+/* The shared download remembers the CA that verified it; a certificate whose issuer is another
+ * CA of the same name (a forged one) still has the signature checked, and fails. */
+START_TEST(a_shared_download_is_verified_again_for_another_issuer)
+{
+    const long none[] = {99};
+    struct eca_chain *forged = NULL;
+    struct eca_crlmemo_ref *ref = NULL;
+    struct eca_crlcheck_out out;
+    struct eca_err err = {0};
+
+    push_crl(pki_crl(ca, ca_key, none, 1, -60, 7200));
+    ck_assert_msg(memo_run(1, 0, &out, &err) == ECA_OK, "%s", err.msg);
+    ck_assert_int_eq(eca_crlmemo_take(memo, URL, t0 + 1, &ref, &err), ECA_CRLMEMO_HIT);
+    ck_assert_ptr_nonnull(eca_crlmemo_signer(ref));
+    ck_assert_int_eq(X509_cmp(eca_crlmemo_signer(ref), ca), 0);
+    eca_crlmemo_release(memo, ref);
+    ck_assert_int_eq(eca_x509_chain_from_certs(forged_ca, NULL, &forged, NULL), ECA_OK);
+    {
+        const struct eca_chain *const sets[] = {forged};
+        struct eca_crlcheck_in in = {"two", URL, cache2, sets, 1, 86400, t0 + 2, memo};
+
+        ck_assert_int_eq(eca_crlcheck_run(&in, h, leaf2, &out, &err), ECA_ECRYPTO);
+        ck_assert_int_eq(out.status, ECA_CRLCHECK_UNAVAILABLE);
+        ck_assert_int_eq(out.from_memo, 1);
+    }
+    ck_assert_uint_eq(fake_http_nreq(f), 1);
+    eca_x509_chain_free(forged);
+}
+END_TEST
+
 START_TEST(after_the_refresh_period_a_new_download_sees_a_newly_listed_serial)
 {
     const long none[] = {99}, listed[] = {99, 0x1111};
@@ -499,12 +529,12 @@ START_TEST(more_urls_than_entries_evict_the_oldest)
     for (int i = 0; i <= ECA_CRLMEMO_MAX_ENTRIES; i++) {
         snprintf(url, sizeof url, "http://h/%d.crl", i);
         ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + i, &ref, NULL), ECA_CRLMEMO_DOWNLOAD);
-        eca_crlmemo_put(memo, url, pem, strlen(pem), t0 + i, NULL);
+        eca_crlmemo_put(memo, url, pem, strlen(pem), t0 + i, NULL, NULL);
     }
     /* The first (oldest) went; the others, and the newest, are there. */
     ck_assert_int_eq(eca_crlmemo_take(memo, "http://h/0.crl", t0 + 20, &ref, NULL),
                      ECA_CRLMEMO_DOWNLOAD);
-    eca_crlmemo_put(memo, "http://h/0.crl", NULL, 0, t0 + 20, NULL);
+    eca_crlmemo_put(memo, "http://h/0.crl", NULL, 0, t0 + 20, NULL, NULL);
     for (int i = 1; i <= ECA_CRLMEMO_MAX_ENTRIES; i++) {
         snprintf(url, sizeof url, "http://h/%d.crl", i);
         ck_assert_int_eq(eca_crlmemo_take(memo, url, t0 + 20, &ref, NULL), ECA_CRLMEMO_HIT);
@@ -652,6 +682,7 @@ crlcheck_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, memo_setup, memo_teardown);
     tcase_add_test(tc, two_certificates_naming_one_url_download_it_once);
+    tcase_add_test(tc, a_shared_download_is_verified_again_for_another_issuer);
     tcase_add_test(tc, after_the_refresh_period_a_new_download_sees_a_newly_listed_serial);
     tcase_add_test(tc, a_cleared_memo_downloads_again);
     tcase_add_test(tc, past_next_update_a_new_download);
