@@ -2,10 +2,11 @@
 /*
  * One download of a CRL shared by every certificate naming its URL, for a bounded time: an
  * agent managing a thousand certificates from one CA downloads (and parses) that CA's CRL once
- * per window, not once per certificate. eca_crlcheck_run() consults it (eca_crlcheck_in.memo);
- * the daemon owns one for its life (dropped with its configuration). Thread-safe: one mutex
- * inside, never held across a download. While one thread downloads a URL, others asking for
- * it wait for that download (and share its outcome) instead of starting their own.
+ * per pass, not once per certificate. eca_crlcheck_run() consults it (eca_crlcheck_in.memo);
+ * the daemon owns one (dropped with its configuration) and empties it when a pass ends.
+ * Thread-safe: one mutex inside, never held across a download. While one thread downloads a URL,
+ * others asking for it wait for that download (and share its outcome) instead of starting their
+ * own.
  */
 #ifndef ECA_CRLMEMO_H
 #define ECA_CRLMEMO_H
@@ -20,7 +21,7 @@
 
 /* URLs remembered at once; a new one evicts the one downloaded longest ago. */
 #define ECA_CRLMEMO_MAX_ENTRIES 16
-/* crl_refresh_seconds' default: a CRL newly listing a certificate is seen within this. */
+/* crl_refresh_seconds' default: the longest a download serves, within one long pass. */
 #define ECA_CRLMEMO_DEFAULT_REFRESH_S 3600L
 
 struct eca_crlmemo;

@@ -56,8 +56,8 @@ struct agent_shared {
     struct acme_responder *http01; /* NULL while no worker's order needs one */
     int http01_users;
     struct acme_responder locked; /* http01's publish/unpublish, taken under mu */
-    /* One CRL download per URL for every certificate naming it, for crl_refresh_seconds (its
-     * own lock); NULL: each check downloads. */
+    /* One CRL download per URL for every certificate of a pass naming it (its own lock;
+     * emptied when the pass ends, acme_agent_rest); NULL: each check downloads. */
     struct eca_crlmemo *crl_memo;
 };
 
@@ -1147,20 +1147,18 @@ read_state(const struct acme_conf *conf, struct eca_certcache *cache, size_t i,
 /* The status of certificate i into out, and what its files held into st. */
 static void
 status_of(const struct acme_agent *a, struct eca_certcache *cache, size_t i, time_t now,
-          struct eca_status_cert *out, struct eca_certstate *st_out)
+          struct eca_status_cert *out, struct eca_certstate *st)
 {
     const struct acme_cert_conf *cc = &a->conf->certs[i];
-    struct eca_certstate st;
     time_t at;
 
-    read_state(a->conf, cache, i, &st);
-    *st_out = st;
-    eca_deploy_status_of(&cc->base, &st, a->conf->g.state_dir, a->conf->g.check_interval_s, now,
+    read_state(a->conf, cache, i, st);
+    eca_deploy_status_of(&cc->base, st, a->conf->g.state_dir, a->conf->g.check_interval_s, now,
                          out);
     acme_agent_profile(a, i, out->profile, sizeof out->profile);
     if (eca_revoked_status(a->conf->g.state_dir, cc->base.name, now, out))
         return;
-    if (!out->present || !ari_renew_at(a, i, &st, &at))
+    if (!out->present || !ari_renew_at(a, i, st, &at))
         return;
     if (out->renew_at == 0 || at < out->renew_at)
         out->renew_at = at;
@@ -1635,6 +1633,18 @@ out:
     return rc;
 }
 
+/* The transports, unless a test's (borrowed); after drop_client(), whose client used one. */
+static void
+drop_transports(struct acme_agent *a)
+{
+    if (a->http != a->http_borrowed)
+        eca_http_free(a->http);
+    if (a->crl_http != a->http_borrowed)
+        eca_http_free(a->crl_http);
+    a->http = NULL;
+    a->crl_http = NULL;
+}
+
 void
 acme_agent_rest(struct acme_agent *a)
 {
@@ -1646,12 +1656,7 @@ acme_agent_rest(struct acme_agent *a)
     }
     drop_client(a);
     a->have_key_digest = had; /* the next load says whether account.key changed meanwhile */
-    if (a->http != a->http_borrowed)
-        eca_http_free(a->http);
-    if (a->crl_http != a->http_borrowed)
-        eca_http_free(a->crl_http);
-    a->http = NULL;
-    a->crl_http = NULL;
+    drop_transports(a);
 }
 
 void
@@ -1660,11 +1665,8 @@ acme_agent_free(struct acme_agent *a)
     if (a == NULL)
         return;
     release_responders(a);
-    acme_client_free(a->client);
-    if (a->http != a->http_borrowed)
-        eca_http_free(a->http);
-    if (a->crl_http != a->http_borrowed)
-        eca_http_free(a->crl_http);
+    drop_client(a);
+    drop_transports(a);
     if (a->parent == NULL) { /* the agent owns what its workers borrowed */
         for (size_t i = 0; a->ari != NULL && i < a->conf->ncerts; i++)
             free(a->ari[i].cert_id);
@@ -1677,8 +1679,6 @@ acme_agent_free(struct acme_agent *a)
         pthread_mutex_destroy(&a->share->mu);
         free(a->share);
     }
-    eca_key_free(a->account_key);
     eca_secret_free(a->eab_hmac);
-    free(a->account_url);
     free(a);
 }

@@ -17,8 +17,8 @@ struct est_agent_env {
     /* Transport factory (tests); NULL: eca_http_curl_new. */
     enum eca_rc (*http_new)(const struct eca_http_opts *opts, struct eca_http **out,
                             struct eca_err *err);
-    /* CRL downloads shared by the certificates naming the same URL (the daemon's, for its
-     * configuration's life); NULL: each check downloads. */
+    /* CRL downloads shared by the certificates of a pass naming the same URL (the daemon's,
+     * emptied when a pass ends); NULL: each check downloads. */
     struct eca_crlmemo *crl_memo;
 };
 
